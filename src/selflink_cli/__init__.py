@@ -1,0 +1,1 @@
+"""The `selflink` command line: dry-run reward calculations and verification, astrology."""
