@@ -6,9 +6,11 @@ from typing import Annotated
 import typer
 
 from selflink_cli import astro, rewards
+from selflink_cli.errors import SelflinkGroup
 
 app = typer.Typer(
     name="selflink",
+    cls=SelflinkGroup,
     help=(
         "SelfLink's offline toolkit: reproduce reward bundles and their hashes, and compute charts.\n\n"
         "Exit codes: 0 success, 1 verification failed, 2 usage error, 3 unreadable or malformed input."
