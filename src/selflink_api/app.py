@@ -1,0 +1,210 @@
+"""The application factory: every plugin, middleware and domain is wired here and only here."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import anyio
+from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig, SQLAlchemyPlugin
+from litestar import Litestar, Router
+from litestar.channels import ChannelsPlugin
+from litestar.channels.backends.memory import MemoryChannelsBackend
+from litestar.channels.backends.redis import RedisChannelsPubSubBackend
+from litestar.config.cors import CORSConfig
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.enums import ScopeType
+from litestar.middleware.rate_limit import RateLimitConfig
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
+from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
+from litestar.plugins.structlog import StructlogPlugin
+from litestar.stores.memory import MemoryStore
+from litestar.stores.redis import RedisStore
+from litestar.stores.registry import StoreRegistry
+from litestar.types import Receive, Scope, Send
+from litestar_saq import CronJob, QueueConfig, SAQConfig
+from redis.asyncio import Redis
+
+from selflink_api.platform import jobs as jobs_platform
+from selflink_api.platform.database import build_sqlalchemy_config, upgrade_schema
+from selflink_api.platform.http import client_ip, serve_with_request_context
+from selflink_api.platform.jobs import (
+    SAQ_CONTEXT_KEY,
+    CronSchedule,
+    EnqueueOnlySAQPlugin,
+    InProcessJobRunner,
+    JobContext,
+    JobDefinition,
+    JobQueue,
+    JobRunner,
+    SaqJobRunner,
+    saq_task,
+)
+from selflink_api.platform.logging import build_structlog_config
+from selflink_api.platform.problems import EXCEPTION_HANDLERS
+from selflink_api.platform.security import requires_admin
+from selflink_api.settings import Settings, load_settings
+from selflink_api.system import jobs as system_jobs
+from selflink_api.system.controllers import SystemController
+
+API_VERSION_PREFIX = "/api/v1"
+OPERATOR_PATHS = ["/health", "/ready", "/metrics", "/schema"]
+
+JOBS: tuple[JobDefinition, ...] = (*system_jobs.JOBS,)
+SCHEDULES: tuple[CronSchedule, ...] = (*system_jobs.SCHEDULES,)
+DOMAIN_ROUTERS: tuple[Router, ...] = ()
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    """Build the SelfLink API; `settings` defaults to the environment (and `.env`)."""
+    settings = settings or load_settings()
+    database = build_sqlalchemy_config(settings)
+    redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
+    plugins: list[Any] = [
+        SQLAlchemyPlugin(config=database),
+        StructlogPlugin(config=build_structlog_config(settings)),
+        ChannelsPlugin(
+            backend=RedisChannelsPubSubBackend(redis=redis) if redis else MemoryChannelsBackend(),
+            arbitrary_channels_allowed=True,
+        ),
+    ]
+    runner: JobRunner
+    if redis is not None:
+        saq = EnqueueOnlySAQPlugin(config=_saq_config(settings, database))
+        plugins.append(saq)
+        runner = SaqJobRunner(saq.get_queue(settings.job_queue_name))
+    else:
+        runner = InProcessJobRunner(settings, database.create_session_maker())
+    prometheus = PrometheusConfig(app_name="selflink", prefix="selflink", group_path=True)
+    rate_limit = RateLimitConfig(
+        rate_limit=("minute", settings.rate_limit_per_minute),
+        identifier_for_request=client_ip,
+        exclude=OPERATOR_PATHS,
+        store="rate_limit",
+    )
+    return SelflinkApp(
+        route_handlers=[
+            SystemController,
+            PrometheusController,
+            Router(API_VERSION_PREFIX, route_handlers=list(DOMAIN_ROUTERS)),
+        ],
+        plugins=plugins,
+        middleware=[
+            prometheus.middleware,
+            rate_limit.middleware,
+        ],
+        dependencies={"jobs": Provide(provide_job_queue, sync_to_thread=False)},
+        exception_handlers=EXCEPTION_HANDLERS,
+        stores=StoreRegistry(default_factory=_store_factory(redis)),
+        openapi_config=OpenAPIConfig(
+            title="SelfLink API",
+            version="1",
+            description="SelfLink's REST API. Errors are RFC 9457 problem details.",
+            path="/schema",
+            render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
+        ),
+        cors_config=CORSConfig(allow_origins=list(settings.cors_allow_origins))
+        if settings.cors_allow_origins
+        else None,
+        request_max_body_size=settings.max_request_body_bytes,
+        lifespan=[_lifespan(settings, database, runner, redis)],
+        state=State({"settings": settings, "job_runner": runner, "redis": redis}),
+        debug=settings.debug,
+    )
+
+
+class SelflinkApp(Litestar):
+    """Litestar, with every HTTP request served inside SelfLink's request context."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:  # type: ignore[override]
+        if scope["type"] != ScopeType.HTTP:
+            await super().__call__(scope, receive, send)
+            return
+        await serve_with_request_context(
+            super().__call__,
+            scope,
+            receive,
+            send,
+            trusted_proxies=self.state.settings.trusted_proxies,
+            job_runner=self.state.job_runner,
+        )
+
+
+def provide_job_queue() -> JobQueue:
+    queue = jobs_platform.current_job_queue.get()
+    if queue is None:  # only reachable outside HTTP requests, which have no handlers to call
+        msg = "jobs can only be enqueued from a request"
+        raise RuntimeError(msg)
+    return queue
+
+
+def _store_factory(redis: Redis | None) -> Any:
+    def factory(name: str) -> MemoryStore | RedisStore:
+        if redis is None:
+            return MemoryStore()
+        return RedisStore(redis, namespace=f"selflink:{name}", handle_client_shutdown=False)
+
+    return factory
+
+
+def _lifespan(
+    settings: Settings,
+    database: SQLAlchemyAsyncConfig,
+    runner: JobRunner,
+    redis: Redis | None,
+) -> Any:
+    @asynccontextmanager
+    async def lifespan(_app: Litestar) -> AsyncIterator[None]:
+        if settings.should_migrate_on_startup:
+            await anyio.to_thread.run_sync(upgrade_schema, database)
+        if isinstance(runner, InProcessJobRunner) and settings.should_run_schedules:
+            runner.start_cron(SCHEDULES)
+        if isinstance(runner, SaqJobRunner):
+            await runner.connect()
+        try:
+            yield
+        finally:
+            if isinstance(runner, InProcessJobRunner):
+                await runner.shutdown()
+            if isinstance(runner, SaqJobRunner):
+                await runner.disconnect()
+            if redis is not None:
+                await redis.aclose()
+
+    return lifespan
+
+
+def _saq_config(settings: Settings, database: SQLAlchemyAsyncConfig) -> SAQConfig:
+    """SAQ on Redis: the same job functions, run by `selflink-api workers run`."""
+
+    async def provide_job_context(saq_context: dict[str, Any]) -> None:
+        queue = saq_context["worker"].queue
+        saq_context[SAQ_CONTEXT_KEY] = JobContext(
+            settings, database.create_session_maker(), SaqJobRunner(queue)
+        )
+
+    return SAQConfig(
+        queue_configs=[
+            QueueConfig(
+                dsn=settings.redis_url,
+                name=settings.job_queue_name,
+                tasks=[saq_task(job) for job in JOBS],
+                scheduled_tasks=[
+                    CronJob(
+                        function=saq_task(schedule.job)[1],
+                        cron=schedule.cron,
+                        timeout=schedule.job.timeout_seconds,
+                        retries=schedule.job.attempts,
+                    )
+                    for schedule in SCHEDULES
+                ],
+                startup=[provide_job_context],  # type: ignore[list-item]
+                concurrency=settings.worker_concurrency,
+            )
+        ],
+        web_enabled=True,
+        web_path="/saq",
+        web_guards=[requires_admin],
+        use_server_lifespan=False,
+    )

@@ -1,0 +1,1 @@
+"""Cross-cutting machinery every domain uses: database, jobs, errors, logging, pagination."""

@@ -1,0 +1,86 @@
+"""Database engine, sessions and migrations for PostgreSQL (asyncpg) and embedded SQLite."""
+
+import importlib
+from pathlib import Path
+from typing import Any
+
+from advanced_alchemy.alembic.commands import AlembicCommands
+from advanced_alchemy.base import UUIDv7AuditBase, metadata_registry
+from advanced_alchemy.extensions.litestar import (
+    AlembicAsyncConfig,
+    AsyncSessionConfig,
+    EngineConfig,
+    SQLAlchemyAsyncConfig,
+)
+from sqlalchemy import MetaData, event
+from sqlalchemy.engine.interfaces import DBAPIConnection
+from sqlalchemy.pool import ConnectionPoolEntry
+
+from selflink_api.settings import Settings
+
+MIGRATIONS_DIR = Path(__file__).resolve().parents[3] / "migrations"
+ALEMBIC_VERSION_TABLE = "alembic_version"
+
+# Every module that declares tables; Alembic and the drift test see exactly these.
+MODEL_MODULES = ("selflink_api.system.models",)
+
+Base = UUIDv7AuditBase
+"""Domain tables inherit UUIDv7 ids and timezone-aware UTC `created_at` / `updated_at`."""
+
+
+def load_models() -> MetaData:
+    """Import every model module so the shared metadata knows all tables."""
+    for module in MODEL_MODULES:
+        importlib.import_module(module)
+    return metadata_registry.get(None)
+
+
+def _sqlite_pragmas(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
+    cursor = dbapi_connection.cursor()
+    for pragma in ("foreign_keys = ON", "journal_mode = WAL", "busy_timeout = 5000"):
+        cursor.execute(f"PRAGMA {pragma}")
+    cursor.close()
+
+
+def build_sqlalchemy_config(settings: Settings) -> SQLAlchemyAsyncConfig:
+    """The one place engines are configured; the API, workers and tools all come through here."""
+    load_models()
+    engine_options: dict[str, Any] = {
+        "echo": settings.database_echo,
+        "hide_parameters": True,  # bound values (emails, tokens) never reach logs or errors
+        "pool_pre_ping": True,
+    }
+    if settings.is_sqlite:
+        _ensure_sqlite_directory(settings.sqlalchemy_url)
+    else:
+        engine_options["pool_size"] = settings.database_pool_size
+        engine_options["max_overflow"] = settings.database_pool_size
+    config = SQLAlchemyAsyncConfig(
+        connection_string=settings.sqlalchemy_url,
+        engine_config=EngineConfig(**engine_options),
+        session_config=AsyncSessionConfig(expire_on_commit=False),
+        before_send_handler="autocommit",
+        session_dependency_key="db_session",
+        set_default_exception_handler=False,
+        create_all=False,
+        alembic_config=AlembicAsyncConfig(
+            script_location=str(MIGRATIONS_DIR),
+            version_table_name=ALEMBIC_VERSION_TABLE,
+            render_as_batch=True,
+            compare_type=True,
+        ),
+    )
+    if settings.is_sqlite:
+        event.listen(config.get_engine().sync_engine, "connect", _sqlite_pragmas)
+    return config
+
+
+def _ensure_sqlite_directory(url: str) -> None:
+    path = url.split("///", 1)[-1]
+    if path and path != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+
+
+def upgrade_schema(config: SQLAlchemyAsyncConfig, revision: str = "head") -> None:
+    """Bring the schema to `revision` with Alembic; blocking, so run it off the event loop."""
+    AlembicCommands(sqlalchemy_config=config).upgrade(revision=revision)

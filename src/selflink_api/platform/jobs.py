@@ -1,0 +1,248 @@
+"""Background jobs: one interface for every domain, two runners (in-process and SAQ on Redis).
+
+A domain declares a job with `@background_job(...)` and, optionally, a cron schedule with
+`CronSchedule`. Handlers enqueue through the request's `JobQueue`; the jobs are handed to the
+runner only after the response's transaction committed, so a job never sees data that was
+rolled back. Job arguments are ids and other plain JSON values, never personal data: they are
+stored in Redis and may appear in worker logs. Without `REDIS_URL` the same job functions run
+in this process, with the same timeouts and retries; with it they run on SAQ workers
+(`selflink-api workers run`).
+"""
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+import structlog
+from croniter import croniter
+from litestar.config.app import AppConfig
+from litestar_saq import SAQPlugin
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from selflink_api.settings import Settings
+
+logger = structlog.get_logger("selflink.jobs")
+
+JobFunction = Callable[..., Awaitable[Any]]
+
+
+@dataclass(frozen=True)
+class JobContext:
+    """What a job receives: settings, its own database sessions and a queue for follow-ups."""
+
+    settings: Settings
+    session_maker: Callable[[], AsyncSession]
+    queue: "JobRunner"
+
+    @contextlib.asynccontextmanager
+    async def session(self) -> AsyncIterator[AsyncSession]:
+        """A session whose transaction commits when the block ends without an error."""
+        async with self.session_maker() as session, session.begin():
+            yield session
+
+
+@dataclass(frozen=True)
+class JobDefinition:
+    """A job function plus the limits every runner applies to it."""
+
+    name: str
+    function: JobFunction
+    timeout_seconds: int
+    attempts: int
+    retry_delay_seconds: float
+
+    async def __call__(self, context: JobContext, **kwargs: Any) -> Any:
+        return await self.function(context, **kwargs)
+
+
+def background_job(
+    name: str, *, timeout_seconds: int = 60, attempts: int = 3, retry_delay_seconds: float = 2.0
+) -> Callable[[JobFunction], JobDefinition]:
+    """Declare `async def fn(context: JobContext, **kwargs)` as a job named `name`.
+
+    `attempts` counts the first run; retries back off exponentially from `retry_delay_seconds`.
+    """
+    if attempts < 1 or timeout_seconds < 1:
+        msg = "a job needs at least one attempt and a positive timeout"
+        raise ValueError(msg)
+
+    def decorate(function: JobFunction) -> JobDefinition:
+        return JobDefinition(name, function, timeout_seconds, attempts, retry_delay_seconds)
+
+    return decorate
+
+
+@dataclass(frozen=True)
+class CronSchedule:
+    """Run `job` (with no arguments) on a UTC cron expression such as `*/5 * * * *`."""
+
+    job: JobDefinition
+    cron: str
+
+    def __post_init__(self) -> None:
+        if not croniter.is_valid(self.cron):
+            msg = f"invalid cron expression {self.cron!r} for job {self.job.name}"
+            raise ValueError(msg)
+
+
+class JobRunner(Protocol):
+    """Where committed work goes: this process or a SAQ queue."""
+
+    async def submit(self, job: JobDefinition, kwargs: Mapping[str, Any]) -> None: ...
+
+
+class JobQueue:
+    """The request-scoped handle domains enqueue with; nothing leaves before the commit."""
+
+    def __init__(self, runner: JobRunner) -> None:
+        self._runner = runner
+        self._pending: list[tuple[JobDefinition, dict[str, Any]]] = []
+
+    async def enqueue(self, job: JobDefinition, /, **kwargs: Any) -> None:
+        self._pending.append((job, kwargs))
+
+    async def flush(self) -> None:
+        """Hand the pending jobs to the runner; called once the transaction committed."""
+        pending, self._pending = self._pending, []
+        for job, kwargs in pending:
+            await self._runner.submit(job, kwargs)
+
+    def discard(self) -> None:
+        self._pending.clear()
+
+
+current_job_queue: ContextVar[JobQueue | None] = ContextVar("current_job_queue", default=None)
+
+
+def backoff_delay(job: JobDefinition, failed_attempt: int) -> float:
+    """Seconds to wait after the `failed_attempt`-th failure (1-based), doubling each time."""
+    return float(job.retry_delay_seconds * (2 ** (failed_attempt - 1)))
+
+
+@dataclass
+class InProcessJobRunner:
+    """Runs jobs as tasks of this event loop, after the response, with timeouts and retries."""
+
+    settings: Settings
+    session_maker: Callable[[], AsyncSession]
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+    _tasks: set["asyncio.Task[None]"] = field(default_factory=set)
+    _cron_tasks: set["asyncio.Task[None]"] = field(default_factory=set)
+
+    @property
+    def context(self) -> JobContext:
+        return JobContext(self.settings, self.session_maker, self)
+
+    async def submit(self, job: JobDefinition, kwargs: Mapping[str, Any]) -> None:
+        task = asyncio.create_task(self._run(job, dict(kwargs)), name=f"job:{job.name}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _run(self, job: JobDefinition, kwargs: dict[str, Any]) -> None:
+        for attempt in range(1, job.attempts + 1):
+            try:
+                async with asyncio.timeout(job.timeout_seconds):
+                    await job(self.context, **kwargs)
+            except Exception as exc:  # a job's failure must never take the process down
+                retrying = attempt < job.attempts
+                logger.warning(
+                    "job_failed",
+                    job=job.name,
+                    attempt=attempt,
+                    retrying=retrying,
+                    error=type(exc).__name__,
+                    exc_info=not retrying,
+                )
+                if not retrying:
+                    return
+                await self.sleep(backoff_delay(job, attempt))
+            else:
+                logger.info("job_done", job=job.name, attempt=attempt)
+                return
+
+    async def drain(self) -> None:
+        """Wait until every submitted job (and the jobs they submit) has finished."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    def start_cron(self, schedules: Sequence[CronSchedule]) -> None:
+        for schedule in schedules:
+            task = asyncio.create_task(self._cron_loop(schedule), name=f"cron:{schedule.job.name}")
+            self._cron_tasks.add(task)
+
+    async def _cron_loop(self, schedule: CronSchedule) -> None:
+        times = croniter(schedule.cron, datetime.now(UTC))
+        while True:
+            next_run: datetime = times.get_next(datetime)
+            await self.sleep(max(0.0, (next_run - datetime.now(UTC)).total_seconds()))
+            await self.submit(schedule.job, {})
+
+    async def shutdown(self) -> None:
+        """Stop cron loops and give running jobs their timeout to finish."""
+        for task in self._cron_tasks:
+            task.cancel()
+        await asyncio.gather(*self._cron_tasks, return_exceptions=True)
+        self._cron_tasks.clear()
+        if self._tasks:
+            _, still_running = await asyncio.wait(list(self._tasks), timeout=30)
+            for task in still_running:
+                task.cancel()
+
+
+class SaqJobRunner:
+    """Enqueues onto a SAQ queue; the worker applies the job's own timeout and attempts."""
+
+    def __init__(self, queue: Any) -> None:
+        self._queue = queue
+
+    async def connect(self) -> None:
+        await self._queue.connect()
+
+    async def disconnect(self) -> None:
+        try:
+            await self._queue.disconnect()
+        except Exception as exc:  # Redis already gone at shutdown: nothing left to release
+            logger.warning("job_queue_disconnect_failed", error=type(exc).__name__)
+
+    async def submit(self, job: JobDefinition, kwargs: Mapping[str, Any]) -> None:
+        await self._queue.enqueue(
+            job.name,
+            timeout=job.timeout_seconds,
+            retries=job.attempts,
+            retry_delay=job.retry_delay_seconds,
+            retry_backoff=True,
+            **kwargs,
+        )
+
+
+class EnqueueOnlySAQPlugin(SAQPlugin):
+    """SAQ for the API process, which only enqueues: workers run in `selflink-api workers run`.
+
+    The stock plugin also attaches each worker's start-up hooks to the web app, which starts a
+    heartbeat thread in every API process for workers that never run there.
+    """
+
+    def on_app_init(self, app_config: AppConfig) -> AppConfig:
+        app_config = super().on_app_init(app_config)
+        workers = self.get_workers().values()
+        worker_hooks = [w.on_app_startup for w in workers] + [w.on_app_shutdown for w in workers]
+        app_config.on_startup = [h for h in app_config.on_startup if h not in worker_hooks]
+        app_config.on_shutdown = [h for h in app_config.on_shutdown if h not in worker_hooks]
+        return app_config
+
+
+SAQ_CONTEXT_KEY = "selflink"
+
+
+def saq_task(job: JobDefinition) -> tuple[str, Callable[..., Awaitable[Any]]]:
+    """Adapt a job to SAQ's `fn(ctx, **kwargs)` calling convention, under the job's name."""
+
+    async def run(saq_context: dict[str, Any], **kwargs: Any) -> Any:
+        return await job(saq_context[SAQ_CONTEXT_KEY], **kwargs)
+
+    run.__qualname__ = run.__name__ = job.name
+    return job.name, run

@@ -1,0 +1,119 @@
+"""Keyset pagination shared by every list endpoint.
+
+A page is `{"items": [...], "next_cursor": "..." | null}`. The cursor is an opaque token holding
+the sort key of the last item returned, so the next page starts strictly after it: rows
+inserted meanwhile never shift a page or repeat an item.
+"""
+
+import base64
+import binascii
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Any, Generic, TypeVar
+from uuid import UUID
+
+import msgspec
+from litestar.params import Parameter
+from sqlalchemy import Select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
+
+from selflink_api.platform.problems import BAD_REQUEST, ProblemError
+
+T = TypeVar("T")
+DEFAULT_LIMIT = 20
+MAX_LIMIT = 100
+
+
+class CursorPage(msgspec.Struct, Generic[T]):
+    items: list[T]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    cursor: str | None
+    limit: int
+
+
+def provide_page_request(
+    cursor: Annotated[
+        str | None, Parameter(query="cursor", description="`next_cursor` of the previous page.")
+    ] = None,
+    limit: Annotated[
+        int, Parameter(query="limit", ge=1, le=MAX_LIMIT, description="Items per page.")
+    ] = DEFAULT_LIMIT,
+) -> PageRequest:
+    return PageRequest(cursor=cursor, limit=limit)
+
+
+def _encode_value(value: Any) -> Any:
+    if isinstance(value, UUID):
+        return str(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value
+
+
+def _decode_value(raw: Any, python_type: type) -> Any:
+    if python_type is UUID:
+        return UUID(str(raw))
+    if python_type is datetime:
+        return datetime.fromisoformat(str(raw))
+    if python_type is int and not isinstance(raw, int):
+        raise TypeError
+    return raw
+
+
+def encode_cursor(scope: str, key: Sequence[Any]) -> str:
+    payload = json.dumps({"s": scope, "k": [_encode_value(v) for v in key]}, separators=(",", ":"))
+    return base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
+
+
+def decode_cursor(
+    cursor: str, scope: str, columns: Sequence[InstrumentedAttribute[Any]]
+) -> list[Any]:
+    invalid = ProblemError(
+        BAD_REQUEST, "The cursor is not valid for this list; start again without it."
+    )
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        payload = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        if payload.get("s") != scope or len(payload.get("k", ())) != len(columns):
+            raise invalid
+        return [
+            _decode_value(raw, column.type.python_type)
+            for raw, column in zip(payload["k"], columns, strict=True)
+        ]
+    except (ValueError, TypeError, AttributeError, binascii.Error, UnicodeDecodeError) as exc:
+        raise invalid from exc
+
+
+async def paginate(
+    session: AsyncSession,
+    statement: Select[Any],
+    *,
+    scope: str,
+    order_by: Sequence[InstrumentedAttribute[Any]],
+    page: PageRequest,
+    descending: bool = False,
+    key_of: Callable[[T], Sequence[Any]] | None = None,
+) -> tuple[list[T], str | None]:
+    """One page of `statement`, ordered by the unique key `order_by` (ties impossible).
+
+    `scope` names the list so a cursor from one list is refused by another.
+    """
+    key_columns = tuple_(*order_by)
+    if page.cursor is not None:
+        after = tuple_(*decode_cursor(page.cursor, scope, order_by))
+        statement = statement.where(key_columns < after if descending else key_columns > after)
+    ordering = [column.desc() if descending else column.asc() for column in order_by]
+    rows = list((await session.scalars(statement.order_by(*ordering).limit(page.limit + 1))).all())
+    if len(rows) <= page.limit:
+        return rows, None
+    rows = rows[: page.limit]
+    last = rows[-1]
+    key = key_of(last) if key_of else [getattr(last, column.key) for column in order_by]
+    return rows, encode_cursor(scope, key)

@@ -1,0 +1,177 @@
+"""RFC 9457 problem details for every error the API returns.
+
+Each problem has a stable `type` (a URN naming the kind of problem), a stable `title`, the HTTP
+`status`, a human `detail`, the request path as `instance`, and the request id. Validation
+problems add `errors`: one entry per offending field.
+"""
+
+from dataclasses import dataclass
+from http import HTTPStatus
+from typing import Any
+
+import structlog
+from advanced_alchemy.exceptions import DuplicateKeyError, IntegrityError, NotFoundError
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.types import ExceptionHandlersMap
+
+logger = structlog.get_logger("selflink.errors")
+
+PROBLEM_JSON = "application/problem+json"
+PROBLEM_TYPE_PREFIX = "urn:selflink:problem:"
+
+
+@dataclass(frozen=True)
+class ProblemKind:
+    slug: str
+    title: str
+    status: int
+
+    @property
+    def type_uri(self) -> str:
+        return PROBLEM_TYPE_PREFIX + self.slug
+
+
+BAD_REQUEST = ProblemKind("bad-request", "The request could not be read", 400)
+MALFORMED_BODY = ProblemKind("malformed-body", "The request body is not valid JSON", 400)
+UNAUTHORIZED = ProblemKind("unauthorized", "Authentication is required", 401)
+FORBIDDEN = ProblemKind("forbidden", "You are not allowed to do this", 403)
+NOT_FOUND = ProblemKind("not-found", "Not found", 404)
+METHOD_NOT_ALLOWED = ProblemKind("method-not-allowed", "Method not allowed", 405)
+CONFLICT = ProblemKind("conflict", "The request conflicts with the current state", 409)
+PAYLOAD_TOO_LARGE = ProblemKind("payload-too-large", "The request body is too large", 413)
+UNSUPPORTED_MEDIA_TYPE = ProblemKind("unsupported-media-type", "Unsupported content type", 415)
+VALIDATION = ProblemKind("validation-error", "The request has invalid fields", 422)
+RATE_LIMITED = ProblemKind("rate-limited", "Too many requests", 429)
+INTERNAL = ProblemKind("internal-error", "Internal server error", 500)
+UNAVAILABLE = ProblemKind("service-unavailable", "The service is temporarily unavailable", 503)
+
+_KIND_BY_STATUS = {
+    kind.status: kind
+    for kind in (
+        BAD_REQUEST,
+        UNAUTHORIZED,
+        FORBIDDEN,
+        NOT_FOUND,
+        METHOD_NOT_ALLOWED,
+        CONFLICT,
+        PAYLOAD_TOO_LARGE,
+        UNSUPPORTED_MEDIA_TYPE,
+        VALIDATION,
+        RATE_LIMITED,
+        INTERNAL,
+        UNAVAILABLE,
+    )
+}
+
+
+def kind_for_status(status: int) -> ProblemKind:
+    known = _KIND_BY_STATUS.get(status)
+    if known is not None:
+        return known
+    phrase = HTTPStatus(status).phrase
+    return ProblemKind(phrase.lower().replace(" ", "-"), phrase, status)
+
+
+class ProblemError(Exception):
+    """Raise from services and handlers to answer with a problem document."""
+
+    def __init__(
+        self,
+        kind: ProblemKind,
+        detail: str,
+        *,
+        headers: dict[str, str] | None = None,
+        **extensions: Any,
+    ) -> None:
+        super().__init__(detail)
+        self.kind = kind
+        self.detail = detail
+        self.headers = headers or {}
+        self.extensions = extensions
+
+
+def problem_response(
+    request: Request[Any, Any, Any],
+    kind: ProblemKind,
+    detail: str,
+    *,
+    headers: dict[str, str] | None = None,
+    **extensions: Any,
+) -> Response[dict[str, Any]]:
+    body: dict[str, Any] = {
+        "type": kind.type_uri,
+        "title": kind.title,
+        "status": kind.status,
+        "detail": detail,
+        "instance": request.url.path,
+    }
+    request_id = request.scope.get("state", {}).get("request_id")
+    if request_id:
+        body["request_id"] = request_id
+    body.update(extensions)
+    return Response(body, status_code=kind.status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def _field_errors(extra: Any) -> list[dict[str, str]]:
+    items = extra if isinstance(extra, list) else []
+    return [
+        {
+            "field": str(item.get("key") or ""),
+            "source": str(item.get("source") or "body"),
+            "message": str(item.get("message") or "invalid value"),
+        }
+        for item in items
+        if isinstance(item, dict)
+    ]
+
+
+def _handle_problem(request: Request[Any, Any, Any], exc: ProblemError) -> Response[dict[str, Any]]:
+    return problem_response(request, exc.kind, exc.detail, headers=exc.headers, **exc.extensions)
+
+
+def _handle_validation(
+    request: Request[Any, Any, Any], exc: ValidationException
+) -> Response[dict[str, Any]]:
+    errors = _field_errors(exc.extra)
+    if any(error["message"].startswith("JSON is malformed") for error in errors):
+        return problem_response(request, MALFORMED_BODY, "The request body is not valid JSON.")
+    return problem_response(
+        request, VALIDATION, "One or more fields are missing or invalid.", errors=errors
+    )
+
+
+def _handle_http(request: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, Any]]:
+    kind = kind_for_status(exc.status_code)
+    headers = dict(exc.headers or {})
+    if kind is RATE_LIMITED and "Retry-After" not in headers:
+        headers["Retry-After"] = headers.get("RateLimit-Reset", "60")
+    generic = {kind.title.lower(), HTTPStatus(kind.status).phrase.lower()}
+    detail = exc.detail if exc.detail and exc.detail.lower() not in generic else kind.title + "."
+    if kind.status >= 500:
+        detail = kind.title + "."
+    return problem_response(request, kind, detail, headers=headers)
+
+
+def _handle_not_found(request: Request[Any, Any, Any], _exc: NotFoundError) -> Response[Any]:
+    return problem_response(request, NOT_FOUND, "No such resource.")
+
+
+def _handle_integrity(request: Request[Any, Any, Any], _exc: IntegrityError) -> Response[Any]:
+    return problem_response(request, CONFLICT, "This conflicts with data that already exists.")
+
+
+def _handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    logger.error("unhandled_error", error=type(exc).__name__, path=request.url.path, exc_info=exc)
+    return problem_response(request, INTERNAL, "Something went wrong on our side.")
+
+
+EXCEPTION_HANDLERS: ExceptionHandlersMap = {
+    ProblemError: _handle_problem,
+    ValidationException: _handle_validation,
+    HTTPException: _handle_http,
+    NotFoundError: _handle_not_found,
+    DuplicateKeyError: _handle_integrity,
+    IntegrityError: _handle_integrity,
+    Exception: _handle_unexpected,
+}

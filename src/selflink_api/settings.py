@@ -1,0 +1,136 @@
+"""Runtime configuration, read from the environment (and an optional `.env`) once per app.
+
+Settings are a value passed into `create_app`, never a module-level singleton, so tests and
+tools build the app they need without touching the process environment.
+"""
+
+from enum import StrEnum
+from ipaddress import IPv4Network, IPv6Network, ip_network
+from pathlib import Path
+from typing import Annotated, Self
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DEFAULT_SECRET_KEY = "insecure-local-development-key-change-me"  # noqa: S105 - refused in production
+DEFAULT_SQLITE_PATH = Path("var") / "selflink.sqlite3"
+
+
+class Profile(StrEnum):
+    LOCAL = "local"
+    TEST = "test"
+    PRODUCTION = "production"
+
+
+class InsecureSettingsError(ValueError):
+    """The production profile was asked to run with a setting that is only safe locally."""
+
+
+class Settings(BaseSettings):
+    """Everything the API and its workers read from the environment."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", frozen=True
+    )
+
+    profile: Annotated[Profile, Field(validation_alias="SELFLINK_PROFILE")] = Profile.LOCAL
+    debug: Annotated[bool, Field(validation_alias="SELFLINK_DEBUG")] = False
+    secret_key: Annotated[SecretStr, Field(validation_alias="SECRET_KEY")] = SecretStr(
+        DEFAULT_SECRET_KEY
+    )
+    database_url: Annotated[str, Field(validation_alias="DATABASE_URL")] = ""
+    database_echo: Annotated[bool, Field(validation_alias="DATABASE_ECHO")] = False
+    database_pool_size: Annotated[int, Field(validation_alias="DATABASE_POOL_SIZE", ge=1)] = 10
+    migrate_on_startup: Annotated[
+        bool | None, Field(validation_alias="SELFLINK_MIGRATE_ON_STARTUP")
+    ] = None
+    run_schedules: Annotated[bool | None, Field(validation_alias="SELFLINK_RUN_SCHEDULES")] = None
+    redis_url: Annotated[str, Field(validation_alias="REDIS_URL")] = ""
+    job_queue_name: Annotated[str, Field(validation_alias="SELFLINK_JOB_QUEUE")] = "selflink"
+    worker_concurrency: Annotated[int, Field(validation_alias="SELFLINK_WORKER_CONCURRENCY")] = 10
+    log_level: Annotated[str, Field(validation_alias="LOG_LEVEL")] = "INFO"
+    log_json: Annotated[bool | None, Field(validation_alias="LOG_JSON")] = None
+    rate_limit_per_minute: Annotated[int, Field(validation_alias="RATE_LIMIT_PER_MINUTE", ge=1)] = (
+        600
+    )
+    trusted_proxies: Annotated[
+        tuple[IPv4Network | IPv6Network, ...],
+        NoDecode,
+        Field(validation_alias="TRUSTED_PROXIES"),
+    ] = ()
+    max_request_body_bytes: Annotated[
+        int, Field(validation_alias="MAX_REQUEST_BODY_BYTES", ge=1024)
+    ] = 1_048_576
+    cors_allow_origins: Annotated[
+        tuple[str, ...], NoDecode, Field(validation_alias="CORS_ALLOW_ORIGINS")
+    ] = ()
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _parse_networks(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(
+                ip_network(part.strip(), strict=False) for part in value.split(",") if part.strip()
+            )
+        return value
+
+    @field_validator("cors_allow_origins", mode="before")
+    @classmethod
+    def _parse_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_production(self) -> Self:
+        if self.profile is not Profile.PRODUCTION:
+            return self
+        problems = []
+        if self.secret_key.get_secret_value() in {"", DEFAULT_SECRET_KEY}:
+            problems.append("SECRET_KEY is missing or the development default")
+        elif len(self.secret_key.get_secret_value()) < 32:
+            problems.append("SECRET_KEY must be at least 32 characters")
+        if not self.database_url or self.database_url.startswith("sqlite"):
+            problems.append("DATABASE_URL must point at PostgreSQL, not SQLite")
+        if self.debug:
+            problems.append("SELFLINK_DEBUG must be off")
+        if problems:
+            raise InsecureSettingsError("refusing to start in production: " + "; ".join(problems))
+        return self
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        """The async SQLAlchemy URL: PostgreSQL through asyncpg, or the embedded SQLite file."""
+        url = self.database_url or f"sqlite+aiosqlite:///{DEFAULT_SQLITE_PATH}"
+        for prefix in ("postgresql://", "postgres://", "postgresql+psycopg://"):
+            if url.startswith(prefix):
+                return "postgresql+asyncpg://" + url.removeprefix(prefix)
+        if url.startswith("sqlite://"):
+            return "sqlite+aiosqlite://" + url.removeprefix("sqlite://")
+        return url
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.sqlalchemy_url.startswith("sqlite")
+
+    @property
+    def should_migrate_on_startup(self) -> bool:
+        if self.migrate_on_startup is not None:
+            return self.migrate_on_startup
+        return self.profile is Profile.LOCAL
+
+    @property
+    def should_run_schedules(self) -> bool:
+        """In-process cron runs locally; under SAQ the workers own the schedules."""
+        if self.run_schedules is not None:
+            return self.run_schedules
+        return self.profile is Profile.LOCAL and not self.redis_url
+
+    @property
+    def logs_as_json(self) -> bool:
+        return True if self.log_json is None else self.log_json
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings from the environment; keyword overrides win (used by tests and tools)."""
+    return Settings(**overrides)  # type: ignore[arg-type]

@@ -1,0 +1,1 @@
+"""Liveness, readiness, metrics and the worker heartbeat: how operators see the service."""

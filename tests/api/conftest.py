@@ -1,0 +1,114 @@
+"""API fixtures: every API test runs against a freshly migrated SQLite file and PostgreSQL db.
+
+Each test session migrates one template per engine (the real Alembic migrations, never
+`create_all`); each test gets its own copy, so tests never see each other's rows.
+"""
+
+import shutil
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+
+from selflink_api.app import create_app
+from selflink_api.platform.database import build_sqlalchemy_config, upgrade_schema
+from selflink_api.settings import Settings, load_settings
+from tests.api.services import (
+    REDIS_URL,
+    create_postgres_database,
+    drop_postgres_database,
+    postgres_dsn,
+    require_postgres,
+    require_redis,
+    run_sync,
+)
+
+DATABASES = ("sqlite", "postgres")
+TEST_SECRET_KEY = "test-secret-key-that-is-long-enough-for-hmac-and-jwt"
+
+
+@pytest.fixture(scope="session")
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+def make_settings(database_url: str, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "SELFLINK_PROFILE": "test",
+        "DATABASE_URL": database_url,
+        "REDIS_URL": "",
+        "SECRET_KEY": TEST_SECRET_KEY,
+        "SELFLINK_MIGRATE_ON_STARTUP": False,
+        "SELFLINK_RUN_SCHEDULES": False,
+        "RATE_LIMIT_PER_MINUTE": 100_000,
+        "LOG_LEVEL": "WARNING",
+        "TRUSTED_PROXIES": "",
+    }
+    values.update(overrides)
+    return load_settings(_env_file=None, **values)
+
+
+def migrate(database_url: str) -> None:
+    config = build_sqlalchemy_config(make_settings(database_url))
+    try:
+        upgrade_schema(config)
+    finally:
+        run_sync(config.get_engine().dispose)
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("sqlite-template") / "template.sqlite3"
+    migrate(f"sqlite+aiosqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_template() -> Iterator[str]:
+    require_postgres()
+    name = create_postgres_database()
+    try:
+        migrate(postgres_dsn(name))
+        yield name
+    finally:
+        drop_postgres_database(name)
+
+
+@pytest.fixture(params=DATABASES)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A migrated, empty database of each kind, private to this test."""
+    if request.param == "sqlite":
+        path = tmp_path / "selflink.sqlite3"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        yield f"sqlite+aiosqlite:///{path}"
+        return
+    name = create_postgres_database(template=request.getfixturevalue("postgres_template"))
+    try:
+        yield postgres_dsn(name)
+    finally:
+        drop_postgres_database(name)
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return make_settings(database_url)
+
+
+@pytest.fixture
+def app(settings: Settings) -> Litestar:
+    return create_app(settings)
+
+
+@pytest.fixture
+async def client(app: Litestar) -> AsyncIterator[AsyncTestClient[Litestar]]:
+    async with AsyncTestClient(app=app) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def redis_url() -> str:
+    require_redis()
+    return REDIS_URL
