@@ -12,7 +12,7 @@ from alembic.autogenerate import rewriter
 from sqlalchemy import pool
 from sqlalchemy.ext.asyncio import async_engine_from_config
 
-from selflink_api.platform.database import load_models
+from selflink_api.platform.database import compare_column_types, load_models
 
 if TYPE_CHECKING:
     from advanced_alchemy.alembic.commands import AlembicCommandConfig
@@ -26,7 +26,7 @@ target_metadata = load_models()
 def _configure(**kwargs: object) -> None:
     context.configure(
         target_metadata=target_metadata,
-        compare_type=config.compare_type,
+        compare_type=compare_column_types,
         version_table=config.version_table_name,
         version_table_schema=config.version_table_schema,
         version_table_pk=config.version_table_pk,

@@ -1,5 +1,6 @@
 """The application factory: every plugin, middleware and domain is wired here and only here."""
 
+import math
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -23,7 +24,7 @@ from litestar.stores.memory import MemoryStore
 from litestar.stores.redis import RedisStore
 from litestar.stores.registry import StoreRegistry
 from litestar.types import Receive, Scope, Send
-from litestar_saq import CronJob, QueueConfig, SAQConfig
+from litestar_saq import CronJob, QueueConfig, SAQConfig, SAQPlugin
 from redis.asyncio import Redis
 
 from selflink_api.platform import jobs as jobs_platform
@@ -31,8 +32,8 @@ from selflink_api.platform.database import build_sqlalchemy_config, upgrade_sche
 from selflink_api.platform.http import client_ip, serve_with_request_context
 from selflink_api.platform.jobs import (
     SAQ_CONTEXT_KEY,
+    ApiProcessOnlyEnqueues,
     CronSchedule,
-    EnqueueOnlySAQPlugin,
     InProcessJobRunner,
     JobContext,
     JobDefinition,
@@ -42,6 +43,7 @@ from selflink_api.platform.jobs import (
     saq_task,
 )
 from selflink_api.platform.logging import build_structlog_config
+from selflink_api.platform.pagination import provide_page_request
 from selflink_api.platform.problems import EXCEPTION_HANDLERS
 from selflink_api.platform.security import requires_admin
 from selflink_api.settings import Settings, load_settings
@@ -71,8 +73,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
     ]
     runner: JobRunner
     if redis is not None:
-        saq = EnqueueOnlySAQPlugin(config=_saq_config(settings, database))
-        plugins.append(saq)
+        saq = SAQPlugin(config=_saq_config(settings, database))
+        plugins.extend([saq, ApiProcessOnlyEnqueues(saq)])
         runner = SaqJobRunner(saq.get_queue(settings.job_queue_name))
     else:
         runner = InProcessJobRunner(settings, database.create_session_maker())
@@ -94,7 +96,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
             prometheus.middleware,
             rate_limit.middleware,
         ],
-        dependencies={"jobs": Provide(provide_job_queue, sync_to_thread=False)},
+        dependencies={
+            "jobs": Provide(provide_job_queue, sync_to_thread=False),
+            "page": Provide(provide_page_request, sync_to_thread=False),
+        },
         exception_handlers=EXCEPTION_HANDLERS,
         stores=StoreRegistry(default_factory=_store_factory(redis)),
         openapi_config=OpenAPIConfig(
@@ -194,7 +199,7 @@ def _saq_config(settings: Settings, database: SQLAlchemyAsyncConfig) -> SAQConfi
                     CronJob(
                         function=saq_task(schedule.job)[1],
                         cron=schedule.cron,
-                        timeout=schedule.job.timeout_seconds,
+                        timeout=math.ceil(schedule.job.timeout_seconds),
                         retries=schedule.job.attempts,
                     )
                     for schedule in SCHEDULES

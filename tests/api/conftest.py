@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
@@ -106,6 +107,12 @@ def app(settings: Settings) -> Litestar:
 async def client(app: Litestar) -> AsyncIterator[AsyncTestClient[Litestar]]:
     async with AsyncTestClient(app=app) as test_client:
         yield test_client
+
+
+async def drain_jobs(client: AsyncTestClient[Litestar]) -> None:
+    """Wait for the in-process jobs, on the loop the test client runs the app on."""
+    runner = client.app.state.job_runner
+    await anyio.to_thread.run_sync(client.blocking_portal.call, runner.drain)
 
 
 @pytest.fixture

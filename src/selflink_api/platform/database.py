@@ -12,9 +12,12 @@ from advanced_alchemy.extensions.litestar import (
     EngineConfig,
     SQLAlchemyAsyncConfig,
 )
+from advanced_alchemy.types import GUID
+from alembic.runtime.migration import MigrationContext
 from sqlalchemy import MetaData, event
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.types import TypeEngine
 
 from selflink_api.settings import Settings
 
@@ -79,6 +82,22 @@ def _ensure_sqlite_directory(url: str) -> None:
     path = url.split("///", 1)[-1]
     if path and path != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
+
+
+def compare_column_types(
+    context: MigrationContext,
+    _inspected_column: Any,
+    _metadata_column: Any,
+    _inspected_type: TypeEngine[Any],
+    metadata_type: TypeEngine[Any],
+) -> bool | None:
+    """Alembic's type comparison, minus a false alarm: SQLite reflects GUID's BINARY as NUMERIC.
+
+    Returns False ("same") for that case and None ("use Alembic's default") otherwise.
+    """
+    if context.dialect.name == "sqlite" and isinstance(metadata_type, GUID):
+        return False
+    return None
 
 
 def upgrade_schema(config: SQLAlchemyAsyncConfig, revision: str = "head") -> None:

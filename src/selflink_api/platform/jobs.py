@@ -11,6 +11,7 @@ in this process, with the same timeouts and retries; with it they run on SAQ wor
 
 import asyncio
 import contextlib
+import math
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from typing import Any, Protocol
 import structlog
 from croniter import croniter
 from litestar.config.app import AppConfig
+from litestar.plugins import InitPluginProtocol
 from litestar_saq import SAQPlugin
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -51,7 +53,7 @@ class JobDefinition:
 
     name: str
     function: JobFunction
-    timeout_seconds: int
+    timeout_seconds: float
     attempts: int
     retry_delay_seconds: float
 
@@ -60,13 +62,13 @@ class JobDefinition:
 
 
 def background_job(
-    name: str, *, timeout_seconds: int = 60, attempts: int = 3, retry_delay_seconds: float = 2.0
+    name: str, *, timeout_seconds: float = 60, attempts: int = 3, retry_delay_seconds: float = 2.0
 ) -> Callable[[JobFunction], JobDefinition]:
     """Declare `async def fn(context: JobContext, **kwargs)` as a job named `name`.
 
     `attempts` counts the first run; retries back off exponentially from `retry_delay_seconds`.
     """
-    if attempts < 1 or timeout_seconds < 1:
+    if attempts < 1 or timeout_seconds <= 0:
         msg = "a job needs at least one attempt and a positive timeout"
         raise ValueError(msg)
 
@@ -211,7 +213,7 @@ class SaqJobRunner:
     async def submit(self, job: JobDefinition, kwargs: Mapping[str, Any]) -> None:
         await self._queue.enqueue(
             job.name,
-            timeout=job.timeout_seconds,
+            timeout=math.ceil(job.timeout_seconds),
             retries=job.attempts,
             retry_delay=job.retry_delay_seconds,
             retry_backoff=True,
@@ -219,16 +221,19 @@ class SaqJobRunner:
         )
 
 
-class EnqueueOnlySAQPlugin(SAQPlugin):
-    """SAQ for the API process, which only enqueues: workers run in `selflink-api workers run`.
+class ApiProcessOnlyEnqueues(InitPluginProtocol):
+    """Keeps SAQ workers out of API processes, which only enqueue.
 
-    The stock plugin also attaches each worker's start-up hooks to the web app, which starts a
-    heartbeat thread in every API process for workers that never run there.
+    The SAQ plugin attaches each worker's start-up hooks to the web app, starting a heartbeat
+    thread in every API process for workers that only run under `selflink-api workers run`.
+    Listed after the SAQ plugin, this removes those hooks again.
     """
 
+    def __init__(self, saq: SAQPlugin) -> None:
+        self.saq = saq
+
     def on_app_init(self, app_config: AppConfig) -> AppConfig:
-        app_config = super().on_app_init(app_config)
-        workers = self.get_workers().values()
+        workers = self.saq.get_workers().values()
         worker_hooks = [w.on_app_startup for w in workers] + [w.on_app_shutdown for w in workers]
         app_config.on_startup = [h for h in app_config.on_startup if h not in worker_hooks]
         app_config.on_shutdown = [h for h in app_config.on_shutdown if h not in worker_hooks]

@@ -15,7 +15,7 @@ from typing import Annotated, Any, Generic, TypeVar
 from uuid import UUID
 
 import msgspec
-from litestar.params import Parameter
+from litestar.params import QueryParameter
 from sqlalchemy import Select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
@@ -40,12 +40,13 @@ class PageRequest:
 
 def provide_page_request(
     cursor: Annotated[
-        str | None, Parameter(query="cursor", description="`next_cursor` of the previous page.")
+        str | None, QueryParameter(description="`next_cursor` of the previous page.")
     ] = None,
     limit: Annotated[
-        int, Parameter(query="limit", ge=1, le=MAX_LIMIT, description="Items per page.")
+        int, QueryParameter(ge=1, le=MAX_LIMIT, description="Items per page (1-100).")
     ] = DEFAULT_LIMIT,
 ) -> PageRequest:
+    """The `page` dependency: list handlers declare `page: NamedDependency[PageRequest]`."""
     return PageRequest(cursor=cursor, limit=limit)
 
 

@@ -12,7 +12,7 @@ from typing import Any
 import structlog
 from advanced_alchemy.exceptions import DuplicateKeyError, IntegrityError, NotFoundError
 from litestar import Request, Response
-from litestar.exceptions import HTTPException, ValidationException
+from litestar.exceptions import HTTPException, SerializationException, ValidationException
 from litestar.types import ExceptionHandlersMap
 
 logger = structlog.get_logger("selflink.errors")
@@ -134,14 +134,14 @@ def _handle_validation(
     request: Request[Any, Any, Any], exc: ValidationException
 ) -> Response[dict[str, Any]]:
     errors = _field_errors(exc.extra)
-    if any(error["message"].startswith("JSON is malformed") for error in errors):
-        return problem_response(request, MALFORMED_BODY, "The request body is not valid JSON.")
     return problem_response(
         request, VALIDATION, "One or more fields are missing or invalid.", errors=errors
     )
 
 
 def _handle_http(request: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, Any]]:
+    if isinstance(exc.__cause__, SerializationException):
+        return problem_response(request, MALFORMED_BODY, "The request body is not valid JSON.")
     kind = kind_for_status(exc.status_code)
     headers = dict(exc.headers or {})
     if kind is RATE_LIMITED and "Retry-After" not in headers:

@@ -5,6 +5,7 @@ from typing import Any
 import msgspec
 import structlog
 from litestar import Controller, Request, get
+from litestar.di import NamedDependency
 from litestar.response import Response
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -37,7 +38,9 @@ class SystemController(Controller):
         exclude_from_auth=True,
         responses={},
     )
-    async def ready(self, request: Request[Any, Any, Any], db_engine: AsyncEngine) -> Response[Any]:
+    async def ready(
+        self, request: Request[Any, Any, Any], db_engine: NamedDependency[AsyncEngine]
+    ) -> Response[Any]:
         checks = {"database": await _check_database(db_engine)}
         redis = request.app.state.get("redis")
         if redis is not None:

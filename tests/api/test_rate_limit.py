@@ -1,0 +1,90 @@
+"""Rate limiting per client address, and who the client is behind trusted proxies."""
+
+from ipaddress import ip_network
+
+import httpx
+import pytest
+from litestar import get
+
+from selflink_api.app import create_app
+from selflink_api.platform.http import client_ip_from
+from tests.api.conftest import make_settings
+
+pytestmark = pytest.mark.anyio
+
+PROXIES = (ip_network("10.0.0.0/8"), ip_network("2001:db8::/32"))
+
+
+@get("/api/v1/probe/ping")
+async def ping() -> dict[str, str]:
+    return {"pong": "yes"}
+
+
+def limited_client(peer: str, *, trusted: str = "", per_minute: int = 3) -> httpx.AsyncClient:
+    settings = make_settings(
+        "sqlite+aiosqlite:///:memory:", RATE_LIMIT_PER_MINUTE=per_minute, TRUSTED_PROXIES=trusted
+    )
+    app = create_app(settings)
+    app.register(ping)
+    transport = httpx.ASGITransport(app=app, client=(peer, 40000))
+    return httpx.AsyncClient(transport=transport, base_url="http://selflink.test")
+
+
+async def test_requests_over_the_limit_get_429_with_retry_after() -> None:
+    async with limited_client("203.0.113.7") as client:
+        statuses = [(await client.get("/api/v1/probe/ping")).status_code for _ in range(3)]
+        refused = await client.get("/api/v1/probe/ping")
+    assert statuses == [200, 200, 200]
+    assert refused.status_code == 429
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert refused.json()["type"] == "urn:selflink:problem:rate-limited"
+    assert 0 < int(refused.headers["retry-after"]) <= 60
+
+
+async def test_operator_endpoints_are_not_limited() -> None:
+    async with limited_client("203.0.113.7", per_minute=1) as client:
+        statuses = {(await client.get("/health")).status_code for _ in range(5)}
+    assert statuses == {200}
+
+
+async def test_forwarded_for_from_an_untrusted_peer_cannot_dodge_the_limit() -> None:
+    async with limited_client("203.0.113.7", per_minute=2) as client:
+        statuses = [
+            (
+                await client.get(
+                    "/api/v1/probe/ping", headers={"x-forwarded-for": f"198.51.100.{i}"}
+                )
+            ).status_code
+            for i in range(3)
+        ]
+    assert statuses == [200, 200, 429]
+
+
+async def test_clients_behind_a_trusted_proxy_are_limited_separately() -> None:
+    async with limited_client("10.1.2.3", trusted="10.0.0.0/8", per_minute=1) as client:
+        first = await client.get("/api/v1/probe/ping", headers={"x-forwarded-for": "198.51.100.1"})
+        second = await client.get("/api/v1/probe/ping", headers={"x-forwarded-for": "198.51.100.2"})
+        again = await client.get("/api/v1/probe/ping", headers={"x-forwarded-for": "198.51.100.1"})
+    assert (first.status_code, second.status_code, again.status_code) == (200, 200, 429)
+
+
+@pytest.mark.parametrize(
+    ("peer", "forwarded", "expected"),
+    [
+        ("203.0.113.7", None, "203.0.113.7"),
+        ("203.0.113.7", "198.51.100.1", "203.0.113.7"),  # untrusted peer: header ignored
+        ("10.0.0.2", None, "10.0.0.2"),
+        ("10.0.0.2", "198.51.100.1", "198.51.100.1"),
+        ("10.0.0.2", "198.51.100.1, 10.9.9.9", "198.51.100.1"),  # skip our own proxies
+        ("10.0.0.2", "6.6.6.6, 198.51.100.1", "198.51.100.1"),  # a client-made hop is not trusted
+        ("10.0.0.2", "garbage, 198.51.100.1", "198.51.100.1"),
+        ("10.0.0.2", "10.0.0.3", "10.0.0.3"),  # all hops trusted: the farthest one
+        ("10.0.0.2", "not-an-ip", "10.0.0.2"),
+        ("2001:db8::1", "2001:0db8:0:0:0:0:0:2, 2a00::5", "2a00::5"),
+        ("testclient", "198.51.100.1", "testclient"),
+    ],
+)
+def test_client_ip_trusts_forwarded_for_only_through_trusted_proxies(
+    peer: str, forwarded: str | None, expected: str
+) -> None:
+    assert client_ip_from(peer, forwarded, PROXIES) == expected

@@ -1,0 +1,104 @@
+"""The README's first command, as a newcomer runs it: a real server on the embedded defaults."""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+SECRET_MARKERS = (
+    "hunter2-password",
+    "Bearer-token-s3cret",
+    "session-cookie-s3cret",
+    "ada@example.org",
+)
+STARTUP_SECONDS = 60
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[tuple[str, Path, Path]]:
+    """`selflink-api run` in an empty folder, with no configuration at all."""
+    port = free_port()
+    log_path = tmp_path / "server.log"
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DATABASE_", "REDIS_", "SELFLINK_"))
+    }
+    executable = Path(sys.executable).with_name("selflink-api")
+    with log_path.open("w") as log:
+        process = subprocess.Popen(
+            [str(executable), "run", "--host", "127.0.0.1", "--port", str(port)],
+            cwd=tmp_path,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        base_url = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + STARTUP_SECONDS
+            while True:
+                try:
+                    if httpx.get(f"{base_url}/health", timeout=1).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                if process.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"server did not start:\n{log_path.read_text()}")
+                time.sleep(0.1)
+            yield base_url, tmp_path, log_path
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+
+
+def test_embedded_defaults_serve_health_ready_and_schema(server: tuple[str, Path, Path]) -> None:
+    base_url, folder, _ = server
+    assert httpx.get(f"{base_url}/health").json() == {"status": "ok"}
+    assert httpx.get(f"{base_url}/ready").json() == {
+        "status": "ready",
+        "checks": {"database": "ok"},
+    }
+    assert httpx.get(f"{base_url}/schema/openapi.json").json()["info"]["title"] == "SelfLink API"
+    assert (folder / "var" / "selflink.sqlite3").is_file()
+
+
+def test_logs_are_json_and_never_hold_bodies_or_credentials(server: tuple[str, Path, Path]) -> None:
+    base_url, _, log_path = server
+    secrets = {
+        "headers": {
+            "authorization": SECRET_MARKERS[1],
+            "cookie": f"session={SECRET_MARKERS[2]}",
+            "content-type": "application/json",
+        },
+        "content": json.dumps({"password": SECRET_MARKERS[0], "email": SECRET_MARKERS[3]}),
+    }
+    responses = [
+        httpx.post(f"{base_url}/api/v1/nowhere?token={SECRET_MARKERS[1]}", **secrets),  # type: ignore[arg-type]
+        httpx.post(f"{base_url}/health", **secrets),  # type: ignore[arg-type]
+        httpx.get(f"{base_url}/health", headers=secrets["headers"]),  # type: ignore[arg-type]
+    ]
+    assert [r.status_code for r in responses] == [404, 405, 200]
+    assert all(r.headers["content-type"] == "application/problem+json" for r in responses[:2])
+    for _ in range(50):  # the access line is written just after the response
+        if log_path.read_text().count('"event": "request"') >= 3:
+            break
+        time.sleep(0.1)
+    log = log_path.read_text()
+    request_lines = [json.loads(line) for line in log.splitlines() if '"event": "request"' in line]
+    assert [line["status"] for line in request_lines][-3:] == [404, 405, 200]
+    assert all(line["request_id"] for line in request_lines)
+    for marker in SECRET_MARKERS:
+        assert marker not in log
