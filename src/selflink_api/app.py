@@ -27,6 +27,7 @@ from litestar.types import Receive, Scope, Send
 from litestar_saq import CronJob, QueueConfig, SAQConfig, SAQPlugin
 from redis.asyncio import Redis
 
+from selflink_api.cli import SelflinkCommands
 from selflink_api.platform import jobs as jobs_platform
 from selflink_api.platform.database import build_sqlalchemy_config, upgrade_schema
 from selflink_api.platform.http import client_ip, serve_with_request_context
@@ -64,6 +65,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     database = build_sqlalchemy_config(settings)
     redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
     plugins: list[Any] = [
+        SelflinkCommands(),
         SQLAlchemyPlugin(config=database),
         StructlogPlugin(config=build_structlog_config(settings)),
         ChannelsPlugin(

@@ -162,3 +162,12 @@ async def _delete_queue_keys(redis_url: str, queue_name: str) -> None:
             await redis.delete(*keys)
     finally:
         await redis.aclose()
+
+
+async def test_the_saq_monitor_is_for_admins_only(database_url: str, redis_url: str) -> None:
+    app = create_app(make_settings(database_url, REDIS_URL=redis_url))
+    async with AsyncTestClient(app=app) as client:
+        for path in ("/saq", "/saq/api/queues"):
+            response = await client.get(path)
+            assert response.status_code == 401, path
+            assert response.headers["content-type"] == "application/problem+json"
