@@ -8,12 +8,11 @@ Create Date: 2026-11-29 07:52:20.773335
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-from advanced_alchemy.types import GUID, DateTimeUTC, JsonB
+from advanced_alchemy.types import GUID, DateTimeUTC
 from alembic import op
 
 sa.GUID = GUID  # type: ignore[attr-defined]
 sa.DateTimeUTC = DateTimeUTC  # type: ignore[attr-defined]
-sa.JsonB = JsonB  # type: ignore[attr-defined]
 
 revision: str = "0001"
 down_revision: str | None = None

@@ -7,7 +7,7 @@ from typing import Any
 
 import anyio
 from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig, SQLAlchemyPlugin
-from litestar import Litestar, Router
+from litestar import Controller, Litestar, Router
 from litestar.channels import ChannelsPlugin
 from litestar.channels.backends.memory import MemoryChannelsBackend
 from litestar.channels.backends.redis import RedisChannelsPubSubBackend
@@ -27,9 +27,17 @@ from litestar.types import Receive, Scope, Send
 from litestar_saq import CronJob, QueueConfig, SAQConfig, SAQPlugin
 from redis.asyncio import Redis
 
+from selflink_api.accounts.auth import build_jwt_auth
+from selflink_api.accounts.controllers import AuthController, UsersController
+from selflink_api.accounts.passwords import PasswordVault, build_hasher
+from selflink_api.accounts.services import AccountsToolkit
+from selflink_api.accounts.staff import StaffController
 from selflink_api.cli import SelflinkCommands
+from selflink_api.notifications import jobs as notification_jobs
 from selflink_api.platform import jobs as jobs_platform
+from selflink_api.platform.crypto import build_cipher
 from selflink_api.platform.database import build_sqlalchemy_config, upgrade_schema
+from selflink_api.platform.events import ACCOUNT_DELETED, EventBus
 from selflink_api.platform.http import client_ip, serve_with_request_context
 from selflink_api.platform.jobs import (
     SAQ_CONTEXT_KEY,
@@ -46,17 +54,27 @@ from selflink_api.platform.jobs import (
 from selflink_api.platform.logging import build_structlog_config
 from selflink_api.platform.pagination import provide_page_request
 from selflink_api.platform.problems import EXCEPTION_HANDLERS
+from selflink_api.platform.ratelimit import AttemptLimiter
 from selflink_api.platform.security import requires_admin
 from selflink_api.settings import Settings, load_settings
+from selflink_api.social.controllers import SocialController
 from selflink_api.system import jobs as system_jobs
 from selflink_api.system.controllers import SystemController
 
 API_VERSION_PREFIX = "/api/v1"
 OPERATOR_PATHS = ["/health", "/ready", "/metrics", "/schema"]
 
-JOBS: tuple[JobDefinition, ...] = (*system_jobs.JOBS,)
+JOBS: tuple[JobDefinition, ...] = (*system_jobs.JOBS, *notification_jobs.JOBS)
 SCHEDULES: tuple[CronSchedule, ...] = (*system_jobs.SCHEDULES,)
-DOMAIN_ROUTERS: tuple[Router, ...] = ()
+EVENT_SUBSCRIBERS: dict[str, tuple[JobDefinition, ...]] = {
+    ACCOUNT_DELETED: (notification_jobs.forget_user,),
+}
+DOMAIN_CONTROLLERS: tuple[type[Controller], ...] = (
+    AuthController,
+    UsersController,
+    SocialController,
+    StaffController,
+)
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
@@ -64,6 +82,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or load_settings()
     database = build_sqlalchemy_config(settings)
     redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
+    accounts = AccountsToolkit(
+        settings=settings,
+        cipher=build_cipher(settings),
+        vault=PasswordVault(build_hasher(settings)),
+        limiter=AttemptLimiter(redis),
+        events=EventBus(EVENT_SUBSCRIBERS),
+    )
+    jwt_auth = build_jwt_auth(settings, database.create_session_maker())
     plugins: list[Any] = [
         SelflinkCommands(),
         SQLAlchemyPlugin(config=database),
@@ -91,7 +117,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         route_handlers=[
             SystemController,
             PrometheusController,
-            Router(API_VERSION_PREFIX, route_handlers=list(DOMAIN_ROUTERS)),
+            Router(API_VERSION_PREFIX, route_handlers=list(DOMAIN_CONTROLLERS)),
         ],
         plugins=plugins,
         middleware=[
@@ -116,7 +142,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
         else None,
         request_max_body_size=settings.max_request_body_bytes,
         lifespan=[_lifespan(settings, database, runner, redis)],
-        state=State({"settings": settings, "job_runner": runner, "redis": redis}),
+        on_app_init=[jwt_auth.on_app_init],
+        state=State(
+            {"settings": settings, "job_runner": runner, "redis": redis, "accounts": accounts}
+        ),
         debug=settings.debug,
     )
 

@@ -64,6 +64,36 @@ class Settings(BaseSettings):
     cors_allow_origins: Annotated[
         tuple[str, ...], NoDecode, Field(validation_alias="CORS_ALLOW_ORIGINS")
     ] = ()
+    log_file: Annotated[str, Field(validation_alias="LOG_FILE")] = ""
+    public_base_url: Annotated[str, Field(validation_alias="PUBLIC_BASE_URL")] = (
+        "http://127.0.0.1:8000"
+    )
+
+    # Accounts and sessions
+    access_token_minutes: Annotated[int, Field(validation_alias="ACCESS_TOKEN_MINUTES", ge=1)] = 15
+    refresh_token_days: Annotated[int, Field(validation_alias="REFRESH_TOKEN_DAYS", ge=1)] = 30
+    email_token_hours: Annotated[int, Field(validation_alias="EMAIL_TOKEN_HOURS", ge=1)] = 24
+    argon2_time_cost: Annotated[int, Field(validation_alias="ARGON2_TIME_COST", ge=1)] = 3
+    argon2_memory_kib: Annotated[int, Field(validation_alias="ARGON2_MEMORY_KIB", ge=8)] = 65536
+    argon2_parallelism: Annotated[int, Field(validation_alias="ARGON2_PARALLELISM", ge=1)] = 4
+    auth_attempts_per_ip: Annotated[int, Field(validation_alias="AUTH_ATTEMPTS_PER_IP", ge=1)] = 30
+    auth_attempts_per_account: Annotated[
+        int, Field(validation_alias="AUTH_ATTEMPTS_PER_ACCOUNT", ge=1)
+    ] = 10
+    auth_attempt_window_seconds: Annotated[
+        int, Field(validation_alias="AUTH_ATTEMPT_WINDOW_SECONDS", ge=1)
+    ] = 900
+
+    # Personal data encryption: "id:base64key,id2:base64key" (32-byte AES keys)
+    pii_keys: Annotated[SecretStr, Field(validation_alias="PII_KEYS")] = SecretStr("")
+    pii_active_key_id: Annotated[str, Field(validation_alias="PII_ACTIVE_KEY_ID")] = ""
+    pii_index_key: Annotated[SecretStr, Field(validation_alias="PII_INDEX_KEY")] = SecretStr("")
+
+    # Outgoing mail: smtp://user:password@host:587 (STARTTLS) or smtps://...:465
+    smtp_url: Annotated[SecretStr, Field(validation_alias="SMTP_URL")] = SecretStr("")
+    mail_from: Annotated[str, Field(validation_alias="MAIL_FROM")] = (
+        "SelfLink <no-reply@selflink.local>"
+    )
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod
@@ -94,6 +124,8 @@ class Settings(BaseSettings):
             problems.append("DATABASE_URL must point at PostgreSQL, not SQLite")
         if self.debug:
             problems.append("SELFLINK_DEBUG must be off")
+        if not self.pii_keys.get_secret_value() or not self.pii_index_key.get_secret_value():
+            problems.append("PII_KEYS and PII_INDEX_KEY must be set")
         if problems:
             raise InsecureSettingsError("refusing to start in production: " + "; ".join(problems))
         return self

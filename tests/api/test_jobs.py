@@ -26,7 +26,7 @@ from tests.api.conftest import drain_jobs, make_settings
 pytestmark = pytest.mark.anyio
 
 
-@post("/api/v1/probe/heartbeats/{runner:str}", status_code=202)
+@post("/api/v1/probe/heartbeats/{runner:str}", status_code=202, exclude_from_auth=True)
 async def request_heartbeat(runner: FromPath[str], jobs: NamedDependency[JobQueue]) -> None:
     await jobs.enqueue(heartbeat, runner=runner)
     if runner == "rolled-back":

@@ -26,7 +26,7 @@ notes = Table(
 )
 
 
-@get("/api/v1/probe/notes")
+@get("/api/v1/probe/notes", exclude_from_auth=True)
 async def list_notes(
     db_session: NamedDependency[AsyncSession], page: NamedDependency[PageRequest]
 ) -> CursorPage[dict[str, Any]]:

@@ -20,7 +20,7 @@ class Greeting(msgspec.Struct, forbid_unknown_fields=True):
     times: int
 
 
-@post("/api/v1/probe/greetings", status_code=201)
+@post("/api/v1/probe/greetings", status_code=201, exclude_from_auth=True)
 async def create_greeting(data: JSONBody[Greeting]) -> dict[str, Any]:
     if data.name == "taken":
         raise ProblemError(CONFLICT, "That name is taken.", name=data.name)

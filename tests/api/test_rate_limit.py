@@ -15,7 +15,7 @@ pytestmark = pytest.mark.anyio
 PROXIES = (ip_network("10.0.0.0/8"), ip_network("2001:db8::/32"))
 
 
-@get("/api/v1/probe/ping")
+@get("/api/v1/probe/ping", exclude_from_auth=True)
 async def ping() -> dict[str, str]:
     return {"pong": "yes"}
 

@@ -3,10 +3,12 @@
 import pytest
 from pydantic import ValidationError
 
+from selflink_api.platform.crypto import generate_key
 from selflink_api.settings import DEFAULT_SECRET_KEY, Profile, load_settings
 
 STRONG_KEY = "k" * 48
 POSTGRES = "postgresql://selflink@db.internal/selflink"
+PII = {"PII_KEYS": f"k1:{generate_key()}", "PII_INDEX_KEY": generate_key()}
 
 
 def settings(**values: object):  # type: ignore[no-untyped-def]
@@ -39,7 +41,7 @@ def test_environment_variables_are_read(monkeypatch: pytest.MonkeyPatch) -> None
 
 def test_production_starts_with_safe_settings() -> None:
     production = settings(
-        SELFLINK_PROFILE="production", SECRET_KEY=STRONG_KEY, DATABASE_URL=POSTGRES
+        SELFLINK_PROFILE="production", SECRET_KEY=STRONG_KEY, DATABASE_URL=POSTGRES, **PII
     )
     assert production.profile is Profile.PRODUCTION
     assert not production.should_migrate_on_startup
@@ -48,18 +50,22 @@ def test_production_starts_with_safe_settings() -> None:
 @pytest.mark.parametrize(
     ("overrides", "complaint"),
     [
-        ({"DATABASE_URL": POSTGRES}, "SECRET_KEY is missing or the development default"),
+        ({"DATABASE_URL": POSTGRES, **PII}, "SECRET_KEY is missing or the development default"),
         (
-            {"DATABASE_URL": POSTGRES, "SECRET_KEY": DEFAULT_SECRET_KEY},
+            {"DATABASE_URL": POSTGRES, "SECRET_KEY": DEFAULT_SECRET_KEY, **PII},
             "SECRET_KEY is missing or the development default",
         ),
-        ({"DATABASE_URL": POSTGRES, "SECRET_KEY": "short"}, "at least 32 characters"),
-        ({"SECRET_KEY": STRONG_KEY}, "must point at PostgreSQL"),
-        ({"SECRET_KEY": STRONG_KEY, "DATABASE_URL": "sqlite:///x.db"}, "must point at PostgreSQL"),
+        ({"DATABASE_URL": POSTGRES, "SECRET_KEY": "short", **PII}, "at least 32 characters"),
+        ({"SECRET_KEY": STRONG_KEY, **PII}, "must point at PostgreSQL"),
         (
-            {"SECRET_KEY": STRONG_KEY, "DATABASE_URL": POSTGRES, "SELFLINK_DEBUG": True},
+            {"SECRET_KEY": STRONG_KEY, "DATABASE_URL": "sqlite:///x.db", **PII},
+            "must point at PostgreSQL",
+        ),
+        (
+            {"SECRET_KEY": STRONG_KEY, "DATABASE_URL": POSTGRES, "SELFLINK_DEBUG": True, **PII},
             "SELFLINK_DEBUG must be off",
         ),
+        ({"DATABASE_URL": POSTGRES, "SECRET_KEY": STRONG_KEY}, "PII_KEYS and PII_INDEX_KEY"),
     ],
 )
 def test_production_refuses_unsafe_settings(overrides: dict[str, object], complaint: str) -> None:

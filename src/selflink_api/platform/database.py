@@ -14,7 +14,8 @@ from advanced_alchemy.extensions.litestar import (
 )
 from advanced_alchemy.types import GUID
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import MetaData, event
+from sqlalchemy import JSON, MetaData, event
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.types import TypeEngine
@@ -25,10 +26,19 @@ MIGRATIONS_DIR = Path(__file__).resolve().parents[3] / "migrations"
 ALEMBIC_VERSION_TABLE = "alembic_version"
 
 # Every module that declares tables; Alembic and the drift test see exactly these.
-MODEL_MODULES = ("selflink_api.system.models",)
+MODEL_MODULES = (
+    "selflink_api.system.models",
+    "selflink_api.accounts.models",
+    "selflink_api.social.models",
+    "selflink_api.notifications.models",
+    "selflink_api.audit.models",
+)
 
 Base = UUIDv7AuditBase
 """Domain tables inherit UUIDv7 ids and timezone-aware UTC `created_at` / `updated_at`."""
+
+JsonDocument = JSON().with_variant(JSONB(), "postgresql")
+"""A JSON column: JSONB on PostgreSQL, JSON text on SQLite."""
 
 
 def load_models() -> MetaData:

@@ -1,0 +1,1 @@
+"""Identity: accounts, sign-in sessions, profiles and the encrypted personal data store."""

@@ -1,0 +1,76 @@
+"""Bearer authentication: Litestar's JWT middleware, checked against live sessions.
+
+Every request re-checks the session and the account, so signing out, a password change or a
+suspension takes effect at once, not when the 15-minute access token expires.
+"""
+
+from collections.abc import Callable
+from typing import Any
+from uuid import UUID
+
+from litestar.connection import ASGIConnection
+from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from litestar.middleware.authentication import AuthenticationResult
+from litestar.security.jwt import JWTAuth, JWTAuthenticationMiddleware, Token
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from selflink_api.accounts.models import AccountStatus
+from selflink_api.accounts.services import (
+    ACCESS_TOKEN_TYPE,
+    JWT_ALGORITHM,
+    JWT_AUDIENCE,
+    JWT_ISSUER,
+    Principal,
+    SessionService,
+)
+from selflink_api.settings import Settings
+
+ANONYMOUS_ALLOWED = "anonymous_allowed"
+"""Route opt: serve anonymous callers too (a present but invalid token is still refused)."""
+
+
+class BearerAuthenticationMiddleware(JWTAuthenticationMiddleware):
+    async def authenticate_request(
+        self, connection: ASGIConnection[Any, Any, Any, Any]
+    ) -> AuthenticationResult:
+        if not connection.headers.get(self.auth_header) and connection.route_handler.opt.get(
+            ANONYMOUS_ALLOWED
+        ):
+            return AuthenticationResult(user=None, auth=None)
+        return await super().authenticate_request(connection)
+
+
+def build_jwt_auth(
+    settings: Settings, session_maker: Callable[[], AsyncSession]
+) -> JWTAuth[Principal, Token]:
+    async def principal_from_token(
+        token: Token, _connection: ASGIConnection[Any, Any, Any, Any]
+    ) -> Principal | None:
+        if token.extras.get("typ") != ACCESS_TOKEN_TYPE or not token.jti:
+            return None
+        try:
+            user_id, session_id = UUID(token.sub), UUID(str(token.extras.get("sid")))
+        except ValueError:
+            return None
+        async with session_maker() as session:
+            found = await SessionService(session, settings).principal_for(user_id, session_id)
+        if found is None:
+            return None
+        user, _ = found
+        if user.status == AccountStatus.SUSPENDED:
+            raise PermissionDeniedException("This account is suspended.")
+        if user.status != AccountStatus.ACTIVE:
+            raise NotAuthorizedException("Sign in to continue.")
+        return Principal(id=user.id, handle=user.handle, role=user.role, session_id=session_id)
+
+    return JWTAuth[Principal, Token](
+        retrieve_user_handler=principal_from_token,
+        token_secret=settings.secret_key.get_secret_value(),
+        algorithm=JWT_ALGORITHM,
+        accepted_issuers=[JWT_ISSUER],
+        accepted_audiences=[JWT_AUDIENCE],
+        require_claims=["exp", "iat", "sub", "jti", "iss", "aud"],
+        authentication_middleware_class=BearerAuthenticationMiddleware,
+        exclude=["^/health", "^/ready", "^/metrics", "^/schema"],
+        description="Access token from POST /api/v1/auth/login (15 minutes).",
+    )

@@ -1,0 +1,166 @@
+"""Request and response bodies of the accounts API."""
+
+import datetime as dt
+from typing import Annotated
+from uuid import UUID
+
+import msgspec
+from msgspec import UNSET, Meta, UnsetType
+
+from selflink_api.accounts.models import MessagePolicy, ProfileVisibility
+
+Email = Annotated[str, Meta(min_length=3, max_length=254, examples=["ada@example.org"])]
+Password = Annotated[str, Meta(min_length=1, max_length=1024)]
+Handle = Annotated[str, Meta(min_length=1, max_length=31, examples=["ada_lovelace"])]
+DisplayName = Annotated[str, Meta(min_length=1, max_length=80, examples=["Ada Lovelace"])]
+Latitude = Annotated[float, Meta(ge=-90, le=90)]
+Longitude = Annotated[float, Meta(ge=-180, le=180)]
+
+
+class Struct(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """Request bodies refuse fields they do not know, so typos never pass silently."""
+
+
+class RegisterRequest(Struct):
+    email: Email
+    password: Password
+    handle: Handle | None = None
+    display_name: DisplayName | None = None
+
+
+class LoginRequest(Struct):
+    login: Annotated[str, Meta(min_length=1, max_length=254, description="Email or handle.")]
+    password: Password
+
+
+class RefreshRequest(Struct):
+    refresh_token: Annotated[str, Meta(min_length=1, max_length=200)]
+
+
+class PasswordChangeRequest(Struct):
+    current_password: Password
+    new_password: Password
+
+
+class PasswordResetRequest(Struct):
+    email: Email
+
+
+class PasswordResetConfirmation(Struct):
+    token: Annotated[str, Meta(min_length=1, max_length=200)]
+    new_password: Password
+
+
+class EmailVerificationConfirmation(Struct):
+    token: Annotated[str, Meta(min_length=1, max_length=200)]
+
+
+class AccountDeletionRequest(Struct):
+    password: Password
+
+
+class BirthData(Struct):
+    date: dt.date
+    time: dt.time | None = None
+    place: Annotated[str, Meta(max_length=200)] | None = None
+    latitude: Latitude | None = None
+    longitude: Longitude | None = None
+    timezone: Annotated[str, Meta(max_length=64, examples=["Europe/London"])] | None = None
+
+
+class PersonalData(Struct):
+    """What `user_pii` holds for one person, encrypted as a whole."""
+
+    email: str
+    full_name: str = ""
+    phone: str = ""
+    birth: BirthData | None = None
+
+
+class AccountSettings(msgspec.Struct, kw_only=True):
+    profile_visibility: ProfileVisibility
+    message_policy: MessagePolicy
+    discoverable: bool
+    locale: str
+    timezone: str
+
+
+class Counts(msgspec.Struct):
+    followers: int
+    following: int
+
+
+class MyAccount(msgspec.Struct, kw_only=True):
+    """The signed-in user's own view: profile, settings and personal data."""
+
+    id: UUID
+    handle: str
+    display_name: str
+    bio: str
+    avatar_url: str
+    role: str
+    email: str
+    email_verified: bool
+    full_name: str
+    phone: str
+    birth: BirthData | None
+    settings: AccountSettings
+    counts: Counts
+    created_at: dt.datetime
+
+
+class SessionTokens(msgspec.Struct, kw_only=True):
+    access_token: str
+    refresh_token: str
+    token_type: str = "Bearer"  # noqa: S105 - the OAuth token type name
+    expires_in: int
+    refresh_expires_in: int
+
+
+class SignedIn(msgspec.Struct, kw_only=True):
+    user: MyAccount
+    session: SessionTokens
+
+
+class ProfileUpdate(Struct):
+    """Fields to change; omitted fields stay as they are."""
+
+    display_name: DisplayName | UnsetType = UNSET
+    bio: Annotated[str, Meta(max_length=500)] | UnsetType = UNSET
+    avatar_url: Annotated[str, Meta(max_length=500, pattern=r"^(https://\S+)?$")] | UnsetType = (
+        UNSET
+    )
+    profile_visibility: ProfileVisibility | UnsetType = UNSET
+    message_policy: MessagePolicy | UnsetType = UNSET
+    discoverable: bool | UnsetType = UNSET
+    locale: Annotated[str, Meta(pattern=r"^[a-z]{2,3}(-[A-Z]{2})?$")] | UnsetType = UNSET
+    timezone: Annotated[str, Meta(max_length=64)] | UnsetType = UNSET
+    full_name: Annotated[str, Meta(max_length=200)] | UnsetType = UNSET
+    phone: Annotated[str, Meta(max_length=32, pattern=r"^(\+?[0-9 ()-]{4,32})?$")] | UnsetType = (
+        UNSET
+    )
+    birth: BirthData | UnsetType | None = UNSET
+
+
+class PublicProfile(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """What anyone may see of a person; never email or other personal data."""
+
+    handle: str
+    display_name: str
+    bio: str = ""
+    avatar_url: str = ""
+    counts: Counts | None = None
+    is_following: bool | None = None
+    follows_you: bool | None = None
+    restricted: bool = False
+    joined_at: dt.datetime | None = None
+
+
+class PersonalDataForStaff(msgspec.Struct, kw_only=True):
+    handle: str
+    email: str
+    full_name: str
+    phone: str
+    birth: BirthData | None
+    status: str
+    role: str

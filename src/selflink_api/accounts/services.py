@@ -1,0 +1,644 @@
+"""The rules of accounts: registration, sign-in, sessions, passwords, profiles, deletion.
+
+Services work inside the caller's transaction and never commit; handlers and jobs own the
+transaction boundary.
+"""
+
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import msgspec
+from litestar.security.jwt import Token
+from sqlalchemy import delete, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from selflink_api.accounts import schemas
+from selflink_api.accounts.identifiers import (
+    InvalidIdentifierError,
+    handle_candidates,
+    normalize_email,
+    normalize_handle,
+)
+from selflink_api.accounts.models import (
+    AccountStatus,
+    AccountToken,
+    AuthSession,
+    RefreshToken,
+    Role,
+    TokenPurpose,
+    User,
+    UserPersonalData,
+)
+from selflink_api.accounts.passwords import PasswordVault, password_problems
+from selflink_api.notifications import services as outbox
+from selflink_api.notifications.jobs import deliver_message
+from selflink_api.platform.crypto import Encrypted, PersonalDataCipher, token_digest
+from selflink_api.platform.events import ACCOUNT_DELETED, EventBus
+from selflink_api.platform.jobs import JobQueue
+from selflink_api.platform.problems import (
+    CONFLICT,
+    FORBIDDEN,
+    UNAUTHORIZED,
+    VALIDATION,
+    ProblemError,
+)
+from selflink_api.platform.ratelimit import AttemptLimiter
+from selflink_api.settings import Settings
+from selflink_api.social.models import Block, Follow, Mute
+from selflink_api.social.services import SocialService
+
+JWT_ALGORITHM = "HS256"
+JWT_ISSUER = "selflink"
+JWT_AUDIENCE = "selflink-api"
+ACCESS_TOKEN_TYPE = "access"  # noqa: S105 - a claim value, not a secret
+INVALID_CREDENTIALS = "The login or password is not correct."
+INVALID_REFRESH = "This session has ended; sign in again."
+
+
+def invalid_field(field: str, message: str) -> ProblemError:
+    return ProblemError(
+        VALIDATION,
+        f"{field} {message}.",
+        errors=[{"field": field, "source": "body", "message": message}],
+    )
+
+
+class RefreshTokenReusedError(Exception):
+    """A rotated refresh token came back: someone holds a stolen copy. The session is revoked
+    in the current transaction, which the caller must commit before answering 401."""
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is making a request, as established from a valid access token."""
+
+    id: UUID
+    handle: str
+    role: str
+    session_id: UUID
+
+
+@dataclass(frozen=True)
+class AccountsToolkit:
+    """Long-lived helpers of the accounts domain, built once per app."""
+
+    settings: Settings
+    cipher: PersonalDataCipher
+    vault: PasswordVault
+    limiter: AttemptLimiter
+    events: EventBus
+
+
+class PersonalDataStore:
+    """Reads and writes the encrypted personal-data document of a user."""
+
+    def __init__(self, session: AsyncSession, cipher: PersonalDataCipher) -> None:
+        self.session = session
+        self.cipher = cipher
+
+    @staticmethod
+    def _context(user_id: UUID) -> bytes:
+        return b"user_pii:" + user_id.bytes
+
+    def email_index(self, email: str) -> str:
+        return self.cipher.blind_index("email", email)
+
+    async def load(self, user_id: UUID) -> schemas.PersonalData | None:
+        row = await self.session.scalar(
+            select(UserPersonalData).where(UserPersonalData.user_id == user_id)
+        )
+        if row is None:
+            return None
+        plaintext = self.cipher.decrypt(
+            Encrypted(row.key_id, row.ciphertext), context=self._context(user_id)
+        )
+        return msgspec.json.decode(plaintext, type=schemas.PersonalData)
+
+    async def save(self, user_id: UUID, data: schemas.PersonalData) -> None:
+        sealed = self.cipher.encrypt(msgspec.json.encode(data), context=self._context(user_id))
+        row = await self.session.scalar(
+            select(UserPersonalData).where(UserPersonalData.user_id == user_id)
+        )
+        if row is None:
+            row = UserPersonalData(user_id=user_id)
+            self.session.add(row)
+        row.key_id, row.ciphertext = sealed.key_id, sealed.blob
+        row.email_index = self.email_index(data.email)
+        await self.session.flush()
+
+    async def user_id_for_email(self, email: str) -> UUID | None:
+        return await self.session.scalar(
+            select(UserPersonalData.user_id).where(
+                UserPersonalData.email_index == self.email_index(email)
+            )
+        )
+
+    async def destroy(self, user_id: UUID) -> None:
+        await self.session.execute(
+            delete(UserPersonalData).where(UserPersonalData.user_id == user_id)
+        )
+
+    async def reencrypt_with_active_key(self, batch_size: int = 500) -> int:
+        """Re-encrypt rows under older keys with the active key; returns how many changed."""
+        changed = 0
+        while True:
+            rows = (
+                await self.session.scalars(
+                    select(UserPersonalData)
+                    .where(UserPersonalData.key_id != self.cipher.active_key_id)
+                    .limit(batch_size)
+                )
+            ).all()
+            if not rows:
+                return changed
+            for row in rows:
+                context = self._context(row.user_id)
+                plaintext = self.cipher.decrypt(
+                    Encrypted(row.key_id, row.ciphertext), context=context
+                )
+                sealed = self.cipher.encrypt(plaintext, context=context)
+                row.key_id, row.ciphertext = sealed.key_id, sealed.blob
+            changed += len(rows)
+            await self.session.flush()
+
+
+class SessionService:
+    """Access tokens (JWT, short-lived) and rotating refresh tokens (opaque, stored hashed)."""
+
+    def __init__(self, session: AsyncSession, settings: Settings) -> None:
+        self.session = session
+        self.settings = settings
+
+    def access_token(self, user: User, session_id: UUID, now: datetime) -> str:
+        token = Token(
+            sub=str(user.id),
+            exp=now + timedelta(minutes=self.settings.access_token_minutes),
+            iat=now,
+            iss=JWT_ISSUER,
+            aud=JWT_AUDIENCE,
+            jti=uuid.uuid4().hex,
+            extras={"sid": str(session_id), "typ": ACCESS_TOKEN_TYPE, "role": user.role},
+        )
+        return token.encode(self.settings.secret_key.get_secret_value(), JWT_ALGORITHM)
+
+    async def _new_refresh_token(self, auth_session: AuthSession, now: datetime) -> str:
+        secret = secrets.token_urlsafe(32)
+        self.session.add(
+            RefreshToken(
+                session_id=auth_session.id,
+                token_hash=token_digest(secret),
+                expires_at=auth_session.expires_at,
+            )
+        )
+        await self.session.flush()
+        return secret
+
+    def _tokens(
+        self, access: str, refresh: str, auth_session: AuthSession, now: datetime
+    ) -> schemas.SessionTokens:
+        return schemas.SessionTokens(
+            access_token=access,
+            refresh_token=refresh,
+            expires_in=self.settings.access_token_minutes * 60,
+            refresh_expires_in=int((auth_session.expires_at - now).total_seconds()),
+        )
+
+    async def start(self, user: User) -> schemas.SessionTokens:
+        now = datetime.now(UTC).replace(microsecond=0)
+        auth_session = AuthSession(
+            user_id=user.id, expires_at=now + timedelta(days=self.settings.refresh_token_days)
+        )
+        self.session.add(auth_session)
+        await self.session.flush()
+        refresh = await self._new_refresh_token(auth_session, now)
+        return self._tokens(
+            self.access_token(user, auth_session.id, now), refresh, auth_session, now
+        )
+
+    async def rotate(self, presented: str) -> tuple[User, schemas.SessionTokens]:
+        """Exchange a refresh token for new tokens; a second use revokes the whole session."""
+        now = datetime.now(UTC).replace(microsecond=0)
+        row = await self.session.scalar(
+            select(RefreshToken).where(RefreshToken.token_hash == token_digest(presented))
+        )
+        if row is None:
+            raise ProblemError(UNAUTHORIZED, INVALID_REFRESH)
+        auth_session = await self.session.get(AuthSession, row.session_id)
+        if auth_session is None or auth_session.revoked_at is not None:
+            raise ProblemError(UNAUTHORIZED, INVALID_REFRESH)
+        if row.used_at is not None:
+            auth_session.revoked_at, auth_session.revoked_reason = now, "refresh_reuse"
+            raise RefreshTokenReusedError
+        if row.expires_at <= now or auth_session.expires_at <= now:
+            raise ProblemError(UNAUTHORIZED, INVALID_REFRESH)
+        user = await self.session.get(User, auth_session.user_id)
+        if user is None or not user.is_active:
+            raise ProblemError(UNAUTHORIZED, INVALID_REFRESH)
+        row.used_at = now
+        refresh = await self._new_refresh_token(auth_session, now)
+        return user, self._tokens(
+            self.access_token(user, auth_session.id, now), refresh, auth_session, now
+        )
+
+    async def revoke(self, session_id: UUID, reason: str) -> None:
+        await self.session.execute(
+            update(AuthSession)
+            .where(AuthSession.id == session_id, AuthSession.revoked_at.is_(None))
+            .values(revoked_at=datetime.now(UTC), revoked_reason=reason)
+        )
+
+    async def revoke_all(self, user_id: UUID, reason: str, *, keep: UUID | None = None) -> None:
+        statement = update(AuthSession).where(
+            AuthSession.user_id == user_id, AuthSession.revoked_at.is_(None)
+        )
+        if keep is not None:
+            statement = statement.where(AuthSession.id != keep)
+        await self.session.execute(
+            statement.values(revoked_at=datetime.now(UTC), revoked_reason=reason)
+        )
+
+    async def principal_for(
+        self, user_id: UUID, session_id: UUID
+    ) -> tuple[User, AuthSession] | None:
+        row = (
+            await self.session.execute(
+                select(User, AuthSession)
+                .join(AuthSession, AuthSession.user_id == User.id)
+                .where(User.id == user_id, AuthSession.id == session_id)
+            )
+        ).first()
+        if row is None:
+            return None
+        user, auth_session = row
+        if auth_session.revoked_at is not None or auth_session.expires_at <= datetime.now(UTC):
+            return None
+        return user, auth_session
+
+
+class AccountService:
+    """Everything a person does with their own account."""
+
+    def __init__(
+        self, session: AsyncSession, toolkit: AccountsToolkit, jobs: JobQueue, client_ip: str
+    ) -> None:
+        self.session = session
+        self.toolkit = toolkit
+        self.settings = toolkit.settings
+        self.jobs = jobs
+        self.client_ip = client_ip
+        self.personal_data = PersonalDataStore(session, toolkit.cipher)
+        self.sessions = SessionService(session, toolkit.settings)
+
+    # Registration and sign-in ------------------------------------------------------------
+
+    async def _limit(self, action: str, account_key: str) -> None:
+        limiter, settings = self.toolkit.limiter, self.settings
+        window = settings.auth_attempt_window_seconds
+        await limiter.hit(
+            f"{action}:ip:{self.client_ip}",
+            limit=settings.auth_attempts_per_ip,
+            window_seconds=window,
+        )
+        account = self.toolkit.cipher.blind_index("rate-limit", account_key.lower())
+        await limiter.hit(
+            f"{action}:account:{account}",
+            limit=settings.auth_attempts_per_account,
+            window_seconds=window,
+        )
+
+    async def register(
+        self, request: schemas.RegisterRequest
+    ) -> tuple[User, schemas.SessionTokens]:
+        try:
+            email = normalize_email(request.email)
+        except InvalidIdentifierError as exc:
+            raise invalid_field("email", str(exc)) from exc
+        await self._limit("register", email)
+        display_name = (request.display_name or "").strip()
+        if request.handle is not None:
+            try:
+                handles = [normalize_handle(request.handle)]
+            except InvalidIdentifierError as exc:
+                raise invalid_field("handle", str(exc)) from exc
+        else:
+            handles = [*handle_candidates(display_name), f"user_{secrets.randbelow(10**8):08d}"]
+        chosen = handles[0]
+        problems = password_problems(
+            request.password, handle=chosen, email=email, display_name=display_name
+        )
+        if problems:
+            raise invalid_field("password", "; ".join(problems))
+        if await self.personal_data.user_id_for_email(email) is not None:
+            raise ProblemError(CONFLICT, "An account with this email already exists.")
+        handle = await self._first_free_handle(handles)
+        if handle is None:
+            raise ProblemError(CONFLICT, "This handle is taken.", field="handle")
+        user = User(
+            handle=handle,
+            display_name=display_name or handle,
+            password_hash=self.toolkit.vault.hash(request.password),
+            role=Role.USER,
+            status=AccountStatus.ACTIVE,
+        )
+        self.session.add(user)
+        try:
+            await self.session.flush()
+            await self.personal_data.save(user.id, schemas.PersonalData(email=email))
+        except IntegrityError as exc:  # a concurrent registration won the race
+            raise ProblemError(CONFLICT, "This email or handle was just taken.") from exc
+        await self._send_token_email(user, email, TokenPurpose.VERIFY_EMAIL)
+        return user, await self.sessions.start(user)
+
+    async def _first_free_handle(self, candidates: list[str]) -> str | None:
+        taken = set(
+            (
+                await self.session.scalars(select(User.handle).where(User.handle.in_(candidates)))
+            ).all()
+        )
+        return next((handle for handle in candidates if handle not in taken), None)
+
+    async def _user_for_login(self, login: str) -> User | None:
+        login = login.strip()
+        if "@" in login:
+            try:
+                user_id = await self.personal_data.user_id_for_email(normalize_email(login))
+            except InvalidIdentifierError:
+                return None
+            return await self.session.get(User, user_id) if user_id else None
+        return await self.session.scalar(
+            select(User).where(User.handle == login.removeprefix("@").lower())
+        )
+
+    async def login(self, request: schemas.LoginRequest) -> tuple[User, schemas.SessionTokens]:
+        await self._limit("login", request.login.strip())
+        user = await self._user_for_login(request.login)
+        valid = self.toolkit.vault.verify(user.password_hash if user else None, request.password)
+        if user is None or not valid or user.status == AccountStatus.DELETED:
+            raise ProblemError(UNAUTHORIZED, INVALID_CREDENTIALS)
+        if user.status == AccountStatus.SUSPENDED:
+            raise ProblemError(FORBIDDEN, "This account is suspended.")
+        if user.password_hash and self.toolkit.vault.needs_rehash(user.password_hash):
+            user.password_hash = self.toolkit.vault.hash(request.password)
+        return user, await self.sessions.start(user)
+
+    # Passwords ----------------------------------------------------------------------------
+
+    async def _check_new_password(self, user: User, password: str) -> None:
+        data = await self.personal_data.load(user.id)
+        problems = password_problems(
+            password,
+            handle=user.handle,
+            email=data.email if data else "",
+            display_name=user.display_name,
+        )
+        if problems:
+            raise invalid_field("new_password", "; ".join(problems))
+
+    async def change_password(
+        self, principal: Principal, request: schemas.PasswordChangeRequest
+    ) -> None:
+        user = await self._active_user(principal.id)
+        if not self.toolkit.vault.verify(user.password_hash, request.current_password):
+            raise invalid_field("current_password", "is not correct")
+        await self._check_new_password(user, request.new_password)
+        user.password_hash = self.toolkit.vault.hash(request.new_password)
+        await self.sessions.revoke_all(user.id, "password_changed", keep=principal.session_id)
+
+    async def request_password_reset(self, request: schemas.PasswordResetRequest) -> None:
+        """Always accepted, so the answer never tells whether an account exists."""
+        try:
+            email = normalize_email(request.email)
+        except InvalidIdentifierError as exc:
+            raise invalid_field("email", str(exc)) from exc
+        await self._limit("password-reset", email)
+        user_id = await self.personal_data.user_id_for_email(email)
+        user = await self.session.get(User, user_id) if user_id else None
+        if user is not None and user.is_active:
+            await self._send_token_email(user, email, TokenPurpose.RESET_PASSWORD)
+
+    async def reset_password(self, request: schemas.PasswordResetConfirmation) -> None:
+        token = await self._consume_token(request.token, TokenPurpose.RESET_PASSWORD)
+        user = await self._active_user(token.user_id)
+        await self._check_new_password(user, request.new_password)
+        user.password_hash = self.toolkit.vault.hash(request.new_password)
+        await self.sessions.revoke_all(user.id, "password_reset")
+
+    # Email verification -------------------------------------------------------------------
+
+    async def request_email_verification(self, principal: Principal) -> None:
+        user = await self._active_user(principal.id)
+        if user.email_verified_at is not None:
+            return
+        data = await self.personal_data.load(user.id)
+        if data is not None:
+            await self._send_token_email(user, data.email, TokenPurpose.VERIFY_EMAIL)
+
+    async def verify_email(self, request: schemas.EmailVerificationConfirmation) -> None:
+        token = await self._consume_token(request.token, TokenPurpose.VERIFY_EMAIL)
+        user = await self._active_user(token.user_id)
+        user.email_verified_at = datetime.now(UTC)
+
+    async def _send_token_email(self, user: User, email: str, purpose: TokenPurpose) -> None:
+        secret = secrets.token_urlsafe(32)
+        lifetime = timedelta(hours=self.settings.email_token_hours)
+        self.session.add(
+            AccountToken(
+                user_id=user.id,
+                purpose=purpose,
+                token_hash=token_digest(secret),
+                expires_at=datetime.now(UTC) + lifetime,
+            )
+        )
+        base = self.settings.public_base_url.rstrip("/")
+        if purpose is TokenPurpose.VERIFY_EMAIL:
+            subject = "Confirm your SelfLink email address"
+            body = (
+                f"Hello {user.display_name},\n\nconfirm this address with the code below "
+                f"(POST {base}/api/v1/auth/email-verification/confirm):\n\n{secret}\n\n"
+                f"It expires in {self.settings.email_token_hours} hours."
+            )
+        else:
+            subject = "Reset your SelfLink password"
+            body = (
+                f"Hello {user.display_name},\n\nsomeone asked to reset your password. If it was "
+                f"you, use this code (POST {base}/api/v1/auth/password-reset/confirm):\n\n"
+                f"{secret}\n\nIt expires in {self.settings.email_token_hours} hours and works "
+                "once. If it was not you, ignore this message."
+            )
+        message = await outbox.add_email(
+            self.session,
+            self.toolkit.cipher,
+            user_id=user.id,
+            kind=str(purpose),
+            email=outbox.Email(to=email, subject=subject, body=body),
+        )
+        await self.jobs.enqueue(deliver_message, message_id=str(message.id))
+
+    async def _consume_token(self, presented: str, purpose: TokenPurpose) -> AccountToken:
+        now = datetime.now(UTC)
+        token = await self.session.scalar(
+            select(AccountToken).where(
+                AccountToken.token_hash == token_digest(presented), AccountToken.purpose == purpose
+            )
+        )
+        if token is None or token.used_at is not None or token.expires_at <= now:
+            raise invalid_field("token", "is not valid or has expired")
+        token.used_at = now
+        return token
+
+    # Profile, export, deletion ------------------------------------------------------------
+
+    async def _active_user(self, user_id: UUID) -> User:
+        user = await self.session.get(User, user_id)
+        if user is None or not user.is_active:
+            raise ProblemError(UNAUTHORIZED, "Sign in to continue.")
+        return user
+
+    async def my_account(self, user_id: UUID) -> schemas.MyAccount:
+        user = await self._active_user(user_id)
+        data = await self.personal_data.load(user.id) or schemas.PersonalData(email="")
+        return schemas.MyAccount(
+            id=user.id,
+            handle=user.handle,
+            display_name=user.display_name,
+            bio=user.bio,
+            avatar_url=user.avatar_url,
+            role=user.role,
+            email=data.email,
+            email_verified=user.email_verified_at is not None,
+            full_name=data.full_name,
+            phone=data.phone,
+            birth=data.birth,
+            settings=schemas.AccountSettings(
+                profile_visibility=user.profile_visibility,  # type: ignore[arg-type]
+                message_policy=user.message_policy,  # type: ignore[arg-type]
+                discoverable=user.discoverable,
+                locale=user.locale,
+                timezone=user.timezone,
+            ),
+            counts=await SocialService(self.session).counts(user.id),
+            created_at=user.created_at,
+        )
+
+    async def update_profile(
+        self, principal: Principal, changes: schemas.ProfileUpdate
+    ) -> schemas.MyAccount:
+        user = await self._active_user(principal.id)
+        for field in (
+            "display_name",
+            "bio",
+            "avatar_url",
+            "profile_visibility",
+            "message_policy",
+            "discoverable",
+            "locale",
+        ):
+            value = getattr(changes, field)
+            if value is not msgspec.UNSET:
+                setattr(user, field, value.strip() if isinstance(value, str) else value)
+        if changes.timezone is not msgspec.UNSET:
+            user.timezone = validate_timezone("timezone", changes.timezone)
+        personal = {
+            field: getattr(changes, field)
+            for field in ("full_name", "phone", "birth")
+            if getattr(changes, field) is not msgspec.UNSET
+        }
+        if personal:
+            birth = personal.get("birth")
+            if isinstance(birth, schemas.BirthData) and birth.timezone:
+                validate_timezone("birth.timezone", birth.timezone)
+            data = await self.personal_data.load(user.id) or schemas.PersonalData(email="")
+            await self.personal_data.save(user.id, msgspec.structs.replace(data, **personal))
+        await self.session.flush()
+        return await self.my_account(user.id)
+
+    async def export(self, principal: Principal) -> dict[str, Any]:
+        """Everything SelfLink holds about the signed-in person."""
+        account = await self.my_account(principal.id)
+        sessions = (
+            await self.session.scalars(
+                select(AuthSession)
+                .where(AuthSession.user_id == principal.id)
+                .order_by(AuthSession.id)
+            )
+        ).all()
+
+        async def handles(statement: Any) -> list[str]:
+            return sorted((await self.session.scalars(statement)).all())
+
+        return {
+            "format": "selflink-account-export/1",
+            "exported_at": datetime.now(UTC).isoformat(),
+            "account": msgspec.to_builtins(account),
+            "social": {
+                "following": await handles(
+                    select(User.handle)
+                    .join(Follow, Follow.followee_id == User.id)
+                    .where(Follow.follower_id == principal.id)
+                ),
+                "followers": await handles(
+                    select(User.handle)
+                    .join(Follow, Follow.follower_id == User.id)
+                    .where(Follow.followee_id == principal.id)
+                ),
+                "blocked": await handles(
+                    select(User.handle)
+                    .join(Block, Block.blocked_id == User.id)
+                    .where(Block.blocker_id == principal.id)
+                ),
+                "muted": await handles(
+                    select(User.handle)
+                    .join(Mute, Mute.muted_id == User.id)
+                    .where(Mute.muter_id == principal.id)
+                ),
+            },
+            "sessions": [
+                {
+                    "id": str(s.id),
+                    "created_at": s.created_at.isoformat(),
+                    "expires_at": s.expires_at.isoformat(),
+                    "revoked_at": s.revoked_at.isoformat() if s.revoked_at else None,
+                }
+                for s in sessions
+            ],
+        }
+
+    async def delete_account(
+        self, principal: Principal, request: schemas.AccountDeletionRequest
+    ) -> None:
+        """Destroy personal data, anonymize the profile, end sessions, cut every graph edge."""
+        user = await self._active_user(principal.id)
+        if not self.toolkit.vault.verify(user.password_hash, request.password):
+            raise invalid_field("password", "is not correct")
+        await self.personal_data.destroy(user.id)
+        for statement in (
+            delete(Follow).where(or_(Follow.follower_id == user.id, Follow.followee_id == user.id)),
+            delete(Block).where(or_(Block.blocker_id == user.id, Block.blocked_id == user.id)),
+            delete(Mute).where(or_(Mute.muter_id == user.id, Mute.muted_id == user.id)),
+            delete(AccountToken).where(AccountToken.user_id == user.id),
+        ):
+            await self.session.execute(statement)
+        await self.sessions.revoke_all(user.id, "account_deleted")
+        user.handle = f"deleted_{user.id.hex[-12:]}"
+        user.display_name = "Deleted user"
+        user.bio = user.avatar_url = ""
+        user.password_hash = None
+        user.status = AccountStatus.DELETED
+        user.deleted_at = datetime.now(UTC)
+        user.discoverable = False
+        await self.session.flush()
+        await self.toolkit.events.publish(self.jobs, ACCOUNT_DELETED, user_id=str(user.id))
+
+
+def validate_timezone(field: str, name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise invalid_field(field, "is not an IANA time zone such as Europe/London") from exc
+    return name

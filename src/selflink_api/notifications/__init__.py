@@ -1,0 +1,1 @@
+"""Outgoing messages to people: an outbox table, delivered by a background job."""

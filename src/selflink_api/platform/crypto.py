@@ -1,0 +1,112 @@
+"""Encryption of personal data at rest (AES-256-GCM with key ids) and blind indexes (HMAC).
+
+Ciphertexts are bound to their row and purpose through the associated data, so a ciphertext
+copied to another user's row does not decrypt. Keys carry ids so they can be rotated: new data
+is encrypted with the active key, old data stays readable until `selflink-api pii rotate-key`
+re-encrypts it.
+"""
+
+import base64
+import hashlib
+import hmac
+import os
+from dataclasses import dataclass
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from selflink_api.settings import Settings
+
+NONCE_BYTES = 12
+KEY_BYTES = 32
+DERIVED_KEY_ID = "derived-1"
+
+
+class UnknownKeyError(LookupError):
+    """A ciphertext names a key id that is not configured."""
+
+
+class DecryptionError(ValueError):
+    """The ciphertext was altered, or belongs to another row or purpose."""
+
+
+@dataclass(frozen=True)
+class Encrypted:
+    key_id: str
+    blob: bytes  # nonce || ciphertext+tag
+
+
+class PersonalDataCipher:
+    def __init__(self, keys: dict[str, bytes], active_key_id: str, index_key: bytes) -> None:
+        if active_key_id not in keys:
+            msg = f"the active key id {active_key_id!r} is not among the configured keys"
+            raise ValueError(msg)
+        if any(len(key) != KEY_BYTES for key in keys.values()) or len(index_key) < KEY_BYTES:
+            msg = "personal-data keys must be 32 bytes"
+            raise ValueError(msg)
+        self._keys = {key_id: AESGCM(key) for key_id, key in keys.items()}
+        self.active_key_id = active_key_id
+        self._index_key = index_key
+
+    def encrypt(self, plaintext: bytes, *, context: bytes) -> Encrypted:
+        nonce = os.urandom(NONCE_BYTES)
+        ciphertext = self._keys[self.active_key_id].encrypt(nonce, plaintext, context)
+        return Encrypted(self.active_key_id, nonce + ciphertext)
+
+    def decrypt(self, encrypted: Encrypted, *, context: bytes) -> bytes:
+        key = self._keys.get(encrypted.key_id)
+        if key is None:
+            raise UnknownKeyError(encrypted.key_id)
+        nonce, ciphertext = encrypted.blob[:NONCE_BYTES], encrypted.blob[NONCE_BYTES:]
+        try:
+            return key.decrypt(nonce, ciphertext, context)
+        except InvalidTag as exc:
+            raise DecryptionError from exc
+
+    def blind_index(self, purpose: str, value: str) -> str:
+        """A keyed hash to find a row by an exact value without storing the value."""
+        message = purpose.encode() + b"\x00" + value.encode()
+        return hmac.new(self._index_key, message, hashlib.sha256).hexdigest()
+
+
+def _decode_key(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def _derive(secret: str, purpose: bytes) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=KEY_BYTES, salt=None, info=purpose).derive(
+        secret.encode()
+    )
+
+
+def build_cipher(settings: Settings) -> PersonalDataCipher:
+    """Keys from `PII_KEYS` / `PII_INDEX_KEY`; outside production, derived from `SECRET_KEY`."""
+    configured = settings.pii_keys.get_secret_value()
+    if configured:
+        keys = {}
+        for entry in configured.split(","):
+            key_id, _, encoded = entry.strip().partition(":")
+            keys[key_id] = _decode_key(encoded)
+        active = settings.pii_active_key_id or next(reversed(keys))
+    else:
+        keys = {DERIVED_KEY_ID: _derive(settings.secret_key.get_secret_value(), b"selflink pii")}
+        active = DERIVED_KEY_ID
+    index_text = settings.pii_index_key.get_secret_value()
+    index_key = (
+        _decode_key(index_text)
+        if index_text
+        else _derive(settings.secret_key.get_secret_value(), b"selflink pii index")
+    )
+    return PersonalDataCipher(keys, active, index_key)
+
+
+def generate_key() -> str:
+    """A new random key in the `PII_KEYS` / `PII_INDEX_KEY` text form."""
+    return base64.urlsafe_b64encode(os.urandom(KEY_BYTES)).decode().rstrip("=")
+
+
+def token_digest(token: str) -> str:
+    """How bearer secrets (refresh, reset, verification tokens) are stored: never in clear."""
+    return hashlib.sha256(token.encode()).hexdigest()

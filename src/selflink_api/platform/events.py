@@ -1,0 +1,24 @@
+"""Domain events: one domain announces a fact, others react in background jobs.
+
+A publisher never knows its subscribers; `create_app` wires them. Each subscriber is a job,
+enqueued with the event's payload (ids only) after the publishing transaction commits.
+"""
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from selflink_api.platform.jobs import JobDefinition, JobQueue
+
+ACCOUNT_DELETED = "account.deleted"
+
+
+class EventBus:
+    def __init__(self, subscribers: Mapping[str, Sequence[JobDefinition]]) -> None:
+        self._subscribers = subscribers
+
+    async def publish(self, jobs: JobQueue, event: str, **payload: Any) -> None:
+        for job in self._subscribers.get(event, ()):
+            await jobs.enqueue(job, **payload)
+
+    def subscribers_of(self, event: str) -> Sequence[JobDefinition]:
+        return self._subscribers.get(event, ())

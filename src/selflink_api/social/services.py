@@ -1,0 +1,239 @@
+"""The social graph's rules: who may follow, see, block and mute whom."""
+
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import and_, delete, exists, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from selflink_api.accounts.models import AccountStatus, ProfileVisibility, User
+from selflink_api.accounts.schemas import Counts, PublicProfile
+from selflink_api.platform.pagination import PageRequest, paginate
+from selflink_api.platform.problems import FORBIDDEN, NOT_FOUND, VALIDATION, ProblemError
+from selflink_api.social.models import Block, Follow, Mute
+
+
+@dataclass(frozen=True)
+class Relationship:
+    is_following: bool
+    follows_you: bool
+    blocked: bool  # either way
+    muted: bool
+
+
+class SocialService:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def user_by_handle(self, handle: str) -> User:
+        """An existing, not deleted account; 404 otherwise."""
+        user = await self.session.scalar(
+            select(User).where(User.handle == handle.lower().removeprefix("@"))
+        )
+        if user is None or user.status == AccountStatus.DELETED:
+            raise ProblemError(NOT_FOUND, f"No user @{handle}.")
+        return user
+
+    async def _exists(self, condition: Any) -> bool:
+        return bool(await self.session.scalar(select(exists().where(condition))))
+
+    async def relationship(self, viewer_id: UUID, other_id: UUID) -> Relationship:
+        return Relationship(
+            is_following=await self._exists(
+                and_(Follow.follower_id == viewer_id, Follow.followee_id == other_id)
+            ),
+            follows_you=await self._exists(
+                and_(Follow.follower_id == other_id, Follow.followee_id == viewer_id)
+            ),
+            blocked=await self.blocked_either_way(viewer_id, other_id),
+            muted=await self._exists(and_(Mute.muter_id == viewer_id, Mute.muted_id == other_id)),
+        )
+
+    async def blocked_either_way(self, a: UUID, b: UUID) -> bool:
+        return await self._exists(
+            or_(
+                and_(Block.blocker_id == a, Block.blocked_id == b),
+                and_(Block.blocker_id == b, Block.blocked_id == a),
+            )
+        )
+
+    async def counts(self, user_id: UUID) -> Counts:
+        followers = await self.session.scalar(
+            select(func.count()).select_from(Follow).where(Follow.followee_id == user_id)
+        )
+        following = await self.session.scalar(
+            select(func.count()).select_from(Follow).where(Follow.follower_id == user_id)
+        )
+        return Counts(followers=followers or 0, following=following or 0)
+
+    async def can_see_full_profile(self, viewer_id: UUID | None, target: User) -> bool:
+        if viewer_id == target.id:
+            return True
+        if target.status != AccountStatus.ACTIVE:
+            return False
+        if viewer_id is not None and await self.blocked_either_way(viewer_id, target.id):
+            return False
+        if target.profile_visibility == ProfileVisibility.PUBLIC:
+            return True
+        if target.profile_visibility == ProfileVisibility.FOLLOWERS and viewer_id is not None:
+            return await self._exists(
+                and_(Follow.follower_id == viewer_id, Follow.followee_id == target.id)
+            )
+        return False
+
+    async def public_profile(self, viewer_id: UUID | None, handle: str) -> PublicProfile:
+        target = await self.user_by_handle(handle)
+        if not await self.can_see_full_profile(viewer_id, target):
+            return PublicProfile(
+                handle=target.handle, display_name=target.display_name, restricted=True
+            )
+        profile = PublicProfile(
+            handle=target.handle,
+            display_name=target.display_name,
+            bio=target.bio,
+            avatar_url=target.avatar_url,
+            counts=await self.counts(target.id),
+            joined_at=target.created_at,
+        )
+        if viewer_id is not None and viewer_id != target.id:
+            relation = await self.relationship(viewer_id, target.id)
+            profile.is_following, profile.follows_you = relation.is_following, relation.follows_you
+        return profile
+
+    # Edges ---------------------------------------------------------------------------------
+
+    async def _other(self, viewer_id: UUID, handle: str, verb: str) -> User:
+        other = await self.user_by_handle(handle)
+        if other.id == viewer_id:
+            raise ProblemError(
+                VALIDATION,
+                f"You cannot {verb} yourself.",
+                errors=[
+                    {"field": "handle", "source": "path", "message": f"cannot {verb} yourself"}
+                ],
+            )
+        return other
+
+    async def follow(self, viewer_id: UUID, handle: str) -> None:
+        other = await self._other(viewer_id, handle, "follow")
+        if (
+            await self.blocked_either_way(viewer_id, other.id)
+            or other.status != AccountStatus.ACTIVE
+        ):
+            raise ProblemError(FORBIDDEN, f"You cannot follow @{other.handle}.")
+        if not await self._exists(
+            and_(Follow.follower_id == viewer_id, Follow.followee_id == other.id)
+        ):
+            self.session.add(Follow(follower_id=viewer_id, followee_id=other.id))
+            await self.session.flush()
+
+    async def unfollow(self, viewer_id: UUID, handle: str) -> None:
+        other = await self._other(viewer_id, handle, "unfollow")
+        await self.session.execute(
+            delete(Follow).where(Follow.follower_id == viewer_id, Follow.followee_id == other.id)
+        )
+
+    async def block(self, viewer_id: UUID, handle: str) -> None:
+        other = await self._other(viewer_id, handle, "block")
+        if not await self._exists(
+            and_(Block.blocker_id == viewer_id, Block.blocked_id == other.id)
+        ):
+            self.session.add(Block(blocker_id=viewer_id, blocked_id=other.id))
+        await self.session.execute(
+            delete(Follow).where(
+                or_(
+                    and_(Follow.follower_id == viewer_id, Follow.followee_id == other.id),
+                    and_(Follow.follower_id == other.id, Follow.followee_id == viewer_id),
+                )
+            )
+        )
+        await self.session.flush()
+
+    async def unblock(self, viewer_id: UUID, handle: str) -> None:
+        other = await self._other(viewer_id, handle, "unblock")
+        await self.session.execute(
+            delete(Block).where(Block.blocker_id == viewer_id, Block.blocked_id == other.id)
+        )
+
+    async def mute(self, viewer_id: UUID, handle: str) -> None:
+        other = await self._other(viewer_id, handle, "mute")
+        if not await self._exists(and_(Mute.muter_id == viewer_id, Mute.muted_id == other.id)):
+            self.session.add(Mute(muter_id=viewer_id, muted_id=other.id))
+            await self.session.flush()
+
+    async def unmute(self, viewer_id: UUID, handle: str) -> None:
+        other = await self._other(viewer_id, handle, "unmute")
+        await self.session.execute(
+            delete(Mute).where(Mute.muter_id == viewer_id, Mute.muted_id == other.id)
+        )
+
+    # Lists ---------------------------------------------------------------------------------
+
+    async def _people(
+        self, edge: Any, person_column: Any, where: Any, scope: str, page: PageRequest
+    ) -> tuple[list[PublicProfile], str | None]:
+        statement = (
+            select(edge)
+            .join(User, User.id == person_column)
+            .where(where, User.status == AccountStatus.ACTIVE)
+        )
+        edges: list[Any]
+        edges, cursor = await paginate(
+            self.session, statement, scope=scope, order_by=[edge.id], page=page, descending=True
+        )
+        ids = [getattr(e, person_column.key) for e in edges]
+        users = {
+            u.id: u
+            for u in (await self.session.scalars(select(User).where(User.id.in_(ids)))).all()
+        }
+        return [
+            PublicProfile(
+                handle=users[i].handle,
+                display_name=users[i].display_name,
+                avatar_url=users[i].avatar_url,
+            )
+            for i in ids
+        ], cursor
+
+    async def _visible_lists(self, viewer_id: UUID | None, handle: str) -> User:
+        target = await self.user_by_handle(handle)
+        if not await self.can_see_full_profile(viewer_id, target):
+            raise ProblemError(FORBIDDEN, f"@{target.handle} does not share this list with you.")
+        return target
+
+    async def followers(
+        self, viewer_id: UUID | None, handle: str, page: PageRequest
+    ) -> tuple[list[PublicProfile], str | None]:
+        target = await self._visible_lists(viewer_id, handle)
+        return await self._people(
+            Follow,
+            Follow.follower_id,
+            Follow.followee_id == target.id,
+            f"followers:{target.id}",
+            page,
+        )
+
+    async def following(
+        self, viewer_id: UUID | None, handle: str, page: PageRequest
+    ) -> tuple[list[PublicProfile], str | None]:
+        target = await self._visible_lists(viewer_id, handle)
+        return await self._people(
+            Follow,
+            Follow.followee_id,
+            Follow.follower_id == target.id,
+            f"following:{target.id}",
+            page,
+        )
+
+    async def blocked(
+        self, viewer_id: UUID, page: PageRequest
+    ) -> tuple[list[PublicProfile], str | None]:
+        return await self._people(
+            Block, Block.blocked_id, Block.blocker_id == viewer_id, "blocked", page
+        )
+
+    async def muted(
+        self, viewer_id: UUID, page: PageRequest
+    ) -> tuple[list[PublicProfile], str | None]:
+        return await self._people(Mute, Mute.muted_id, Mute.muter_id == viewer_id, "muted", page)
