@@ -4,7 +4,9 @@ Each test session migrates one template per engine (the real Alembic migrations,
 `create_all`); each test gets its own copy, so tests never see each other's rows.
 """
 
+import os
 import shutil
+import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -17,6 +19,7 @@ from litestar.testing import AsyncTestClient
 from selflink_api.app import create_app
 from selflink_api.platform.database import build_sqlalchemy_config, upgrade_schema
 from selflink_api.settings import Settings, load_settings
+from tests.api.people import SECRETS
 from tests.api.services import (
     REDIS_URL,
     create_postgres_database,
@@ -28,12 +31,24 @@ from tests.api.services import (
 )
 
 DATABASES = ("sqlite", "postgres")
+SUITE_LOG = Path(tempfile.gettempdir()) / f"selflink-test-suite-{os.getpid()}.log"
 TEST_SECRET_KEY = "test-secret-key-that-is-long-enough-for-hmac-and-jwt"
 
 
 @pytest.fixture(scope="session")
 def anyio_backend() -> str:
     return "asyncio"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def suite_log_holds_no_secrets() -> Iterator[None]:
+    """Every app of the suite logs to one file; no email, password or token may appear in it."""
+    SUITE_LOG.unlink(missing_ok=True)
+    yield
+    log = SUITE_LOG.read_text(encoding="utf-8") if SUITE_LOG.exists() else ""
+    leaked = sorted(secret for secret in SECRETS if secret in log)
+    SUITE_LOG.unlink(missing_ok=True)
+    assert not leaked, f"{len(leaked)} secrets appear in the suite's logs, e.g. {leaked[0][:6]}..."
 
 
 def make_settings(database_url: str, **overrides: Any) -> Settings:
@@ -45,8 +60,14 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
         "SELFLINK_MIGRATE_ON_STARTUP": False,
         "SELFLINK_RUN_SCHEDULES": False,
         "RATE_LIMIT_PER_MINUTE": 100_000,
-        "LOG_LEVEL": "WARNING",
+        "LOG_LEVEL": "INFO",
+        "LOG_FILE": str(SUITE_LOG),
         "TRUSTED_PROXIES": "",
+        "ARGON2_TIME_COST": 1,
+        "ARGON2_MEMORY_KIB": 1024,
+        "ARGON2_PARALLELISM": 1,
+        "AUTH_ATTEMPTS_PER_IP": 10_000,
+        "AUTH_ATTEMPTS_PER_ACCOUNT": 10_000,
     }
     values.update(overrides)
     return load_settings(_env_file=None, **values)

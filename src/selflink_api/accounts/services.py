@@ -364,16 +364,14 @@ class AccountService:
         return next((handle for handle in candidates if handle not in taken), None)
 
     async def _user_for_login(self, login: str) -> User | None:
-        login = login.strip()
+        login = login.strip().removeprefix("@")
         if "@" in login:
             try:
                 user_id = await self.personal_data.user_id_for_email(normalize_email(login))
             except InvalidIdentifierError:
                 return None
             return await self.session.get(User, user_id) if user_id else None
-        return await self.session.scalar(
-            select(User).where(User.handle == login.removeprefix("@").lower())
-        )
+        return await self.session.scalar(select(User).where(User.handle == login.lower()))
 
     async def login(self, request: schemas.LoginRequest) -> tuple[User, schemas.SessionTokens]:
         await self._limit("login", request.login.strip())

@@ -100,15 +100,15 @@ class StaffController(Controller):
                 subject=f"user:{user.id}",
             )
 
-    @get("/outbox", summary="Emails held for local reading (local profile only)")
+    @get("/outbox", summary="Emails held for local reading (not in production)")
     async def held_outbox(
         self,
         principal: NamedDependency[Principal],
         accounts: NamedDependency[AccountService],
         db_session: NamedDependency[AsyncSession],
     ) -> list[HeldEmail]:
-        if accounts.settings.profile is not Profile.LOCAL:
-            raise ProblemError(NOT_FOUND, "The outbox is readable here only in the local profile.")
+        if accounts.settings.profile is Profile.PRODUCTION:
+            raise ProblemError(NOT_FOUND, "The outbox is not readable in production.")
         messages = await outbox.held_messages(db_session)
         await audit.record(
             db_session, actor_id=principal.id, action="outbox.read", subject="outbox"

@@ -2,6 +2,7 @@
 
 import logging
 from collections.abc import MutableMapping
+from pathlib import Path
 from typing import Any
 
 import structlog
@@ -65,8 +66,14 @@ def _processors(settings: Settings) -> list[Processor]:
 def build_structlog_config(settings: Settings) -> StructlogConfig:
     """Configuration for Litestar's structlog plugin; its body-logging middleware stays off."""
     level = logging.getLevelNamesMapping().get(settings.log_level.upper(), logging.INFO)
+    handler: dict[str, Any] = (
+        {"class": "logging.FileHandler", "filename": settings.log_file, "formatter": "standard"}
+        if settings.log_file
+        else {"class": "logging.StreamHandler", "formatter": "standard"}
+    )
     standard_logging = LoggingConfig(
-        root={"level": logging.getLevelName(level), "handlers": ["queue_listener"]},
+        root={"level": logging.getLevelName(level), "handlers": ["default"]},
+        handlers={"default": handler},
         formatters={
             "standard": {
                 "()": structlog.stdlib.ProcessorFormatter,
@@ -91,7 +98,11 @@ def build_structlog_config(settings: Settings) -> StructlogConfig:
         structlog_logging_config=StructLoggingConfig(
             processors=_processors(settings),
             wrapper_class=structlog.make_filtering_bound_logger(level),
-            logger_factory=structlog.WriteLoggerFactory(),
+            logger_factory=structlog.WriteLoggerFactory(
+                file=Path(settings.log_file).open("a", encoding="utf-8")
+                if settings.log_file
+                else None
+            ),
             standard_lib_logging_config=standard_logging,
             log_exceptions="never",
             pretty_print_tty=False,
