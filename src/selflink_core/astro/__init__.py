@@ -1,0 +1,1 @@
+"""Astrology engine (natal charts, synastry, composites, transits) and numerology."""
