@@ -220,10 +220,30 @@ def _format_position(longitude: float) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class Chart:
-    """A natal chart. `document` is the canonical result: treat it as read-only."""
+class Result:
+    """An engine result. `document` is the canonical content: treat it as read-only."""
 
     document: dict[str, Any]
+
+    @property
+    def kind(self) -> str:
+        return str(self.document["kind"])
+
+    @property
+    def input_hash(self) -> str:
+        return str(self.document["input_hash"])
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.document
+
+    def to_json(self) -> bytes:
+        """The canonical (RFC 8785) JSON bytes."""
+        return document_json(self.document)
+
+
+@dataclass(frozen=True, slots=True)
+class Chart(Result):
+    """A natal chart."""
 
     @classmethod
     def from_dict(cls, document: Mapping[str, Any]) -> Chart:
@@ -237,19 +257,13 @@ class Chart:
         return cls(dict(document))
 
     @property
-    def input_hash(self) -> str:
-        return str(self.document["input_hash"])
-
-    @property
     def time_known(self) -> bool:
         return bool(self.document["time_known"])
 
-    def to_dict(self) -> dict[str, Any]:
-        return self.document
-
-    def to_json(self) -> bytes:
-        """The canonical (RFC 8785) JSON bytes."""
-        return document_json(self.document)
+    @property
+    def zodiac(self) -> tuple[str, str | None]:
+        options = self.document["options"]
+        return options["zodiac"], options["ayanamsa"]
 
 
 def free_text_of(document: Mapping[str, Any]) -> list[str]:
