@@ -269,12 +269,10 @@ class Chart(Result):
 def free_text_of(document: Mapping[str, Any]) -> list[str]:
     """Strings in a document that do not come from the engine's fixed vocabulary."""
     texts = [item["message"] for item in document.get("warnings", ())]
-    for key in ("input", "first_input", "second_input"):
-        section = document.get(key)
-        if section is None:
-            continue
+    section = document.get("input")
+    if section is not None and "zone" in section:
         texts.append(section["zone"])
-        place = section.get("place")
+        place = section["place"]
         if place is not None:
             texts.extend((place["name"], place["admin1"]))
     return texts
