@@ -186,25 +186,15 @@ def render_numerology(document: dict[str, Any]) -> None:
 
 def render_places(places: Sequence[Place]) -> None:
     table = Table(title=f"{len(places)} match{'es' if len(places) != 1 else ''}")
-    for column in (
-        "Id",
-        "Name",
-        "Region",
-        "Country",
-        "Latitude",
-        "Longitude",
-        "Zone",
-        "Population",
-    ):
+    table.add_column("Id", no_wrap=True)
+    for column in ("Name", "Where", "Coordinates", "Zone", "Population"):
         table.add_column(column)
     for place in places:
         table.add_row(
             f"geonames:{place.geonameid}",
             place.name,
-            place.admin1,
-            place.country,
-            f"{place.latitude:.5f}",
-            f"{place.longitude:.5f}",
+            f"{place.admin1} {place.country}",
+            f"{place.latitude:.4f}, {place.longitude:.4f}",
             place.zone,
             f"{place.population:,}",
         )
