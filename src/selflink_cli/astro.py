@@ -8,9 +8,8 @@ ambiguous place, a daylight-saving gap or overlap), 3 for bad input.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
@@ -39,6 +38,9 @@ from selflink_core.astro import (
     transits,
 )
 from selflink_core.astro.errors import AmbiguousPlace
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
 
 app = typer.Typer(
     help=(
@@ -132,6 +134,7 @@ def _birth(
     zone: str | None,
     latitude: float | None,
     longitude: float | None,
+    *,
     place: str | None,
     country: str | None,
     fold: int | None,
@@ -195,6 +198,7 @@ def _emit(result: Result, as_json: bool, render: Callable[[dict[str, Any]], None
 
 @app.command()
 def chart(
+    *,
     date: DateOption,
     time: TimeOption = None,
     tz: ZoneOption = None,
@@ -212,7 +216,9 @@ def chart(
     json: JsonOption = False,
 ) -> None:
     """A natal chart: bodies, houses, angles, aspects and summaries."""
-    birth = _birth(date, time, tz, lat, lon, place, country, fold, utc_offset)
+    birth = _birth(
+        date, time, tz, lat, lon, place=place, country=country, fold=fold, utc_offset=utc_offset
+    )
     options = _options(house_system, zodiac, ayanamsa, aspects, ephemeris_path)
     _emit(_guarded(lambda: natal_chart(birth, options)), json, render_chart)
 
@@ -238,6 +244,7 @@ def _pair(first: BirthData, second: BirthData, options: ChartOptions) -> tuple[C
 
 @app.command(name="synastry")
 def synastry_command(
+    *,
     date: DateOption,
     with_date: WithDate,
     time: TimeOption = None,
@@ -267,17 +274,19 @@ def synastry_command(
     json: JsonOption = False,
 ) -> None:
     """Synastry between two people (the --with-* options describe the second)."""
-    first = _birth(date, time, tz, lat, lon, place, country, fold, utc_offset)
+    first = _birth(
+        date, time, tz, lat, lon, place=place, country=country, fold=fold, utc_offset=utc_offset
+    )
     second = _birth(
         with_date,
         with_time,
         with_tz,
         with_lat,
         with_lon,
-        with_place,
-        with_country,
-        with_fold,
-        with_utc_offset,
+        place=with_place,
+        country=with_country,
+        fold=with_fold,
+        utc_offset=with_utc_offset,
         prefix="with-",
     )
     options = _options(house_system, zodiac, ayanamsa, aspects, ephemeris_path)
@@ -294,6 +303,7 @@ def _now() -> dt.datetime:
 
 @app.command(name="transits")
 def transits_command(
+    *,
     date: DateOption,
     time: TimeOption = None,
     tz: ZoneOption = None,
@@ -315,7 +325,9 @@ def transits_command(
     json: JsonOption = False,
 ) -> None:
     """Transits of a moment (default: now) to a natal chart."""
-    birth = _birth(date, time, tz, lat, lon, place, country, fold, utc_offset)
+    birth = _birth(
+        date, time, tz, lat, lon, place=place, country=country, fold=fold, utc_offset=utc_offset
+    )
     options = _options(house_system, zodiac, ayanamsa, aspects, ephemeris_path)
     moment = _guarded(lambda: parse_moment(at)) if at is not None else _now()
     natal = _guarded(lambda: natal_chart(birth, options))
@@ -329,6 +341,7 @@ def transits_command(
 
 @app.command(name="numerology")
 def numerology_command(
+    *,
     date: DateOption,
     year: Annotated[
         int | None, typer.Option("--year", help="Year of the personal year; default this year.")

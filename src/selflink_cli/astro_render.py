@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.table import Table
 
-from selflink_core.astro import Place
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from selflink_core.astro import Place
 
 _console = Console()
 

@@ -10,7 +10,18 @@ from selflink_cli.main import app
 from selflink_core.astro import canonical_json
 
 runner = CliRunner()
-BERLIN = ["--date", "1990-05-17", "--time", "14:30", "--tz", "Europe/Berlin", "--lat", "52.52", "--lon", "13.405"]
+BERLIN = [
+    "--date",
+    "1990-05-17",
+    "--time",
+    "14:30",
+    "--tz",
+    "Europe/Berlin",
+    "--lat",
+    "52.52",
+    "--lon",
+    "13.405",
+]
 
 
 def run(*args: str) -> tuple[int, str, str]:
@@ -38,8 +49,20 @@ def test_chart_json_is_canonical_and_carries_hash_and_version() -> None:
 
 def test_place_and_options() -> None:
     code, out, _ = run(
-        "chart", "--date", "1990-05-17", "--place", "Paris", "--country", "FR",
-        "--zodiac", "sidereal", "--house-system", "koch", "--aspects", "all", "--json",
+        "chart",
+        "--date",
+        "1990-05-17",
+        "--place",
+        "Paris",
+        "--country",
+        "FR",
+        "--zodiac",
+        "sidereal",
+        "--house-system",
+        "koch",
+        "--aspects",
+        "all",
+        "--json",
     )
     assert code == 0
     document = json.loads(out)
@@ -61,8 +84,36 @@ def test_ambiguous_place_is_a_usage_error_listing_candidates() -> None:
 @pytest.mark.parametrize(
     ("args", "code"),
     [
-        (["--date", "2021-03-28", "--time", "02:30", "--tz", "Europe/Berlin", "--lat", "52.5", "--lon", "13.4"], 2),
-        (["--date", "2021-10-31", "--time", "02:30", "--tz", "Europe/Berlin", "--lat", "52.5", "--lon", "13.4"], 2),
+        (
+            [
+                "--date",
+                "2021-03-28",
+                "--time",
+                "02:30",
+                "--tz",
+                "Europe/Berlin",
+                "--lat",
+                "52.5",
+                "--lon",
+                "13.4",
+            ],
+            2,
+        ),
+        (
+            [
+                "--date",
+                "2021-10-31",
+                "--time",
+                "02:30",
+                "--tz",
+                "Europe/Berlin",
+                "--lat",
+                "52.5",
+                "--lon",
+                "13.4",
+            ],
+            2,
+        ),
         (["--date", "1990-05-17", "--lat", "52.5"], 2),
         (["--date", "1990-05-17", "--place", "Berlin", "--lat", "52.5", "--lon", "1"], 2),
         (["--date", "1990-05-17", "--lat", "1", "--lon", "1", "--house-system", "egyptian"], 2),
@@ -82,7 +133,18 @@ def test_exit_codes(args: list[str], code: int) -> None:
 
 
 def test_gap_error_names_both_offsets_and_fold_settles_it() -> None:
-    gap = ["--date", "2021-03-28", "--time", "02:30", "--tz", "Europe/Berlin", "--lat", "52.5", "--lon", "13.4"]
+    gap = [
+        "--date",
+        "2021-03-28",
+        "--time",
+        "02:30",
+        "--tz",
+        "Europe/Berlin",
+        "--lat",
+        "52.5",
+        "--lon",
+        "13.4",
+    ]
     _, _, err = run("chart", *gap)
     assert "UTC+01:00" in err
     assert "UTC+02:00" in err
@@ -92,7 +154,16 @@ def test_gap_error_names_both_offsets_and_fold_settles_it() -> None:
 
 
 def test_synastry_and_composite() -> None:
-    other = ["--with-date", "1988-11-02", "--with-time", "06:05", "--with-place", "Paris", "--with-country", "FR"]
+    other = [
+        "--with-date",
+        "1988-11-02",
+        "--with-time",
+        "06:05",
+        "--with-place",
+        "Paris",
+        "--with-country",
+        "FR",
+    ]
     code, out, _ = run("synastry", *BERLIN, *other, "--json")
     assert code == 0
     assert json.loads(out)["kind"] == "synastry"
@@ -109,9 +180,12 @@ def test_transits_at_a_given_moment_are_reproducible() -> None:
     code, out, _ = run("transits", *BERLIN, "--at", "2026-03-01T12:00:00Z", "--json")
     assert code == 0
     assert json.loads(out)["at"] == "2026-03-01T12:00:00Z"
-    assert hashlib.sha256(out.encode()).hexdigest() == hashlib.sha256(
-        run("transits", *BERLIN, "--at", "2026-03-01T13:00:00+01:00", "--json")[1].encode()
-    ).hexdigest()
+    assert (
+        hashlib.sha256(out.encode()).hexdigest()
+        == hashlib.sha256(
+            run("transits", *BERLIN, "--at", "2026-03-01T13:00:00+01:00", "--json")[1].encode()
+        ).hexdigest()
+    )
     assert run("transits", *BERLIN, "--at", "yesterday")[0] == 3
     code, out, _ = run("transits", *BERLIN)
     assert code == 0
@@ -122,7 +196,11 @@ def test_numerology() -> None:
     code, out, _ = run("numerology", "--date", "1990-05-17", "--year", "2026", "--json")
     assert code == 0
     document = json.loads(out)
-    assert (document["life_path"], document["birthday_number"], document["personal_year"]) == (5, 8, 5)
+    assert (document["life_path"], document["birthday_number"], document["personal_year"]) == (
+        5,
+        8,
+        5,
+    )
     assert "Life path" in run("numerology", "--date", "1990-05-17")[1]
     assert run("numerology", "--date", "1990-13-01")[0] == 3
 

@@ -97,6 +97,7 @@ __all__ = [
     "resolve_place",
     "search_places",
     "synastry",
+    "transit_aspect_options",
     "transits",
     "zone_at",
 ]

@@ -9,15 +9,18 @@ its orb shrinks at the current speeds; an exact aspect (orb 0) counts as separat
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
 
 from selflink_core.astro.canonical import rounded
-from selflink_core.astro.inputs import AspectOptions
 from selflink_core.astro.zodiac import ASPECT_KINDS, LUMINARIES, NODES
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from selflink_core.astro.inputs import AspectOptions
 
 _ANGLES = {kind.name: float(kind.angle) for kind in ASPECT_KINDS}
 

@@ -39,7 +39,7 @@ def sha256_hex(document: Any) -> str:
 
 
 # Python writes integral floats as "120.0" and small ones as "5e-05" where RFC 8785 writes "120"
-# and "0.00005"; these markers find such tokens in compact JSON.
+# and "0.00005"; these markers find such literals in compact JSON.
 _INTEGRAL_MARKERS: Final = (".0,", ".0}", ".0]")
 _EXPONENT_MARKERS: Final = ("e-", "e+")
 _NUMBER_CHARS: Final = frozenset("0123456789.-")
@@ -55,7 +55,7 @@ def plain_text(text: str) -> bool:
 
 
 def _token_at(text: str, marker_at: int) -> tuple[int, int] | None:
-    """Bounds of the number token around a marker, if it is a bare Python float token."""
+    """Bounds of the number around a marker, if it is a bare Python float token."""
     start = marker_at
     while start > 0 and text[start - 1] in _NUMBER_CHARS:
         start -= 1
@@ -84,11 +84,11 @@ def _ecmascript_numbers(text: str) -> str:
     position = 0
     for start, end in sorted(spans):
         pieces.append(text[position:start])
-        token = text[start:end]
-        if token.endswith(".0") and len(token) < 18:
-            pieces.append("0" if token == "-0.0" else token[:-2])
+        literal = text[start:end]
+        if literal.endswith(".0") and len(literal) < 18:
+            pieces.append("0" if literal == "-0.0" else literal[:-2])
         else:
-            pieces.append(canonical_json(float(token)).decode())
+            pieces.append(canonical_json(float(literal)).decode())
         position = end
     pieces.append(text[position:])
     return "".join(pieces)

@@ -8,9 +8,8 @@ answers as a fresh one.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
 import numpy.typing as npt
@@ -18,8 +17,8 @@ import numpy.typing as npt
 from selflink_core.astro.aspects import Point, find_aspects
 from selflink_core.astro.canonical import (
     DECIMALS,
-    JULIAN_DAY_DECIMALS,
     ILLUMINATION_DECIMALS,
+    JULIAN_DAY_DECIMALS,
     canonical_json,
     fast_canonical_json,
     plain_text,
@@ -41,6 +40,9 @@ from selflink_core.astro.zodiac import (
     SIGNS,
     TRADITIONAL_RULERS,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
 
 NATAL_CHART: Final = "natal_chart"
 _MOON: Final = (PLANETS[1],)
@@ -69,7 +71,8 @@ def normalized_longitude(value: float) -> float:
 
 def _rounded_array(values: npt.ArrayLike) -> npt.NDArray[np.float64]:
     """`canonical.rounded` applied to an array (same rule, same results)."""
-    return np.round(np.asarray(values, dtype=np.float64), DECIMALS) + 0.0
+    rounded_values = np.asarray(values, dtype=np.float64).round(DECIMALS)
+    return rounded_values + 0.0
 
 
 def _longitudes(values: npt.ArrayLike) -> npt.NDArray[np.float64]:
@@ -106,7 +109,9 @@ def body_records(
     count = len(names)
     house = houses.houses(lon) if houses is not None else [None] * count
     latitude = _rounded_array(latitudes).tolist()
-    speed = _rounded_array(speeds).tolist() if speeds is not None else [None] * count
+    speed: list[float | None] = (
+        _rounded_array(speeds).tolist() if speeds is not None else [None] * count
+    )
     return [
         {
             "degree_in_sign": degree[index],
@@ -114,7 +119,7 @@ def body_records(
             "latitude": latitude[index],
             "longitude": longitude,
             "name": names[index],
-            "retrograde": None if speed[index] is None else speed[index] < 0.0,
+            "retrograde": _retrograde(speed[index]),
             "sign": SIGNS[sign_index],
             "speed": speed[index],
         }
@@ -122,6 +127,10 @@ def body_records(
             zip(lon.tolist(), sign.tolist(), strict=True)
         )
     ]
+
+
+def _retrograde(speed: float | None) -> bool | None:
+    return None if speed is None else speed < 0.0
 
 
 def angle_records(

@@ -23,7 +23,7 @@ SWISSEPH_VERSION: Final = str(swe.version)
 _SOURCE_FLAGS: Final = swe.FLG_MOSEPH | swe.FLG_SWIEPH
 
 
-class HouseSystemUndefined(Exception):
+class HouseSystemUndefinedError(Exception):
     """Swiss Ephemeris cannot compute the requested house system at this latitude."""
 
 
@@ -42,10 +42,10 @@ class Ephemeris:
     def flags(self) -> int:
         source = swe.FLG_MOSEPH if self.path is None else swe.FLG_SWIEPH
         sidereal = 0 if self.sidereal_mode is None else swe.FLG_SIDEREAL
-        return source | swe.FLG_SPEED | sidereal
+        return int(source | swe.FLG_SPEED | sidereal)
 
     def configure(self) -> None:
-        """Set every piece of global pyswisseph state a computation reads (caller holds the lock)."""
+        """Set all global pyswisseph state a computation reads (the caller holds the lock)."""
         swe.set_delta_t_userdef(swe.DELTAT_AUTOMATIC)
         swe.set_tid_acc(swe.TIDAL_AUTOMATIC)
         if self.path is not None:
@@ -101,7 +101,7 @@ def _houses(jd_ut: float, latitude: float, longitude: float, system: str, flags:
             jd_ut, latitude, longitude, HOUSE_SYSTEMS[system], flags
         )
     except swe.Error as exc:
-        raise HouseSystemUndefined(str(exc)) from None
+        raise HouseSystemUndefinedError(str(exc)) from None
     return Houses(
         system=system,
         cusps=tuple(cusps),
@@ -143,7 +143,7 @@ def observe(
         if house_system is not None:
             try:
                 houses = _houses(jd_ut, latitude, longitude, house_system, house_flags)
-            except HouseSystemUndefined:
+            except HouseSystemUndefinedError:
                 houses = _houses(jd_ut, latitude, longitude, fallback_house_system, house_flags)
                 fallback = True
     return Sky(

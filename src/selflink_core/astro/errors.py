@@ -24,7 +24,7 @@ class AstroError(Exception):
         return {"code": self.code, "message": self.message}
 
 
-class InvalidInput(AstroError):
+class InvalidInput(AstroError):  # noqa: N818 - domain names read better
     """A field has a value the engine cannot accept (type, range, unknown name)."""
 
     code = "invalid_input"
@@ -49,7 +49,7 @@ class InvalidOption(InvalidInput):
     code = "invalid_option"
 
 
-class UnknownPlace(AstroError):
+class UnknownPlace(AstroError):  # noqa: N818 - domain names read better
     """No gazetteer entry matches the place name (never replaced by a default city)."""
 
     code = "unknown_place"
@@ -61,13 +61,13 @@ class UnknownPlace(AstroError):
         self.country = country
 
 
-class EphemerisUnavailable(AstroError):
+class EphemerisUnavailable(AstroError):  # noqa: N818 - domain names read better
     """Swiss Ephemeris files were requested but do not cover the moment or cannot be read."""
 
     code = "ephemeris_unavailable"
 
 
-class NeedsDisambiguation(AstroError):
+class NeedsDisambiguation(AstroError):  # noqa: N818 - domain names read better
     """The input matches several things; `choices` lists them for the caller to pick one."""
 
     code = "needs_disambiguation"
@@ -112,7 +112,7 @@ class _LocalTimeError(NeedsDisambiguation):
         return [{"fold": fold, "utc_offset": offset} for fold, offset in enumerate(self.offsets)]
 
 
-class NonexistentLocalTime(_LocalTimeError):
+class NonexistentLocalTime(_LocalTimeError):  # noqa: N818 - domain names read better
     """The wall-clock time falls in a spring-forward gap of its zone."""
 
     code = "nonexistent_local_time"
@@ -127,7 +127,7 @@ class NonexistentLocalTime(_LocalTimeError):
         )
 
 
-class AmbiguousLocalTime(_LocalTimeError):
+class AmbiguousLocalTime(_LocalTimeError):  # noqa: N818 - domain names read better
     """The wall-clock time happened twice in its zone (fall-back overlap)."""
 
     code = "ambiguous_local_time"

@@ -8,9 +8,8 @@ exactly with `chart_features` of the full chart.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import polars as pl
 
@@ -19,6 +18,9 @@ from selflink_core.astro.ephemeris import Ephemeris, julian_day, observe
 from selflink_core.astro.inputs import BirthData, ChartOptions, resolve_birth
 from selflink_core.astro.numerology import life_path
 from selflink_core.astro.zodiac import ELEMENTS, FALLBACK_HOUSE_SYSTEM, MODALITIES, PLANETS
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
 
 FEATURE_BODIES: Final = ("sun", "moon", "mercury", "venus", "mars")
 FEATURE_SCHEMA: Final = {
@@ -86,7 +88,11 @@ def chart_features(chart: Chart) -> ChartFeatures:
     angles = document["angles"]
     birth_date = document["input"]["date"]
     return ChartFeatures(
-        *(longitudes[name] for name in FEATURE_BODIES),
+        sun=longitudes["sun"],
+        moon=longitudes["moon"],
+        mercury=longitudes["mercury"],
+        venus=longitudes["venus"],
+        mars=longitudes["mars"],
         ascendant=None if angles is None else angles["ascendant"]["longitude"],
         mc=None if angles is None else angles["mc"]["longitude"],
         elements=elements,
@@ -118,7 +124,11 @@ def birth_features(birth: BirthData, options: ChartOptions | None = None) -> Cha
     elements, modalities = _balance(int(longitudes[name] // 30.0) for name, _ in PLANETS)
     houses = sky.houses
     return ChartFeatures(
-        *(longitudes[name] for name in FEATURE_BODIES),
+        sun=longitudes["sun"],
+        moon=longitudes["moon"],
+        mercury=longitudes["mercury"],
+        venus=longitudes["venus"],
+        mars=longitudes["mars"],
         ascendant=None if houses is None else normalized_longitude(houses.ascendant),
         mc=None if houses is None else normalized_longitude(houses.mc),
         elements=elements,

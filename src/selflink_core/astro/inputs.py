@@ -10,11 +10,10 @@ import datetime as dt
 import functools
 import math
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from types import MappingProxyType
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 from zoneinfo import ZoneInfo
 
 from selflink_core.astro.canonical import rounded
@@ -37,6 +36,9 @@ from selflink_core.astro.zodiac import (
     TRANSIT_ORBS,
     ZODIACS,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 FIRST_DATE: Final = dt.date(1800, 1, 1)
 LAST_DATE: Final = dt.date(2200, 12, 31)
@@ -64,12 +66,6 @@ def zone_info(name: str) -> ZoneInfo:
     key = canonical_zone(name)
     with resources.files("tzdata.zoneinfo").joinpath(*key.split("/")).open("rb") as data:
         return ZoneInfo.from_file(data, key=key)
-
-
-def tzdb_version() -> str:
-    import tzdata  # noqa: PLC0415
-
-    return str(tzdata.IANA_VERSION)
 
 
 def _check_date(value: object, name: str) -> dt.date:
@@ -291,7 +287,8 @@ def resolve_birth(birth: BirthData) -> ResolvedBirth:
     local = dt.datetime.combine(birth.date, birth.time or UNKNOWN_TIME)
     earlier = local.replace(tzinfo=tz, fold=0).utcoffset()
     later = local.replace(tzinfo=tz, fold=1).utcoffset()
-    assert earlier is not None and later is not None
+    assert earlier is not None
+    assert later is not None
     if earlier == later:
         offset = earlier
         if birth.utc_offset is not None and birth.utc_offset != offset:
@@ -301,7 +298,7 @@ def resolve_birth(birth: BirthData) -> ResolvedBirth:
                 f"not UTC{format_utc_offset(birth.utc_offset)}",
             )
     else:
-        offset = _disambiguated(birth, local, zone, tz, earlier, later)
+        offset = _disambiguated(birth, local, zone, tz, (earlier, later))
     return ResolvedBirth(
         birth=birth,
         zone=zone,
@@ -317,9 +314,9 @@ def _disambiguated(
     local: dt.datetime,
     zone: str,
     tz: ZoneInfo,
-    earlier: dt.timedelta,
-    later: dt.timedelta,
+    candidates: tuple[dt.timedelta, dt.timedelta],
 ) -> dt.timedelta:
+    earlier, later = candidates
     offsets = (format_utc_offset(earlier), format_utc_offset(later))
     if birth.utc_offset is not None:
         if birth.utc_offset not in (earlier, later):
@@ -468,6 +465,5 @@ __all__ = [
     "parse_utc_offset",
     "resolve_birth",
     "transit_aspect_options",
-    "tzdb_version",
     "zone_info",
 ]

@@ -5,8 +5,7 @@ The moment is always an argument (the CLI or API supplies "now"); the core never
 
 from __future__ import annotations
 
-import datetime as dt
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
 
@@ -24,6 +23,9 @@ from selflink_core.astro.chart import (
 from selflink_core.astro.ephemeris import Ephemeris, julian_day, observe
 from selflink_core.astro.inputs import AspectOptions, check_moment, transit_aspect_options
 from selflink_core.astro.zodiac import RULES_VERSION
+
+if TYPE_CHECKING:
+    import datetime as dt
 
 TRANSITS: Final = "transits"
 

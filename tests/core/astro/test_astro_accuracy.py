@@ -4,9 +4,9 @@ import datetime as dt
 
 import pytest
 import swisseph as swe
+from astro_helpers import swiss_ephemeris_files
 
 from selflink_core.astro import BirthData, ChartOptions, natal_chart
-from astro_helpers import swiss_ephemeris_files
 
 # Noon UTC on dates spread over the guaranteed range, including both ends.
 DATES = [dt.date(1800, 1, 1), dt.date(2200, 12, 31)] + [

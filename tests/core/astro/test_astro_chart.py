@@ -62,10 +62,18 @@ def test_at_the_pole_angles_are_undefined_and_omitted() -> None:
 
 
 def test_an_unknown_time_gives_a_flagged_noon_chart_without_houses_or_angles() -> None:
-    unknown = BirthData(BERLIN_1990.date, None, BERLIN_1990.latitude, BERLIN_1990.longitude, "Europe/Berlin")
+    unknown = BirthData(
+        BERLIN_1990.date, None, BERLIN_1990.latitude, BERLIN_1990.longitude, "Europe/Berlin"
+    )
     document = natal_chart(unknown).document
     noon = natal_chart(
-        BirthData(BERLIN_1990.date, dt.time(12), BERLIN_1990.latitude, BERLIN_1990.longitude, "Europe/Berlin")
+        BirthData(
+            BERLIN_1990.date,
+            dt.time(12),
+            BERLIN_1990.latitude,
+            BERLIN_1990.longitude,
+            "Europe/Berlin",
+        )
     ).document
     assert document["time_known"] is False
     assert document["input"]["time"] is None
@@ -109,13 +117,27 @@ def test_sidereal_mode_does_not_leak_into_the_next_tropical_chart() -> None:
 def test_chart_records_are_consistent() -> None:
     document = natal_chart(BERLIN_1990).document
     for body in document["bodies"]:
-        sign = ["aries", "taurus", "gemini", "cancer", "leo", "virgo", "libra", "scorpio",
-                "sagittarius", "capricorn", "aquarius", "pisces"].index(body["sign"])
+        sign = [
+            "aries",
+            "taurus",
+            "gemini",
+            "cancer",
+            "leo",
+            "virgo",
+            "libra",
+            "scorpio",
+            "sagittarius",
+            "capricorn",
+            "aquarius",
+            "pisces",
+        ].index(body["sign"])
         assert body["degree_in_sign"] == pytest.approx(body["longitude"] - 30 * sign, abs=1e-6)
         assert body["retrograde"] == (body["speed"] < 0)
     angles = document["angles"]
     assert angles["ascendant"]["longitude"] == document["houses"][0]["cusp"]
-    assert (angles["descendant"]["longitude"] - angles["ascendant"]["longitude"]) % 360 == pytest.approx(180)
+    assert (
+        angles["descendant"]["longitude"] - angles["ascendant"]["longitude"]
+    ) % 360 == pytest.approx(180)
     assert sum(document["summary"]["elements"].values()) == 10
     assert sum(document["summary"]["modalities"].values()) == 10
 
@@ -124,8 +146,17 @@ def test_aspect_orbs_are_recomputable_from_the_published_longitudes() -> None:
     document = natal_chart(BERLIN_1990, ChartOptions(aspects=AspectOptions("all"))).document
     where = {body["name"]: body["longitude"] for body in document["bodies"]}
     where |= {name: document["angles"][name]["longitude"] for name in ("ascendant", "mc")}
-    angle = {"conjunction": 0, "opposition": 180, "trine": 120, "square": 90, "sextile": 60,
-             "quincunx": 150, "semisextile": 30, "semisquare": 45, "sesquiquadrate": 135}
+    angle = {
+        "conjunction": 0,
+        "opposition": 180,
+        "trine": 120,
+        "square": 90,
+        "sextile": 60,
+        "quincunx": 150,
+        "semisextile": 30,
+        "semisquare": 45,
+        "sesquiquadrate": 135,
+    }
     assert document["aspects"]
     for aspect in document["aspects"]:
         separation = abs((where[aspect["first"]] - where[aspect["second"]] + 180) % 360 - 180)
@@ -134,8 +165,10 @@ def test_aspect_orbs_are_recomputable_from_the_published_longitudes() -> None:
 
 
 def test_orbs_are_configurable_and_luminaries_get_wider_ones() -> None:
-    tight = natal_chart(BERLIN_1990, ChartOptions(aspects=AspectOptions(orbs={"square": 1.0},
-                                                                         luminary_orb_bonus=0.0)))
+    tight = natal_chart(
+        BERLIN_1990,
+        ChartOptions(aspects=AspectOptions(orbs={"square": 1.0}, luminary_orb_bonus=0.0)),
+    )
     squares = [aspect for aspect in tight.document["aspects"] if aspect["aspect"] == "square"]
     assert all(aspect["orb"] <= 1.0 for aspect in squares)
     assert tight.document["options"]["aspects"]["orbs"]["square"] == 1.0
@@ -205,18 +238,21 @@ births = st.builds(
 def test_fast_canonical_json_equals_the_rfc8785_reference(
     birth: BirthData, system: str, zodiac: str
 ) -> None:
-    chart = natal_chart(birth, ChartOptions(house_system=system, zodiac=zodiac,
-                                            aspects=AspectOptions("all")))
+    chart = natal_chart(
+        birth, ChartOptions(house_system=system, zodiac=zodiac, aspects=AspectOptions("all"))
+    )
     assert chart.to_json() == canonical_json(chart.to_dict())
 
 
 SCRIPT = """
 import datetime as dt, hashlib, sys
 from selflink_core.astro import BirthData, ChartOptions, natal_chart, resolve_place, synastry
-a = natal_chart(BirthData.at_place(resolve_place("Berlin", "DE"), dt.date(1990, 5, 17), dt.time(14, 30)))
+berlin = resolve_place("Berlin", "DE")
+a = natal_chart(BirthData.at_place(berlin, dt.date(1990, 5, 17), dt.time(14, 30)))
 b = natal_chart(BirthData(dt.date(1955, 2, 24), None, 37.77, -122.42, "America/Los_Angeles"),
                 ChartOptions(house_system="koch"))
-c = natal_chart(BirthData(dt.date(2150, 8, 1), dt.time(3), -33.9, 18.4), ChartOptions(zodiac="sidereal"))
+c = natal_chart(BirthData(dt.date(2150, 8, 1), dt.time(3), -33.9, 18.4),
+                ChartOptions(zodiac="sidereal"))
 payload = b"".join(x.to_json() for x in (a, b, c, synastry(a, b)))
 sys.stdout.write(hashlib.sha256(payload).hexdigest())
 """

@@ -81,7 +81,9 @@ def test_composite_places_every_point_at_the_midpoint() -> None:
 
 
 def test_composite_with_an_unknown_time_has_no_houses() -> None:
-    unknown = BirthData(PARIS_1988.date, None, PARIS_1988.latitude, PARIS_1988.longitude, "Europe/Paris")
+    unknown = BirthData(
+        PARIS_1988.date, None, PARIS_1988.latitude, PARIS_1988.longitude, "Europe/Paris"
+    )
     document = composite_chart(natal_chart(BERLIN_1990), natal_chart(unknown)).document
     assert (document["time_known"], document["houses"], document["angles"]) == (False, None, None)
 
@@ -140,7 +142,11 @@ def test_features_from_births_equal_features_of_full_charts() -> None:
 
 
 def test_threads_get_the_same_charts_as_sequential_calls() -> None:
-    options = [ChartOptions(), ChartOptions(zodiac="sidereal"), ChartOptions(zodiac="sidereal", ayanamsa="raman")]
+    options = [
+        ChartOptions(),
+        ChartOptions(zodiac="sidereal"),
+        ChartOptions(zodiac="sidereal", ayanamsa="raman"),
+    ]
     jobs = [(BERLIN_1990 if index % 2 else PARIS_1988, options[index % 3]) for index in range(24)]
     sequential = [natal_chart(birth, option).to_json() for birth, option in jobs]
     with ThreadPoolExecutor(max_workers=4) as pool:
