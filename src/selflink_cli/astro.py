@@ -1,5 +1,376 @@
-"""`selflink astro`: natal charts, synastry, transits and numerology."""
+"""`selflink astro`: natal charts, synastry, composites, transits, numerology and place lookup.
+
+Tables for people by default; `--json` prints the canonical (RFC 8785) JSON document followed by
+one newline. Exit codes: 2 for usage mistakes and for inputs that need disambiguation (an
+ambiguous place, a daylight-saving gap or overlap), 3 for bad input.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
-app = typer.Typer(help="Natal charts, synastry, transits and numerology.", no_args_is_help=True)
+from selflink_cli.astro_render import render_chart, render_numerology, render_places, render_result
+from selflink_cli.errors import CliError, ExitCode
+from selflink_core.astro import (
+    AspectOptions,
+    AstroError,
+    BirthData,
+    Chart,
+    ChartOptions,
+    InvalidOption,
+    NeedsDisambiguation,
+    Result,
+    composite_chart,
+    natal_chart,
+    numerology,
+    parse_date,
+    parse_moment,
+    parse_time,
+    parse_utc_offset,
+    resolve_place,
+    search_places,
+    synastry,
+    transit_aspect_options,
+    transits,
+)
+from selflink_core.astro.errors import AmbiguousPlace
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
+app = typer.Typer(
+    help=(
+        "Natal charts, synastry, composites, transits and numerology, computed offline.\n\n"
+        "Exit codes: 2 usage or needs disambiguation (ambiguous place, DST gap/overlap), "
+        "3 bad input."
+    ),
+    no_args_is_help=True,
+)
+
+T = TypeVar("T")
+
+DateOption = Annotated[str, typer.Option("--date", help="Local birth date, YYYY-MM-DD.")]
+TimeOption = Annotated[
+    str | None, typer.Option("--time", help="Local birth time HH:MM[:SS]; omit if unknown.")
+]
+ZoneOption = Annotated[
+    str | None,
+    typer.Option("--tz", help="IANA time zone; looked up from --lat/--lon when omitted."),
+]
+LatOption = Annotated[float | None, typer.Option("--lat", help="Latitude, -90..90 (north +).")]
+LonOption = Annotated[float | None, typer.Option("--lon", help="Longitude, -180..180 (east +).")]
+PlaceOption = Annotated[
+    str | None,
+    typer.Option("--place", help="City name or geonames:ID, instead of --lat/--lon/--tz."),
+]
+CountryOption = Annotated[
+    str | None, typer.Option("--country", help="ISO 3166-1 alpha-2 code narrowing --place.")
+]
+FoldOption = Annotated[
+    int | None,
+    typer.Option(
+        "--fold", help="0 or 1: which reading of a time a DST change skipped or repeated."
+    ),
+]
+OffsetOption = Annotated[
+    str | None,
+    typer.Option("--utc-offset", help="Explicit UTC offset like +02:00 for a DST gap or overlap."),
+]
+HouseOption = Annotated[
+    str,
+    typer.Option(
+        "--house-system",
+        help="placidus, koch, whole_sign, equal, porphyry, regiomontanus, campanus, "
+        "alcabitius, topocentric or morinus.",
+    ),
+]
+ZodiacOption = Annotated[str, typer.Option("--zodiac", help="tropical or sidereal.")]
+AyanamsaOption = Annotated[
+    str | None, typer.Option("--ayanamsa", help="Sidereal only; default lahiri.")
+]
+AspectsOption = Annotated[
+    str, typer.Option("--aspects", help="major, or all to add the minor aspects.")
+]
+EphemerisOption = Annotated[
+    str | None,
+    typer.Option(
+        "--ephemeris-path",
+        envvar="SELFLINK_EPHEMERIS_PATH",
+        help="Directory of Swiss Ephemeris .se1 files; the built-in Moshier ephemeris otherwise.",
+    ),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print canonical JSON instead.")]
+
+
+@contextmanager
+def _astro_errors() -> Iterator[None]:
+    try:
+        yield
+    except AmbiguousPlace as exc:
+        listing = "; ".join(
+            f"geonames:{place.geonameid} {place.name}, {place.admin1} {place.country} "
+            f"({place.zone}, population {place.population})"
+            for place in exc.candidates
+        )
+        raise CliError(f"{exc.message}: {listing}", ExitCode.USAGE) from None
+    except (NeedsDisambiguation, InvalidOption) as exc:
+        raise CliError(exc.message, ExitCode.USAGE) from None
+    except AstroError as exc:
+        raise CliError(exc.message, ExitCode.BAD_INPUT) from None
+
+
+def _guarded(function: Callable[[], T]) -> T:
+    with _astro_errors():
+        return function()
+
+
+def _birth(
+    date: str,
+    time: str | None,
+    zone: str | None,
+    latitude: float | None,
+    longitude: float | None,
+    *,
+    place: str | None,
+    country: str | None,
+    fold: int | None,
+    utc_offset: str | None,
+    prefix: str = "",
+) -> BirthData:
+    if place is not None:
+        if latitude is not None or longitude is not None or zone is not None:
+            raise CliError(
+                f"use either --{prefix}place or --{prefix}lat/--{prefix}lon/--{prefix}tz, not both",
+                ExitCode.USAGE,
+            )
+    elif latitude is None or longitude is None:
+        raise CliError(f"give --{prefix}place, or --{prefix}lat and --{prefix}lon", ExitCode.USAGE)
+    if country is not None and place is None:
+        raise CliError(f"--{prefix}country narrows --{prefix}place only", ExitCode.USAGE)
+
+    def build() -> BirthData:
+        birth_date = parse_date(date)
+        birth_time = parse_time(time) if time is not None else None
+        offset = parse_utc_offset(utc_offset) if utc_offset is not None else None
+        if place is not None:
+            return BirthData.at_place(
+                resolve_place(place, country), birth_date, birth_time, fold=fold, utc_offset=offset
+            )
+        assert latitude is not None
+        assert longitude is not None
+        return BirthData(
+            date=birth_date,
+            time=birth_time,
+            latitude=latitude,
+            longitude=longitude,
+            zone=zone,
+            fold=fold,
+            utc_offset=offset,
+        )
+
+    return _guarded(build)
+
+
+def _options(
+    house_system: str, zodiac: str, ayanamsa: str | None, aspects: str, ephemeris_path: str | None
+) -> ChartOptions:
+    return _guarded(
+        lambda: ChartOptions(
+            house_system=house_system,
+            zodiac=zodiac,
+            ayanamsa=ayanamsa,
+            aspects=AspectOptions(aspects=aspects),
+            ephemeris_path=ephemeris_path,
+        )
+    )
+
+
+def _emit(result: Result, as_json: bool, render: Callable[[dict[str, Any]], None]) -> None:
+    if as_json:
+        typer.echo(result.to_json().decode())
+    else:
+        render(result.to_dict())
+
+
+@app.command()
+def chart(
+    *,
+    date: DateOption,
+    time: TimeOption = None,
+    tz: ZoneOption = None,
+    lat: LatOption = None,
+    lon: LonOption = None,
+    place: PlaceOption = None,
+    country: CountryOption = None,
+    fold: FoldOption = None,
+    utc_offset: OffsetOption = None,
+    house_system: HouseOption = "placidus",
+    zodiac: ZodiacOption = "tropical",
+    ayanamsa: AyanamsaOption = None,
+    aspects: AspectsOption = "major",
+    ephemeris_path: EphemerisOption = None,
+    json: JsonOption = False,
+) -> None:
+    """A natal chart: bodies, houses, angles, aspects and summaries."""
+    birth = _birth(
+        date, time, tz, lat, lon, place=place, country=country, fold=fold, utc_offset=utc_offset
+    )
+    options = _options(house_system, zodiac, ayanamsa, aspects, ephemeris_path)
+    _emit(_guarded(lambda: natal_chart(birth, options)), json, render_chart)
+
+
+WithDate = Annotated[str, typer.Option("--with-date", help="The other person's birth date.")]
+WithTime = Annotated[str | None, typer.Option("--with-time", help="The other person's time.")]
+WithZone = Annotated[str | None, typer.Option("--with-tz", help="The other person's zone.")]
+WithLat = Annotated[float | None, typer.Option("--with-lat", help="The other person's latitude.")]
+WithLon = Annotated[float | None, typer.Option("--with-lon", help="The other person's longitude.")]
+WithPlace = Annotated[str | None, typer.Option("--with-place", help="The other person's place.")]
+WithCountry = Annotated[
+    str | None, typer.Option("--with-country", help="Country narrowing --with-place.")
+]
+WithFold = Annotated[int | None, typer.Option("--with-fold", help="The other person's fold.")]
+WithOffset = Annotated[
+    str | None, typer.Option("--with-utc-offset", help="The other person's UTC offset.")
+]
+
+
+def _pair(first: BirthData, second: BirthData, options: ChartOptions) -> tuple[Chart, Chart]:
+    return _guarded(lambda: (natal_chart(first, options), natal_chart(second, options)))
+
+
+@app.command(name="synastry")
+def synastry_command(
+    *,
+    date: DateOption,
+    with_date: WithDate,
+    time: TimeOption = None,
+    tz: ZoneOption = None,
+    lat: LatOption = None,
+    lon: LonOption = None,
+    place: PlaceOption = None,
+    country: CountryOption = None,
+    fold: FoldOption = None,
+    utc_offset: OffsetOption = None,
+    with_time: WithTime = None,
+    with_tz: WithZone = None,
+    with_lat: WithLat = None,
+    with_lon: WithLon = None,
+    with_place: WithPlace = None,
+    with_country: WithCountry = None,
+    with_fold: WithFold = None,
+    with_utc_offset: WithOffset = None,
+    house_system: HouseOption = "placidus",
+    zodiac: ZodiacOption = "tropical",
+    ayanamsa: AyanamsaOption = None,
+    aspects: AspectsOption = "major",
+    ephemeris_path: EphemerisOption = None,
+    composite: Annotated[
+        bool, typer.Option("--composite", help="Show the midpoint composite chart instead.")
+    ] = False,
+    json: JsonOption = False,
+) -> None:
+    """Synastry between two people (the --with-* options describe the second)."""
+    first = _birth(
+        date, time, tz, lat, lon, place=place, country=country, fold=fold, utc_offset=utc_offset
+    )
+    second = _birth(
+        with_date,
+        with_time,
+        with_tz,
+        with_lat,
+        with_lon,
+        place=with_place,
+        country=with_country,
+        fold=with_fold,
+        utc_offset=with_utc_offset,
+        prefix="with-",
+    )
+    options = _options(house_system, zodiac, ayanamsa, aspects, ephemeris_path)
+    one, two = _pair(first, second, options)
+    if composite:
+        _emit(_guarded(lambda: composite_chart(one, two, options.aspects)), json, render_chart)
+    else:
+        _emit(_guarded(lambda: synastry(one, two, options.aspects)), json, render_result)
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(microsecond=0)
+
+
+@app.command(name="transits")
+def transits_command(
+    *,
+    date: DateOption,
+    time: TimeOption = None,
+    tz: ZoneOption = None,
+    lat: LatOption = None,
+    lon: LonOption = None,
+    place: PlaceOption = None,
+    country: CountryOption = None,
+    fold: FoldOption = None,
+    utc_offset: OffsetOption = None,
+    at: Annotated[
+        str | None,
+        typer.Option("--at", help="Moment of the transits, ISO 8601 with offset; default now."),
+    ] = None,
+    house_system: HouseOption = "placidus",
+    zodiac: ZodiacOption = "tropical",
+    ayanamsa: AyanamsaOption = None,
+    aspects: AspectsOption = "major",
+    ephemeris_path: EphemerisOption = None,
+    json: JsonOption = False,
+) -> None:
+    """Transits of a moment (default: now) to a natal chart."""
+    birth = _birth(
+        date, time, tz, lat, lon, place=place, country=country, fold=fold, utc_offset=utc_offset
+    )
+    options = _options(house_system, zodiac, ayanamsa, aspects, ephemeris_path)
+    moment = _guarded(lambda: parse_moment(at)) if at is not None else _now()
+    natal = _guarded(lambda: natal_chart(birth, options))
+    result = _guarded(
+        lambda: transits(
+            natal, moment, transit_aspect_options(aspects), ephemeris_path=ephemeris_path
+        )
+    )
+    _emit(result, json, render_result)
+
+
+@app.command(name="numerology")
+def numerology_command(
+    *,
+    date: DateOption,
+    year: Annotated[
+        int | None, typer.Option("--year", help="Year of the personal year; default this year.")
+    ] = None,
+    json: JsonOption = False,
+) -> None:
+    """Life path, birthday number and personal year (the "matrix" numbers)."""
+    try:
+        birth_date = dt.date.fromisoformat(date.strip())
+    except ValueError:
+        raise CliError(f"date: {date!r} is not a date like 1990-05-17") from None
+    target = year if year is not None else _now().year
+    _emit(_guarded(lambda: numerology(birth_date, target)), json, render_numerology)
+
+
+@app.command(name="place")
+def place_command(
+    name: Annotated[str, typer.Argument(help="City name, or geonames:ID.")],
+    country: CountryOption = None,
+    json: JsonOption = False,
+) -> None:
+    """Look a place up in the bundled gazetteer: every match, most populous first."""
+    matches = _guarded(lambda: search_places(name, country))
+    if not matches:
+        where = f" in {country}" if country else ""
+        raise CliError(f"no place named {name!r}{where} in the gazetteer", ExitCode.BAD_INPUT)
+    if json:
+        from selflink_core.astro import canonical_json  # noqa: PLC0415
+
+        typer.echo(canonical_json([place.to_dict() for place in matches]).decode())
+    else:
+        render_places(matches)

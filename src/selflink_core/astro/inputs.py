@@ -1,0 +1,469 @@
+"""Validated inputs: birth data, chart and aspect options, and their normalized, hashable form.
+
+Local times are read with the IANA database shipped in the `tzdata` package (not the host's),
+so the same birth data resolves to the same instant on every machine.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import math
+import re
+from dataclasses import dataclass, field
+from importlib import resources
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, Final
+from zoneinfo import ZoneInfo
+
+from selflink_core.astro.canonical import rounded
+from selflink_core.astro.errors import (
+    AmbiguousLocalTime,
+    InvalidBirthData,
+    InvalidOption,
+    NonexistentLocalTime,
+)
+from selflink_core.astro.places import Place, zone_at
+from selflink_core.astro.zodiac import (
+    ASPECT_KINDS,
+    ASPECT_SETS,
+    AYANAMSAS,
+    DEFAULT_AYANAMSA,
+    HOUSE_SYSTEMS,
+    LUMINARY_ORB_BONUS,
+    MAX_ORB,
+    TRANSIT_LUMINARY_ORB_BONUS,
+    TRANSIT_ORBS,
+    ZODIACS,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+FIRST_DATE: Final = dt.date(1800, 1, 1)
+LAST_DATE: Final = dt.date(2200, 12, 31)
+UNKNOWN_TIME: Final = dt.time(12, 0)
+COORDINATE_DECIMALS: Final = 6  # about 0.1 m
+
+
+@functools.cache
+def _zone_names() -> dict[str, str]:
+    names = resources.files("tzdata").joinpath("zones").read_text(encoding="utf-8").split()
+    return {name.casefold(): name for name in names}
+
+
+def canonical_zone(name: str) -> str:
+    """The IANA spelling of a zone name (case-insensitive), or `InvalidBirthData`."""
+    found = _zone_names().get(name.strip().casefold())
+    if found is None:
+        raise InvalidBirthData("zone", f"{name!r} is not an IANA time zone")
+    return found
+
+
+@functools.cache
+def zone_info(name: str) -> ZoneInfo:
+    """The zone read from the `tzdata` package, whatever the host's zoneinfo directory holds."""
+    key = canonical_zone(name)
+    with resources.files("tzdata.zoneinfo").joinpath(*key.split("/")).open("rb") as data:
+        return ZoneInfo.from_file(data, key=key)
+
+
+def _check_date(value: object, name: str) -> dt.date:
+    if not isinstance(value, dt.date) or isinstance(value, dt.datetime):
+        raise InvalidBirthData(name, "expected a date")
+    if not FIRST_DATE <= value <= LAST_DATE:
+        raise InvalidBirthData(
+            name, f"{value.isoformat()} is outside the supported range 1800-01-01..2200-12-31"
+        )
+    return value
+
+
+def _check_coordinate(value: object, name: str, limit: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise InvalidBirthData(name, "expected a finite number")
+    if not -limit <= value <= limit:
+        raise InvalidBirthData(name, f"{value} is outside -{limit:g}..{limit:g}")
+    return rounded(float(value), COORDINATE_DECIMALS)
+
+
+def format_utc_offset(offset: dt.timedelta) -> str:
+    """``+05:30``, ``-03:00``, or ``+00:09:21`` for local mean time offsets."""
+    seconds = int(offset.total_seconds())
+    sign = "-" if seconds < 0 else "+"
+    hours, rest = divmod(abs(seconds), 3600)
+    minutes, secs = divmod(rest, 60)
+    text = f"{sign}{hours:02d}:{minutes:02d}"
+    return f"{text}:{secs:02d}" if secs else text
+
+
+_OFFSET = re.compile(r"([+-])(\d{2}):?(\d{2})(?::?(\d{2}))?")
+
+
+def parse_utc_offset(text: str) -> dt.timedelta:
+    """Read ``±HH:MM`` or ``±HH:MM:SS`` (colons optional)."""
+    match = _OFFSET.fullmatch(text.strip())
+    if match is None:
+        raise InvalidBirthData("utc_offset", f"{text!r} is not an offset like +02:00 or -05:30")
+    sign, hours, minutes, seconds = match.groups()
+    offset = dt.timedelta(hours=int(hours), minutes=int(minutes), seconds=int(seconds or 0))
+    if int(minutes) > 59 or int(seconds or 0) > 59 or offset >= dt.timedelta(hours=24):
+        raise InvalidBirthData("utc_offset", f"{text!r} is not a valid offset")
+    return -offset if sign == "-" else offset
+
+
+def parse_date(text: str, name: str = "date") -> dt.date:
+    """Read ``YYYY-MM-DD`` and check the supported range."""
+    try:
+        value = dt.date.fromisoformat(text.strip())
+    except ValueError:
+        raise InvalidBirthData(name, f"{text!r} is not a date like 1990-05-17") from None
+    return _check_date(value, name)
+
+
+_TIME = re.compile(r"(\d{2}):(\d{2})(?::(\d{2}))?")
+
+
+def parse_time(text: str, name: str = "time") -> dt.time:
+    """Read ``HH:MM`` or ``HH:MM:SS`` (24-hour clock)."""
+    match = _TIME.fullmatch(text.strip())
+    try:
+        if match is None:
+            raise ValueError
+        hour, minute, second = (int(part or 0) for part in match.groups())
+        return dt.time(hour, minute, second)
+    except ValueError:
+        raise InvalidBirthData(name, f"{text!r} is not a time like 14:30 or 14:30:15") from None
+
+
+def parse_moment(text: str, name: str = "at") -> dt.datetime:
+    """Read an ISO 8601 timestamp with an offset or ``Z`` (a moment, not a wall-clock time)."""
+    try:
+        value = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidBirthData(
+            name, f"{text!r} is not a timestamp like 2026-03-01T12:00Z"
+        ) from None
+    return check_moment(value, name)
+
+
+def check_moment(value: object, name: str = "at") -> dt.datetime:
+    """An aware datetime with whole seconds inside the supported range, in UTC."""
+    if not isinstance(value, dt.datetime) or value.utcoffset() is None:
+        raise InvalidBirthData(name, "expected a timestamp with a UTC offset")
+    if value.microsecond:
+        raise InvalidBirthData(name, "the timestamp must have whole seconds")
+    moment = value.astimezone(dt.UTC)
+    _check_date(moment.date(), name)
+    return moment
+
+
+@dataclass(frozen=True, slots=True)
+class BirthData:
+    """A birth as the person knows it: local date, optional local time, and where.
+
+    `zone` may be omitted: it is then looked up from the coordinates. `fold` (0 = earlier,
+    1 = later) or `utc_offset` settle a wall-clock time that a daylight-saving change skipped or
+    repeated; elsewhere they must agree with the zone. Use `BirthData.at_place` to take the
+    coordinates and zone from a gazetteer entry.
+    """
+
+    date: dt.date
+    time: dt.time | None
+    latitude: float
+    longitude: float
+    zone: str | None = None
+    fold: int | None = None
+    utc_offset: dt.timedelta | None = None
+    place: Place | None = None
+
+    def __post_init__(self) -> None:
+        _check_date(self.date, "date")
+        if self.time is not None:
+            if not isinstance(self.time, dt.time) or self.time.tzinfo is not None:
+                raise InvalidBirthData("time", "expected a local time without a zone")
+            if self.time.microsecond:
+                raise InvalidBirthData("time", "the time must have whole seconds")
+        object.__setattr__(self, "latitude", _check_coordinate(self.latitude, "latitude", 90))
+        object.__setattr__(self, "longitude", _check_coordinate(self.longitude, "longitude", 180))
+        if self.zone is not None:
+            object.__setattr__(self, "zone", canonical_zone(self.zone))
+        if self.fold not in (None, 0, 1):
+            raise InvalidBirthData("fold", "expected 0 (earlier) or 1 (later)")
+        if self.utc_offset is not None:
+            if not isinstance(self.utc_offset, dt.timedelta):
+                raise InvalidBirthData("utc_offset", "expected a duration")
+            if abs(self.utc_offset) >= dt.timedelta(hours=24) or self.utc_offset.microseconds:
+                raise InvalidBirthData("utc_offset", "expected whole seconds under 24 hours")
+        if self.place is not None and (
+            (self.latitude, self.longitude, self.zone)
+            != (
+                rounded(self.place.latitude, COORDINATE_DECIMALS),
+                rounded(self.place.longitude, COORDINATE_DECIMALS),
+                self.place.zone,
+            )
+        ):
+            raise InvalidBirthData("place", "coordinates and zone must be the place's own")
+
+    @classmethod
+    def at_place(
+        cls,
+        place: Place,
+        date: dt.date,
+        time: dt.time | None,
+        *,
+        fold: int | None = None,
+        utc_offset: dt.timedelta | None = None,
+    ) -> BirthData:
+        return cls(
+            date=date,
+            time=time,
+            latitude=place.latitude,
+            longitude=place.longitude,
+            zone=place.zone,
+            fold=fold,
+            utc_offset=utc_offset,
+            place=place,
+        )
+
+    @property
+    def time_known(self) -> bool:
+        return self.time is not None
+
+
+@dataclass(frozen=True, slots=True)
+class ResolvedBirth:
+    """Birth data after zone lookup and wall-clock resolution: the instant the chart is for."""
+
+    birth: BirthData
+    zone: str
+    zone_source: str
+    local: dt.datetime
+    utc: dt.datetime
+    utc_offset: dt.timedelta
+
+    def to_dict(self) -> dict[str, Any]:
+        """The normalized input as it appears in results and in `input_hash`."""
+        birth = self.birth
+        place = birth.place
+        return {
+            "date": birth.date.isoformat(),
+            "time": birth.time.isoformat() if birth.time is not None else None,
+            "time_known": birth.time_known,
+            "zone": self.zone,
+            "zone_source": self.zone_source,
+            "utc_offset": format_utc_offset(self.utc_offset),
+            "utc": self.utc.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "latitude": birth.latitude,
+            "longitude": birth.longitude,
+            "place": None
+            if place is None
+            else {
+                "geonameid": place.geonameid,
+                "name": place.name,
+                "country": place.country,
+                "admin1": place.admin1,
+            },
+        }
+
+    def free_text(self) -> tuple[str, ...]:
+        """Strings that come from outside the engine's vocabulary (for the JSON fast path)."""
+        place = self.birth.place
+        return (self.zone,) if place is None else (self.zone, place.name, place.admin1)
+
+
+def resolve_birth(birth: BirthData) -> ResolvedBirth:
+    """Find the zone if needed and turn the local wall-clock time into a UTC instant.
+
+    A time in a daylight-saving gap or overlap raises `NonexistentLocalTime` or
+    `AmbiguousLocalTime` unless `fold` or `utc_offset` says which offset applies. For a gap,
+    fold 0 reads the time with the offset in force before the change and fold 1 with the one
+    after, as in PEP 495.
+    """
+    if birth.zone is not None:
+        zone, source = birth.zone, "place" if birth.place is not None else "given"
+    else:
+        zone, source = canonical_zone(zone_at(birth.latitude, birth.longitude)), "coordinates"
+    tz = zone_info(zone)
+    local = dt.datetime.combine(birth.date, birth.time or UNKNOWN_TIME)
+    earlier = local.replace(tzinfo=tz, fold=0).utcoffset()
+    later = local.replace(tzinfo=tz, fold=1).utcoffset()
+    assert earlier is not None
+    assert later is not None
+    if earlier == later:
+        offset = earlier
+        if birth.utc_offset is not None and birth.utc_offset != offset:
+            raise InvalidBirthData(
+                "utc_offset",
+                f"{zone} was at UTC{format_utc_offset(offset)} on {local.isoformat()}, "
+                f"not UTC{format_utc_offset(birth.utc_offset)}",
+            )
+    else:
+        offset = _disambiguated(birth, local, zone, tz, (earlier, later))
+    return ResolvedBirth(
+        birth=birth,
+        zone=zone,
+        zone_source=source,
+        local=local,
+        utc=local - offset,
+        utc_offset=offset,
+    )
+
+
+def _disambiguated(
+    birth: BirthData,
+    local: dt.datetime,
+    zone: str,
+    tz: ZoneInfo,
+    candidates: tuple[dt.timedelta, dt.timedelta],
+) -> dt.timedelta:
+    earlier, later = candidates
+    offsets = (format_utc_offset(earlier), format_utc_offset(later))
+    if birth.utc_offset is not None:
+        if birth.utc_offset not in (earlier, later):
+            raise InvalidBirthData(
+                "utc_offset",
+                f"{local.isoformat()} in {zone} is at UTC{offsets[0]} or UTC{offsets[1]}, "
+                f"not UTC{format_utc_offset(birth.utc_offset)}",
+            )
+        chosen = birth.utc_offset
+        if birth.fold is not None and chosen != (earlier, later)[birth.fold]:
+            raise InvalidBirthData("fold", "fold and utc_offset name different offsets")
+        return chosen
+    if birth.fold is not None:
+        return (earlier, later)[birth.fold]
+    round_trip = local.replace(tzinfo=tz).astimezone(dt.UTC).astimezone(tz).replace(tzinfo=None)
+    if round_trip != local:
+        raise NonexistentLocalTime(local.isoformat(), zone, offsets)
+    raise AmbiguousLocalTime(local.isoformat(), zone, offsets)
+
+
+@dataclass(frozen=True, slots=True)
+class AspectOptions:
+    """Which aspects to look for and their orbs in degrees.
+
+    `orbs` overrides the defaults of `zodiac.ASPECT_KINDS` for named aspects of the chosen set;
+    after construction it holds the complete table in effect. A pair with the Sun or the Moon
+    gets `luminary_orb_bonus` degrees more.
+    """
+
+    aspects: str = "major"
+    orbs: Mapping[str, float] = field(default_factory=dict)
+    luminary_orb_bonus: float = LUMINARY_ORB_BONUS
+
+    def __post_init__(self) -> None:
+        if self.aspects not in ASPECT_SETS:
+            raise InvalidOption(
+                "aspects", f"{self.aspects!r} is not one of {', '.join(ASPECT_SETS)}"
+            )
+        kinds = [kind for kind in ASPECT_KINDS if kind.major or self.aspects == "all"]
+        table = {kind.name: kind.orb for kind in kinds}
+        for name, orb in dict(self.orbs).items():
+            if name not in table:
+                raise InvalidOption("orbs", f"{name!r} is not an aspect of the {self.aspects} set")
+            table[name] = _check_orb(orb, f"orbs.{name}")
+        object.__setattr__(self, "orbs", MappingProxyType(table))
+        object.__setattr__(
+            self, "luminary_orb_bonus", _check_orb(self.luminary_orb_bonus, "luminary_orb_bonus")
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "aspects": self.aspects,
+            "orbs": dict(self.orbs),
+            "luminary_orb_bonus": self.luminary_orb_bonus,
+        }
+
+
+def transit_aspect_options(
+    aspects: str = "major", orbs: Mapping[str, float] | None = None
+) -> AspectOptions:
+    """Aspect options with the tight transit orbs of `zodiac.TRANSIT_ORBS` as defaults."""
+    table = {
+        kind.name: TRANSIT_ORBS[kind.name]
+        for kind in ASPECT_KINDS
+        if kind.major or aspects == "all"
+    }
+    return AspectOptions(
+        aspects=aspects,
+        orbs={**table, **(orbs or {})},
+        luminary_orb_bonus=TRANSIT_LUMINARY_ORB_BONUS,
+    )
+
+
+def _check_orb(value: object, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise InvalidOption(name, "expected a number of degrees")
+    if not 0 <= value <= MAX_ORB:
+        raise InvalidOption(name, f"{value} is outside 0..{MAX_ORB:g} degrees")
+    return rounded(float(value))
+
+
+@dataclass(frozen=True, slots=True)
+class ChartOptions:
+    """How to cast a chart. Sidereal charts default to the Lahiri ayanamsa, stated in results.
+
+    `ephemeris_path` is a directory of Swiss Ephemeris ``.se1`` files; without it the built-in
+    Moshier ephemeris is used. The path itself never enters results or hashes, only which
+    ephemeris answered.
+    """
+
+    house_system: str = "placidus"
+    zodiac: str = "tropical"
+    ayanamsa: str | None = None
+    aspects: AspectOptions = field(default_factory=AspectOptions)
+    ephemeris_path: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.house_system not in HOUSE_SYSTEMS:
+            raise InvalidOption(
+                "house_system",
+                f"{self.house_system!r} is not one of {', '.join(HOUSE_SYSTEMS)}",
+            )
+        if self.zodiac not in ZODIACS:
+            raise InvalidOption("zodiac", f"{self.zodiac!r} is not one of {', '.join(ZODIACS)}")
+        if self.zodiac == "tropical" and self.ayanamsa is not None:
+            raise InvalidOption("ayanamsa", "an ayanamsa applies to the sidereal zodiac only")
+        if self.zodiac == "sidereal":
+            if self.ayanamsa is None:
+                object.__setattr__(self, "ayanamsa", DEFAULT_AYANAMSA)
+            elif self.ayanamsa not in AYANAMSAS:
+                raise InvalidOption(
+                    "ayanamsa", f"{self.ayanamsa!r} is not one of {', '.join(AYANAMSAS)}"
+                )
+        if not isinstance(self.aspects, AspectOptions):
+            raise InvalidOption("aspects", "expected AspectOptions")
+        if self.ephemeris_path is not None and not self.ephemeris_path.strip():
+            raise InvalidOption("ephemeris_path", "the directory name is empty")
+
+    @property
+    def ephemeris(self) -> str:
+        return "moshier" if self.ephemeris_path is None else "swiss_ephemeris"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "house_system": self.house_system,
+            "zodiac": self.zodiac,
+            "ayanamsa": self.ayanamsa,
+            "aspects": self.aspects.to_dict(),
+            "ephemeris": self.ephemeris,
+        }
+
+
+__all__ = [
+    "FIRST_DATE",
+    "LAST_DATE",
+    "AspectOptions",
+    "BirthData",
+    "ChartOptions",
+    "ResolvedBirth",
+    "canonical_zone",
+    "check_moment",
+    "format_utc_offset",
+    "parse_date",
+    "parse_moment",
+    "parse_time",
+    "parse_utc_offset",
+    "resolve_birth",
+    "transit_aspect_options",
+    "zone_info",
+]

@@ -1,0 +1,95 @@
+"""Transits: where the bodies are at a given moment, and how they aspect a natal chart.
+
+The moment is always an argument (the CLI or API supplies "now"); the core never reads a clock.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Final
+
+import numpy as np
+
+from selflink_core.astro.aspects import Point, find_aspects
+from selflink_core.astro.canonical import JULIAN_DAY_DECIMALS, rounded
+from selflink_core.astro.chart import (
+    Chart,
+    HouseFinder,
+    Result,
+    body_records,
+    chart_points,
+    hash_document,
+    warning,
+)
+from selflink_core.astro.ephemeris import Ephemeris, julian_day, observe
+from selflink_core.astro.inputs import AspectOptions, check_moment, transit_aspect_options
+from selflink_core.astro.zodiac import RULES_VERSION
+
+if TYPE_CHECKING:
+    import datetime as dt
+
+TRANSITS: Final = "transits"
+
+
+def transits(
+    natal: Chart,
+    at: dt.datetime,
+    aspects: AspectOptions | None = None,
+    *,
+    ephemeris_path: str | None = None,
+) -> Result:
+    """Positions at `at` (an aware datetime, whole seconds) in the natal chart's zodiac, the
+    natal house each falls in, and aspects from each transiting body (`first`) to each natal
+    point (`second`). Natal points stand still, so `applying` follows the transiting body.
+    """
+    moment = check_moment(at)
+    options = aspects or transit_aspect_options()
+    zodiac, ayanamsa = natal.zodiac
+    ephemeris = Ephemeris.for_options(ephemeris_path, ayanamsa if zodiac == "sidereal" else None)
+    jd_ut = julian_day(
+        moment.year,
+        moment.month,
+        moment.day,
+        moment.hour * 3600 + moment.minute * 60 + moment.second,
+    )
+    sky = observe(jd_ut, ephemeris)
+    cusps = natal.document["houses"]
+    finder = None if cusps is None else HouseFinder([cusp["cusp"] for cusp in cusps])
+    positions = np.array(list(sky.positions.values()))
+    bodies = body_records(
+        list(sky.positions), positions[:, 0], positions[:, 1], positions[:, 3], finder
+    )
+    transiting = [Point(body["name"], body["longitude"], body["speed"]) for body in bodies]
+    natal_points = [
+        Point(point.name, point.longitude, 0.0) for point in chart_points(natal.document)
+    ]
+    ephemeris_name = "moshier" if ephemeris_path is None else "swiss_ephemeris"
+    payload = {
+        "at": moment.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "natal_input_hash": natal.input_hash,
+        "options": {
+            "aspects": options.to_dict(),
+            "ayanamsa": ayanamsa,
+            "ephemeris": ephemeris_name,
+            "zodiac": zodiac,
+        },
+    }
+    warnings = []
+    if sky.chiron_missing:
+        warnings.append(
+            warning(
+                "chiron_unavailable",
+                "the ephemeris directory has no asteroid file for this date; Chiron is omitted",
+            )
+        )
+    document: dict[str, Any] = {
+        "aspects": find_aspects(transiting, natal_points, options),
+        "bodies": bodies,
+        "ephemeris": ephemeris_name,
+        "input_hash": hash_document(TRANSITS, payload, ()),
+        "julian_day_ut": rounded(jd_ut, JULIAN_DAY_DECIMALS),
+        "kind": TRANSITS,
+        "rules_version": RULES_VERSION,
+        "warnings": warnings,
+        **payload,
+    }
+    return Result(document)

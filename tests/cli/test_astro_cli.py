@@ -1,0 +1,218 @@
+"""`selflink astro`: tables, canonical JSON and the documented exit codes."""
+
+import hashlib
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from selflink_cli.main import app
+from selflink_core.astro import canonical_json
+
+runner = CliRunner()
+BERLIN = [
+    "--date",
+    "1990-05-17",
+    "--time",
+    "14:30",
+    "--tz",
+    "Europe/Berlin",
+    "--lat",
+    "52.52",
+    "--lon",
+    "13.405",
+]
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = runner.invoke(app, ["astro", *args])
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_chart_table_names_the_assumptions() -> None:
+    code, out, _ = run("chart", *BERLIN)
+    assert code == 0
+    for expected in ("Europe/Berlin", "UTC+02:00", "placidus", "moshier", "Taurus", "Aspects"):
+        assert expected in out
+
+
+def test_chart_json_is_canonical_and_carries_hash_and_version() -> None:
+    code, out, _ = run("chart", *BERLIN, "--json")
+    assert code == 0
+    text = out.removesuffix("\n")
+    document = json.loads(text)
+    assert canonical_json(document) == text.encode()
+    assert document["rules_version"] == "astro-1"
+    assert len(document["input_hash"]) == 64
+    assert run("chart", *BERLIN, "--json")[1] == out
+
+
+def test_place_and_options() -> None:
+    code, out, _ = run(
+        "chart",
+        "--date",
+        "1990-05-17",
+        "--place",
+        "Paris",
+        "--country",
+        "FR",
+        "--zodiac",
+        "sidereal",
+        "--house-system",
+        "koch",
+        "--aspects",
+        "all",
+        "--json",
+    )
+    assert code == 0
+    document = json.loads(out)
+    assert document["input"]["place"]["name"] == "Paris"
+    assert document["options"]["ayanamsa"] == "lahiri"
+    assert document["time_known"] is False
+
+
+def test_ambiguous_place_is_a_usage_error_listing_candidates() -> None:
+    code, out, err = run("chart", "--date", "1990-05-17", "--place", "Paris")
+    assert code == 2
+    assert out == ""
+    assert err.startswith("error: ")
+    assert err.count("\n") == 1
+    assert "geonames:2988507 Paris" in err
+    assert "TX US" in err
+
+
+@pytest.mark.parametrize(
+    ("args", "code"),
+    [
+        (
+            [
+                "--date",
+                "2021-03-28",
+                "--time",
+                "02:30",
+                "--tz",
+                "Europe/Berlin",
+                "--lat",
+                "52.5",
+                "--lon",
+                "13.4",
+            ],
+            2,
+        ),
+        (
+            [
+                "--date",
+                "2021-10-31",
+                "--time",
+                "02:30",
+                "--tz",
+                "Europe/Berlin",
+                "--lat",
+                "52.5",
+                "--lon",
+                "13.4",
+            ],
+            2,
+        ),
+        (["--date", "1990-05-17", "--lat", "52.5"], 2),
+        (["--date", "1990-05-17", "--place", "Berlin", "--lat", "52.5", "--lon", "1"], 2),
+        (["--date", "1990-05-17", "--lat", "1", "--lon", "1", "--house-system", "egyptian"], 2),
+        (["--date", "1990-05-17", "--lat", "1", "--lon", "1", "--ayanamsa", "lahiri"], 2),
+        (["--date", "1790-05-17", "--lat", "1", "--lon", "1"], 3),
+        (["--date", "1990-02-30", "--lat", "1", "--lon", "1"], 3),
+        (["--date", "1990-05-17", "--lat", "95", "--lon", "1"], 3),
+        (["--date", "1990-05-17", "--place", "Xyzzyville"], 3),
+        (["--date", "1990-05-17", "--time", "25:00", "--lat", "1", "--lon", "1"], 3),
+        (["--date", "1990-05-17", "--lat", "1", "--lon", "1", "--tz", "Nowhere/City"], 3),
+    ],
+)
+def test_exit_codes(args: list[str], code: int) -> None:
+    exit_code, _, err = run("chart", *args)
+    assert exit_code == code
+    assert err.startswith("error: ") or "Usage" in err
+
+
+def test_gap_error_names_both_offsets_and_fold_settles_it() -> None:
+    gap = [
+        "--date",
+        "2021-03-28",
+        "--time",
+        "02:30",
+        "--tz",
+        "Europe/Berlin",
+        "--lat",
+        "52.5",
+        "--lon",
+        "13.4",
+    ]
+    _, _, err = run("chart", *gap)
+    assert "UTC+01:00" in err
+    assert "UTC+02:00" in err
+    code, out, _ = run("chart", *gap, "--fold", "1", "--json")
+    assert code == 0
+    assert json.loads(out)["input"]["utc"] == "2021-03-28T00:30:00Z"
+
+
+def test_synastry_and_composite() -> None:
+    other = [
+        "--with-date",
+        "1988-11-02",
+        "--with-time",
+        "06:05",
+        "--with-place",
+        "Paris",
+        "--with-country",
+        "FR",
+    ]
+    code, out, _ = run("synastry", *BERLIN, *other, "--json")
+    assert code == 0
+    assert json.loads(out)["kind"] == "synastry"
+    code, out, _ = run("synastry", *BERLIN, *other, "--composite", "--json")
+    assert code == 0
+    assert json.loads(out)["kind"] == "composite_chart"
+    code, out, _ = run("synastry", *BERLIN, *other)
+    assert code == 0
+    assert "Aspects" in out
+    assert run("synastry", *BERLIN, "--with-date", "1988-11-02", "--with-place", "Paris")[0] == 2
+
+
+def test_transits_at_a_given_moment_are_reproducible() -> None:
+    code, out, _ = run("transits", *BERLIN, "--at", "2026-03-01T12:00:00Z", "--json")
+    assert code == 0
+    assert json.loads(out)["at"] == "2026-03-01T12:00:00Z"
+    assert (
+        hashlib.sha256(out.encode()).hexdigest()
+        == hashlib.sha256(
+            run("transits", *BERLIN, "--at", "2026-03-01T13:00:00+01:00", "--json")[1].encode()
+        ).hexdigest()
+    )
+    assert run("transits", *BERLIN, "--at", "yesterday")[0] == 3
+    code, out, _ = run("transits", *BERLIN)
+    assert code == 0
+    assert "transits at" in out
+
+
+def test_numerology() -> None:
+    code, out, _ = run("numerology", "--date", "1990-05-17", "--year", "2026", "--json")
+    assert code == 0
+    document = json.loads(out)
+    assert (document["life_path"], document["birthday_number"], document["personal_year"]) == (
+        5,
+        8,
+        5,
+    )
+    assert "Life path" in run("numerology", "--date", "1990-05-17")[1]
+    assert run("numerology", "--date", "1990-13-01")[0] == 3
+
+
+def test_place_lookup_lists_every_match() -> None:
+    code, out, _ = run("place", "Paris", "--json")
+    assert code == 0
+    places = json.loads(out)
+    assert len(places) > 1
+    assert places[0]["country"] == "FR"
+    code, out, _ = run("place", "Springfield", "--country", "US")
+    assert code == 0
+    assert "geonames:" in out
+    assert run("place", "Xyzzyville")[0] == 3
+    assert run("place", "Paris", "--country", "XX")[0] == 3
