@@ -14,6 +14,10 @@ Password = Annotated[str, Meta(min_length=1, max_length=1024)]
 Handle = Annotated[str, Meta(min_length=1, max_length=31, examples=["ada_lovelace"])]
 DisplayName = Annotated[str, Meta(min_length=1, max_length=80, examples=["Ada Lovelace"])]
 Latitude = Annotated[float, Meta(ge=-90, le=90)]
+LocalTime = Annotated[
+    str,
+    Meta(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$", examples=["13:45", "06:05:30"]),
+]
 Longitude = Annotated[float, Meta(ge=-180, le=180)]
 
 
@@ -61,7 +65,7 @@ class AccountDeletionRequest(Struct):
 
 class BirthData(Struct):
     date: dt.date
-    time: dt.time | None = None
+    time: LocalTime | None = None
     place: Annotated[str, Meta(max_length=200)] | None = None
     latitude: Latitude | None = None
     longitude: Longitude | None = None
@@ -147,12 +151,12 @@ class PublicProfile(msgspec.Struct, kw_only=True, omit_defaults=True):
 
     handle: str
     display_name: str
+    restricted: bool
     bio: str = ""
     avatar_url: str = ""
     counts: Counts | None = None
     is_following: bool | None = None
     follows_you: bool | None = None
-    restricted: bool = False
     joined_at: dt.datetime | None = None
 
 

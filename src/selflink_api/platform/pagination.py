@@ -16,7 +16,7 @@ from uuid import UUID
 
 import msgspec
 from litestar.params import QueryParameter
-from sqlalchemy import Select, tuple_
+from sqlalchemy import Select, bindparam, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -108,7 +108,10 @@ async def paginate(
     """
     key_columns = tuple_(*order_by)
     if page.cursor is not None:
-        after = tuple_(*decode_cursor(page.cursor, scope, order_by))
+        values = decode_cursor(page.cursor, scope, order_by)
+        after = tuple_(
+            *(bindparam(None, v, type_=c.type) for v, c in zip(values, order_by, strict=True))
+        )
         statement = statement.where(key_columns < after if descending else key_columns > after)
     ordering = [column.desc() if descending else column.asc() for column in order_by]
     rows = list((await session.scalars(statement.order_by(*ordering).limit(page.limit + 1))).all())

@@ -89,6 +89,7 @@ class SocialService:
                 handle=target.handle, display_name=target.display_name, restricted=True
             )
         profile = PublicProfile(
+            restricted=False,
             handle=target.handle,
             display_name=target.display_name,
             bio=target.bio,
@@ -189,6 +190,7 @@ class SocialService:
         }
         return [
             PublicProfile(
+                restricted=False,
                 handle=users[i].handle,
                 display_name=users[i].display_name,
                 avatar_url=users[i].avatar_url,
