@@ -32,7 +32,7 @@ from selflink_api.accounts.controllers import AuthController, UsersController
 from selflink_api.accounts.passwords import PasswordVault, build_hasher
 from selflink_api.accounts.services import AccountsToolkit
 from selflink_api.accounts.staff import StaffController
-from selflink_api.cli import SelflinkCommands
+from selflink_api.commands import SelflinkCommands
 from selflink_api.notifications import jobs as notification_jobs
 from selflink_api.platform import jobs as jobs_platform
 from selflink_api.platform.crypto import build_cipher

@@ -2,13 +2,21 @@
 
 import os
 import sys
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
+import anyio
 import click
+from litestar import Litestar
 from litestar.__main__ import run_cli
-from litestar.plugins import CLIPluginProtocol
 from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from selflink_api.settings import load_settings
+from selflink_api.accounts.services import AccountService, AccountsToolkit
+from selflink_api.platform.database import build_sqlalchemy_config
+from selflink_api.platform.jobs import JobQueue
+from selflink_api.platform.problems import ProblemError
+from selflink_api.settings import Settings, load_settings
 
 
 def main() -> None:
@@ -23,24 +31,28 @@ def main() -> None:
     run_cli()
 
 
-class SelflinkCommands(CLIPluginProtocol):
-    """Commands of our own, next to those the Litestar, SQLAlchemy and SAQ plugins add."""
-
-    def on_cli_init(self, cli: click.Group) -> None:
-        if "workers" not in cli.commands:
-            cli.add_command(_workers_without_redis)
+T = TypeVar("T")
 
 
-@click.group(
-    name="workers", invoke_without_command=True, context_settings={"ignore_unknown_options": True}
-)
-@click.argument("args", nargs=-1, type=click.UNPROCESSED)
-def _workers_without_redis(args: tuple[str, ...]) -> None:
-    """Background workers (need REDIS_URL; without it jobs run inside the API process)."""
-    del args
-    click.echo(
-        "error: REDIS_URL is not set, so jobs run inside the API process and there are no "
-        "workers to start; set REDIS_URL to run them on SAQ workers",
-        err=True,
-    )
-    sys.exit(2)
+def run_in_session(app: Litestar, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    """Run `work` in one transaction of the app's database, committed when it returns."""
+    settings: Settings = app.state.settings
+
+    async def main() -> T:
+        config = build_sqlalchemy_config(settings)
+        try:
+            async with config.get_session() as session, session.begin():
+                return await work(session)
+        finally:
+            await config.get_engine().dispose()
+
+    try:
+        return anyio.run(main)
+    except ProblemError as exc:
+        click.echo(f"error: {exc.detail}", err=True)
+        sys.exit(2)
+
+
+def account_service(app: Litestar, session: AsyncSession) -> AccountService:
+    toolkit: AccountsToolkit = app.state.accounts
+    return AccountService(session, toolkit, JobQueue(app.state.job_runner), client_ip="cli")

@@ -62,9 +62,10 @@ INVALID_REFRESH = "This session has ended; sign in again."
 
 
 def invalid_field(field: str, message: str) -> ProblemError:
+    message = message.rstrip(".")
     return ProblemError(
         VALIDATION,
-        f"{field} {message}.",
+        f"{field}: {message}.",
         errors=[{"field": field, "source": "body", "message": message}],
     )
 
@@ -315,36 +316,54 @@ class AccountService:
     async def register(
         self, request: schemas.RegisterRequest
     ) -> tuple[User, schemas.SessionTokens]:
-        try:
-            email = normalize_email(request.email)
-        except InvalidIdentifierError as exc:
-            raise invalid_field("email", str(exc)) from exc
+        email = valid_email(request.email)
         await self._limit("register", email)
-        display_name = (request.display_name or "").strip()
-        if request.handle is not None:
+        user = await self.create_account(
+            email=email,
+            password=request.password,
+            handle=request.handle,
+            display_name=request.display_name,
+        )
+        await self._send_token_email(user, email, TokenPurpose.VERIFY_EMAIL)
+        return user, await self.sessions.start(user)
+
+    async def create_account(
+        self,
+        *,
+        email: str,
+        password: str,
+        handle: str | None = None,
+        display_name: str | None = None,
+        role: Role = Role.USER,
+        verified: bool = False,
+    ) -> User:
+        """Validate and store a new account with its personal data; sends nothing."""
+        email = valid_email(email)
+        display_name = (display_name or "").strip()
+        if handle is not None:
             try:
-                handles = [normalize_handle(request.handle)]
+                handles = [normalize_handle(handle)]
             except InvalidIdentifierError as exc:
                 raise invalid_field("handle", str(exc)) from exc
         else:
             handles = [*handle_candidates(display_name), f"user_{secrets.randbelow(10**8):08d}"]
-        chosen = handles[0]
         problems = password_problems(
-            request.password, handle=chosen, email=email, display_name=display_name
+            password, handle=handles[0], email=email, display_name=display_name
         )
         if problems:
             raise invalid_field("password", "; ".join(problems))
         if await self.personal_data.user_id_for_email(email) is not None:
             raise ProblemError(CONFLICT, "An account with this email already exists.")
-        handle = await self._first_free_handle(handles)
-        if handle is None:
+        chosen = await self._first_free_handle(handles)
+        if chosen is None:
             raise ProblemError(CONFLICT, "This handle is taken.", field="handle")
         user = User(
-            handle=handle,
-            display_name=display_name or handle,
-            password_hash=self.toolkit.vault.hash(request.password),
-            role=Role.USER,
+            handle=chosen,
+            display_name=display_name or chosen,
+            password_hash=self.toolkit.vault.hash(password),
+            role=role,
             status=AccountStatus.ACTIVE,
+            email_verified_at=datetime.now(UTC) if verified else None,
         )
         self.session.add(user)
         try:
@@ -352,8 +371,7 @@ class AccountService:
             await self.personal_data.save(user.id, schemas.PersonalData(email=email))
         except IntegrityError as exc:  # a concurrent registration won the race
             raise ProblemError(CONFLICT, "This email or handle was just taken.") from exc
-        await self._send_token_email(user, email, TokenPurpose.VERIFY_EMAIL)
-        return user, await self.sessions.start(user)
+        return user
 
     async def _first_free_handle(self, candidates: list[str]) -> str | None:
         taken = set(
@@ -410,10 +428,7 @@ class AccountService:
 
     async def request_password_reset(self, request: schemas.PasswordResetRequest) -> None:
         """Always accepted, so the answer never tells whether an account exists."""
-        try:
-            email = normalize_email(request.email)
-        except InvalidIdentifierError as exc:
-            raise invalid_field("email", str(exc)) from exc
+        email = valid_email(request.email)
         await self._limit("password-reset", email)
         user_id = await self.personal_data.user_id_for_email(email)
         user = await self.session.get(User, user_id) if user_id else None
@@ -632,6 +647,13 @@ class AccountService:
         user.discoverable = False
         await self.session.flush()
         await self.toolkit.events.publish(self.jobs, ACCOUNT_DELETED, user_id=str(user.id))
+
+
+def valid_email(raw: str) -> str:
+    try:
+        return normalize_email(raw)
+    except InvalidIdentifierError as exc:
+        raise invalid_field("email", str(exc)) from exc
 
 
 def validate_timezone(field: str, name: str) -> str:

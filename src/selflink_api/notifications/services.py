@@ -110,3 +110,22 @@ async def held_messages(session: AsyncSession, limit: int = 50) -> list[OutboxMe
 
 async def forget_user_messages(session: AsyncSession, user_id: UUID) -> None:
     await session.execute(delete(OutboxMessage).where(OutboxMessage.user_id == user_id))
+
+
+async def reencrypt_with_active_key(session: AsyncSession, cipher: PersonalDataCipher) -> int:
+    """Re-encrypt held or pending emails still under an older key."""
+    messages = (
+        await session.scalars(
+            select(OutboxMessage).where(
+                OutboxMessage.ciphertext.is_not(None), OutboxMessage.key_id != cipher.active_key_id
+            )
+        )
+    ).all()
+    for message in messages:
+        assert message.ciphertext is not None
+        plaintext = cipher.decrypt(
+            Encrypted(message.key_id, message.ciphertext), context=_context(message.id)
+        )
+        sealed = cipher.encrypt(plaintext, context=_context(message.id))
+        message.key_id, message.ciphertext = sealed.key_id, sealed.blob
+    return len(messages)

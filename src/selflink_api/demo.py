@@ -1,0 +1,102 @@
+"""`selflink-api demo`: one command from a fresh clone to a filled, running SelfLink."""
+
+from datetime import date
+
+import anyio
+import click
+import uvicorn
+from litestar import Litestar
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from selflink_api.accounts import schemas
+from selflink_api.accounts.models import Role, User
+from selflink_api.cli import account_service, run_in_session
+from selflink_api.platform.database import build_sqlalchemy_config, upgrade_schema
+from selflink_api.social.models import Follow
+
+DEMO_PASSWORD = "selflink demo passphrase"  # noqa: S105 - published on purpose, demo data only
+
+# handle, display name, bio, birth date, time, place, latitude, longitude, zone
+PEOPLE = (
+    ("ada", "Ada Quill", "Numbers are poems that compute.", "1990-12-10", "13:45", "London", 51.5074, -0.1278, "Europe/London"),
+    ("bruno", "Bruno Sato", "Night owl, day dreamer.", "1988-03-21", "04:10", "Tokyo", 35.6762, 139.6503, "Asia/Tokyo"),
+    ("chiara", "Chiara Neri", "Cellist and amateur astronomer.", "1993-07-02", "22:30", "Rome", 41.9028, 12.4964, "Europe/Rome"),
+    ("devan", "Devan Rao", "Building things that last.", "1985-11-14", "06:05", "Mumbai", 19.0760, 72.8777, "Asia/Kolkata"),
+    ("elena", "Elena Duarte", "Cartographer of small joys.", "1996-05-30", None, "Lisbon", 38.7223, -9.1393, "Europe/Lisbon"),
+    ("femi", "Femi Adeyemi", "Music first, then everything.", "1991-01-08", "17:20", "Lagos", 6.5244, 3.3792, "Africa/Lagos"),
+    ("greta", "Greta Lind", "Cold water, warm heart.", "1987-09-17", "09:00", "Stockholm", 59.3293, 18.0686, "Europe/Stockholm"),
+    ("hugo", "Hugo Marchand", "Baker. Reader. Walker.", "1994-02-26", "11:11", "Lyon", 45.7640, 4.8357, "Europe/Paris"),
+    ("ines", "Inés Robles", "Learning a language a year.", "1999-08-08", "08:08", "Mexico City", 19.4326, -99.1332, "America/Mexico_City"),
+    ("jun", "Jun Park", "Climbing walls, literal ones.", "1992-10-03", "19:45", "Seoul", 37.5665, 126.9780, "Asia/Seoul"),
+    ("kai", "Kai Nakoa", "Tides and timetables.", "1989-06-21", "05:55", "Honolulu", 21.3069, -157.8583, "Pacific/Honolulu"),
+    ("lena", "Lena Vogel", "Always one more chapter.", "1997-04-12", "15:30", "Berlin", 52.5200, 13.4050, "Europe/Berlin"),
+)  # fmt: skip
+
+
+async def seed(app: Litestar, session: AsyncSession) -> bool:
+    """Add the demo people and their follows, unless they are already there."""
+    if await session.scalar(select(User.id).where(User.handle == "ada")) is not None:
+        return False
+    accounts = account_service(app, session)
+    users = []
+    for handle, name, bio, day, time, place, lat, lon, zone in PEOPLE:
+        user = await accounts.create_account(
+            email=f"{handle}@example.com",
+            password=DEMO_PASSWORD,
+            handle=handle,
+            display_name=name,
+            role=Role.ADMIN if handle == "ada" else Role.USER,
+            verified=True,
+        )
+        user.bio, user.discoverable = bio, True
+        birth = schemas.BirthData(
+            date=date.fromisoformat(day),
+            time=time,
+            place=place,
+            latitude=lat,
+            longitude=lon,
+            timezone=zone,
+        )
+        personal = schemas.PersonalData(email=f"{handle}@example.com", full_name=name, birth=birth)
+        await accounts.personal_data.save(user.id, personal)
+        users.append(user)
+    for index, user in enumerate(users):  # everyone follows the next three people
+        for step in (1, 2, 3):
+            session.add(
+                Follow(follower_id=user.id, followee_id=users[(index + step) % len(users)].id)
+            )
+    await session.flush()
+    return True
+
+
+@click.command(name="demo")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True)
+@click.option("--serve/--no-serve", default=True, show_default=True, help="Serve after seeding.")
+def demo(app: Litestar, host: str, port: int, serve: bool) -> None:
+    """Migrate, seed a dozen demo people (once), print how to sign in, and serve."""
+    config = build_sqlalchemy_config(app.state.settings)
+    try:
+        upgrade_schema(config)
+    finally:
+        anyio.run(config.get_engine().dispose)
+
+    async def seed_in(session: AsyncSession) -> bool:
+        return await seed(app, session)
+
+    created = run_in_session(app, seed_in)
+    base = f"http://{host}:{port}"
+    click.echo(
+        ("Seeded" if created else "Already seeded:")
+        + f" {len(PEOPLE)} demo people (@ada is an admin)."
+    )
+    click.echo(f"Password of every demo account: {DEMO_PASSWORD!r}")
+    click.echo("Sign in:")
+    click.echo(
+        f"  curl -s -X POST {base}/api/v1/auth/login -H 'content-type: application/json' "
+        f"""-d '{{"login": "ada", "password": "{DEMO_PASSWORD}"}}'"""
+    )
+    click.echo(f"API docs: {base}/schema")
+    if serve:
+        uvicorn.run(app, host=host, port=port, log_config=None)

@@ -1,0 +1,152 @@
+"""Who may call what: every /api/v1 endpoint × (anonymous, another user, owner, staff).
+
+The table is checked against the app's route table, so an endpoint added without a row here
+fails the suite. "owner" is the person the path names ({handle}) or, for /me routes, the caller.
+"""
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+
+from selflink_api.app import create_app
+from selflink_api.settings import Settings
+from tests.api.people import PASSWORD, Person, register, remember, unique_email
+from tests.api.test_auth import make_staff
+
+pytestmark = pytest.mark.anyio
+
+ACTORS = ("anonymous", "other", "owner", "staff")
+NEW_PASSWORD = "an entirely new secret 93"
+remember(NEW_PASSWORD)
+
+
+@dataclass(frozen=True)
+class Cast:
+    owner: Person
+    other: Person
+    staff: Person
+
+
+Body = Callable[[Cast, Person | None], dict[str, Any] | None]
+
+
+def no_body(_cast: Cast, _actor: Person | None) -> None:
+    return None
+
+
+def row(
+    anonymous: int, other: int, owner: int, staff: int, body: Body = no_body
+) -> tuple[dict[str, int], Body]:
+    return {"anonymous": anonymous, "other": other, "owner": owner, "staff": staff}, body
+
+
+def signed_in_only(status: int, body: Body = no_body) -> tuple[dict[str, int], Body]:
+    return row(401, status, status, status, body)
+
+
+def public(status: int, body: Body = no_body) -> tuple[dict[str, int], Body]:
+    return row(status, status, status, status, body)
+
+
+def about_someone(status: int) -> tuple[dict[str, int], Body]:
+    """Acting on the {handle} person: fine for others, refused on oneself."""
+    return row(401, status, 422, status)
+
+
+staff_only = row(401, 403, 403, 200)
+
+
+def own_refresh_token(cast: Cast, actor: Person | None) -> dict[str, Any]:
+    return {"refresh_token": (actor or cast.owner).refresh_token}
+
+
+MATRIX: dict[tuple[str, str], tuple[dict[str, int], Body]] = {
+    ("POST", "/api/v1/auth/register"): public(
+        201, lambda c, a: {"email": unique_email(), "password": PASSWORD}
+    ),
+    ("POST", "/api/v1/auth/login"): public(
+        200, lambda c, a: {"login": c.owner.handle, "password": PASSWORD}
+    ),
+    ("POST", "/api/v1/auth/refresh"): public(200, own_refresh_token),
+    ("POST", "/api/v1/auth/logout"): signed_in_only(204),
+    ("POST", "/api/v1/auth/logout-all"): signed_in_only(204),
+    ("POST", "/api/v1/auth/password"): signed_in_only(
+        204, lambda c, a: {"current_password": PASSWORD, "new_password": NEW_PASSWORD}
+    ),
+    ("POST", "/api/v1/auth/password-reset"): public(202, lambda c, a: {"email": c.owner.email}),
+    ("POST", "/api/v1/auth/password-reset/confirm"): public(
+        422, lambda c, a: {"token": "not-a-real-code", "new_password": NEW_PASSWORD}
+    ),
+    ("POST", "/api/v1/auth/email-verification"): signed_in_only(202),
+    ("POST", "/api/v1/auth/email-verification/confirm"): public(
+        422, lambda c, a: {"token": "not-a-real-code"}
+    ),
+    ("GET", "/api/v1/users/me"): signed_in_only(200),
+    ("PATCH", "/api/v1/users/me"): signed_in_only(200, lambda c, a: {"bio": "changed"}),
+    ("DELETE", "/api/v1/users/me"): signed_in_only(204, lambda c, a: {"password": PASSWORD}),
+    ("GET", "/api/v1/users/me/export"): signed_in_only(200),
+    ("GET", "/api/v1/users/me/blocked"): signed_in_only(200),
+    ("GET", "/api/v1/users/me/muted"): signed_in_only(200),
+    ("GET", "/api/v1/users/{handle:str}"): public(200),
+    ("GET", "/api/v1/users/{handle:str}/followers"): public(200),
+    ("GET", "/api/v1/users/{handle:str}/following"): public(200),
+    ("POST", "/api/v1/users/{handle:str}/follow"): about_someone(204),
+    ("DELETE", "/api/v1/users/{handle:str}/follow"): about_someone(204),
+    ("POST", "/api/v1/users/{handle:str}/block"): about_someone(204),
+    ("DELETE", "/api/v1/users/{handle:str}/block"): about_someone(204),
+    ("POST", "/api/v1/users/{handle:str}/mute"): about_someone(204),
+    ("DELETE", "/api/v1/users/{handle:str}/mute"): about_someone(204),
+    ("GET", "/api/v1/staff/outbox"): staff_only,
+    ("GET", "/api/v1/staff/users/{handle:str}/personal-data"): staff_only,
+    ("POST", "/api/v1/staff/users/{handle:str}/suspend"): row(401, 403, 403, 204),
+    ("POST", "/api/v1/staff/users/{handle:str}/reinstate"): row(401, 403, 403, 204),
+}
+
+
+def api_routes(app: Litestar) -> set[tuple[str, str]]:
+    return {
+        (method, route.path)
+        for route in app.routes
+        if route.path.startswith("/api/v1/")
+        for method in getattr(route, "methods", ())
+        if method not in {"OPTIONS", "HEAD"}
+    }
+
+
+def test_every_endpoint_has_a_row() -> None:
+    from tests.api.conftest import make_settings
+
+    app = create_app(make_settings("sqlite+aiosqlite:///:memory:"))
+    assert api_routes(app) == set(MATRIX)
+
+
+@pytest.mark.parametrize(("method", "path"), sorted(MATRIX), ids=lambda v: str(v))
+async def test_endpoint_answers_each_kind_of_caller(
+    settings: Settings, method: str, path: str
+) -> None:
+    expected, body = MATRIX[(method, path)]
+    async with AsyncTestClient(app=create_app(settings)) as client:
+        for actor_name in ACTORS:
+            tag = uuid.uuid4().hex[:6]
+            cast = Cast(
+                owner=await register(client, f"owner_{tag}"),
+                other=await register(client, f"other_{tag}"),
+                staff=await make_staff(client, settings, f"staff_{tag}"),
+            )
+            actor = getattr(cast, actor_name, None)
+            url = path.replace("{handle:str}", cast.owner.handle)
+            response = await client.request(
+                method, url, headers=actor.headers if actor else {}, json=body(cast, actor)
+            )
+            for token in ("access_token", "refresh_token"):
+                if response.status_code < 300 and isinstance(
+                    response.json() if response.content else None, dict
+                ):
+                    found = response.json().get("session", response.json()).get(token)
+                    remember(found or "")
+            assert response.status_code == expected[actor_name], (actor_name, response.text)
