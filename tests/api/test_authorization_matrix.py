@@ -1,4 +1,4 @@
-"""Who may call what: every /api/v1 endpoint × (anonymous, another user, owner, staff).
+"""Who may call what: every /api/v1 endpoint by (anonymous, another user, owner, staff).
 
 The table is checked against the app's route table, so an endpoint added without a row here
 fails the suite. "owner" is the person the path names ({handle}) or, for /me routes, the caller.
@@ -15,6 +15,7 @@ from litestar.testing import AsyncTestClient
 
 from selflink_api.app import create_app
 from selflink_api.settings import Settings
+from tests.api.conftest import make_settings
 from tests.api.people import PASSWORD, Person, register, remember, unique_email
 from tests.api.test_auth import make_staff
 
@@ -119,13 +120,11 @@ def api_routes(app: Litestar) -> set[tuple[str, str]]:
 
 
 def test_every_endpoint_has_a_row() -> None:
-    from tests.api.conftest import make_settings
-
     app = create_app(make_settings("sqlite+aiosqlite:///:memory:"))
     assert api_routes(app) == set(MATRIX)
 
 
-@pytest.mark.parametrize(("method", "path"), sorted(MATRIX), ids=lambda v: str(v))
+@pytest.mark.parametrize(("method", "path"), sorted(MATRIX), ids=str)
 async def test_endpoint_answers_each_kind_of_caller(
     settings: Settings, method: str, path: str
 ) -> None:
