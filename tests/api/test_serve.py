@@ -102,3 +102,27 @@ def test_logs_are_json_and_never_hold_bodies_or_credentials(server: tuple[str, P
     assert all(line["request_id"] for line in request_lines)
     for marker in SECRET_MARKERS:
         assert marker not in log
+
+
+def test_unsafe_production_settings_refuse_to_start_in_one_line_each(tmp_path: Path) -> None:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DATABASE_", "SECRET_", "SELFLINK_", "PII_"))
+    }
+    env["SELFLINK_PROFILE"] = "production"
+    executable = Path(sys.executable).with_name("selflink-api")
+    refused = subprocess.run(
+        [str(executable), "run"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert refused.returncode == 2
+    assert refused.stderr.splitlines() == [
+        "error: refusing to start in production: SECRET_KEY is missing or the development default; "
+        "DATABASE_URL must point at PostgreSQL, not SQLite; PII_KEYS and PII_INDEX_KEY must be set"
+    ]
