@@ -12,6 +12,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from selflink_api.demo import DEMO_PASSWORD
+from tests.api.people import remember
+
 SECRET_MARKERS = (
     "hunter2-password",
     "Bearer-token-s3cret",
@@ -29,7 +32,7 @@ def free_port() -> int:
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[tuple[str, Path, Path]]:
-    """`selflink-api run` in an empty folder, with no configuration at all."""
+    """`selflink-api demo` in an empty folder, with no configuration at all."""
     port = free_port()
     log_path = tmp_path / "server.log"
     env = {
@@ -40,7 +43,7 @@ def server(tmp_path: Path) -> Iterator[tuple[str, Path, Path]]:
     executable = Path(sys.executable).with_name("selflink-api")
     with log_path.open("w") as log:
         process = subprocess.Popen(
-            [str(executable), "run", "--host", "127.0.0.1", "--port", str(port)],
+            [str(executable), "demo", "--host", "127.0.0.1", "--port", str(port)],
             cwd=tmp_path,
             env=env,
             stdout=log,
@@ -73,6 +76,13 @@ def test_embedded_defaults_serve_health_ready_and_schema(server: tuple[str, Path
     }
     assert httpx.get(f"{base_url}/schema/openapi.json").json()["info"]["title"] == "SelfLink API"
     assert (folder / "var" / "selflink.sqlite3").is_file()
+    signed_in = httpx.post(
+        f"{base_url}/api/v1/auth/login", json={"login": "ada", "password": DEMO_PASSWORD}
+    )
+    assert signed_in.status_code == 200
+    remember(
+        signed_in.json()["session"]["access_token"], signed_in.json()["session"]["refresh_token"]
+    )
 
 
 def test_logs_are_json_and_never_hold_bodies_or_credentials(server: tuple[str, Path, Path]) -> None:
