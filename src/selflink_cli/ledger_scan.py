@@ -1,0 +1,128 @@
+"""Checking a ledger file on every core: one process per chunk of the file, joined by the core.
+
+The core's `scan_chunk` checks each chunk and `merge_chunks` links them, so the verdict and the
+first problem reported are the same as a single pass, only sooner.
+"""
+
+import concurrent.futures
+import multiprocessing
+import os
+import sys
+from collections.abc import Callable, Iterator
+from multiprocessing.sharedctypes import Synchronized
+from pathlib import Path
+from typing import Final
+
+from selflink_cli.errors import CliError
+from selflink_cli.rewards_output import byte_progress
+from selflink_core.rewards import EMPTY_LEDGER_HEAD, ChunkScan, LedgerScan, merge_chunks, scan_chunk
+
+PARALLEL_THRESHOLD: Final = 32 << 20
+"""Below this size a single pass beats starting processes."""
+_BATCH_BYTES: Final = 4 << 20
+
+_progress_counter: "Synchronized[int] | None" = None
+
+
+def _cpu_count() -> int:
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return max(1, os.cpu_count() or 1)
+
+
+def _lines(
+    path: Path, start: int, end: int, advance: Callable[[int], None] | None
+) -> Iterator[bytes]:
+    """The lines between two line boundaries of the file, read in large batches."""
+    with path.open("rb") as handle:
+        handle.seek(start)
+        remaining = end - start
+        while remaining > 0:
+            batch = handle.readlines(min(remaining, _BATCH_BYTES))
+            if not batch:
+                return
+            size = sum(map(len, batch))
+            remaining -= size
+            if advance is not None:
+                advance(size)
+            yield from batch
+
+
+def _boundaries(path: Path, size: int, parts: int) -> list[tuple[int, int]]:
+    """Split the file into `parts` byte ranges that start right after a newline."""
+    starts = [0]
+    with path.open("rb") as handle:
+        for index in range(1, parts):
+            handle.seek(max(size * index // parts - 1, starts[-1]))
+            handle.readline()
+            position = handle.tell()
+            if position >= size:
+                break
+            if position > starts[-1]:
+                starts.append(position)
+    ends = [*starts[1:], size]
+    return list(zip(starts, ends, strict=True))
+
+
+def _count_progress(size: int) -> None:
+    counter = _progress_counter
+    if counter is not None:
+        with counter.get_lock():
+            counter.value += size
+
+
+def _scan_range(
+    path: Path, start: int, end: int, first: bool, period: str | None, mark_seq: int
+) -> ChunkScan:
+    return scan_chunk(
+        _lines(path, start, end, _count_progress),
+        after=EMPTY_LEDGER_HEAD if first else None,
+        period=period,
+        mark_seq=mark_seq,
+    )
+
+
+def scan_ledger_file(
+    path: Path,
+    *,
+    period: str | None = None,
+    mark_seq: int = 0,
+    workers: int | None = None,
+    label: str = "checking ledger",
+) -> LedgerScan:
+    """Check the whole ledger file; raises `CliError` (exit 3) only if it cannot be read."""
+    global _progress_counter  # noqa: PLW0603 - shared with forked workers by inheritance
+    try:
+        size = path.stat().st_size
+        if not path.is_file():
+            raise CliError(f"{path}: is not a file; expected a ledger")
+        processes = min(workers or _cpu_count(), max(1, size // (PARALLEL_THRESHOLD // 2)))
+        with byte_progress(size, label) as advance:
+            if processes <= 1 or size < PARALLEL_THRESHOLD or sys.platform != "linux":
+                return merge_chunks(
+                    [scan_chunk(_lines(path, 0, size, advance), period=period, mark_seq=mark_seq)]
+                )
+            context = multiprocessing.get_context("fork")
+            _progress_counter = context.Value("q", 0)
+            ranges = _boundaries(path, size, processes)
+            with concurrent.futures.ProcessPoolExecutor(len(ranges), mp_context=context) as pool:
+                futures = [
+                    pool.submit(_scan_range, path, start, end, index == 0, period, mark_seq)
+                    for index, (start, end) in enumerate(ranges)
+                ]
+                reported = 0
+                while True:
+                    done, pending = concurrent.futures.wait(futures, timeout=0.1)
+                    value = _progress_counter.value
+                    advance(value - reported)
+                    reported = value
+                    if not pending:
+                        break
+                chunks = [future.result() for future in futures]
+            return merge_chunks(chunks)
+    except FileNotFoundError:
+        raise CliError(f"{path}: no such ledger file") from None
+    except OSError as exc:
+        raise CliError(f"{path}: cannot read the ledger: {exc.strerror or exc}") from None
+    finally:
+        _progress_counter = None
