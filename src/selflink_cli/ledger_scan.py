@@ -9,9 +9,8 @@ import multiprocessing
 import os
 import sys
 from collections.abc import Callable, Iterator
-from multiprocessing.sharedctypes import Synchronized
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from selflink_cli.errors import CliError
 from selflink_cli.rewards_output import byte_progress
@@ -20,6 +19,9 @@ from selflink_core.rewards import EMPTY_LEDGER_HEAD, ChunkScan, LedgerScan, merg
 PARALLEL_THRESHOLD: Final = 32 << 20
 """Below this size a single pass beats starting processes."""
 _BATCH_BYTES: Final = 4 << 20
+
+if TYPE_CHECKING:
+    from multiprocessing.sharedctypes import Synchronized
 
 _progress_counter: "Synchronized[int] | None" = None
 
@@ -72,8 +74,9 @@ def _count_progress(size: int) -> None:
 
 
 def _scan_range(
-    path: Path, start: int, end: int, first: bool, period: str | None, mark_seq: int
+    path: Path, byte_range: tuple[int, int], first: bool, period: str | None, mark_seq: int
 ) -> ChunkScan:
+    start, end = byte_range
     return scan_chunk(
         _lines(path, start, end, _count_progress),
         after=EMPTY_LEDGER_HEAD if first else None,
@@ -107,12 +110,12 @@ def scan_ledger_file(
             ranges = _boundaries(path, size, processes)
             with concurrent.futures.ProcessPoolExecutor(len(ranges), mp_context=context) as pool:
                 futures = [
-                    pool.submit(_scan_range, path, start, end, index == 0, period, mark_seq)
-                    for index, (start, end) in enumerate(ranges)
+                    pool.submit(_scan_range, path, byte_range, index == 0, period, mark_seq)
+                    for index, byte_range in enumerate(ranges)
                 ]
                 reported = 0
                 while True:
-                    done, pending = concurrent.futures.wait(futures, timeout=0.1)
+                    _done, pending = concurrent.futures.wait(futures, timeout=0.1)
                     value = _progress_counter.value
                     advance(value - reported)
                     reported = value

@@ -12,8 +12,9 @@ app = typer.Typer(
     name="selflink",
     cls=SelflinkGroup,
     help=(
-        "SelfLink's offline toolkit: reproduce reward bundles and their hashes, and compute charts.\n\n"
-        "Exit codes: 0 success, 1 verification failed, 2 usage error, 3 unreadable or malformed input."
+        "SelfLink's offline toolkit: reproduce reward bundles and their hashes, and compute "
+        "charts.\n\nExit codes: 0 success, 1 verification failed, 2 usage error, "
+        "3 unreadable or malformed input."
     ),
     no_args_is_help=True,
     pretty_exceptions_enable=False,

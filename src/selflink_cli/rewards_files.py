@@ -1,4 +1,4 @@
-"""File-system side of `selflink rewards`: reading inputs and writing bundles and ledgers atomically.
+"""File-system side of `selflink rewards`: reading inputs, writing bundles and ledgers atomically.
 
 Nothing is ever half-written: a bundle is written into a temporary sibling folder and renamed
 into place; a ledger append writes a complete copy next to the ledger and renames it over.

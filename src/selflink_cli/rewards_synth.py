@@ -37,7 +37,7 @@ def _timestamp(period: str, fraction: float) -> str:
 
 class _Synthesizer:
     def __init__(self, contributors: int, seed: int) -> None:
-        self.rng = random.Random(seed)
+        self.rng = random.Random(seed)  # noqa: S311 - reproducible test data, not secrets
         self.names = [f"github:{n}" for n in self.rng.sample(range(1, 100_000_000), contributors)]
         self.pr_numbers = dict.fromkeys(_REPOS, 0)
         self.reversible: list[tuple[str, str, int]] = []
@@ -63,7 +63,10 @@ class _Synthesizer:
         rng = self.rng
         if kind == "reversal" and self.reversible:
             index = rng.randrange(len(self.reversible))
-            self.reversible[index], self.reversible[-1] = self.reversible[-1], self.reversible[index]
+            self.reversible[index], self.reversible[-1] = (
+                self.reversible[-1],
+                self.reversible[index],
+            )
             target_id, contributor, points = self.reversible.pop()
             return EventDraft(
                 id=f"synth:reversal:{seq}",
@@ -84,7 +87,9 @@ class _Synthesizer:
             self.pr_numbers[repo] += 1
             number = self.pr_numbers[repo]
             size_labels = rng.random()
-            points = 0 if size_labels < 0.02 else rng.choice(_SIZES) + rng.choice((0, 0, 0, 1, 2, 3))
+            points = (
+                0 if size_labels < 0.02 else rng.choice(_SIZES) + rng.choice((0, 0, 0, 1, 2, 3))
+            )
             draft = EventDraft(
                 id=f"github:pr:selflink/{repo}#{number}",
                 period=period,

@@ -4,6 +4,7 @@ Everything here works on bytes in memory; the CLI or the API decides where the f
 """
 
 import hashlib
+import itertools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from typing import Any, Final
@@ -217,7 +218,7 @@ def build_bundle(
     if not is_period(period):
         raise BundleError(MANIFEST_FILE, f"must be YYYY-MM, found {period!r}", field="period")
     event_list = list(events)
-    for before, after in zip(event_list, event_list[1:], strict=False):
+    for before, after in itertools.pairwise(event_list):
         if after.seq <= before.seq:
             raise BundleError(
                 EVENTS_FILE, f"events must be in seq order: seq {after.seq} follows {before.seq}"

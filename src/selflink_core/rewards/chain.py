@@ -335,7 +335,7 @@ def _remember_date(known_dates: set[bytes], occurred_at: bytes) -> bool:
     return True
 
 
-def _link_problem(
+def _link_problem(  # noqa: PLR0911 - one return per chain rule
     fields: _LineFields, last_seq: int, last_hash: bytes, *, contiguous: bool
 ) -> str | None:
     if last_seq < 0:
@@ -383,7 +383,10 @@ def reversal_problem(
     if target.is_reversal:
         return f"reverses: {target_id!r} (seq {target.seq}) is itself a reversal"
     if target.reversed_by_seq is not None:
-        return f"reverses: {target_id!r} (seq {target.seq}) was already reversed by seq {target.reversed_by_seq}"
+        return (
+            f"reverses: {target_id!r} (seq {target.seq}) was already reversed by "
+            f"seq {target.reversed_by_seq}"
+        )
     if target.contributor != contributor:
         return (
             f"contributor: a reversal must be for the contributor of {target_id!r}: "

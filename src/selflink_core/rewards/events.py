@@ -96,7 +96,7 @@ def _require_int(obj: Mapping[str, Any], key: str) -> int:
     return value
 
 
-def _json_type(value: object) -> str:
+def _json_type(value: object) -> str:  # noqa: PLR0911 - one return per JSON type
     if value is None:
         return "null"
     if isinstance(value, bool):

@@ -87,7 +87,7 @@ def check_file_hashes(files: Mapping[str, bytes], prefix: str = "") -> None:
                 )
             raise _fail(
                 prefix + name,
-                f"does not match its hash in {SUMS_FILE} (the file was changed after it was listed)",
+                f"does not match its hash in {SUMS_FILE} (changed after it was listed)",
                 field="sha256",
                 expected=hex_part,
                 found=actual,
@@ -263,7 +263,14 @@ def verify_bundle(
     """
     report = VerificationReport(subject=subject)
     try:
-        _verify(report, files, previous, ledger, ledger_name, expected_root)
+        _verify(
+            report,
+            files,
+            previous_files=previous,
+            ledger=ledger,
+            ledger_name=ledger_name,
+            expected_root=expected_root,
+        )
     except MismatchError as failure:
         report.mismatch = failure.mismatch
     return report
@@ -272,6 +279,7 @@ def verify_bundle(
 def _verify(
     report: VerificationReport,
     files: Mapping[str, bytes],
+    *,
     previous_files: Mapping[str, bytes] | None,
     ledger: LedgerScan | None,
     ledger_name: str,

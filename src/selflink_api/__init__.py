@@ -1,0 +1,1 @@
+"""SelfLink's HTTP API (Litestar) and its background workers."""
