@@ -44,6 +44,15 @@ def _lines(
             if not batch:
                 return
             size = sum(map(len, batch))
+            if size > remaining:
+                # readlines stops only once it has read *more* than the hint: drop the overshoot.
+                kept = 0
+                for count, line in enumerate(batch):
+                    if kept + len(line) > remaining:
+                        del batch[count:]
+                        break
+                    kept += len(line)
+                size = kept
             remaining -= size
             if advance is not None:
                 advance(size)

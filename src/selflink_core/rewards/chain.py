@@ -9,9 +9,10 @@ wrong. Either way the first problem, by line, is reported with its reason.
 
 import hashlib
 import re
+from array import array
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Final, NamedTuple
+from typing import Any, Final, NamedTuple
 
 from selflink_core.rewards.canonical import MAX_SAFE_INTEGER
 from selflink_core.rewards.events import (
@@ -75,6 +76,26 @@ class ChunkScan:
     def checked_count(self) -> int:
         return len(self.ids)
 
+    def __getstate__(self) -> dict[str, object]:
+        """Pack the per-line lists into flat bytes: a chunk crosses processes in milliseconds.
+
+        0xFF never occurs in UTF-8, so it separates ids and contributors safely.
+        """
+        state = {name: getattr(self, name) for name in self.__slots__}
+        state["ids"] = _SEPARATOR.join(self.ids)
+        state["contributors"] = _SEPARATOR.join(self.contributors)
+        state["points"] = array("q", self.points).tobytes()
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        for name, value in state.items():
+            object.__setattr__(self, name, value)
+        packed_points: bytes = state["points"]
+        has_lines = bool(packed_points)
+        self.ids = state["ids"].split(_SEPARATOR) if has_lines else []
+        self.contributors = state["contributors"].split(_SEPARATOR) if has_lines else []
+        self.points = array("q", packed_points).tolist()
+
 
 _LINE_TEMPLATE: Final = (
     b'{"contributor":"%s","hash":"%s","id":"%s","kind":"%s","occurred_at":"%s","period":"%s",'
@@ -94,6 +115,7 @@ _KIND_SIGNS: Final = {
     b"reversal": 0,
 }
 _QUOTE: Final = b'"'
+_SEPARATOR: Final = b"\xff"
 _TIME_OF_DAY: Final = re.compile(rb"T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]Z")
 _FIELD_COUNT: Final = 49
 """Pieces of a fast-path line split at `"`: 13 keys, 11 string values and the punctuation."""
@@ -213,6 +235,8 @@ def scan_chunk(  # noqa: PLR0912, PLR0915 - the hot loop is kept flat for speed
                 seq = _number_token(seq_piece) or 0
                 seq_ok = 0 < seq <= MAX_SAFE_INTEGER and len(prev) == 64
                 seq_ok = seq_ok and not prev.translate(None, hex_chars)
+                if last_seq >= 0:
+                    seq_ok = seq_ok and seq > last_seq and (seq > last_seq + 1 or prev == last_hash)
             points = known_points.get(points_piece)
             if points is None:
                 points = _number_token(points_piece)
@@ -409,7 +433,7 @@ class LedgerScan:
     problem: LedgerProblem | None
     period_events: list[PeriodEvent]
     marked_hash: str | None
-    _positions: dict[bytes, int]
+    _ids: list[bytes]
     _contributors: list[bytes]
     _points: list[int]
     _reversal_positions: set[int]
@@ -419,8 +443,14 @@ class LedgerScan:
     def ok(self) -> bool:
         return self.problem is None
 
+    def _position(self, event_id: str) -> int | None:
+        try:
+            return self._ids.index(event_id.encode("utf-8", "surrogatepass"))
+        except ValueError:
+            return None
+
     def reversal_target(self, target_id: str) -> ReversalTarget | None:
-        position = self._positions.get(target_id.encode("utf-8", "surrogatepass"))
+        position = self._position(target_id)
         if position is None:
             return None
         reversed_by = self._reversed_by.get(position)
@@ -435,7 +465,7 @@ class LedgerScan:
     def check_new_event(self, draft: EventDraft) -> None:
         """Raise `EventError` if `draft` cannot be appended: duplicate id or invalid reversal."""
         draft.validate()
-        position = self._positions.get(draft.id.encode())
+        position = self._position(draft.id)
         if position is not None:
             raise EventError(f"{draft.id!r} is already in the ledger at seq {position + 1}", "id")
         if draft.kind == "reversal":
@@ -449,6 +479,61 @@ class LedgerScan:
                 raise EventError(problem)
 
 
+def _first_duplicate(ids: list[bytes]) -> LedgerProblem | None:
+    if len(set(ids)) == len(ids):
+        return None
+    seen: dict[bytes, int] = {}
+    for position, event_id in enumerate(ids):
+        first = seen.setdefault(event_id, position)
+        if first != position:
+            return LedgerProblem(
+                position + 1,
+                position + 1,
+                f"id: {event_id.decode(errors='replace')!r} is already used by seq {first + 1}",
+            )
+    return None  # pragma: no cover - unreachable: the set was smaller than the list
+
+
+def _first_bad_reversal(
+    ids: list[bytes],
+    contributors: list[bytes],
+    points: list[int],
+    reversals: list[tuple[int, bytes]],
+    reversed_by: dict[int, int],
+) -> LedgerProblem | None:
+    """Check reversals in ledger order, recording which events each one reversed."""
+    if not reversals:
+        return None
+    targets = {target for _, target in reversals}
+    first_position: dict[bytes, int] = {}
+    for position, event_id in enumerate(ids):
+        if event_id in targets and event_id not in first_position:
+            first_position[event_id] = position
+    reversal_positions = {position for position, _ in reversals}
+    for position, target_id in reversals:
+        target_position = first_position.get(target_id)
+        target: ReversalTarget | None = None
+        if target_position is not None and target_position < position:
+            reverser = reversed_by.get(target_position)
+            target = ReversalTarget(
+                seq=target_position + 1,
+                contributor=contributors[target_position].decode(),
+                points=points[target_position],
+                is_reversal=target_position in reversal_positions,
+                reversed_by_seq=None if reverser is None else reverser + 1,
+            )
+        reason = reversal_problem(
+            contributors[position].decode(),
+            points[position],
+            target_id.decode(errors="replace"),
+            target,
+        )
+        if reason is not None:
+            return LedgerProblem(position + 1, position + 1, reason)
+        reversed_by[target_position] = position  # type: ignore[index]
+    return None
+
+
 def merge_chunks(
     chunks: Sequence[ChunkScan], *, after: LedgerHead = EMPTY_LEDGER_HEAD
 ) -> LedgerScan:
@@ -457,132 +542,62 @@ def merge_chunks(
     The first chunk must have been scanned with `after` and the others with `after=None`.
     The reported problem is the earliest by line, wherever it was found.
     """
-    positions: dict[bytes, int] = {}
+    ids: list[bytes] = []
     contributors: list[bytes] = []
     points: list[int] = []
-    reversal_positions: set[int] = set()
-    reversed_by: dict[int, int] = {}
+    reversals: list[tuple[int, bytes]] = []
     period_events: list[PeriodEvent] = []
-    problem: LedgerProblem | None = None
-    marked_hash: bytes = b""
+    problems: list[LedgerProblem] = []
+    marked_hash = b""
     last_seq, last_hash = after.seq, after.hash.encode()
     line_offset = 0
     for index, chunk in enumerate(chunks):
-        if problem is None:
-            problem = _merge_chunk(
-                chunk,
-                line_offset,
-                check_link=index > 0,
-                last=(last_seq, last_hash),
-                positions=positions,
-                reversal_positions=reversal_positions,
-                reversed_by=reversed_by,
-                contributors=contributors,
-                points=points,
+        if not problems and chunk.checked_count:
+            link = _link_problem(
+                _LineFields(
+                    b"", b"", b"", b"", b"", 0, chunk.first_prev, b"", b"", chunk.first_seq
+                ),
+                last_seq if index > 0 else -1,
+                last_hash,
+                contiguous=True,
             )
-            if problem is None:
+            if link is not None:
+                problems.append(LedgerProblem(line_offset + 1, chunk.first_seq, link))
+            else:
+                ids.extend(chunk.ids)
                 contributors.extend(chunk.contributors)
                 points.extend(chunk.points)
+                reversals.extend((line_offset + local, target) for local, target in chunk.reversals)
                 period_events.extend(chunk.period_events)
                 marked_hash = marked_hash or chunk.marked_hash
-                if chunk.checked_count:
-                    last_seq, last_hash = chunk.last_seq, chunk.last_hash
-                if chunk.problem is not None:
-                    problem = LedgerProblem(
-                        chunk.problem.line_number + line_offset,
-                        chunk.problem.seq,
-                        chunk.problem.reason,
-                    )
+                last_seq, last_hash = chunk.last_seq, chunk.last_hash
+        if not problems and chunk.problem is not None:
+            problem = chunk.problem
+            problems.append(
+                LedgerProblem(problem.line_number + line_offset, problem.seq, problem.reason)
+            )
         line_offset += chunk.line_count
+    reversed_by: dict[int, int] = {}
+    problems.extend(
+        found
+        for found in (
+            _first_duplicate(ids),
+            _first_bad_reversal(ids, contributors, points, reversals, reversed_by),
+        )
+        if found is not None
+    )
     return LedgerScan(
         line_count=line_offset,
         head=LedgerHead(last_seq, last_hash.decode()),
-        problem=problem,
+        problem=min(problems, key=lambda problem: problem.line_number, default=None),
         period_events=period_events,
         marked_hash=marked_hash.decode() or None,
-        _positions=positions,
+        _ids=ids,
         _contributors=contributors,
         _points=points,
-        _reversal_positions=reversal_positions,
+        _reversal_positions={position for position, _ in reversals},
         _reversed_by=reversed_by,
     )
-
-
-def _merge_chunk(
-    chunk: ChunkScan,
-    line_offset: int,
-    *,
-    check_link: bool,
-    last: tuple[int, bytes],
-    positions: dict[bytes, int],
-    reversal_positions: set[int],
-    reversed_by: dict[int, int],
-    contributors: list[bytes],
-    points: list[int],
-) -> LedgerProblem | None:
-    """Fold one chunk into the ledger-wide state; the earliest problem it reveals, if any."""
-    if not chunk.checked_count:
-        return None
-    last_seq, last_hash = last
-    if check_link:
-        if chunk.first_seq != last_seq + 1:
-            return LedgerProblem(
-                line_offset + 1,
-                chunk.first_seq,
-                f"seq: expected {last_seq + 1} (one more than the line before), "
-                f"found {chunk.first_seq}",
-            )
-        if chunk.first_prev != last_hash:
-            return LedgerProblem(
-                line_offset + 1,
-                chunk.first_seq,
-                "prev: must be the hash of the event before it: "
-                f"expected {last_hash.decode()}, found {chunk.first_prev.decode()}",
-            )
-    duplicate: LedgerProblem | None = None
-    for position, event_id in enumerate(chunk.ids, start=line_offset):
-        first = positions.setdefault(event_id, position)
-        if first != position:
-            duplicate = LedgerProblem(
-                position + 1,
-                position + 1,
-                f"id: {event_id.decode(errors='replace')!r} is already used by seq {first + 1}",
-            )
-            break
-    local_contributors = chunk.contributors
-    local_points = chunk.points
-    for local, target_id in chunk.reversals:
-        position = local + line_offset
-        if duplicate is not None and position >= duplicate.line_number - 1:
-            break
-        target_position = positions.get(target_id)
-        target: ReversalTarget | None = None
-        if target_position is not None and target_position < position:
-            if target_position >= line_offset:
-                target_contributor = local_contributors[target_position - line_offset]
-                target_points = local_points[target_position - line_offset]
-            else:
-                target_contributor = contributors[target_position]
-                target_points = points[target_position]
-            reverser = reversed_by.get(target_position)
-            target = ReversalTarget(
-                seq=target_position + 1,
-                contributor=target_contributor.decode(),
-                points=target_points,
-                is_reversal=target_position in reversal_positions,
-                reversed_by_seq=None if reverser is None else reverser + 1,
-            )
-        reason = reversal_problem(
-            local_contributors[local].decode(),
-            local_points[local],
-            target_id.decode(errors="replace"),
-            target,
-        )
-        if reason is not None:
-            return LedgerProblem(position + 1, position + 1, reason)
-        reversal_positions.add(position)
-        reversed_by[target_position] = position  # type: ignore[index]
-    return duplicate
 
 
 def scan_ledger(
