@@ -1,5 +1,6 @@
 """Ledger verification: the first bad line and why, whether scanned whole or in chunks."""
 
+import itertools
 import pickle
 
 import pytest
@@ -29,7 +30,7 @@ def _chunked(lines, cuts):
     bounds = [0, *sorted(set(cuts)), len(lines)]
     chunks = [
         scan_chunk(lines[start:end], after=EMPTY_LEDGER_HEAD if index == 0 else None)
-        for index, (start, end) in enumerate(zip(bounds, bounds[1:], strict=False))
+        for index, (start, end) in enumerate(itertools.pairwise(bounds))
     ]
     return merge_chunks([pickle.loads(pickle.dumps(chunk)) for chunk in chunks])
 
@@ -141,16 +142,11 @@ def test_ledger_wide_rules(third, reason):
         draft(id="r", contributor="github:1", kind="reversal", points=-5, reverses="a"),
         draft(**{"id": "c", "contributor": "github:1", **third}),
     )
-    lines = _lines(events)
     if "already reversed" not in reason:
-        lines = lines[:3] + lines[4:]
-        events = events[:3] + [
-            seal(
-                draft(**{"id": "c", "contributor": "github:1", **third}),
-                LedgerHead(3, events[2].hash),
-            )
-        ]
-        lines = _lines(events)
+        del events[3:]
+        head = LedgerHead(3, events[2].hash)
+        events.append(seal(draft(**{"id": "c", "contributor": "github:1", **third}), head))
+    lines = _lines(events)
     for scan in (scan_ledger(lines), _chunked(lines, [1]), _chunked(lines, [3])):
         assert scan.problem is not None
         assert reason in scan.problem.reason
