@@ -128,3 +128,12 @@ figures = st.builds(
 
 def ledger_bytes(events: Sequence[Event]) -> bytes:
     return b"".join(event.line() for event in events)
+
+
+three_months = st.lists(figures, min_size=3, max_size=3).map(
+    lambda months: [
+        Figures(**{**{n: getattr(m, n) for n in Figures.__slots__}, "currency": months[0].currency})
+        for m in months
+    ]
+)
+"""Figures for three consecutive months (one currency, as carries require)."""
