@@ -1,4 +1,4 @@
-"""Bundles (spec §4): deterministic bytes, faithful round trips, a root that commits to every byte."""
+"""Bundles (spec §4): deterministic bytes, faithful round trips, a root committing to each byte."""
 
 import hashlib
 
