@@ -1,26 +1,32 @@
-"""How `selflink rewards` shows things: summaries and reports on stdout, progress on stderr."""
+"""How `selflink rewards` shows things: summaries and reports on stdout, progress on stderr.
+
+Rich is imported only where something is drawn: verifying a ledger in a script should not pay
+for loading it.
+"""
 
 import contextlib
 import json
 import sys
 from collections.abc import Callable, Iterator
-from typing import Any
-
-from rich.console import Console
-from rich.markup import escape
-from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
-from rich.table import Table
+from typing import TYPE_CHECKING, Any
 
 from selflink_core.rewards import Bundle, RowExplanation, VerificationReport
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 TOP_ROWS = 10
 
 
-def stdout_console() -> Console:
+def stdout_console() -> "Console":
+    from rich.console import Console  # noqa: PLC0415 - see the module docstring
+
     return Console(highlight=False, soft_wrap=False)
 
 
-def stderr_console() -> Console:
+def stderr_console() -> "Console":
+    from rich.console import Console  # noqa: PLC0415 - see the module docstring
+
     return Console(stderr=True, highlight=False)
 
 
@@ -33,6 +39,14 @@ def byte_progress(total: int, label: str) -> Iterator[Callable[[int], None]]:
     if not sys.stderr.isatty() or total < (8 << 20):
         yield lambda _size: None
         return
+    from rich.progress import (  # noqa: PLC0415 - see the module docstring
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
     progress = Progress(
         TextColumn(label),
         BarColumn(),
@@ -65,6 +79,8 @@ def cents(amount: int, currency: str) -> str:
 
 def print_bundle_summary(bundle: Bundle, out: str) -> None:
     """The readable result of `calculate`; the root is always the last line."""
+    from rich.table import Table  # noqa: PLC0415 - see the module docstring
+
     manifest = bundle.manifest
     money = manifest.currency
     console = stdout_console()
@@ -114,6 +130,9 @@ def print_report(report: VerificationReport) -> None:
 
 
 def print_explanation(explanation: RowExplanation, bundle: Bundle) -> None:
+    from rich.markup import escape  # noqa: PLC0415 - see the module docstring
+    from rich.table import Table  # noqa: PLC0415
+
     console = stdout_console()
     row = explanation.row
     console.print(

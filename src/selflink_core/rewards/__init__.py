@@ -49,6 +49,7 @@ from selflink_core.rewards.canonical import (
 )
 from selflink_core.rewards.chain import (
     ChunkScan,
+    LedgerMerger,
     LedgerProblem,
     LedgerScan,
     PeriodEvent,
@@ -119,6 +120,7 @@ __all__ = [
     "FiguresError",
     "InclusionProof",
     "LedgerHead",
+    "LedgerMerger",
     "LedgerProblem",
     "LedgerScan",
     "Manifest",

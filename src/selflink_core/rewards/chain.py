@@ -8,9 +8,8 @@ wrong. Either way the first problem, by line, is reported with its reason.
 """
 
 import hashlib
-import re
 from array import array
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final, NamedTuple
 
@@ -116,7 +115,10 @@ _KIND_SIGNS: Final = {
 }
 _QUOTE: Final = b'"'
 _SEPARATOR: Final = b"\xff"
-_TIME_OF_DAY: Final = re.compile(rb"T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]Z")
+_MINUTES_SECONDS: Final = frozenset(
+    b":%02d:%02dZ" % (minute, second) for minute in range(60) for second in range(60)
+)
+"""Every valid `:MM:SSZ` tail of a timestamp whose `YYYY-MM-DDTHH` head is known valid."""
 _FIELD_COUNT: Final = 49
 """Pieces of a fast-path line split at `"`: 13 keys, 11 string values and the punctuation."""
 
@@ -207,14 +209,14 @@ def scan_chunk(  # noqa: PLR0912, PLR0915 - the hot loop is kept flat for speed
     rule_names: dict[bytes, str] = {}
     known_points: dict[bytes, int] = {}
     known_periods: set[bytes] = set()
-    known_dates: set[bytes] = set()
+    known_hours: set[bytes] = set()
     sha256 = hashlib.sha256
     quote = _QUOTE
     template = _LINE_TEMPLATE
     escaped = _ESCAPED_CHARS
     hex_chars = _HEX_CHARS
     kind_signs = _KIND_SIGNS
-    time_of_day = _TIME_OF_DAY.fullmatch
+    minutes_seconds = _MINUTES_SECONDS
     last_seq, last_hash = (-1, b"") if after is None else (after.seq, after.hash.encode())
     line_number = 0
     iterator = iter(lines)
@@ -245,7 +247,6 @@ def scan_chunk(  # noqa: PLR0912, PLR0915 - the hot loop is kept flat for speed
                 else:
                     points = None
             sign = kind_signs.get(kind)
-            date = occurred_at[:10]
             fast = (
                 seq_ok
                 and points is not None
@@ -277,9 +278,9 @@ def scan_chunk(  # noqa: PLR0912, PLR0915 - the hot loop is kept flat for speed
                 and (rules in rule_names or _remember_rules(rule_names, rules))
                 and (line_period in known_periods or _remember_period(known_periods, line_period))
                 and (
-                    time_of_day(occurred_at, 10) is not None
-                    if date in known_dates
-                    else _remember_date(known_dates, occurred_at)
+                    occurred_at[13:] in minutes_seconds
+                    if occurred_at[:13] in known_hours
+                    else _remember_hour(known_hours, occurred_at)
                 )
             )
             if fast:
@@ -352,10 +353,10 @@ def _remember_period(known_periods: set[bytes], period: bytes) -> bool:
     return True
 
 
-def _remember_date(known_dates: set[bytes], occurred_at: bytes) -> bool:
+def _remember_hour(known_hours: set[bytes], occurred_at: bytes) -> bool:
     if not is_timestamp(occurred_at.decode()):
         return False
-    known_dates.add(occurred_at[:10])
+    known_hours.add(occurred_at[:13])
     return True
 
 
@@ -480,8 +481,6 @@ class LedgerScan:
 
 
 def _first_duplicate(ids: list[bytes]) -> LedgerProblem | None:
-    if len(set(ids)) == len(ids):
-        return None
     seen: dict[bytes, int] = {}
     for position, event_id in enumerate(ids):
         first = seen.setdefault(event_id, position)
@@ -491,25 +490,21 @@ def _first_duplicate(ids: list[bytes]) -> LedgerProblem | None:
                 position + 1,
                 f"id: {event_id.decode(errors='replace')!r} is already used by seq {first + 1}",
             )
-    return None  # pragma: no cover - unreachable: the set was smaller than the list
+    return None
 
 
-def _first_bad_reversal(
-    ids: list[bytes],
+def _first_bad_reversal(  # noqa: PLR0917 - internal, called twice with the merge state
+    first_position: Mapping[bytes, int],
     contributors: list[bytes],
     points: list[int],
     reversals: list[tuple[int, bytes]],
     reversed_by: dict[int, int],
+    reversal_positions: set[int],
 ) -> LedgerProblem | None:
-    """Check reversals in ledger order, recording which events each one reversed."""
-    if not reversals:
-        return None
-    targets = {target for _, target in reversals}
-    first_position: dict[bytes, int] = {}
-    for position, event_id in enumerate(ids):
-        if event_id in targets and event_id not in first_position:
-            first_position[event_id] = position
-    reversal_positions = {position for position, _ in reversals}
+    """Check reversals in ledger order, recording which events each one reversed.
+
+    `reversal_positions` must already hold the positions of every reversal up to these.
+    """
     for position, target_id in reversals:
         target_position = first_position.get(target_id)
         target: ReversalTarget | None = None
@@ -534,70 +529,134 @@ def _first_bad_reversal(
     return None
 
 
-def merge_chunks(
-    chunks: Sequence[ChunkScan], *, after: LedgerHead = EMPTY_LEDGER_HEAD
-) -> LedgerScan:
-    """Join consecutive chunks of one ledger and check what spans them.
+def _ledger_wide_problem(
+    ids: list[bytes],
+    contributors: list[bytes],
+    points: list[int],
+    reversals: list[tuple[int, bytes]],
+    reversed_by: dict[int, int],
+) -> LedgerProblem | None:
+    """The first duplicate id or invalid reversal, whichever comes first, the exact slow way."""
+    reversal_positions = {position for position, _ in reversals}
+    duplicate = _first_duplicate(ids)
+    positions: dict[bytes, int] = {}
+    for position, event_id in enumerate(ids):
+        positions.setdefault(event_id, position)
+    if duplicate is not None:
+        reversals = [item for item in reversals if item[0] < duplicate.line_number - 1]
+    found = _first_bad_reversal(
+        positions, contributors, points, reversals, reversed_by, reversal_positions
+    )
+    return found or duplicate
+
+
+class LedgerMerger:
+    """Joins consecutive chunks of one ledger, in order, as they arrive.
 
     The first chunk must have been scanned with `after` and the others with `after=None`.
-    The reported problem is the earliest by line, wherever it was found.
+    Each `add` does its share of the ledger-wide checks, so a caller can fold in one chunk
+    while another is still being scanned. The problem reported is the earliest by line.
     """
-    ids: list[bytes] = []
-    contributors: list[bytes] = []
-    points: list[int] = []
-    reversals: list[tuple[int, bytes]] = []
-    period_events: list[PeriodEvent] = []
-    problems: list[LedgerProblem] = []
-    marked_hash = b""
-    last_seq, last_hash = after.seq, after.hash.encode()
-    line_offset = 0
-    for index, chunk in enumerate(chunks):
-        if not problems and chunk.checked_count:
+
+    def __init__(self, after: LedgerHead = EMPTY_LEDGER_HEAD) -> None:
+        self._ids: list[bytes] = []
+        self._contributors: list[bytes] = []
+        self._points: list[int] = []
+        self._reversals: list[tuple[int, bytes]] = []
+        self._reversal_positions: set[int] = set()
+        self._reversed_by: dict[int, int] = {}
+        self._positions: dict[bytes, int] = {}
+        self._duplicate_seen = False
+        self._wide_problem: LedgerProblem | None = None
+        self._period_events: list[PeriodEvent] = []
+        self._problem: LedgerProblem | None = None
+        self._marked_hash = b""
+        self._last_seq, self._last_hash = after.seq, after.hash.encode()
+        self._line_offset = 0
+        self._chunk_count = 0
+
+    def add(self, chunk: ChunkScan) -> None:
+        first_chunk = self._chunk_count == 0
+        self._chunk_count += 1
+        offset = self._line_offset
+        self._line_offset += chunk.line_count
+        if self._problem is not None:
+            return
+        if chunk.checked_count:
             link = _link_problem(
                 _LineFields(
                     b"", b"", b"", b"", b"", 0, chunk.first_prev, b"", b"", chunk.first_seq
                 ),
-                last_seq if index > 0 else -1,
-                last_hash,
+                -1 if first_chunk else self._last_seq,
+                self._last_hash,
                 contiguous=True,
             )
             if link is not None:
-                problems.append(LedgerProblem(line_offset + 1, chunk.first_seq, link))
-            else:
-                ids.extend(chunk.ids)
-                contributors.extend(chunk.contributors)
-                points.extend(chunk.points)
-                reversals.extend((line_offset + local, target) for local, target in chunk.reversals)
-                period_events.extend(chunk.period_events)
-                marked_hash = marked_hash or chunk.marked_hash
-                last_seq, last_hash = chunk.last_seq, chunk.last_hash
-        if not problems and chunk.problem is not None:
+                self._problem = LedgerProblem(offset + 1, chunk.first_seq, link)
+                return
+            self._fold(chunk, offset)
+        if chunk.problem is not None:
             problem = chunk.problem
-            problems.append(
-                LedgerProblem(problem.line_number + line_offset, problem.seq, problem.reason)
-            )
-        line_offset += chunk.line_count
-    reversed_by: dict[int, int] = {}
-    problems.extend(
-        found
-        for found in (
-            _first_duplicate(ids),
-            _first_bad_reversal(ids, contributors, points, reversals, reversed_by),
+            self._problem = LedgerProblem(problem.line_number + offset, problem.seq, problem.reason)
+
+    def _fold(self, chunk: ChunkScan, offset: int) -> None:
+        self._ids.extend(chunk.ids)
+        self._contributors.extend(chunk.contributors)
+        self._points.extend(chunk.points)
+        reversals = [(offset + local, target) for local, target in chunk.reversals]
+        self._reversals.extend(reversals)
+        self._reversal_positions.update(position for position, _ in reversals)
+        self._period_events.extend(chunk.period_events)
+        self._marked_hash = self._marked_hash or chunk.marked_hash
+        self._last_seq, self._last_hash = chunk.last_seq, chunk.last_hash
+        if self._duplicate_seen or self._wide_problem is not None:
+            return
+        known = len(self._positions)
+        self._positions.update(
+            zip(chunk.ids, range(offset, offset + chunk.checked_count), strict=True)
         )
-        if found is not None
-    )
-    return LedgerScan(
-        line_count=line_offset,
-        head=LedgerHead(last_seq, last_hash.decode()),
-        problem=min(problems, key=lambda problem: problem.line_number, default=None),
-        period_events=period_events,
-        marked_hash=marked_hash.decode() or None,
-        _ids=ids,
-        _contributors=contributors,
-        _points=points,
-        _reversal_positions={position for position, _ in reversals},
-        _reversed_by=reversed_by,
-    )
+        if len(self._positions) != known + chunk.checked_count:
+            self._duplicate_seen = True  # `result` finds it, and what precedes it, exactly
+            return
+        self._wide_problem = _first_bad_reversal(
+            self._positions,
+            self._contributors,
+            self._points,
+            reversals,
+            self._reversed_by,
+            self._reversal_positions,
+        )
+
+    def result(self) -> LedgerScan:
+        wide = self._wide_problem
+        if self._duplicate_seen:
+            self._reversed_by = {}
+            wide = _ledger_wide_problem(
+                self._ids, self._contributors, self._points, self._reversals, self._reversed_by
+            )
+        problems = [problem for problem in (self._problem, wide) if problem is not None]
+        return LedgerScan(
+            line_count=self._line_offset,
+            head=LedgerHead(self._last_seq, self._last_hash.decode()),
+            problem=min(problems, key=lambda problem: problem.line_number, default=None),
+            period_events=self._period_events,
+            marked_hash=self._marked_hash.decode() or None,
+            _ids=self._ids,
+            _contributors=self._contributors,
+            _points=self._points,
+            _reversal_positions=self._reversal_positions,
+            _reversed_by=self._reversed_by,
+        )
+
+
+def merge_chunks(
+    chunks: Iterable[ChunkScan], *, after: LedgerHead = EMPTY_LEDGER_HEAD
+) -> LedgerScan:
+    """Join consecutive chunks of one ledger (see `LedgerMerger`)."""
+    merger = LedgerMerger(after)
+    for chunk in chunks:
+        merger.add(chunk)
+    return merger.result()
 
 
 def scan_ledger(

@@ -247,6 +247,21 @@ def _seq_of(events: Sequence[PeriodEvent], line: bytes) -> str:
     return next((f"the line of seq {event.seq}" for event in events if event.line is line), "")
 
 
+def _events_known_from_ledger(
+    bundle: Bundle, ledger: LedgerScan | None
+) -> list[PeriodEvent] | None:
+    """The ledger's already-checked events, when events.jsonl is exactly those lines."""
+    if ledger is None or ledger.problem is not None:
+        return None
+    head_seq = bundle.manifest.ledger_head.seq
+    events = [event for event in ledger.period_events if event.seq <= head_seq]
+    if len(events) != len(bundle.event_lines) or any(
+        event.line != line for event, line in zip(events, bundle.event_lines, strict=True)
+    ):
+        return None
+    return events
+
+
 def verify_bundle(
     files: Mapping[str, bytes],
     *,
@@ -304,10 +319,12 @@ def _verify(
                 expected=sha256_hex(files[name]),
                 found=getattr(manifest, key),
             )
-    try:
-        events = period_events_from_lines(bundle.event_lines, manifest.period)
-    except BundleError as exc:
-        raise _from_bundle_error(exc) from None
+    events = _events_known_from_ledger(bundle, ledger)
+    if events is None:
+        try:
+            events = period_events_from_lines(bundle.event_lines, manifest.period)
+        except BundleError as exc:
+            raise _from_bundle_error(exc) from None
     report.passed(f"events.jsonl: {len(events):,} valid {manifest.period} events in seq order")
     previous = _check_previous(manifest, previous_files)
     if previous is not None:
