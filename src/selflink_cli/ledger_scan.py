@@ -6,6 +6,7 @@ first problem reported are the same as a single pass, only sooner.
 
 import concurrent.futures
 import gc
+import itertools
 import multiprocessing
 import os
 import sys
@@ -42,10 +43,10 @@ def _cpu_count() -> int:
     return max(1, os.cpu_count() or 1)
 
 
-def _lines(
+def _batches(
     path: Path, start: int, end: int, advance: Callable[[int], None] | None
-) -> Iterator[bytes]:
-    """The lines between two line boundaries of the file, read in large batches."""
+) -> Iterator[list[bytes]]:
+    """The lines between two line boundaries of the file, in batches of a few megabytes."""
     with path.open("rb") as handle:
         handle.seek(start)
         remaining = end - start
@@ -66,7 +67,13 @@ def _lines(
             remaining -= size
             if advance is not None:
                 advance(size)
-            yield from batch
+            yield batch
+
+
+def _lines(
+    path: Path, start: int, end: int, advance: Callable[[int], None] | None
+) -> Iterator[bytes]:
+    return itertools.chain.from_iterable(_batches(path, start, end, advance))
 
 
 def _boundaries(path: Path, size: int, parts: int) -> list[tuple[int, int]]:

@@ -199,9 +199,9 @@ def scan_chunk(  # noqa: PLR0912, PLR0915 - the hot loop is kept flat for speed
     every other line takes `parse_event_line`, which accepts it or says exactly what is wrong.
     """
     scan = ChunkScan()
-    ids = scan.ids
-    contributors = scan.contributors
-    points_list = scan.points
+    add_id = scan.ids.append
+    add_contributor = scan.contributors.append
+    add_points = scan.points.append
     reversals = scan.reversals
     period_events = scan.period_events
     wanted_period = period.encode() if period is not None else None
@@ -315,11 +315,11 @@ def scan_chunk(  # noqa: PLR0912, PLR0915 - the hot loop is kept flat for speed
         last_hash = line_hash
         if seq == mark_seq:
             scan.marked_hash = line_hash
-        ids.append(event_id)
-        contributors.append(contributor)
-        points_list.append(points)  # type: ignore[arg-type]
+        add_id(event_id)
+        add_contributor(contributor)
+        add_points(points)  # type: ignore[arg-type]
         if reverses:
-            reversals.append((len(ids) - 1, reverses))
+            reversals.append((len(scan.ids) - 1, reverses))
         if line_period == wanted_period:
             period_events.append(
                 PeriodEvent(seq, names[contributor], points, rule_names[rules], line)  # type: ignore[arg-type]
