@@ -57,7 +57,7 @@ def run(command: list[str], *, stdout: int | None = subprocess.DEVNULL) -> tuple
     """Wall time and peak tree RSS (KiB) of one run; fails loudly on a non-zero exit."""
     peak = 0
     start = time.perf_counter()
-    process = subprocess.Popen(command, stdout=stdout, stderr=subprocess.PIPE)  # noqa: S603
+    process = subprocess.Popen(command, stdout=stdout, stderr=subprocess.PIPE)
     done = threading.Event()
 
     def sample() -> None:
@@ -99,7 +99,7 @@ def ledger_file(args: argparse.Namespace) -> Path:
                 "--seed",
                 str(args.seed),
             ]
-            subprocess.run(command, stdout=out, check=True)  # noqa: S603
+            subprocess.run(command, stdout=out, check=True)
         partial.rename(path)
     return path
 
@@ -139,7 +139,8 @@ def main() -> None:
     }
     size_mb = ledger.stat().st_size / 1e6
     print(
-        f"ledger: {ledger.name}, {size_mb:,.0f} MB, {os.cpu_count()} CPUs, Python {sys.version.split()[0]}"
+        f"ledger: {ledger.name}, {size_mb:,.0f} MB, {os.cpu_count()} CPUs, "
+        f"Python {sys.version.split()[0]}"
     )
     results: dict[str, list[tuple[float, int]]] = {name: [] for name in commands}
     for _ in range(args.repeat):
