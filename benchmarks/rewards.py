@@ -53,9 +53,18 @@ def _tree_rss_kib(pid: int) -> int:
     return total
 
 
-def run(command: list[str], *, stdout: int | None = subprocess.DEVNULL) -> tuple[float, int]:
-    """Wall time and peak tree RSS (KiB) of one run; fails loudly on a non-zero exit."""
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run(command: list[str], *, stdout: int | None = subprocess.DEVNULL) -> tuple[float, float, int]:
+    """Wall time, CPU time (all processes) and peak tree RSS (KiB) of one run.
+
+    Fails loudly on a non-zero exit.
+    """
     peak = 0
+    cpu_before = _children_cpu()
     start = time.perf_counter()
     process = subprocess.Popen(command, stdout=stdout, stderr=subprocess.PIPE)
     done = threading.Event()
@@ -74,7 +83,7 @@ def run(command: list[str], *, stdout: int | None = subprocess.DEVNULL) -> tuple
     sampler.join()
     if process.returncode != 0:
         raise SystemExit(f"{' '.join(command)} failed ({process.returncode}): {stderr.decode()}")
-    return elapsed, peak
+    return elapsed, _children_cpu() - cpu_before, peak
 
 
 def ledger_file(args: argparse.Namespace) -> Path:
@@ -142,20 +151,24 @@ def main() -> None:
         f"ledger: {ledger.name}, {size_mb:,.0f} MB, {os.cpu_count()} CPUs, "
         f"Python {sys.version.split()[0]}"
     )
-    results: dict[str, list[tuple[float, int]]] = {name: [] for name in commands}
+    results: dict[str, list[tuple[float, float, int]]] = {name: [] for name in commands}
     for _ in range(args.repeat):
         for name, command in commands.items():
             results[name].append(run(command))
     kernel_peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    floor = min(seconds for seconds, _ in results["sha256sum"])
-    print("| command | best s | median s | x sha256sum (best) | peak RSS, process tree |")
-    print("|---|---|---|---|---|")
+    floor = min(seconds for seconds, _, _ in results["sha256sum"])
+    print(
+        "| command | best s | median s | x sha256sum (best) | CPU s (best) "
+        "| peak RSS, process tree |"
+    )
+    print("|---|---|---|---|---|---|")
     for name, runs in results.items():
-        times = [seconds for seconds, _ in runs]
-        peak = max(rss for _, rss in runs)
+        times = [seconds for seconds, _, _ in runs]
+        cpu = min(cpu for _, cpu, _ in runs)
+        peak = max(rss for _, _, rss in runs)
         print(
             f"| {name} | {min(times):.2f} | {statistics.median(times):.2f} | "
-            f"{min(times) / floor:.1f} | {peak / 1024:,.0f} MiB |"
+            f"{min(times) / floor:.1f} | {cpu:.2f} | {peak / 1024:,.0f} MiB |"
         )
     print(f"largest single process (kernel peak): {kernel_peak / 1024:,.0f} MiB")
     shutil.rmtree(out.parent)
