@@ -9,6 +9,7 @@ import gc
 import itertools
 import multiprocessing
 import os
+import stat
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -132,9 +133,13 @@ def scan_ledger_file(
     collecting = gc.isenabled()
     gc.disable()
     try:
-        size = path.stat().st_size
-        if not path.is_file():
+        mode = path.stat().st_mode
+        if stat.S_ISFIFO(mode) or stat.S_ISCHR(mode):  # a pipe such as /dev/stdin: one pass
+            with path.open("rb") as stream:
+                return merge_chunks([scan_chunk(stream, period=period, mark_seq=mark_seq)])
+        if not stat.S_ISREG(mode):
             raise CliError(f"{path}: is not a file; expected a ledger")
+        size = path.stat().st_size
         processes = min(workers or _cpu_count(), max(1, size // (PARALLEL_THRESHOLD // 2)))
         with byte_progress(size, label) as advance:
             if processes <= 1 or size < PARALLEL_THRESHOLD or sys.platform != "linux":

@@ -514,10 +514,12 @@ def ledger_synth(
     _period(first, "--periods"), _period(last, "--periods")
     if last < first:
         raise CliError(f"--periods: {last} is before {first}", ExitCode.USAGE)
+    if first < "0001-01" or last > "9999-11":
+        raise CliError("--periods: months must lie within 0001-01..9999-11", ExitCode.USAGE)
     if events < 0:
         raise CliError("--events: must be 0 or more", ExitCode.USAGE)
-    if contributors < 1:
-        raise CliError("--contributors: must be at least 1", ExitCode.USAGE)
+    if not 1 <= contributors <= 1_000_000:
+        raise CliError("--contributors: must be between 1 and 1,000,000", ExitCode.USAGE)
     output = sys.stdout.buffer
     batch: list[bytes] = []
     for line in synth_ledger(events, contributors, periods_between(first, last), seed):

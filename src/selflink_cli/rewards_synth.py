@@ -32,7 +32,10 @@ def _timestamp(period: str, fraction: float) -> str:
     year, month = int(period[:4]), int(period[5:])
     seconds = int(calendar.monthrange(year, month)[1] * 86_400 * fraction)
     moment = dt.datetime(year, month, 1, tzinfo=dt.UTC) + dt.timedelta(seconds=seconds)
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return (
+        f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d}"
+        f"T{moment.hour:02d}:{moment.minute:02d}:{moment.second:02d}Z"
+    )
 
 
 class _Synthesizer:
