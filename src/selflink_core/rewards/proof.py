@@ -171,7 +171,7 @@ def check_proof(  # noqa: PLR0911 - stops at the first failed check
             computed.hex(),
             manifest.merkle_root,
         )
-    report.passed(f"row {proof.index} of {proof.tree_size} leads to merkle_root")
+    report.passed(f"row {proof.index + 1} of {proof.tree_size} leads to the manifest's merkle_root")
     sums = (
         f"{manifest.events_sha256}  {EVENTS_FILE}\n"
         f"{sha256_hex(manifest.to_bytes())}  {MANIFEST_FILE}\n"
