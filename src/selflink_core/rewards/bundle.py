@@ -153,8 +153,12 @@ class Bundle:
 
     @property
     def root(self) -> str:
-        """The published root: SHA-256 of SHA256SUMS."""
-        return sha256_hex(self.files()[SUMS_FILE])
+        """The published root: SHA-256 of SHA256SUMS.
+
+        Computed from the manifest alone (it holds the other files' hashes), so a service that
+        keeps only the manifest and rows of a past month can still chain the next one to it.
+        """
+        return manifest_root(self.manifest)
 
     @property
     def period(self) -> str:
@@ -173,6 +177,16 @@ class Bundle:
             rollover_cents=self.manifest.rollover_out_cents,
             rows={row.contributor: row for row in self.rows},
         )
+
+
+def manifest_root(manifest: Manifest) -> str:
+    """The root of the bundle this manifest describes: SHA256SUMS rebuilt from its hashes."""
+    sums = (
+        f"{manifest.events_sha256}  {EVENTS_FILE}\n"
+        f"{sha256_hex(manifest.to_bytes())}  {MANIFEST_FILE}\n"
+        f"{manifest.payouts_sha256}  {PAYOUTS_FILE}\n"
+    )
+    return sha256_hex(sums.encode())
 
 
 def root_of_files(files: Mapping[str, bytes]) -> str:

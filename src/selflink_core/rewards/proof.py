@@ -4,16 +4,13 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from selflink_core.rewards.bundle import (
-    EVENTS_FILE,
-    MANIFEST_FILE,
-    PAYOUTS_FILE,
     PAYOUTS_HEADER,
     Bundle,
     BundleError,
     Manifest,
     manifest_from_json_object,
+    manifest_root,
     parse_payouts,
-    sha256_hex,
 )
 from selflink_core.rewards.calculation import PayoutRow
 from selflink_core.rewards.canonical import CanonicalJsonError, canonical_json, parse_strict_json
@@ -172,12 +169,7 @@ def check_proof(  # noqa: PLR0911 - stops at the first failed check
             manifest.merkle_root,
         )
     report.passed(f"row {proof.index + 1} of {proof.tree_size} leads to the manifest's merkle_root")
-    sums = (
-        f"{manifest.events_sha256}  {EVENTS_FILE}\n"
-        f"{sha256_hex(manifest.to_bytes())}  {MANIFEST_FILE}\n"
-        f"{manifest.payouts_sha256}  {PAYOUTS_FILE}\n"
-    ).encode()
-    root = sha256_hex(sums)
+    root = manifest_root(manifest)
     report.root = root
     if root != proof.root:
         return fail(

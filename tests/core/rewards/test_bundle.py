@@ -119,3 +119,16 @@ def test_a_previous_bundle_of_the_wrong_month_is_refused():
         month_bundle([], "2025-03", Figures(), previous=january)
     with pytest.raises(BundleError, match="currency"):
         month_bundle([], "2025-02", Figures(currency="EUR"), previous=january)
+
+
+@fast
+@given(ledgers(), three_months)
+def test_a_previous_month_kept_as_manifest_and_rows_chains_the_same(events, months):
+    """A service may keep only the manifest and rows of a published month."""
+    from selflink_core.rewards import Bundle
+
+    january, february = consecutive_bundles(events, PERIODS[:2], months[:2])
+    slim = Bundle(manifest=january.manifest, rows=january.rows, event_lines=())
+    assert slim.root == january.root
+    again = month_bundle(events, PERIODS[1], months[1], previous=slim)
+    assert again.files() == february.files()
