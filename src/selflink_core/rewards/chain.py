@@ -300,7 +300,9 @@ def scan_chunk(  # noqa: PLR0912, PLR0915 - the hot loop is kept flat for speed
             except EventError as exc:
                 scan.problem = LedgerProblem(line_number, _seq_hint(line), str(exc))
                 break
-            problem = _link_problem(fields, last_seq, last_hash, contiguous=contiguous)
+            problem = _link_problem(
+                fields.seq, fields.prev, last_seq, last_hash, contiguous=contiguous
+            )
             if problem is not None:
                 scan.problem = LedgerProblem(line_number, fields.seq, problem)
                 break
@@ -361,27 +363,26 @@ def _remember_hour(known_hours: set[bytes], occurred_at: bytes) -> bool:
 
 
 def _link_problem(  # noqa: PLR0911 - one return per chain rule
-    fields: _LineFields, last_seq: int, last_hash: bytes, *, contiguous: bool
+    seq: int, prev: bytes, last_seq: int, last_hash: bytes, *, contiguous: bool
 ) -> str | None:
+    """Why a line with `seq` and `prev` cannot follow the line (`last_seq`, `last_hash`)."""
     if last_seq < 0:
         return None
     if contiguous:
-        if fields.seq != last_seq + 1:
-            return (
-                f"seq: expected {last_seq + 1} (one more than the line before), found {fields.seq}"
-            )
-        if fields.prev != last_hash:
+        if seq != last_seq + 1:
+            return f"seq: expected {last_seq + 1} (one more than the line before), found {seq}"
+        if prev != last_hash:
             return (
                 "prev: must be the hash of the event before it: "
-                f"expected {last_hash.decode()}, found {fields.prev.decode()}"
+                f"expected {last_hash.decode()}, found {prev.decode()}"
             )
         return None
-    if fields.seq <= last_seq:
-        return f"seq: must be greater than the previous line's seq {last_seq}, found {fields.seq}"
-    if fields.seq == last_seq + 1 and fields.prev != last_hash:
+    if seq <= last_seq:
+        return f"seq: must be greater than the previous line's seq {last_seq}, found {seq}"
+    if seq == last_seq + 1 and prev != last_hash:
         return (
             f"prev: must be the hash of seq {last_seq}, the line before: "
-            f"expected {last_hash.decode()}, found {fields.prev.decode()}"
+            f"expected {last_hash.decode()}, found {prev.decode()}"
         )
     return None
 
@@ -584,9 +585,8 @@ class LedgerMerger:
             return
         if chunk.checked_count:
             link = _link_problem(
-                _LineFields(
-                    b"", b"", b"", b"", b"", 0, chunk.first_prev, b"", b"", chunk.first_seq
-                ),
+                chunk.first_seq,
+                chunk.first_prev,
                 -1 if first_chunk else self._last_seq,
                 self._last_hash,
                 contiguous=True,
