@@ -56,6 +56,8 @@ from selflink_api.platform.pagination import provide_page_request
 from selflink_api.platform.problems import EXCEPTION_HANDLERS
 from selflink_api.platform.ratelimit import AttemptLimiter
 from selflink_api.platform.security import requires_admin
+from selflink_api.rewards import jobs as reward_jobs
+from selflink_api.rewards.controllers import RewardsController, RewardsStaffController
 from selflink_api.settings import Settings, load_settings
 from selflink_api.social.controllers import SocialController
 from selflink_api.system import jobs as system_jobs
@@ -64,16 +66,18 @@ from selflink_api.system.controllers import SystemController
 API_VERSION_PREFIX = "/api/v1"
 OPERATOR_PATHS = ["/health", "/ready", "/metrics", "/schema"]
 
-JOBS: tuple[JobDefinition, ...] = (*system_jobs.JOBS, *notification_jobs.JOBS)
-SCHEDULES: tuple[CronSchedule, ...] = (*system_jobs.SCHEDULES,)
+JOBS: tuple[JobDefinition, ...] = (*system_jobs.JOBS, *notification_jobs.JOBS, *reward_jobs.JOBS)
+SCHEDULES: tuple[CronSchedule, ...] = (*system_jobs.SCHEDULES, *reward_jobs.SCHEDULES)
 EVENT_SUBSCRIBERS: dict[str, tuple[JobDefinition, ...]] = {
-    ACCOUNT_DELETED: (notification_jobs.forget_user,),
+    ACCOUNT_DELETED: (notification_jobs.forget_user, reward_jobs.forget_user),
 }
 DOMAIN_CONTROLLERS: tuple[type[Controller], ...] = (
     AuthController,
     UsersController,
     SocialController,
     StaffController,
+    RewardsController,
+    RewardsStaffController,
 )
 
 
@@ -144,7 +148,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
         lifespan=[_lifespan(settings, database, runner, redis)],
         on_app_init=[jwt_auth.on_app_init],
         state=State(
-            {"settings": settings, "job_runner": runner, "redis": redis, "accounts": accounts}
+            {
+                "settings": settings,
+                "job_runner": runner,
+                "redis": redis,
+                "accounts": accounts,
+                "session_maker": database.create_session_maker(),
+            }
         ),
         debug=settings.debug,
     )

@@ -11,9 +11,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from selflink_api.accounts.models import Role
 from selflink_api.accounts.services import AccountsToolkit, PersonalDataStore
+from selflink_api.audit.commands import audit
 from selflink_api.cli import account_service, run_in_session
 from selflink_api.demo import demo
 from selflink_api.notifications import services as outbox
+from selflink_api.rewards.commands import rewards
 from selflink_api.settings import Profile, Settings
 
 
@@ -115,7 +117,7 @@ outbox_group.add_command(list_outbox)  # type: ignore[arg-type]
 
 class SelflinkCommands(CLIPluginProtocol):
     def on_cli_init(self, cli: click.Group) -> None:
-        for command in (users, pii, outbox_group, demo):
+        for command in (users, pii, outbox_group, demo, rewards, audit):
             cli.add_command(command)
         if "workers" not in cli.commands:
             cli.add_command(_workers_without_redis)

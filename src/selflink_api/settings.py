@@ -89,6 +89,15 @@ class Settings(BaseSettings):
     pii_active_key_id: Annotated[str, Field(validation_alias="PII_ACTIVE_KEY_ID")] = ""
     pii_index_key: Annotated[SecretStr, Field(validation_alias="PII_INDEX_KEY")] = SecretStr("")
 
+    # Rewards
+    github_webhook_secret: Annotated[SecretStr, Field(validation_alias="GITHUB_WEBHOOK_SECRET")] = (
+        SecretStr("")
+    )
+    github_webhook_max_bytes: Annotated[
+        int, Field(validation_alias="GITHUB_WEBHOOK_MAX_BYTES", ge=1024)
+    ] = 1_048_576
+    rewards_dispute_days: Annotated[int, Field(validation_alias="REWARDS_DISPUTE_DAYS", ge=0)] = 7
+
     # Outgoing mail: smtp://user:password@host:587 (STARTTLS) or smtps://...:465
     smtp_url: Annotated[SecretStr, Field(validation_alias="SMTP_URL")] = SecretStr("")
     mail_from: Annotated[str, Field(validation_alias="MAIL_FROM")] = (

@@ -130,7 +130,7 @@ def _checked_bundle(folder: Path) -> Bundle:
 
 
 @app.command(epilog=EXIT_CODES_HELP)
-def calculate(  # noqa: PLR0917 - Typer maps options to parameters
+def calculate(
     ledger: Annotated[
         Path, typer.Option("--ledger", metavar="FILE", help="The ledger (JSON lines, format 1).")
     ],

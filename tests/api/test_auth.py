@@ -384,7 +384,7 @@ async def test_suspended_accounts_can_neither_act_nor_sign_in(
     )
     assert reinstated.status_code == 204
     await login(client, person.handle)
-    audit = await sql(settings, "SELECT action FROM audit_records ORDER BY id")
+    audit = await sql(settings, "SELECT action FROM audit_log ORDER BY seq")
     assert [row[0] for row in audit][-2:] == ["user.suspend", "user.reinstate"]
 
 

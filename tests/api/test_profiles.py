@@ -103,7 +103,7 @@ async def test_personal_data_is_encrypted_at_rest(client: Client, settings: Sett
         json={"full_name": "Plaintext Detector", "phone": "+44 1234 567890", "birth": BIRTH},
     )
     dumps = []
-    for table in ("users", "user_pii", "outbox_messages", "audit_records", "auth_sessions"):
+    for table in ("users", "user_pii", "outbox_messages", "audit_log", "auth_sessions"):
         for row in await sql(settings, f"SELECT * FROM {table}"):
             dumps.append(repr(tuple(bytes(v) if isinstance(v, memoryview) else v for v in row)))
     raw = "\n".join(dumps)
@@ -130,7 +130,7 @@ async def test_staff_read_personal_data_only_through_an_audited_endpoint(
     allowed = await client.get("/api/v1/staff/users/looked_up/personal-data", headers=staff.headers)
     assert allowed.status_code == 200
     assert allowed.json()["email"] == person.email
-    audit = await sql(settings, "SELECT action, subject FROM audit_records")
+    audit = await sql(settings, "SELECT action, subject FROM audit_log")
     assert ("pii.read", f"user:{person.id.replace('-', '')}") in {
         (a, s.replace("-", "")) for a, s in audit
     }

@@ -14,7 +14,7 @@ from advanced_alchemy.extensions.litestar import (
 )
 from advanced_alchemy.types import GUID
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import JSON, MetaData, event
+from sqlalchemy import JSON, Connection, MetaData, event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.pool import ConnectionPoolEntry
@@ -32,6 +32,8 @@ MODEL_MODULES = (
     "selflink_api.social.models",
     "selflink_api.notifications.models",
     "selflink_api.audit.models",
+    "selflink_api.platform.appendonly",
+    "selflink_api.rewards.models",
 )
 
 Base = UUIDv7AuditBase
@@ -50,9 +52,19 @@ def load_models() -> MetaData:
 
 def _sqlite_pragmas(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
     cursor = dbapi_connection.cursor()
-    for pragma in ("foreign_keys = ON", "journal_mode = WAL", "busy_timeout = 5000"):
+    for pragma in ("foreign_keys = ON", "journal_mode = WAL", "busy_timeout = 10000"):
         cursor.execute(f"PRAGMA {pragma}")
     cursor.close()
+    dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
+
+
+def _sqlite_begin_immediate(connection: Connection) -> None:
+    """Take SQLite's write lock when a transaction starts, not at its first write.
+
+    A deferred transaction that reads and then writes can fail with SQLITE_BUSY when another
+    writer committed meanwhile; starting every transaction as a writer makes them queue instead.
+    """
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def build_sqlalchemy_config(settings: Settings) -> SQLAlchemyAsyncConfig:
@@ -85,6 +97,7 @@ def build_sqlalchemy_config(settings: Settings) -> SQLAlchemyAsyncConfig:
     )
     if settings.is_sqlite:
         event.listen(config.get_engine().sync_engine, "connect", _sqlite_pragmas)
+        event.listen(config.get_engine().sync_engine, "begin", _sqlite_begin_immediate)
     return config
 
 

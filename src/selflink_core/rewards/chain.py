@@ -494,7 +494,7 @@ def _first_duplicate(ids: list[bytes]) -> LedgerProblem | None:
     return None
 
 
-def _first_bad_reversal(  # noqa: PLR0917 - internal, called twice with the merge state
+def _first_bad_reversal(
     first_position: Mapping[bytes, int],
     contributors: list[bytes],
     points: list[int],

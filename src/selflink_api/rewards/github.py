@@ -1,0 +1,103 @@
+"""GitHub webhooks: verified, recorded by delivery id, then scored by a job."""
+
+import hashlib
+import hmac
+from dataclasses import dataclass
+from uuid import UUID
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from selflink_api.audit import services as audit
+from selflink_api.platform.problems import ProblemError
+from selflink_api.rewards.ledger import DuplicateEventError, LedgerService
+from selflink_api.rewards.models import DeliveryStatus, GithubDelivery
+from selflink_core.rewards import DEFAULT_RULES, NotScored, PayloadError, score_pull_request
+
+SIGNATURE_PREFIX = "sha256="
+SCORED_EVENTS = frozenset({"pull_request"})
+ACCEPTED_EVENTS = SCORED_EVENTS | {"ping"}
+GITHUB_ACTOR = "github"
+
+
+def signature_is_valid(secret: str, body: bytes, header: str | None) -> bool:
+    """HMAC-SHA256 of the exact body with the shared secret, compared in constant time."""
+    if not header or not header.startswith(SIGNATURE_PREFIX):
+        return False
+    expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected, header.removeprefix(SIGNATURE_PREFIX))
+
+
+@dataclass(frozen=True)
+class Recorded:
+    delivery: GithubDelivery
+    is_new: bool
+
+
+async def record_delivery(
+    session: AsyncSession, delivery_id: str, event_type: str, body: bytes
+) -> Recorded:
+    """Store the delivery once; a replay (same delivery id) finds the first record."""
+    existing = await session.scalar(
+        select(GithubDelivery).where(GithubDelivery.delivery_id == delivery_id)
+    )
+    if existing is not None:
+        return Recorded(existing, is_new=False)
+    delivery = GithubDelivery(
+        delivery_id=delivery_id,
+        event_type=event_type,
+        payload_sha256=hashlib.sha256(body).hexdigest(),
+        payload=body,
+    )
+    try:
+        async with session.begin_nested():
+            session.add(delivery)
+    except IntegrityError:  # the same delivery arrived twice at once
+        again = await session.scalar(
+            select(GithubDelivery).where(GithubDelivery.delivery_id == delivery_id)
+        )
+        assert again is not None
+        return Recorded(again, is_new=False)
+    return Recorded(delivery, is_new=True)
+
+
+async def process_delivery(session: AsyncSession, delivery_id: UUID) -> GithubDelivery | None:
+    """Score a recorded pull request and append its event; every outcome is recorded."""
+    ledger = LedgerService(session)
+    delivery = await session.get(GithubDelivery, delivery_id)
+    if delivery is None or delivery.status != DeliveryStatus.RECEIVED:
+        return delivery
+    try:
+        result = score_pull_request(delivery.payload, DEFAULT_RULES)
+    except PayloadError as exc:
+        delivery.status, delivery.outcome = (
+            DeliveryStatus.FAILED,
+            f"malformed pull request: {exc}"[:500],
+        )
+        return delivery
+    if isinstance(result, NotScored):
+        delivery.status, delivery.outcome = DeliveryStatus.IGNORED, result.reason[:500]
+        return delivery
+    try:
+        event = await ledger.append(result.draft, appended_by=GITHUB_ACTOR)
+    except DuplicateEventError as exc:
+        delivery.status, delivery.outcome = (
+            DeliveryStatus.DUPLICATE,
+            f"{result.draft.id} {exc}"[:500],
+        )
+        delivery.event_seq = exc.existing_seq
+        return delivery
+    except ProblemError as exc:
+        delivery.status, delivery.outcome = DeliveryStatus.FAILED, exc.detail[:500]
+        return delivery
+    delivery.status, delivery.event_seq = DeliveryStatus.APPENDED, event.seq
+    delivery.outcome = "; ".join(result.explanation)[:500]
+    await audit.record(
+        session,
+        actor_id=None,
+        action="rewards.event.append",
+        subject=f"event:{event.id}",
+        details={"seq": event.seq, "delivery": delivery.delivery_id, "points": event.points},
+    )
+    return delivery

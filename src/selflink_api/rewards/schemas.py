@@ -1,0 +1,187 @@
+"""Request and response bodies of the rewards API."""
+
+from datetime import datetime
+from typing import Annotated, Literal
+from uuid import UUID
+
+import msgspec
+from msgspec import Meta
+
+from selflink_api.rewards.models import PayoutState
+
+Period = Annotated[str, Meta(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$", examples=["2026-10"])]
+ContributorKey = Annotated[
+    str, Meta(pattern=r"^[A-Za-z0-9._:@/+-]{1,200}$", examples=["github:583231"])
+]
+Note = Annotated[str, Meta(max_length=500, examples=["Checked against the PR history."])]
+
+
+class Struct(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """Request bodies refuse unknown fields."""
+
+
+class ManualEventRequest(Struct):
+    kind: Annotated[
+        Literal["bounty", "bonus", "penalty", "adjustment", "reversal"],
+        Meta(examples=["bounty"]),
+    ]
+    contributor: ContributorKey
+    points: Annotated[int, Meta(ge=-1_000_000, le=1_000_000, examples=[8])]
+    reason: Annotated[
+        str, Meta(min_length=3, max_length=500, examples=["Fixed the CI flake, issue #88"])
+    ]
+    event_id: (
+        Annotated[str, Meta(min_length=1, max_length=200, examples=["manual:2026-10:bounty-88"])]
+        | None
+    ) = None
+    reverses: Annotated[str, Meta(max_length=200, examples=["github:pr:selflink/selflink#41"])] = ""
+    ref: Annotated[
+        str, Meta(max_length=500, examples=["https://github.com/selflink/selflink/issues/88"])
+    ] = ""
+
+
+class LedgerEvent(msgspec.Struct, kw_only=True):
+    seq: int
+    id: str
+    period: str
+    occurred_at: str
+    contributor: str
+    kind: str
+    points: int
+    rules: str
+    ref: str
+    source_sha256: str
+    reverses: str
+    prev: str
+    hash: str
+
+
+class LinkRequest(Struct):
+    github_id: Annotated[int, Meta(ge=1, le=2**53 - 1, examples=[583231])]
+    github_login: Annotated[str, Meta(max_length=100, examples=["octocat"])] = ""
+    evidence: Annotated[
+        str, Meta(max_length=500, examples=["https://gist.github.com/octocat/…"])
+    ] = ""
+
+
+class LinkView(msgspec.Struct, kw_only=True):
+    id: UUID
+    contributor: str
+    github_login: str
+    state: str
+    note: str
+    created_at: datetime
+    decided_at: datetime | None
+
+
+class Decision(Struct):
+    note: Note = ""
+
+
+class DisputeRequest(Struct):
+    reason: Annotated[
+        str, Meta(min_length=3, max_length=2000, examples=["My PR #41 was size:l, not size:m."])
+    ]
+    event_id: Annotated[str, Meta(max_length=200, examples=["github:pr:selflink/selflink#41"])] = ""
+
+
+class DisputeView(msgspec.Struct, kw_only=True):
+    id: UUID
+    period: str
+    version: int
+    contributor: str
+    reason: str
+    event_id: str
+    state: str
+    resolution_note: str
+    created_at: datetime
+    resolved_at: datetime | None
+
+
+class TransitionRequest(Struct):
+    to: Annotated[PayoutState, Meta(examples=["processing"])]
+    method: Annotated[str, Meta(max_length=64, examples=["bank_transfer"])] = ""
+    external_ref: Annotated[str, Meta(max_length=200, examples=["TX-2026-11-0042"])] = ""
+    note: Note = ""
+
+
+class PayoutView(msgspec.Struct, kw_only=True):
+    id: UUID
+    period: str
+    contributor: str
+    amount_cents: int
+    currency: str
+    state: str
+    method: str
+    external_ref: str
+
+
+class TransitionView(msgspec.Struct, kw_only=True):
+    from_state: str
+    to_state: str
+    actor: str
+    method: str
+    external_ref: str
+    note: str
+    at: datetime
+
+
+class PayoutDetail(msgspec.Struct, kw_only=True):
+    payout: PayoutView
+    changed: bool
+    transitions: list[TransitionView]
+
+
+class PeriodSummary(msgspec.Struct, kw_only=True):
+    period: str
+    state: str
+    version: int
+    root: str
+    currency: str
+    pool_cents: int
+    paid_cents: int
+    carry_out_cents: int
+    rollover_out_cents: int
+    contributors: int
+    events: int
+    dispute_ends_at: datetime | None
+    locked_at: datetime | None
+
+
+class VersionView(msgspec.Struct, kw_only=True):
+    version: int
+    root: str
+    committed_at: datetime
+
+
+class PeriodDetail(msgspec.Struct, kw_only=True):
+    summary: PeriodSummary
+    versions: list[VersionView]
+    files: list[str]
+
+
+class StatementMonth(msgspec.Struct, kw_only=True):
+    period: str
+    state: str
+    version: int
+    root: str
+    period_points: int
+    eligible_points: int
+    share_cents: int
+    payout_cents: int
+    carry_out_cents: int
+    points_carry_out: int
+    payout_state: str | None
+
+
+class Statement(msgspec.Struct, kw_only=True):
+    contributor: str
+    linked: bool
+    events: list[LedgerEvent]
+    months: list[StatementMonth]
+
+
+class DeliveryAccepted(msgspec.Struct, kw_only=True):
+    delivery: str
+    status: str
+    duplicate: bool
