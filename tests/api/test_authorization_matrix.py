@@ -106,7 +106,61 @@ MATRIX: dict[tuple[str, str], tuple[dict[str, int], Body]] = {
     ("GET", "/api/v1/staff/users/{handle:str}/personal-data"): staff_only,
     ("POST", "/api/v1/staff/users/{handle:str}/suspend"): row(401, 403, 403, 204),
     ("POST", "/api/v1/staff/users/{handle:str}/reinstate"): row(401, 403, 403, 204),
+    # Rewards: the transparency pages and the webhook are public (the webhook is signed instead).
+    ("GET", "/api/v1/rewards/ledger.jsonl"): public(200),
+    ("GET", "/api/v1/rewards/periods"): public(200),
+    ("GET", "/api/v1/rewards/periods/{period:str}"): public(404),
+    ("GET", "/api/v1/rewards/periods/{period:str}/files/{name:str}"): public(404),
+    ("GET", "/api/v1/rewards/periods/{period:str}/proofs/{contributor:str}"): public(404),
+    ("GET", "/api/v1/rewards/contributors/{contributor:str}/statement"): public(404),
+    ("POST", "/api/v1/rewards/github/webhook"): public(503),
+    ("POST", "/api/v1/rewards/links"): signed_in_only(201, lambda c, a: {"github_id": 4242}),
+    ("GET", "/api/v1/rewards/links/me"): signed_in_only(200),
+    ("POST", "/api/v1/rewards/periods/{period:str}/disputes"): signed_in_only(
+        409, lambda c, a: {"reason": "wrong size"}
+    ),
+    ("GET", "/api/v1/rewards/disputes/me"): signed_in_only(200),
+    ("POST", "/api/v1/staff/rewards/events"): row(
+        401,
+        403,
+        403,
+        201,
+        lambda c, a: {"kind": "bounty", "contributor": "github:7", "points": 3, "reason": "docs"},
+    ),
+    ("GET", "/api/v1/staff/rewards/links"): staff_only,
+    ("POST", "/api/v1/staff/rewards/links/{link_id:uuid}/approve"): row(
+        401, 403, 403, 404, lambda c, a: {}
+    ),
+    ("POST", "/api/v1/staff/rewards/links/{link_id:uuid}/reject"): row(
+        401, 403, 403, 404, lambda c, a: {}
+    ),
+    ("GET", "/api/v1/staff/rewards/disputes"): staff_only,
+    ("POST", "/api/v1/staff/rewards/disputes/{dispute_id:uuid}/accept"): row(
+        401, 403, 403, 404, lambda c, a: {}
+    ),
+    ("POST", "/api/v1/staff/rewards/disputes/{dispute_id:uuid}/reject"): row(
+        401, 403, 403, 404, lambda c, a: {}
+    ),
+    ("GET", "/api/v1/staff/rewards/payouts"): staff_only,
+    ("POST", "/api/v1/staff/rewards/payouts/{payout_id:uuid}/transitions"): row(
+        401, 403, 403, 404, lambda c, a: {"to": "processing"}
+    ),
 }
+
+PLACEHOLDERS = {
+    "{period:str}": "2026-10",
+    "{name:str}": "manifest.json",
+    "{contributor:str}": "github:1",
+    "{link_id:uuid}": "0192e1a0-0000-7000-8000-000000000001",
+    "{dispute_id:uuid}": "0192e1a0-0000-7000-8000-000000000002",
+    "{payout_id:uuid}": "0192e1a0-0000-7000-8000-000000000003",
+}
+
+
+def concrete(path: str, owner: Person) -> str:
+    for placeholder, value in PLACEHOLDERS.items():
+        path = path.replace(placeholder, value)
+    return path.replace("{handle:str}", owner.handle)
 
 
 def api_routes(app: Litestar) -> set[tuple[str, str]]:
@@ -138,7 +192,7 @@ async def test_endpoint_answers_each_kind_of_caller(
                 staff=await make_staff(client, settings, f"staff_{tag}"),
             )
             actor = getattr(cast, actor_name, None)
-            url = path.replace("{handle:str}", cast.owner.handle)
+            url = concrete(path, cast.owner)
             response = await client.request(
                 method, url, headers=actor.headers if actor else {}, json=body(cast, actor)
             )

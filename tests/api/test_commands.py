@@ -1,44 +1,18 @@
 """Operator commands of `selflink-api`, through its real command line (in-process for speed;
 `test_serve` runs the installed console script itself)."""
 
-import os
-from dataclasses import dataclass
-
 import anyio
 import pytest
-from click.testing import CliRunner
-from litestar.cli.main import litestar_group
 from litestar.testing import AsyncTestClient
 
 from selflink_api.app import create_app
 from selflink_api.platform.crypto import generate_key
-from tests.api.conftest import SUITE_LOG, TEST_SECRET_KEY, drain_jobs, make_settings
+from tests.api.conftest import drain_jobs, make_settings
+from tests.api.operator import selflink_api
 from tests.api.people import PASSWORD, login, register, remember
 from tests.api.test_auth import sql
 
 pytestmark = pytest.mark.anyio
-
-
-@dataclass(frozen=True)
-class Outcome:
-    returncode: int
-    stdout: str
-    stderr: str
-
-
-def selflink_api(database_url: str, *args: str, **env: str) -> Outcome:
-    """`selflink-api ARGS` with a clean environment naming the test database."""
-    names = [k for k in os.environ if k.startswith(("DATABASE_", "REDIS_", "PII_", "SELFLINK_"))]
-    environment: dict[str, str | None] = dict.fromkeys(names)
-    environment |= {
-        "LITESTAR_APP": "selflink_api.app:create_app",
-        "DATABASE_URL": database_url,
-        "SECRET_KEY": TEST_SECRET_KEY,
-        "LOG_FILE": str(SUITE_LOG),
-    }
-    environment |= env
-    result = CliRunner().invoke(litestar_group, list(args), env=environment, catch_exceptions=False)
-    return Outcome(result.exit_code, result.stdout, result.stderr)
 
 
 def test_create_admin_then_sign_in_as_admin(database_url: str) -> None:

@@ -290,9 +290,16 @@ class RewardsStaffController(Controller):
     ) -> schemas.LedgerEvent:
         ledger = LedgerService(db_session)
         occurred_at = utc_now().strftime("%Y-%m-%dT%H:%M:%SZ")
+        current = occurred_at[:7]
+        if data.period is not None and data.period > current:
+            raise ProblemError(
+                VALIDATION,
+                f"period: {data.period} is in the future.",
+                errors=[{"field": "period", "source": "body", "message": "is in the future"}],
+            )
         draft = EventDraft(
             id=data.event_id or f"manual:{data.kind}:{uuid.uuid4().hex}",
-            period=await ledger.open_period_for(occurred_at),
+            period=await ledger.open_period_for(f"{data.period or current}-01T00:00:00Z"),
             occurred_at=occurred_at,
             contributor=data.contributor,
             kind=data.kind,
@@ -415,7 +422,8 @@ class RewardsStaffController(Controller):
         payout_state: Annotated[str | None, QueryParameter(name="state")] = None,
     ) -> list[schemas.PayoutView]:
         return [
-            payout_view(p) for p in await PayoutService(db_session).find(period=period, state=payout_state)
+            payout_view(p)
+            for p in await PayoutService(db_session).find(period=period, state=payout_state)
         ]
 
     @post(

@@ -34,6 +34,18 @@ class ManualEventRequest(Struct):
         Annotated[str, Meta(min_length=1, max_length=200, examples=["manual:2026-10:bounty-88"])]
         | None
     ) = None
+    period: (
+        Annotated[
+            str,
+            Meta(
+                pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$",
+                examples=["2026-10"],
+                description="A month that is not locked, to correct a disputed month; "
+                "the current month by default.",
+            ),
+        ]
+        | None
+    ) = None
     reverses: Annotated[str, Meta(max_length=200, examples=["github:pr:selflink/selflink#41"])] = ""
     ref: Annotated[
         str, Meta(max_length=500, examples=["https://github.com/selflink/selflink/issues/88"])
