@@ -1,5 +1,6 @@
 """`selflink-api demo`: one command from a fresh clone to a filled, running SelfLink."""
 
+import json
 from datetime import date
 
 import anyio
@@ -13,7 +14,12 @@ from selflink_api.accounts import schemas
 from selflink_api.accounts.models import Role, User
 from selflink_api.cli import account_service, run_in_session
 from selflink_api.platform.database import build_sqlalchemy_config, upgrade_schema
+from selflink_api.rewards.ledger import LedgerService
+from selflink_api.rewards.models import PayoutState, RewardContributor
+from selflink_api.rewards.payouts import PayoutService
+from selflink_api.rewards.snapshots import SnapshotService, utc_now
 from selflink_api.social.models import Follow
+from selflink_core.rewards import Figures, Scored, score_pull_request
 
 DEMO_PASSWORD = "selflink demo passphrase"  # noqa: S105 - published on purpose, demo data only
 
@@ -67,7 +73,76 @@ async def seed(app: Litestar, session: AsyncSession) -> bool:
                 Follow(follower_id=user.id, followee_id=users[(index + step) % len(users)].id)
             )
     await session.flush()
+    await seed_rewards(session, users)
     return True
+
+
+DEMO_MONTHS = ("2026-08", "2026-09", "2026-10")
+DEMO_SIZES = ("size:xs", "size:s", "size:m", "size:l", "size:xl")
+DEMO_FIGURES = {
+    "2026-08": (420_000, 120_000),
+    "2026-09": (510_000, 130_000),
+    "2026-10": (480_000, 125_000),
+}
+
+
+async def seed_rewards(session: AsyncSession, users: list[User]) -> None:
+    """Three months of merged pull requests: two locked and partly paid, one in its dispute window."""
+    ledger = LedgerService(session)
+    authors = [1000 + n for n in range(1, 9)]  # GitHub ids; the first four belong to demo people
+    number = 0
+    for month_index, month in enumerate(DEMO_MONTHS):
+        for day in range(1, 21):
+            number += 1
+            author = authors[(number * 7 + month_index) % len(authors)]
+            labels = [DEMO_SIZES[number % len(DEMO_SIZES)]]
+            if number % 9 == 0:
+                labels.append("bonus:security")
+            merged_at = f"{month}-{day:02d}T{9 + day % 8:02d}:15:00Z"
+            scored = score_pull_request(demo_pull_request(number, author, merged_at, labels))
+            if isinstance(scored, Scored):
+                await ledger.append(scored.draft, appended_by="demo")
+    for user, github_id in zip(users[:4], authors[:4], strict=True):
+        contributor = await session.scalar(
+            select(RewardContributor).where(RewardContributor.key == f"github:{github_id}")
+        )
+        assert contributor is not None  # created by its first event
+        contributor.user_id, contributor.linked_at = user.id, utc_now()
+    await session.flush()
+    snapshots, payouts = SnapshotService(session), PayoutService(session)
+    for month in DEMO_MONTHS:
+        revenue, costs = DEMO_FIGURES[month]
+        figures = Figures("USD", revenue, costs, 5000, 1000)
+        await snapshots.commit(month, figures, actor="demo", dispute_days=7, now=utc_now())
+        if month != DEMO_MONTHS[-1]:
+            await snapshots.lock(month, actor="demo", now=utc_now(), force=True)
+    for payout in await payouts.find(period=DEMO_MONTHS[0], state="pending"):
+        for to, reference in (
+            (PayoutState.PROCESSING, ""),
+            (PayoutState.PAID, f"DEMO-{payout.period}"),
+        ):
+            await payouts.transition(
+                payout.id,
+                to,
+                actor="demo",
+                actor_id=None,
+                method="bank_transfer",
+                external_ref=reference,
+            )
+
+
+def demo_pull_request(number: int, author: int, merged_at: str, labels: list[str]) -> bytes:
+    repo = "selflink/selflink"
+    pull = {
+        "number": number,
+        "html_url": f"https://github.com/{repo}/pull/{number}",
+        "merged": True,
+        "merged_at": merged_at,
+        "user": {"id": author, "login": f"dev{author}", "type": "User"},
+        "labels": [{"name": name} for name in labels],
+        "base": {"repo": {"full_name": repo}},
+    }
+    return json.dumps({"action": "closed", "number": number, "pull_request": pull}).encode()
 
 
 @click.command(name="demo")
@@ -97,6 +172,7 @@ def demo(app: Litestar, host: str, port: int, serve: bool) -> None:
         f"  curl -s -X POST {base}/api/v1/auth/login -H 'content-type: application/json' "
         f"""-d '{{"login": "ada", "password": "{DEMO_PASSWORD}"}}'"""
     )
+    click.echo(f"Rewards transparency: {base}/api/v1/rewards/periods")
     click.echo(f"API docs: {base}/schema")
     if serve:
         uvicorn.run(app, host=host, port=port, log_config=None)

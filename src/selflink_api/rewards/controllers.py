@@ -13,7 +13,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from selflink_api.accounts.controllers import ACCOUNT_DEPENDENCIES
 from selflink_api.accounts.services import Principal
-from selflink_api.audit import services as audit
 from selflink_api.platform.jobs import JobQueue
 from selflink_api.platform.problems import (
     BAD_REQUEST,
@@ -310,7 +309,7 @@ class RewardsStaffController(Controller):
         )
         try:
             event = await ledger.append(
-                draft, appended_by=f"user:{principal.id}", reason=data.reason
+                draft, appended_by=f"user:{principal.id}", reason=data.reason, actor_id=principal.id
             )
         except DuplicateEventError as exc:
             raise ProblemError(
@@ -318,18 +317,6 @@ class RewardsStaffController(Controller):
                 f"event_id: {exc}.",
                 errors=[{"field": "event_id", "source": "body", "message": str(exc)}],
             ) from None
-        await audit.record(
-            db_session,
-            actor_id=principal.id,
-            action="rewards.event.append",
-            subject=f"event:{event.id}",
-            details={
-                "seq": event.seq,
-                "kind": event.kind,
-                "points": event.points,
-                "reason": data.reason,
-            },
-        )
         row = await ledger.event_by_id(event.id)
         assert row is not None
         return event_view(row)

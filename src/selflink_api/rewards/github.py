@@ -9,7 +9,6 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from selflink_api.audit import services as audit
 from selflink_api.platform.problems import ProblemError
 from selflink_api.rewards.ledger import DuplicateEventError, LedgerService
 from selflink_api.rewards.models import DeliveryStatus, GithubDelivery
@@ -93,11 +92,4 @@ async def process_delivery(session: AsyncSession, delivery_id: UUID) -> GithubDe
         return delivery
     delivery.status, delivery.event_seq = DeliveryStatus.APPENDED, event.seq
     delivery.outcome = "; ".join(result.explanation)[:500]
-    await audit.record(
-        session,
-        actor_id=None,
-        action="rewards.event.append",
-        subject=f"event:{event.id}",
-        details={"seq": event.seq, "delivery": delivery.delivery_id, "points": event.points},
-    )
     return delivery

@@ -2,10 +2,12 @@
 
 import dataclasses
 from collections.abc import AsyncIterator
+from uuid import UUID
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from selflink_api.audit import services as audit
 from selflink_api.platform.appendonly import REWARDS_LEDGER, lock_head
 from selflink_api.platform.problems import CONFLICT, VALIDATION, ProblemError
 from selflink_api.rewards.models import PeriodState, RewardContributor, RewardEvent, RewardPeriod
@@ -65,10 +67,13 @@ class LedgerService:
             period = next_period(period)
         return period
 
-    async def append(self, draft: EventDraft, *, appended_by: str, reason: str = "") -> Event:
+    async def append(
+        self, draft: EventDraft, *, appended_by: str, reason: str = "", actor_id: UUID | None = None
+    ) -> Event:
         """Validate, seal and store `draft` after the true head; one writer at a time.
 
-        The period is moved to the earliest month that is not locked. Raises
+        The period is moved to the earliest month that is not locked, and the append is audited.
+        Raises
         `DuplicateEventError` for an id already in the ledger, `ProblemError` for a rule broken.
         """
         head_row = await lock_head(self.session, REWARDS_LEDGER)
@@ -115,6 +120,19 @@ class LedgerService:
         head_row.seq, head_row.hash = event.seq, event.hash
         await self._ensure_contributor(event.contributor)
         await self.session.flush()
+        await audit.record(
+            self.session,
+            actor_id=actor_id,
+            action="rewards.event.append",
+            subject=f"event:{event.id}",
+            details={
+                "seq": event.seq,
+                "kind": event.kind,
+                "points": event.points,
+                "by": appended_by,
+                "reason": reason,
+            },
+        )
         return event
 
     async def _unlocked(self, period: str) -> str:
