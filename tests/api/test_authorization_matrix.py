@@ -128,17 +128,11 @@ MATRIX: dict[tuple[str, str], tuple[dict[str, int], Body]] = {
         lambda c, a: {"kind": "bounty", "contributor": "github:7", "points": 3, "reason": "docs"},
     ),
     ("GET", "/api/v1/staff/rewards/links"): staff_only,
-    ("POST", "/api/v1/staff/rewards/links/{link_id:uuid}/approve"): row(
-        401, 403, 403, 404, lambda c, a: {}
-    ),
-    ("POST", "/api/v1/staff/rewards/links/{link_id:uuid}/reject"): row(
+    ("POST", "/api/v1/staff/rewards/links/{link_id:uuid}/{decision:str}"): row(
         401, 403, 403, 404, lambda c, a: {}
     ),
     ("GET", "/api/v1/staff/rewards/disputes"): staff_only,
-    ("POST", "/api/v1/staff/rewards/disputes/{dispute_id:uuid}/accept"): row(
-        401, 403, 403, 404, lambda c, a: {}
-    ),
-    ("POST", "/api/v1/staff/rewards/disputes/{dispute_id:uuid}/reject"): row(
+    ("POST", "/api/v1/staff/rewards/disputes/{dispute_id:uuid}/{decision:str}"): row(
         401, 403, 403, 404, lambda c, a: {}
     ),
     ("GET", "/api/v1/staff/rewards/payouts"): staff_only,
@@ -154,6 +148,7 @@ PLACEHOLDERS = {
     "{link_id:uuid}": "0192e1a0-0000-7000-8000-000000000001",
     "{dispute_id:uuid}": "0192e1a0-0000-7000-8000-000000000002",
     "{payout_id:uuid}": "0192e1a0-0000-7000-8000-000000000003",
+    "/{decision:str}": "/reject",
 }
 
 

@@ -3,7 +3,7 @@
 import json
 import uuid
 from collections.abc import AsyncIterator
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency, Provide
@@ -328,36 +328,22 @@ class RewardsStaffController(Controller):
         return [link_view(link) for link in await LinkService(db_session).pending()]
 
     @post(
-        "/links/{link_id:uuid}/approve",
-        summary="Approve a link (held payouts become pending)",
+        "/links/{link_id:uuid}/{decision:str}",
+        summary="Approve (held payouts become pending) or reject a link request",
         status_code=200,
     )
-    async def approve_link(
+    async def decide_link(
         self,
         link_id: FromPath[uuid.UUID],
+        decision: FromPath[Literal["approve", "reject"]],
         data: JSONBody[schemas.Decision],
         principal: NamedDependency[Principal],
         db_session: NamedDependency[AsyncSession],
     ) -> schemas.LinkView:
-        return link_view(
-            await LinkService(db_session).decide(
-                link_id, approve=True, staff_id=principal.id, note=data.note
-            )
+        link = await LinkService(db_session).decide(
+            link_id, approve=decision == "approve", staff_id=principal.id, note=data.note
         )
-
-    @post("/links/{link_id:uuid}/reject", summary="Reject a link request", status_code=200)
-    async def reject_link(
-        self,
-        link_id: FromPath[uuid.UUID],
-        data: JSONBody[schemas.Decision],
-        principal: NamedDependency[Principal],
-        db_session: NamedDependency[AsyncSession],
-    ) -> schemas.LinkView:
-        return link_view(
-            await LinkService(db_session).decide(
-                link_id, approve=False, staff_id=principal.id, note=data.note
-            )
-        )
+        return link_view(link)
 
     @get("/disputes", summary="Every dispute, optionally by state")
     async def disputes(
@@ -370,36 +356,22 @@ class RewardsStaffController(Controller):
         return [dispute_view(d) for d in await DisputeService(db_session).all(dispute_state)]
 
     @post(
-        "/disputes/{dispute_id:uuid}/accept",
-        summary="Accept a dispute (then correct with new events and a new version)",
+        "/disputes/{dispute_id:uuid}/{decision:str}",
+        summary="Accept (then correct with new events and a new version) or reject a dispute",
         status_code=200,
     )
-    async def accept_dispute(
+    async def resolve_dispute(
         self,
         dispute_id: FromPath[uuid.UUID],
+        decision: FromPath[Literal["accept", "reject"]],
         data: JSONBody[schemas.Decision],
         principal: NamedDependency[Principal],
         db_session: NamedDependency[AsyncSession],
     ) -> schemas.DisputeView:
-        return dispute_view(
-            await DisputeService(db_session).resolve(
-                dispute_id, accept=True, staff_id=principal.id, note=data.note
-            )
+        dispute = await DisputeService(db_session).resolve(
+            dispute_id, accept=decision == "accept", staff_id=principal.id, note=data.note
         )
-
-    @post("/disputes/{dispute_id:uuid}/reject", summary="Reject a dispute", status_code=200)
-    async def reject_dispute(
-        self,
-        dispute_id: FromPath[uuid.UUID],
-        data: JSONBody[schemas.Decision],
-        principal: NamedDependency[Principal],
-        db_session: NamedDependency[AsyncSession],
-    ) -> schemas.DisputeView:
-        return dispute_view(
-            await DisputeService(db_session).resolve(
-                dispute_id, accept=False, staff_id=principal.id, note=data.note
-            )
-        )
+        return dispute_view(dispute)
 
     @get("/payouts", summary="Payouts, by period and state")
     async def payouts(
