@@ -32,6 +32,7 @@ MODEL_MODULES = (
     "selflink_api.social.models",
     "selflink_api.notifications.models",
     "selflink_api.audit.models",
+    "selflink_api.astro.models",
 )
 
 Base = UUIDv7AuditBase
