@@ -89,6 +89,13 @@ class Settings(BaseSettings):
     pii_active_key_id: Annotated[str, Field(validation_alias="PII_ACTIVE_KEY_ID")] = ""
     pii_index_key: Annotated[SecretStr, Field(validation_alias="PII_INDEX_KEY")] = SecretStr("")
 
+    # Astrology: Swiss Ephemeris files (the built-in Moshier ephemeris without them) and the
+    # per-client limit of charts computed for arbitrary input (POST /astro/charts, /synastry)
+    astro_ephemeris_path: Annotated[str, Field(validation_alias="SELFLINK_EPHEMERIS_PATH")] = ""
+    astro_charts_per_minute: Annotated[
+        int, Field(validation_alias="ASTRO_CHARTS_PER_MINUTE", ge=1)
+    ] = 60
+
     # Outgoing mail: smtp://user:password@host:587 (STARTTLS) or smtps://...:465
     smtp_url: Annotated[SecretStr, Field(validation_alias="SMTP_URL")] = SecretStr("")
     mail_from: Annotated[str, Field(validation_alias="MAIL_FROM")] = (
