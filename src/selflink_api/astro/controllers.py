@@ -1,11 +1,12 @@
 """HTTP endpoints of astro: birth data, my natal chart, transits and numerology, charts for
 any input, synastry. Results are the engine's canonical JSON bytes, sent as they are."""
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from litestar import Controller, Response, delete, get, post, put
 from litestar.di import NamedDependency, Provide
 from litestar.enums import MediaType
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import JSONBody, QueryParameter
 
 from selflink_api.accounts.dependencies import provide_principal
@@ -42,6 +43,17 @@ def document(content: bytes) -> Response[bytes]:
     return Response(content, media_type=MediaType.JSON)
 
 
+def documented(kind: str) -> dict[int, ResponseSpec]:
+    """OpenAPI for an engine document sent as bytes (otherwise described as a string)."""
+    return {
+        200: ResponseSpec(
+            data_container=dict[str, Any],
+            generate_examples=False,
+            description=f"The engine's {kind} document, canonical JSON (docs/astro.md).",
+        )
+    }
+
+
 class AstroController(Controller):
     path = "/astro"
     tags = ["astro"]  # noqa: RUF012
@@ -72,7 +84,7 @@ class AstroController(Controller):
     ) -> None:
         await astro.delete_birth_data(principal.id)
 
-    @get("/natal/me", summary="My natal chart", media_type=MediaType.JSON)
+    @get("/natal/me", summary="My natal chart", responses=documented("natal chart"))
     async def my_chart(
         self,
         principal: NamedDependency[Principal],
@@ -81,7 +93,7 @@ class AstroController(Controller):
     ) -> Response[bytes]:
         return document(await astro.my_chart(principal.id, chart_options))
 
-    @get("/transits/me", summary="Transits to my natal chart", media_type=MediaType.JSON)
+    @get("/transits/me", summary="Transits to my natal chart", responses=documented("transits"))
     async def my_transits(
         self,
         principal: NamedDependency[Principal],
@@ -94,7 +106,11 @@ class AstroController(Controller):
     ) -> Response[bytes]:
         return document(await astro.my_transits(principal.id, at, chart_options))
 
-    @get("/numerology/me", summary="My life path, birthday number and personal year")
+    @get(
+        "/numerology/me",
+        summary="My life path, birthday number and personal year",
+        responses=documented("numerology"),
+    )
     async def my_numerology(
         self,
         principal: NamedDependency[Principal],
@@ -108,7 +124,13 @@ class AstroController(Controller):
     ) -> Response[bytes]:
         return document(await astro.my_numerology(principal.id, year))
 
-    @post("/charts", opt=PUBLIC, summary="A chart for any input, nothing stored", status_code=200)
+    @post(
+        "/charts",
+        opt=PUBLIC,
+        summary="A chart for any input, nothing stored",
+        status_code=200,
+        responses=documented("natal chart"),
+    )
     async def chart(
         self, data: JSONBody[ChartRequest], astro: NamedDependency[AstroService]
     ) -> Response[bytes]:
@@ -118,6 +140,14 @@ class AstroController(Controller):
         "/synastry",
         summary="Synastry with a person open to matching, or for two inputs",
         status_code=200,
+        responses={
+            200: ResponseSpec(
+                data_container=dict[str, Any],
+                generate_examples=False,
+                description='{"composite": <composite chart> | null, "synastry": <synastry>}, '
+                "canonical JSON (docs/astro.md).",
+            )
+        },
     )
     async def synastry(
         self,
