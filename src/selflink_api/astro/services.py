@@ -77,6 +77,11 @@ def _chart_json(birth: astro.BirthData, options: astro.ChartOptions) -> bytes:
     return astro.natal_chart(birth, options).to_json()
 
 
+def _fresh_chart(birth: BirthData, options: astro.ChartOptions) -> tuple[str, bytes]:
+    located, input_hash = _located_birth(birth, options)
+    return input_hash, _chart_json(located, options)
+
+
 @dataclass(frozen=True)
 class AstroToolkit:
     """Long-lived helpers of the astro domain, built once per app."""
@@ -115,11 +120,9 @@ class ChartCache:
     def _index(self, input_hash: str) -> str:
         return self.cipher.blind_index(CHART_INDEX_PURPOSE, input_hash)
 
-    async def chart(
-        self, user_id: UUID, birth: BirthData, options: astro.ChartOptions, where: Where = STORED
-    ) -> bytes:
+    async def chart(self, user_id: UUID, birth: BirthData, options: astro.ChartOptions) -> bytes:
         """The canonical JSON of the natal chart, from the cache when it holds it."""
-        located, input_hash = await run_engine(where, _located_birth, birth, options)
+        located, input_hash = await run_engine(STORED, _located_birth, birth, options)
         index, key = self._index(input_hash), options_key(options)
         row = await self.session.scalar(
             select(CachedChart).where(
@@ -136,7 +139,7 @@ class ChartCache:
                 )
             except (UnknownKeyError, DecryptionError):
                 pass  # sealed with a retired key: compute it again
-        document = await run_engine(where, _chart_json, located, options)
+        document = await run_engine(STORED, _chart_json, located, options)
         await self._store(user_id, key, index, document)
         return document
 
@@ -191,25 +194,21 @@ class ChartCache:
                 continue
             try:
                 options = options_from_key(row.options_key, self.ephemeris_path)
-                located, input_hash = await anyio.to_thread.run_sync(_located_birth, birth, options)
-                document = await anyio.to_thread.run_sync(_chart_json, located, options)
+                input_hash, document = await anyio.to_thread.run_sync(_fresh_chart, birth, options)
             except AstroError:
                 await self.session.delete(row)
                 continue
             index = self._index(input_hash)
             sealed = self.cipher.encrypt(document, context=self._context(row.user_id, index))
-            row.input_hash_index, row.rules_version, row.ephemeris = (
-                index,
-                RULES_VERSION,
-                self.ephemeris,
-            )
+            row.input_hash_index = index
+            row.rules_version, row.ephemeris = RULES_VERSION, self.ephemeris
             row.key_id, row.ciphertext = sealed.key_id, sealed.blob
         await self.session.flush()
         return len(rows)
 
 
 def _now() -> datetime:
-    """ "Now" for the engine, which never reads the clock: UTC, whole seconds."""
+    """The moment the API passes as "now" (the engine never reads the clock), whole seconds."""
     return datetime.now(UTC).replace(microsecond=0)
 
 
