@@ -32,12 +32,15 @@ from selflink_api.accounts.controllers import AuthController, UsersController
 from selflink_api.accounts.passwords import PasswordVault, build_hasher
 from selflink_api.accounts.services import AccountsToolkit
 from selflink_api.accounts.staff import StaffController
+from selflink_api.astro import jobs as astro_jobs
+from selflink_api.astro.controllers import AstroController
+from selflink_api.astro.services import AstroToolkit
 from selflink_api.commands import SelflinkCommands
 from selflink_api.notifications import jobs as notification_jobs
 from selflink_api.platform import jobs as jobs_platform
 from selflink_api.platform.crypto import build_cipher
 from selflink_api.platform.database import build_sqlalchemy_config, upgrade_schema
-from selflink_api.platform.events import ACCOUNT_DELETED, EventBus
+from selflink_api.platform.events import ACCOUNT_DELETED, BIRTH_DATA_CHANGED, EventBus
 from selflink_api.platform.http import client_ip, serve_with_request_context
 from selflink_api.platform.jobs import (
     SAQ_CONTEXT_KEY,
@@ -66,10 +69,24 @@ from selflink_api.system.controllers import SystemController
 API_VERSION_PREFIX = "/api/v1"
 OPERATOR_PATHS = ["/health", "/ready", "/metrics", "/schema"]
 
-JOBS: tuple[JobDefinition, ...] = (*system_jobs.JOBS, *notification_jobs.JOBS, *reward_jobs.JOBS)
-SCHEDULES: tuple[CronSchedule, ...] = (*system_jobs.SCHEDULES, *reward_jobs.SCHEDULES)
+JOBS: tuple[JobDefinition, ...] = (
+    *system_jobs.JOBS,
+    *notification_jobs.JOBS,
+    *reward_jobs.JOBS,
+    *astro_jobs.JOBS,
+)
+SCHEDULES: tuple[CronSchedule, ...] = (
+    *system_jobs.SCHEDULES,
+    *reward_jobs.SCHEDULES,
+    *astro_jobs.SCHEDULES,
+)
 EVENT_SUBSCRIBERS: dict[str, tuple[JobDefinition, ...]] = {
-    ACCOUNT_DELETED: (notification_jobs.forget_user, reward_jobs.forget_user),
+    ACCOUNT_DELETED: (
+        notification_jobs.forget_user,
+        reward_jobs.forget_user,
+        astro_jobs.forget_charts,
+    ),
+    BIRTH_DATA_CHANGED: (astro_jobs.forget_charts,),
 }
 DOMAIN_CONTROLLERS: tuple[type[Controller], ...] = (
     AuthController,
@@ -78,6 +95,7 @@ DOMAIN_CONTROLLERS: tuple[type[Controller], ...] = (
     StaffController,
     RewardsController,
     RewardsStaffController,
+    AstroController,
 )
 
 
@@ -93,6 +111,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         limiter=AttemptLimiter(redis),
         events=EventBus(EVENT_SUBSCRIBERS),
     )
+    astro = AstroToolkit(settings=settings, cipher=accounts.cipher, limiter=accounts.limiter)
     jwt_auth = build_jwt_auth(settings, database.create_session_maker())
     plugins: list[Any] = [
         SelflinkCommands(),
@@ -154,6 +173,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 "redis": redis,
                 "accounts": accounts,
                 "session_maker": database.create_session_maker(),
+                "astro": astro,
             }
         ),
         debug=settings.debug,

@@ -97,6 +97,12 @@ class Settings(BaseSettings):
         int, Field(validation_alias="GITHUB_WEBHOOK_MAX_BYTES", ge=1024)
     ] = 1_048_576
     rewards_dispute_days: Annotated[int, Field(validation_alias="REWARDS_DISPUTE_DAYS", ge=0)] = 7
+    # Astrology: Swiss Ephemeris files (the built-in Moshier ephemeris without them) and the
+    # per-client limit of charts computed for arbitrary input (POST /astro/charts, /synastry)
+    astro_ephemeris_path: Annotated[str, Field(validation_alias="SELFLINK_EPHEMERIS_PATH")] = ""
+    astro_charts_per_minute: Annotated[
+        int, Field(validation_alias="ASTRO_CHARTS_PER_MINUTE", ge=1)
+    ] = 60
 
     # Outgoing mail: smtp://user:password@host:587 (STARTTLS) or smtps://...:465
     smtp_url: Annotated[SecretStr, Field(validation_alias="SMTP_URL")] = SecretStr("")

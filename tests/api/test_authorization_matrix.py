@@ -23,6 +23,13 @@ pytestmark = pytest.mark.anyio
 
 ACTORS = ("anonymous", "other", "owner", "staff")
 NEW_PASSWORD = "an entirely new secret 93"
+BIRTH = {
+    "date": "1990-05-17",
+    "time": "14:30",
+    "latitude": 52.52,
+    "longitude": 13.405,
+    "timezone": "Europe/Berlin",
+}
 remember(NEW_PASSWORD)
 
 
@@ -102,6 +109,16 @@ MATRIX: dict[tuple[str, str], tuple[dict[str, int], Body]] = {
     ("DELETE", "/api/v1/users/{handle:str}/block"): about_someone(204),
     ("POST", "/api/v1/users/{handle:str}/mute"): about_someone(204),
     ("DELETE", "/api/v1/users/{handle:str}/mute"): about_someone(204),
+    ("GET", "/api/v1/astro/birth-data"): signed_in_only(404),
+    ("PUT", "/api/v1/astro/birth-data"): signed_in_only(200, lambda c, a: BIRTH),
+    ("DELETE", "/api/v1/astro/birth-data"): signed_in_only(204),
+    ("GET", "/api/v1/astro/natal/me"): signed_in_only(404),
+    ("GET", "/api/v1/astro/transits/me"): signed_in_only(404),
+    ("GET", "/api/v1/astro/numerology/me"): signed_in_only(404),
+    ("POST", "/api/v1/astro/charts"): public(200, lambda c, a: {"birth": BIRTH}),
+    ("POST", "/api/v1/astro/synastry"): signed_in_only(
+        200, lambda c, a: {"first": BIRTH, "second": BIRTH | {"time": "06:00"}}
+    ),
     ("GET", "/api/v1/staff/outbox"): staff_only,
     ("GET", "/api/v1/staff/users/{handle:str}/personal-data"): staff_only,
     ("POST", "/api/v1/staff/users/{handle:str}/suspend"): row(401, 403, 403, 204),

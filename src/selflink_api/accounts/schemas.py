@@ -1,7 +1,7 @@
 """Request and response bodies of the accounts API."""
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Literal
 from uuid import UUID
 
 import msgspec
@@ -64,12 +64,61 @@ class AccountDeletionRequest(Struct):
 
 
 class BirthData(Struct):
-    date: dt.date
+    """A birth as the person knows it; the astro domain validates and normalizes it
+    (`selflink_api.astro.birth`), whether it arrives here or at /astro/birth-data."""
+
+    date: Annotated[dt.date, Meta(description="Local date, 1800-01-01..2200-12-31.")]
     time: LocalTime | None = None
-    place: Annotated[str, Meta(max_length=200)] | None = None
+    timezone: (
+        Annotated[
+            str,
+            Meta(
+                max_length=64,
+                examples=["Europe/London"],
+                description="IANA zone; looked up from the coordinates when omitted.",
+            ),
+        ]
+        | None
+    ) = None
+    fold: (
+        Annotated[
+            Literal[0, 1],
+            Meta(description="Which reading of a time a DST change skipped or repeated."),
+        ]
+        | None
+    ) = None
+    utc_offset: (
+        Annotated[
+            str,
+            Meta(
+                pattern=r"^[+-][0-9]{2}:?[0-9]{2}(:?[0-9]{2})?$",
+                examples=["+02:00"],
+                description="Explicit offset settling a DST gap or overlap.",
+            ),
+        ]
+        | None
+    ) = None
+    place: (
+        Annotated[
+            str,
+            Meta(
+                max_length=200,
+                description="A city name or geonames:ID, resolved when no coordinates are "
+                "given; otherwise a free label.",
+            ),
+        ]
+        | None
+    ) = None
+    country: (
+        Annotated[
+            str,
+            Meta(pattern=r"^[A-Za-z]{2}$", description="ISO 3166-1 alpha-2, narrows `place`."),
+        ]
+        | None
+    ) = None
+    geonameid: Annotated[int, Meta(ge=1, description="The GeoNames id of `place`.")] | None = None
     latitude: Latitude | None = None
     longitude: Longitude | None = None
-    timezone: Annotated[str, Meta(max_length=64, examples=["Europe/London"])] | None = None
 
 
 class PersonalData(Struct):

@@ -12,6 +12,7 @@ from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import anyio
 import msgspec
 from litestar.security.jwt import Token
 from sqlalchemy import delete, or_, select, update
@@ -36,10 +37,11 @@ from selflink_api.accounts.models import (
     UserPersonalData,
 )
 from selflink_api.accounts.passwords import PasswordVault, password_problems
+from selflink_api.astro.inputs import Where, normalize_birth
 from selflink_api.notifications import services as outbox
 from selflink_api.notifications.jobs import deliver_message
 from selflink_api.platform.crypto import Encrypted, PersonalDataCipher, token_digest
-from selflink_api.platform.events import ACCOUNT_DELETED, EventBus
+from selflink_api.platform.events import ACCOUNT_DELETED, BIRTH_DATA_CHANGED, EventBus
 from selflink_api.platform.jobs import JobQueue
 from selflink_api.platform.problems import (
     CONFLICT,
@@ -564,10 +566,16 @@ class AccountService:
         }
         if personal:
             birth = personal.get("birth")
-            if isinstance(birth, schemas.BirthData) and birth.timezone:
-                validate_timezone("birth.timezone", birth.timezone)
+            if isinstance(birth, schemas.BirthData):
+                personal["birth"] = await anyio.to_thread.run_sync(
+                    normalize_birth, birth, Where(prefix="birth.")
+                )
             data = await self.personal_data.load(user.id) or schemas.PersonalData(email="")
             await self.personal_data.save(user.id, msgspec.structs.replace(data, **personal))
+            if "birth" in personal and personal["birth"] != data.birth:
+                await self.toolkit.events.publish(
+                    self.jobs, BIRTH_DATA_CHANGED, user_id=str(user.id)
+                )
         await self.session.flush()
         return await self.my_account(user.id)
 

@@ -34,6 +34,7 @@ MODEL_MODULES = (
     "selflink_api.audit.models",
     "selflink_api.platform.appendonly",
     "selflink_api.rewards.models",
+    "selflink_api.astro.models",
 )
 
 Base = UUIDv7AuditBase

@@ -10,6 +10,8 @@ from typing import Any
 from selflink_api.platform.jobs import JobDefinition, JobQueue
 
 ACCOUNT_DELETED = "account.deleted"
+BIRTH_DATA_CHANGED = "birth_data.changed"
+"""Birth data was replaced or removed outside the astro domain (PATCH /users/me)."""
 
 
 class EventBus:

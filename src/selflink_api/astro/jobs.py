@@ -1,0 +1,42 @@
+"""Astro jobs: forgetting a deleted person's charts, and recomputing charts made under older
+rules, another ephemeris or a retired encryption key."""
+
+from uuid import UUID
+
+import structlog
+
+from selflink_api.astro.services import ChartCache
+from selflink_api.platform.crypto import build_cipher
+from selflink_api.platform.jobs import CronSchedule, JobContext, background_job
+
+logger = structlog.get_logger("selflink.astro")
+
+REFRESH_BATCH_SIZE = 200
+
+
+@background_job("astro.forget_charts", timeout_seconds=60)
+async def forget_charts(context: JobContext, user_id: str) -> None:
+    """Delete a person's cached charts: their account was deleted or their birth data changed
+    outside this domain (subscribed to `account.deleted` and `birth_data.changed`)."""
+    async with context.session() as session:
+        await ChartCache(session, build_cipher(context.settings), None).forget(UUID(user_id))
+
+
+@background_job("astro.refresh_stale_charts", timeout_seconds=900, attempts=2)
+async def refresh_stale_charts(context: JobContext, batch_size: int = REFRESH_BATCH_SIZE) -> None:
+    """Recompute stale cached charts, one committed batch at a time, until none is left."""
+    cipher = build_cipher(context.settings)
+    ephemeris_path = context.settings.astro_ephemeris_path or None
+    refreshed = 0
+    while True:
+        async with context.session() as session:
+            looked_at = await ChartCache(session, cipher, ephemeris_path).refresh_stale(batch_size)
+        refreshed += looked_at
+        if looked_at < batch_size:
+            break
+    if refreshed:
+        logger.info("astro_charts_refreshed", rows=refreshed)
+
+
+JOBS = (forget_charts, refresh_stale_charts)
+SCHEDULES = (CronSchedule(refresh_stale_charts, "17 * * * *"),)
