@@ -8,7 +8,7 @@ one option index per lifestyle question (-1 when unanswered).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
 from selflink_core.matching.errors import InvalidProfile
@@ -93,11 +93,13 @@ class ProfileAnswers:
     love_languages: tuple[str, ...] = ()
     lifestyle: tuple[tuple[str, str], ...] = ()
     interests: tuple[str, ...] = ()
+    _code: ProfileCode = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         for part in SET_PARTS:
             object.__setattr__(self, part, _set_part(part, list(getattr(self, part))))
         object.__setattr__(self, "lifestyle", _lifestyle(dict(self.lifestyle)))
+        object.__setattr__(self, "_code", self._encoded())
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ProfileAnswers:
@@ -133,6 +135,10 @@ class ProfileAnswers:
         return not (self.values or self.love_languages or self.lifestyle or self.interests)
 
     def encode(self) -> ProfileCode:
+        """The integer form (computed once, at construction)."""
+        return self._code
+
+    def _encoded(self) -> ProfileCode:
         vocabulary = load_rules().vocabulary
         answers = dict(self.lifestyle)
         return ProfileCode(

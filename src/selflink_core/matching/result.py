@@ -118,7 +118,7 @@ class MatchResult:
             "rules_version": RULES_VERSION,
             "scores": dict(self.scores),
             "total": self.total,
-            "weights": component_weights(),
+            "weights": dict(component_weights()),
         }
 
     def to_json(self) -> bytes:
@@ -331,8 +331,7 @@ def _candidates(
         theirs = _dominant(second.chart.elements, rules.elements.elements)
         assert parts.elements is not None
         text = (
-            f"Your chart leans {mine} and theirs {theirs}: "
-            f"element harmony {_decimal(parts.elements, 2)}"
+            f"Your chart leans {mine} and theirs {theirs} (elements {_decimal(parts.elements, 2)})"
         )
         yield "elements", text, exact.without("elements", None)
     if first.life_path is not None and second.life_path is not None:

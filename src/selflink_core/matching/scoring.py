@@ -9,8 +9,10 @@ numbers. docs/matching.md states each formula for a reader with pencil and paper
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from fractions import Fraction
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Final
 
 from selflink_core.matching.profile import UNANSWERED, ProfileCode
@@ -264,8 +266,9 @@ def profile_fraction(first: ProfileCode, second: ProfileCode) -> Fraction | None
     return _weighted_fraction(parts, _profile_weights())
 
 
-def _profile_weights() -> dict[str, int]:
-    return dict(zip(PROFILE_PARTS, load_rules().profile_weights, strict=True))
+@functools.cache
+def _profile_weights() -> Mapping[str, int]:
+    return MappingProxyType(dict(zip(PROFILE_PARTS, load_rules().profile_weights, strict=True)))
 
 
 # --- total --------------------------------------------------------------------------------
@@ -289,8 +292,9 @@ def _weighted_fraction(
     return sum((weight * value for weight, value in present), Fraction(0)) / total_weight
 
 
-def component_weights() -> dict[str, int]:
-    return dict(zip(COMPONENTS, load_rules().weights, strict=True))
+@functools.cache
+def component_weights() -> Mapping[str, int]:
+    return MappingProxyType(dict(zip(COMPONENTS, load_rules().weights, strict=True)))
 
 
 def total_centi(components: Mapping[str, int | None]) -> int:

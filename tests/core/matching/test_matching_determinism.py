@@ -12,12 +12,12 @@ from selflink_core.matching import (
     CandidateMatrix, Person, ProfileAnswers, rank, score, select_page,
 )
 a = Person(
-    chart=birth_features(BirthData(dt.date(1990, 5, 17), dt.time(14, 30), 52.52, 13.405)),
+    chart=birth_features(BirthData(dt.date(1990, 5, 17), dt.time(14, 30), 52.52, 13.405, "Europe/Berlin")),
     profile=ProfileAnswers.from_dict({"values": ["stability", "honesty", "humor"],
         "interests": ["yoga", "books", "hiking"], "lifestyle": {"sleep": "early_bird"}}),
 )
 b = Person(
-    chart=birth_features(BirthData(dt.date(1988, 11, 2), None, 48.8566, 2.3522)),
+    chart=birth_features(BirthData(dt.date(1988, 11, 2), None, 48.8566, 2.3522, "Europe/Paris")),
     profile=ProfileAnswers.from_dict({"interests": ["hiking", "yoga"], "values": ["humor"],
         "love_languages": ["quality_time"], "lifestyle": {"sleep": "flexible"}}),
 )
