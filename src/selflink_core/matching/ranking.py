@@ -28,6 +28,7 @@ from selflink_core.matching.rules import (
     COMPONENTS,
     FULL_SCORE,
     LENSES,
+    LIFE_PATHS,
     NO_LENS,
     PROFILE_PARTS,
     SCORE_UNIT,
@@ -61,6 +62,27 @@ def _centidegrees(longitudes: npt.NDArray[np.float64]) -> Ints:
     return result
 
 
+def _check_frame(frame: pl.DataFrame) -> None:
+    """Refuse values that would index outside the rules' tables (rows of another version)."""
+    vocabulary = load_rules().vocabulary
+    options = vocabulary.lifestyle.values()
+    limits: dict[str, tuple[int, int]] = {
+        "life_path": (1, max(LIFE_PATHS)),
+        **{part: (0, (1 << len(vocabulary.words(part))) - 1) for part in SET_PARTS},
+        **{
+            column: (UNANSWERED, len(answers) - 1)
+            for column, answers in zip(LIFESTYLE_COLUMNS, options, strict=True)
+        },
+    }
+    for column, (low, high) in limits.items():
+        values = frame[column].drop_nulls()
+        if values.len() and (values.min() < low or values.max() > high):  # type: ignore[operator]
+            raise ValueError(f"column {column!r} holds values outside {low}..{high}")
+    paths = frame["life_path"].drop_nulls()
+    if not paths.is_in(sorted(LIFE_PATHS)).all():
+        raise ValueError("column 'life_path' holds a number that is no life path")
+
+
 @dataclass(frozen=True, slots=True)
 class CandidateMatrix:
     """Stored rows turned into integer arrays once, to be ranked many times.
@@ -86,6 +108,7 @@ class CandidateMatrix:
         missing = [name for name in MATCH_SCHEMA if name not in frame.columns]
         if missing:
             raise ValueError(f"the candidate frame lacks column {missing[0]!r}")
+        _check_frame(frame)
         rules = load_rules()
 
         def ints(names: Sequence[str], fill: int = 0) -> Ints:

@@ -111,3 +111,8 @@ def test_bad_rows_and_people_are_refused() -> None:
         Person(chart=chart, life_path=chart.life_path + 1)
     with pytest.raises(ValueError, match="lacks column"):
         CandidateMatrix.from_frame(people_frame([Person()]).drop("mc"))
+    frame = people_frame([Person(life_path=3), Person()])
+    for column, value in [("life_path", 10), ("lifestyle_smoking", 3), ("values", 1 << 20)]:
+        broken = frame.with_columns(pl.lit(value).cast(frame.schema[column]).alias(column))
+        with pytest.raises(ValueError, match=column):
+            CandidateMatrix.from_frame(broken)
