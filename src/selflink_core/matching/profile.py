@@ -75,15 +75,6 @@ class ProfileCode:
         mask: int = getattr(self, part)
         return mask
 
-    def with_mask(self, part: str, mask: int) -> ProfileCode:
-        masks = {name: mask if name == part else self.mask(name) for name in SET_PARTS}
-        return ProfileCode(
-            values=masks["values"],
-            love_languages=masks["love_languages"],
-            interests=masks["interests"],
-            lifestyle=self.lifestyle,
-        )
-
 
 @dataclass(frozen=True, slots=True)
 class ProfileAnswers:

@@ -1,16 +1,16 @@
 """`score(A, B)`: the match result with its component scores, details and reasons.
 
 Reasons are ranked by their impact: how many points of the total the reason moved, found by
-recomputing the exact (unrounded) total without it. An aspect is removed from the sums, a
-shared word from both people's answers, a lifestyle question from both, and the elements or
-numerology component from the coverage. Ties keep the order in which reasons are listed
-(components in rules order, aspects by point, words by vocabulary), so the ranking is
-deterministic. Reasons speak to the first person ("Your Moon trines their Venus").
+recomputing the exact (unrounded) total with the reason made neutral: an aspect's points taken
+out of the sums, a shared word counted as declared by one side only, a lifestyle question at
+a half agreement, the elements or numerology component at 50. Coverage never changes, so a
+shared word always helps and a tense aspect always costs. Ties keep the order in which reasons
+are listed (components in rules order, aspects by point, words by vocabulary), so the ranking
+is deterministic. Reasons speak to the first person ("Your Moon trines their Venus").
 """
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any, Final
@@ -35,12 +35,15 @@ from selflink_core.matching.scoring import (
     half_up,
     lens_of,
     lifestyle_agreement_centi,
+    lifestyle_pairs,
     numerology_points,
     profile_fraction,
     profile_part_centis,
+    profile_part_fractions,
     synastry_fraction,
     synastry_sums,
     total_centi,
+    weighted_profile,
 )
 
 if TYPE_CHECKING:
@@ -50,6 +53,8 @@ if TYPE_CHECKING:
     from selflink_core.matching.person import Person
 
 MATCH: Final = "match"
+# What a factor is measured against: a half agreement, or a component at 50.
+NEUTRAL: Final = Fraction(50)
 REASONS_SHOWN: Final = 3
 POINT_LABELS: Final = {"mc": "Midheaven"}
 SET_PHRASES: Final = {
@@ -265,18 +270,12 @@ class _Exact:
     def total(self) -> Fraction:
         return self.weighted_sum / self.weight if self.weight else Fraction(0)
 
-    def without(self, component: str, replacement: Fraction | None) -> Fraction:
-        """The total with `component` replaced (None: not covered)."""
-        weight = component_weights()[component]
+    def without(self, component: str, replacement: Fraction) -> Fraction:
+        """The total with the covered `component` at `replacement` instead."""
         current = self.values[component]
-        weighted_sum, total_weight = self.weighted_sum, self.weight
-        if current is not None:
-            weighted_sum -= weight * current
-            total_weight -= weight
-        if replacement is not None:
-            weighted_sum += weight * replacement
-            total_weight += weight
-        return weighted_sum / total_weight if total_weight else Fraction(0)
+        assert current is not None
+        weighted_sum = self.weighted_sum + component_weights()[component] * (replacement - current)
+        return weighted_sum / self.weight
 
 
 def _exact(first: Person, second: Person, parts: Components) -> _Exact:
@@ -295,16 +294,6 @@ def _exact(first: Person, second: Person, parts: Components) -> _Exact:
             "profile": profile,
         }
     )
-
-
-def _without_bit(code: ProfileCode, part: str, bit: int) -> ProfileCode:
-    return code.with_mask(part, code.mask(part) & ~(1 << bit))
-
-
-def _without_question(code: ProfileCode, question: int) -> ProfileCode:
-    answers = list(code.lifestyle)
-    answers[question] = UNANSWERED
-    return dataclasses.replace(code, lifestyle=tuple(answers))
 
 
 def _candidates(
@@ -333,14 +322,14 @@ def _candidates(
         text = (
             f"Your chart leans {mine} and theirs {theirs} (elements {_decimal(parts.elements, 2)})"
         )
-        yield "elements", text, exact.without("elements", None)
+        yield "elements", text, exact.without("elements", NEUTRAL)
     if first.life_path is not None and second.life_path is not None:
         table = numerology_points(first.life_path, second.life_path)
         text = (
             f"Your life path {first.life_path} and their {second.life_path} are "
             f"{rules.numerology.phrases[table]} (numerology {table})"
         )
-        yield "numerology", text, exact.without("numerology", None)
+        yield "numerology", text, exact.without("numerology", NEUTRAL)
     if parts.profile is not None:
         yield from _profile_candidates(first.profile.encode(), second.profile.encode(), exact)
 
@@ -349,23 +338,31 @@ def _profile_candidates(
     mine: ProfileCode, theirs: ProfileCode, exact: _Exact
 ) -> Iterator[tuple[str, str, Fraction]]:
     vocabulary = load_rules().vocabulary
+    parts = profile_part_fractions(mine, theirs)
+
+    def total_with(part: str, value: Fraction) -> Fraction:
+        profile = weighted_profile({**parts, part: value})
+        assert profile is not None
+        return exact.without("profile", profile)
+
     for part in SET_PARTS:
         shared = mine.mask(part) & theirs.mask(part)
+        union = (mine.mask(part) | theirs.mask(part)).bit_count()
+        # Without the word: declared by one of you only.
+        without = total_with(part, Fraction(100 * (shared.bit_count() - 1), max(union, 1)))
         for bit, word in enumerate(vocabulary.words(part)):
             if shared >> bit & 1:
-                without = profile_fraction(
-                    _without_bit(mine, part, bit), _without_bit(theirs, part, bit)
-                )
-                yield (
-                    "profile",
-                    SET_PHRASES[part].format(_words(word)),
-                    exact.without("profile", without),
-                )
-    for index, ((question, options), a, b) in enumerate(
-        zip(vocabulary.lifestyle.items(), mine.lifestyle, theirs.lifestyle, strict=True)
+                yield "profile", SET_PHRASES[part].format(_words(word)), without
+    lifestyle = parts["lifestyle"]
+    compared = len(lifestyle_pairs(mine, theirs))
+    for (question, options), a, b in zip(
+        vocabulary.lifestyle.items(), mine.lifestyle, theirs.lifestyle, strict=True
     ):
         if UNANSWERED in (a, b):
             continue
+        assert lifestyle is not None
+        steps = len(options) - 1
+        agreement = Fraction(100 * (steps - abs(a - b)), steps)
         if a == b:
             text = f"You agree on {_words(question)}: {_words(options[a])}"
         else:
@@ -373,8 +370,8 @@ def _profile_candidates(
                 f"You differ on {_words(question)}: you said {_words(options[a])}, "
                 f"they said {_words(options[b])}"
             )
-        without = profile_fraction(_without_question(mine, index), _without_question(theirs, index))
-        yield "profile", text, exact.without("profile", without)
+        # Without the answers: a half agreement on this question.
+        yield "profile", text, total_with("lifestyle", lifestyle + (NEUTRAL - agreement) / compared)
 
 
 def _reasons(first: Person, second: Person, parts: Components) -> tuple[Reason, ...]:

@@ -212,7 +212,8 @@ def lifestyle_agreement_centi(options: int, first: int, second: int) -> int:
     return half_up(FULL_SCORE * (steps - abs(first - second)), steps)
 
 
-def _lifestyle_pairs(first: ProfileCode, second: ProfileCode) -> list[tuple[int, int, int]]:
+def lifestyle_pairs(first: ProfileCode, second: ProfileCode) -> list[tuple[int, int, int]]:
+    """(options, first answer, second answer) of each question both answered."""
     sizes = [len(options) for options in load_rules().vocabulary.lifestyle.values()]
     return [
         (size, a, b)
@@ -223,7 +224,7 @@ def _lifestyle_pairs(first: ProfileCode, second: ProfileCode) -> list[tuple[int,
 
 def lifestyle_centi(first: ProfileCode, second: ProfileCode) -> int | None:
     """Mean agreement over the questions both answered; None when there are none."""
-    pairs = _lifestyle_pairs(first, second)
+    pairs = lifestyle_pairs(first, second)
     if not pairs:
         return None
     total = sum(lifestyle_agreement_centi(size, a, b) for size, a, b in pairs)
@@ -231,7 +232,7 @@ def lifestyle_centi(first: ProfileCode, second: ProfileCode) -> int | None:
 
 
 def lifestyle_fraction(first: ProfileCode, second: ProfileCode) -> Fraction | None:
-    pairs = _lifestyle_pairs(first, second)
+    pairs = lifestyle_pairs(first, second)
     if not pairs:
         return None
     total = sum(
@@ -256,14 +257,23 @@ def profile_centi(first: ProfileCode, second: ProfileCode) -> int | None:
     return _weighted_centi(parts, _profile_weights())
 
 
-def profile_fraction(first: ProfileCode, second: ProfileCode) -> Fraction | None:
-    if first.is_empty or second.is_empty:
-        return None
+def profile_part_fractions(first: ProfileCode, second: ProfileCode) -> dict[str, Fraction | None]:
+    """Each part in exact points; None for a part that does not count."""
     parts: dict[str, Fraction | None] = {
         part: set_part_fraction(first.mask(part), second.mask(part)) for part in SET_PARTS
     }
     parts["lifestyle"] = lifestyle_fraction(first, second)
+    return parts
+
+
+def weighted_profile(parts: Mapping[str, Fraction | None]) -> Fraction | None:
     return _weighted_fraction(parts, _profile_weights())
+
+
+def profile_fraction(first: ProfileCode, second: ProfileCode) -> Fraction | None:
+    if first.is_empty or second.is_empty:
+        return None
+    return weighted_profile(profile_part_fractions(first, second))
 
 
 @functools.cache

@@ -266,6 +266,36 @@ def test_reasons_are_ranked_by_impact_and_read_as_sentences(a, b, mine, theirs) 
     )
 
 
+POSITIVE_PHRASES = ("You both value", "You share a love language", "You both enjoy", "You agree on")
+
+
+@settings(max_examples=80)
+@given(people(), people())
+def test_shared_words_help_and_tense_aspects_cost(first: Person, second: Person) -> None:
+    for reason in score(first, second).reasons:
+        if reason.text.startswith(POSITIVE_PHRASES):
+            assert reason.effect == "positive"
+        if " squares " in reason.text or " opposes " in reason.text:
+            assert reason.effect == "negative"
+        if (
+            " trines " in reason.text
+            or " sextiles " in reason.text
+            or " is conjunct " in reason.text
+        ):
+            assert reason.effect == "positive"
+
+
+def test_a_shared_word_helps_even_when_it_is_all_one_side_declared() -> None:
+    # Without "honesty" the second person would have no answers at all; the reason still
+    # measures the word against an unshared one, never against a missing profile.
+    mine = ProfileAnswers.from_dict({"values": ["honesty", "family"], "interests": ["books"]})
+    theirs = ProfileAnswers.from_dict({"values": ["honesty"]})
+    result = score(Person(profile=mine, life_path=1), Person(profile=theirs, life_path=5))
+    texts = {reason.text: reason for reason in result.reasons}
+    assert texts["You both value honesty"].effect == "positive"
+    assert texts["You both value honesty"].impact > 0
+
+
 def test_a_lifestyle_difference_is_a_negative_reason() -> None:
     mine = ProfileAnswers.from_dict({"values": ["family"], "lifestyle": {"smoking": "never"}})
     theirs = ProfileAnswers.from_dict({"values": ["family"], "lifestyle": {"smoking": "regularly"}})
