@@ -231,10 +231,10 @@ def _profile(user: Person, matrix: CandidateMatrix) -> tuple[Ints, Bools]:
     total_weight = np.zeros(count, dtype=np.int64)
     for part in SET_PARTS:
         theirs: Ints = getattr(matrix, part)
-        union = np.bitwise_count(theirs | code.mask(part)).astype(np.int64)
+        shorter = np.minimum(np.bitwise_count(theirs), code.mask(part).bit_count())
         shared = np.bitwise_count(theirs & code.mask(part)).astype(np.int64)
-        present = union > 0
-        part_score = _half_up(FULL_SCORE * shared, np.maximum(union, 1))
+        present = shorter > 0
+        part_score = _half_up(FULL_SCORE * shared, np.maximum(shorter, 1).astype(np.int64))
         weighted += np.where(present, weights[part] * part_score, 0)
         total_weight += np.where(present, weights[part], 0)
     agreement = np.zeros(count, dtype=np.int64)

@@ -203,7 +203,10 @@ def _profile_details(first: ProfileCode, second: ProfileCode, centi: int) -> dic
         words = vocabulary.words(part)
         shared = first.mask(part) & second.mask(part)
         details[part] = {
-            "declared": (first.mask(part) | second.mask(part)).bit_count(),
+            "declared": {
+                "first": first.mask(part).bit_count(),
+                "second": second.mask(part).bit_count(),
+            },
             "score": points(part_scores[part]),
             "shared": [word for index, word in enumerate(words) if shared >> index & 1],
         }
@@ -347,9 +350,9 @@ def _profile_candidates(
 
     for part in SET_PARTS:
         shared = mine.mask(part) & theirs.mask(part)
-        union = (mine.mask(part) | theirs.mask(part)).bit_count()
-        # Without the word: declared by one of you only.
-        without = total_with(part, Fraction(100 * (shared.bit_count() - 1), max(union, 1)))
+        shorter = min(mine.mask(part).bit_count(), theirs.mask(part).bit_count())
+        # Without the word: one shared word less, the same lists declared.
+        without = total_with(part, Fraction(100 * (shared.bit_count() - 1), max(shorter, 1)))
         for bit, word in enumerate(vocabulary.words(part)):
             if shared >> bit & 1:
                 yield "profile", SET_PHRASES[part].format(_words(word)), without

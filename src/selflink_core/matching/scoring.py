@@ -196,14 +196,15 @@ def numerology_points(first: int, second: int) -> int:
 
 
 def set_part_fraction(first: int, second: int) -> Fraction | None:
-    """Jaccard index of two masks in points; None when neither declared anything."""
-    union = (first | second).bit_count()
-    return None if union == 0 else Fraction(100 * (first & second).bit_count(), union)
+    """Shared words over the shorter list (overlap coefficient) in points; None unless both
+    declared something."""
+    shorter = min(first.bit_count(), second.bit_count())
+    return None if shorter == 0 else Fraction(100 * (first & second).bit_count(), shorter)
 
 
 def set_part_centi(first: int, second: int) -> int | None:
-    union = (first | second).bit_count()
-    return None if union == 0 else half_up(FULL_SCORE * (first & second).bit_count(), union)
+    shorter = min(first.bit_count(), second.bit_count())
+    return None if shorter == 0 else half_up(FULL_SCORE * (first & second).bit_count(), shorter)
 
 
 def lifestyle_agreement_centi(options: int, first: int, second: int) -> int:

@@ -114,13 +114,15 @@ def test_missing_data_is_left_out_never_counted_as_perfect() -> None:
     assert score(no_chart, only_date).coverage == ()
     nothing = score(Person(), Person())
     assert (nothing.total, nothing.coverage, nothing.lens, nothing.reasons) == (0.0, (), "none", ())
-    # Both declared values, only one declared interests: interests count as not shared.
-    mine = ProfileAnswers.from_dict({"values": ["honesty"], "interests": ["books"]})
-    theirs = ProfileAnswers.from_dict({"values": ["honesty"]})
-    details = score(Person(profile=mine), Person(profile=theirs)).details["profile"]
-    assert details["values"]["score"] == 100.0
-    assert details["interests"]["score"] == 0.0
+    # Both declared values, only one declared interests: interests do not count.
+    mine = ProfileAnswers.from_dict({"values": ["honesty", "family"], "interests": ["books"]})
+    theirs = ProfileAnswers.from_dict({"values": ["honesty", "humor", "growth"]})
+    result = score(Person(profile=mine), Person(profile=theirs))
+    details = result.details["profile"]
+    assert details["values"]["score"] == 50.0  # one shared of the shorter list of two
+    assert details["interests"]["score"] is None
     assert details["love_languages"]["score"] is None
+    assert result.scores["profile"] == 50.0
 
 
 def test_no_aspects_scores_the_neutral_50() -> None:
