@@ -121,23 +121,24 @@ def bench_ranking(count: int, repeats: int) -> None:
     for index, row in enumerate(rows):
         expected = score(user, Person.from_row(row))
         assert ranking.totals[index] == expected.total
+        assert ranking.ranking_scores[index] == expected.ranking_score
         assert LENSES[ranking.lenses[index]] == expected.lens
     print(f"checked: rank equals score exactly on {len(rows)} candidates")
 
     ranked = timings(lambda: rank(user, matrix), repeats)
     print(f"rank, {count:,} candidates:                  {milliseconds(ranked)}")
-    paged = timings(lambda: select_page(ranking.totals, ranking.lenses, keys), repeats)
+    paged = timings(lambda: select_page(ranking.ranking_scores, ranking.lenses, keys), repeats)
     print(f"select_page (first page of 20):          {milliseconds(paged)}")
-    first = select_page(ranking.totals, ranking.lenses, keys)
+    first = select_page(ranking.ranking_scores, ranking.lenses, keys)
     later = timings(
-        lambda: select_page(ranking.totals, ranking.lenses, keys, cursor=first.next_cursor),
+        lambda: select_page(ranking.ranking_scores, ranking.lenses, keys, cursor=first.next_cursor),
         repeats,
     )
     print(f"select_page (second page, with cursor):  {milliseconds(later)}")
 
     def request() -> None:
         result = rank(user, matrix)
-        select_page(result.totals, result.lenses, keys)
+        select_page(result.ranking_scores, result.lenses, keys)
 
     print(f"rank + page (one request):               {milliseconds(timings(request, repeats))}")
 
@@ -160,7 +161,7 @@ def bench_ranking(count: int, repeats: int) -> None:
             ages=ages,
         )
         result = rank(user, matrix.take(keep))
-        select_page(result.totals, result.lenses, keys[keep])
+        select_page(result.ranking_scores, result.lenses, keys[keep])
 
     kept = int(
         mutual_dating_mask(

@@ -255,7 +255,9 @@ def render_result(result: MatchResult, first: str, second: str) -> None:
     missing = [name for name in COMPONENTS if result.scores[name] is None]
     if missing:
         _console.print(
-            f"Not covered (data missing on one side): {', '.join(missing)}", highlight=False
+            f"Not covered (data missing on one side): {', '.join(missing)}; "
+            f"recommendations rank this pair at {_points(result.ranking_score)}",
+            highlight=False,
         )
 
 

@@ -16,7 +16,7 @@ Typical use by the API layer::
     keep = mutual_dating_mask(prefs, age, genders=..., interested_in=..., age_min=...,
                               age_max=..., ages=...)    # dating mode, with blocks etc. filtered
     ranking = rank(me, candidates.take(keep))           # totals, components, lenses
-    page = select_page(ranking.totals, ranking.lenses, ids[keep], cursor=cursor)
+    page = select_page(ranking.ranking_scores, ranking.lenses, ids[keep], cursor=cursor)
     page.rows, page.next_cursor                         # InvalidCursor -> 400
 
 Errors are `MatchingError` subclasses with `field` and `to_dict()`.

@@ -36,7 +36,12 @@ from selflink_core.matching.rules import (
     STRENGTH_UNIT,
     load_rules,
 )
-from selflink_core.matching.scoring import MICRODEGREES, chart_points, lifestyle_agreement_centi
+from selflink_core.matching.scoring import (
+    MICRODEGREES,
+    NEUTRAL_CENTI,
+    chart_points,
+    lifestyle_agreement_centi,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -153,11 +158,12 @@ class CandidateMatrix:
 
 @dataclass(frozen=True, slots=True)
 class Ranking:
-    """Per candidate: `totals` in points (equal to `score(user, candidate).total`),
-    `components` in points (columns in `COMPONENTS` order, NaN when not covered) and `lenses`
-    as indices into `LENSES` (4 = "none")."""
+    """Per candidate, equal to `score(user, candidate)`'s: `totals` and `ranking_scores`
+    (what recommendations sort by) in points, `components` in points (columns in `COMPONENTS`
+    order, NaN when not covered) and `lenses` as indices into `LENSES` (4 = "none")."""
 
     totals: npt.NDArray[np.float64]
+    ranking_scores: npt.NDArray[np.float64]
     components: npt.NDArray[np.float64]
     lenses: npt.NDArray[np.int8]
 
@@ -287,8 +293,11 @@ def rank(user: Person, candidates: CandidateMatrix) -> Ranking:
         0,
     )
     lenses = np.where(total_weight > 0, weighted.argmax(axis=1), NONE_LENS)
+    neutral = np.where(covered, scores, NEUTRAL_CENTI) * weights
+    ranking_scores = _half_up(neutral.sum(axis=1), int(weights.sum()))
     return Ranking(
         totals=totals / SCORE_UNIT,
+        ranking_scores=ranking_scores / SCORE_UNIT,
         components=np.where(covered, scores / SCORE_UNIT, np.nan),
         lenses=lenses.astype(np.int8),
     )

@@ -26,6 +26,7 @@ from selflink_core.matching.rules import (
     load_rules,
 )
 from selflink_core.matching.scoring import (
+    NEUTRAL_CENTI,
     Components,
     Contact,
     component_weights,
@@ -40,6 +41,7 @@ from selflink_core.matching.scoring import (
     profile_fraction,
     profile_part_centis,
     profile_part_fractions,
+    ranking_centi,
     synastry_fraction,
     synastry_sums,
     total_centi,
@@ -54,7 +56,7 @@ if TYPE_CHECKING:
 
 MATCH: Final = "match"
 # What a factor is measured against: a half agreement, or a component at 50.
-NEUTRAL: Final = Fraction(50)
+NEUTRAL: Final = Fraction(NEUTRAL_CENTI, SCORE_UNIT)
 REASONS_SHOWN: Final = 3
 POINT_LABELS: Final = {"mc": "Midheaven"}
 SET_PHRASES: Final = {
@@ -103,10 +105,12 @@ class Reason:
 
 @dataclass(frozen=True, slots=True)
 class MatchResult:
-    """A scored pair. `total`, `scores`, `coverage` and `lens` are symmetric; `details` and
-    `reasons` are told from the first person's side."""
+    """A scored pair. `total`, `ranking_score`, `scores`, `coverage` and `lens` are symmetric;
+    `details` and `reasons` are told from the first person's side. `ranking_score` counts
+    uncovered components at 50 (recommendations sort by it)."""
 
     total: float
+    ranking_score: float
     scores: Mapping[str, float | None]
     coverage: tuple[str, ...]
     lens: str
@@ -119,6 +123,7 @@ class MatchResult:
             "details": dict(self.details),
             "kind": MATCH,
             "lens": self.lens,
+            "ranking_score": self.ranking_score,
             "reasons": [reason.to_dict() for reason in self.reasons],
             "rules_version": RULES_VERSION,
             "scores": dict(self.scores),
@@ -137,6 +142,7 @@ def score(first: Person, second: Person) -> MatchResult:
     values = parts.as_dict()
     return MatchResult(
         total=total_centi(values) / SCORE_UNIT,
+        ranking_score=ranking_centi(values) / SCORE_UNIT,
         scores={name: points(value) for name, value in values.items()},
         coverage=tuple(name for name in COMPONENTS if values[name] is not None),
         lens=lens_of(values),

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from selflink_core.matching.person import Person
 
 MICRODEGREES: Final = 1_000_000
+NEUTRAL_CENTI: Final = FULL_SCORE // 2
 
 
 def half_up(numerator: int, denominator: int) -> int:
@@ -314,9 +315,14 @@ def total_centi(components: Mapping[str, int | None]) -> int:
     return 0 if total is None else total
 
 
-def total_fraction(components: Mapping[str, Fraction | None]) -> Fraction:
-    total = _weighted_fraction(components, component_weights())
-    return Fraction(0) if total is None else total
+def ranking_centi(components: Mapping[str, int | None]) -> int:
+    """The total with every uncovered component counted at the neutral 50: what
+    recommendations sort by, so that little data cannot outrank much."""
+    weights = component_weights()
+    filled = {name: NEUTRAL_CENTI if value is None else value for name, value in components.items()}
+    total = _weighted_centi(filled, weights)
+    assert total is not None
+    return total
 
 
 def lens_of(components: Mapping[str, int | None]) -> str:

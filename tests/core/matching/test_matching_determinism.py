@@ -23,8 +23,8 @@ b = Person(
 )
 c = Person(life_path=11, profile=ProfileAnswers.from_dict({"values": ["honesty"]}))
 ranking = rank(a, CandidateMatrix.from_people([b, c, a]))
-page = select_page(ranking.totals, ranking.lenses, ["b", "c", "a"], page_size=5)
-payload = score(a, b).to_json() + score(b, c).to_json() + ranking.totals.tobytes()
+page = select_page(ranking.ranking_scores, ranking.lenses, ["b", "c", "a"], page_size=5)
+payload = score(a, b).to_json() + score(b, c).to_json() + ranking.totals.tobytes() + ranking.ranking_scores.tobytes()
 payload += repr(page).encode()
 sys.stdout.write(hashlib.sha256(payload).hexdigest())
 """

@@ -141,6 +141,7 @@ def test_worked_example_result() -> None:
     for name, value in result.scores.items():
         assert values[name] == f"{value:.2f}"
     assert values["total"] == f"{result.total:.2f}"
+    assert values["ranking score"] == f"{result.ranking_score:.2f}"
     assert values["lens"] == result.lens
     shown = [values[f"reason {n}"] for n in (1, 2, 3)]
     assert shown == [f"{reason.impact:+.2f} {reason.text}" for reason in result.reasons]

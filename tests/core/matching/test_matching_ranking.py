@@ -33,6 +33,7 @@ def assert_ranking_equals_scores(user: Person, candidates: list[Person]) -> None
     for index, candidate in enumerate(candidates):
         expected = score(user, candidate)
         assert ranking.totals[index] == expected.total
+        assert ranking.ranking_scores[index] == expected.ranking_score
         assert LENSES[ranking.lenses[index]] == expected.lens
         for column, name in enumerate(COMPONENTS):
             value = ranking.components[index, column]

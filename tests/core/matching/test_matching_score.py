@@ -16,7 +16,7 @@ WEIGHTS = dict(zip(COMPONENTS, load_rules().weights, strict=True))
 
 
 def symmetric_part(result):
-    return (result.total, dict(result.scores), result.coverage, result.lens)
+    return (result.total, result.ranking_score, dict(result.scores), result.coverage, result.lens)
 
 
 @settings(max_examples=150)
@@ -34,6 +34,9 @@ def test_score_is_symmetric_to_the_bit(first: Person, second: Person) -> None:
 def test_every_score_lies_within_0_and_100(first: Person, second: Person) -> None:
     result = score(first, second)
     assert 0 <= result.total <= 100
+    assert 0 <= result.ranking_score <= 100
+    if len(result.coverage) == 4:
+        assert result.ranking_score == result.total
     for value in result.scores.values():
         assert value is None or 0 <= value <= 100
     assert result.coverage == tuple(name for name in COMPONENTS if result.scores[name] is not None)
@@ -114,6 +117,11 @@ def test_missing_data_is_left_out_never_counted_as_perfect() -> None:
     assert score(no_chart, only_date).coverage == ()
     nothing = score(Person(), Person())
     assert (nothing.total, nothing.coverage, nothing.lens, nothing.reasons) == (0.0, (), "none", ())
+    # A perfect life-path match alone is a total of 100, but recommendations sort it as
+    # (10 x 100 + 90 x 50) / 100: little data cannot outrank much.
+    alone = score(Person(life_path=1), Person(life_path=5))
+    assert (alone.total, alone.ranking_score) == (100.0, 55.0)
+    assert nothing.ranking_score == 50.0
     # Both declared values, only one declared interests: interests do not count.
     mine = ProfileAnswers.from_dict({"values": ["honesty", "family"], "interests": ["books"]})
     theirs = ProfileAnswers.from_dict({"values": ["honesty", "humor", "growth"]})
