@@ -5,7 +5,7 @@ from typing import Annotated
 
 import typer
 
-from selflink_cli import astro, rewards
+from selflink_cli import astro, match, rewards
 from selflink_cli.errors import SelflinkGroup
 
 app = typer.Typer(
@@ -21,6 +21,7 @@ app = typer.Typer(
 )
 app.add_typer(rewards.app, name="rewards")
 app.add_typer(astro.app, name="astro")
+app.add_typer(match.app, name="match")
 
 
 def _print_version(value: bool) -> None:
