@@ -111,7 +111,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
         limiter=AttemptLimiter(redis),
         events=EventBus(EVENT_SUBSCRIBERS),
     )
-    astro = AstroToolkit(settings=settings, cipher=accounts.cipher, limiter=accounts.limiter)
+    astro = AstroToolkit(
+        settings=settings, cipher=accounts.cipher, limiter=accounts.limiter, events=accounts.events
+    )
     jwt_auth = build_jwt_auth(settings, database.create_session_maker())
     plugins: list[Any] = [
         SelflinkCommands(),

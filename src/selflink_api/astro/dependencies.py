@@ -8,10 +8,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from selflink_api.astro.services import AstroService, AstroToolkit
 from selflink_api.platform.http import client_ip
+from selflink_api.platform.jobs import JobQueue
 
 
 def provide_astro_service(
-    request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession]
+    request: Request[Any, Any, Any],
+    db_session: NamedDependency[AsyncSession],
+    jobs: NamedDependency[JobQueue],
 ) -> AstroService:
     toolkit: AstroToolkit = request.app.state.astro
-    return AstroService(db_session, toolkit, client_ip(request))
+    return AstroService(db_session, toolkit, jobs, client_ip(request))

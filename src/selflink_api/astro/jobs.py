@@ -17,7 +17,8 @@ REFRESH_BATCH_SIZE = 200
 @background_job("astro.forget_charts", timeout_seconds=60)
 async def forget_charts(context: JobContext, user_id: str) -> None:
     """Delete a person's cached charts: their account was deleted or their birth data changed
-    outside this domain (subscribed to `account.deleted` and `birth_data.changed`)."""
+    (subscribed to `account.deleted` and `birth_data.changed`; the astro endpoints also delete
+    them at once, PATCH /users/me relies on this)."""
     async with context.session() as session:
         await ChartCache(session, build_cipher(context.settings), None).forget(UUID(user_id))
 

@@ -46,6 +46,8 @@ from selflink_api.platform.crypto import (
     PersonalDataCipher,
     UnknownKeyError,
 )
+from selflink_api.platform.events import BIRTH_DATA_CHANGED, EventBus
+from selflink_api.platform.jobs import JobQueue
 from selflink_api.platform.problems import CONFLICT, NOT_FOUND, VALIDATION, ProblemError
 from selflink_api.platform.ratelimit import AttemptLimiter
 from selflink_api.settings import Settings
@@ -89,6 +91,7 @@ class AstroToolkit:
     settings: Settings
     cipher: PersonalDataCipher
     limiter: AttemptLimiter
+    events: EventBus
 
     @property
     def ephemeris_path(self) -> str | None:
@@ -215,9 +218,12 @@ def _now() -> datetime:
 class AstroService:
     """Everything a person does with astrology."""
 
-    def __init__(self, session: AsyncSession, toolkit: AstroToolkit, client_ip: str) -> None:
+    def __init__(
+        self, session: AsyncSession, toolkit: AstroToolkit, jobs: JobQueue, client_ip: str
+    ) -> None:
         self.session = session
         self.toolkit = toolkit
+        self.jobs = jobs
         self.client_ip = client_ip
         self.personal_data = PersonalDataStore(session, toolkit.cipher)
         self.charts = ChartCache(session, toolkit.cipher, toolkit.ephemeris_path)
@@ -235,6 +241,10 @@ class AstroService:
             )
         return birth
 
+    async def _birth_data_changed(self, user_id: UUID) -> None:
+        """Tell other domains (matching recomputes its features) once this commits."""
+        await self.toolkit.events.publish(self.jobs, BIRTH_DATA_CHANGED, user_id=str(user_id))
+
     async def save_birth_data(self, user_id: UUID, birth: BirthData) -> BirthData:
         """Store normalized birth data; cached charts of other birth data are deleted."""
         normalized = await anyio.to_thread.run_sync(normalize_birth, birth, BODY)
@@ -242,12 +252,14 @@ class AstroService:
         if data.birth != normalized:
             await self.personal_data.save(user_id, msgspec.structs.replace(data, birth=normalized))
             await self.charts.forget(user_id)
+            await self._birth_data_changed(user_id)
         return normalized
 
     async def delete_birth_data(self, user_id: UUID) -> None:
         data = await self._personal(user_id)
         if data.birth is not None:
             await self.personal_data.save(user_id, msgspec.structs.replace(data, birth=None))
+            await self._birth_data_changed(user_id)
         await self.charts.forget(user_id)
 
     async def _located_birth_data(self, user_id: UUID) -> BirthData:

@@ -11,7 +11,7 @@ from selflink_api.platform.jobs import JobDefinition, JobQueue
 
 ACCOUNT_DELETED = "account.deleted"
 BIRTH_DATA_CHANGED = "birth_data.changed"
-"""Birth data was replaced or removed outside the astro domain (PATCH /users/me)."""
+"""Birth data was replaced or removed (PUT or DELETE /astro/birth-data, PATCH /users/me)."""
 
 
 class EventBus:
