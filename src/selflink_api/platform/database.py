@@ -35,6 +35,7 @@ MODEL_MODULES = (
     "selflink_api.platform.appendonly",
     "selflink_api.rewards.models",
     "selflink_api.astro.models",
+    "selflink_api.matching.models",
 )
 
 Base = UUIDv7AuditBase
