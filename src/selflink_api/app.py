@@ -36,6 +36,10 @@ from selflink_api.astro import jobs as astro_jobs
 from selflink_api.astro.controllers import AstroController
 from selflink_api.astro.services import AstroToolkit
 from selflink_api.commands import SelflinkCommands
+from selflink_api.matching import jobs as matching_jobs
+from selflink_api.matching.candidates import CandidateCache
+from selflink_api.matching.controllers import MatchingController
+from selflink_api.matching.services import MatchingToolkit
 from selflink_api.notifications import jobs as notification_jobs
 from selflink_api.platform import jobs as jobs_platform
 from selflink_api.platform.crypto import build_cipher
@@ -74,19 +78,22 @@ JOBS: tuple[JobDefinition, ...] = (
     *notification_jobs.JOBS,
     *reward_jobs.JOBS,
     *astro_jobs.JOBS,
+    *matching_jobs.JOBS,
 )
 SCHEDULES: tuple[CronSchedule, ...] = (
     *system_jobs.SCHEDULES,
     *reward_jobs.SCHEDULES,
     *astro_jobs.SCHEDULES,
+    *matching_jobs.SCHEDULES,
 )
 EVENT_SUBSCRIBERS: dict[str, tuple[JobDefinition, ...]] = {
     ACCOUNT_DELETED: (
         notification_jobs.forget_user,
         reward_jobs.forget_user,
         astro_jobs.forget_charts,
+        matching_jobs.forget_user,
     ),
-    BIRTH_DATA_CHANGED: (astro_jobs.forget_charts,),
+    BIRTH_DATA_CHANGED: (astro_jobs.forget_charts, matching_jobs.refresh_features),
 }
 DOMAIN_CONTROLLERS: tuple[type[Controller], ...] = (
     AuthController,
@@ -96,6 +103,7 @@ DOMAIN_CONTROLLERS: tuple[type[Controller], ...] = (
     RewardsController,
     RewardsStaffController,
     AstroController,
+    MatchingController,
 )
 
 
@@ -113,6 +121,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
     )
     astro = AstroToolkit(
         settings=settings, cipher=accounts.cipher, limiter=accounts.limiter, events=accounts.events
+    )
+    matching = MatchingToolkit(
+        settings=settings, cipher=accounts.cipher, candidates=CandidateCache(accounts.cipher)
     )
     jwt_auth = build_jwt_auth(settings, database.create_session_maker())
     plugins: list[Any] = [
@@ -176,6 +187,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 "accounts": accounts,
                 "session_maker": database.create_session_maker(),
                 "astro": astro,
+                "matching": matching,
             }
         ),
         debug=settings.debug,

@@ -119,6 +119,16 @@ MATRIX: dict[tuple[str, str], tuple[dict[str, int], Body]] = {
     ("POST", "/api/v1/astro/synastry"): signed_in_only(
         200, lambda c, a: {"first": BIRTH, "second": BIRTH | {"time": "06:00"}}
     ),
+    ("GET", "/api/v1/matching/vocabulary"): public(200),
+    ("GET", "/api/v1/matching/preferences"): signed_in_only(200),
+    ("PATCH", "/api/v1/matching/preferences"): signed_in_only(
+        200, lambda c, a: {"modes": ["friends"], "values": ["honesty"]}
+    ),
+    ("DELETE", "/api/v1/matching/preferences"): signed_in_only(204),
+    # Nobody here has matching preferences: a score needs the caller's first (409).
+    ("GET", "/api/v1/matching/with/{handle:str}"): row(401, 409, 422, 409),
+    # No `mode` given: a 422 once signed in.
+    ("GET", "/api/v1/matching/recommendations"): signed_in_only(422),
     ("GET", "/api/v1/staff/outbox"): staff_only,
     ("GET", "/api/v1/staff/users/{handle:str}/personal-data"): staff_only,
     ("POST", "/api/v1/staff/users/{handle:str}/suspend"): row(401, 403, 403, 204),

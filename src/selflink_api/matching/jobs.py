@@ -1,0 +1,58 @@
+"""Matching jobs: computing a person's features when their preferences or birth data change,
+forgetting a deleted person, and recomputing stale features in batches."""
+
+from uuid import UUID
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from selflink_api.matching.services import FeatureStore
+from selflink_api.platform.crypto import build_cipher
+from selflink_api.platform.jobs import CronSchedule, JobContext, background_job
+
+logger = structlog.get_logger("selflink.matching")
+
+STALE_BATCH_SIZE = 200
+
+
+def _store(context: JobContext, session: AsyncSession) -> FeatureStore:
+    settings = context.settings
+    return FeatureStore(session, build_cipher(settings), settings.astro_ephemeris_path or None)
+
+
+@background_job("matching.refresh_features", timeout_seconds=60)
+async def refresh_features(context: JobContext, user_id: str) -> None:
+    """Recompute one person's features (after PATCH /matching/preferences; subscribed to
+    `birth_data.changed`)."""
+    async with context.session() as session:
+        await _store(context, session).refresh([UUID(user_id)])
+
+
+@background_job("matching.forget_user", timeout_seconds=60)
+async def forget_user(context: JobContext, user_id: str) -> None:
+    """Delete a person's matching preferences and features (subscribed to `account.deleted`)."""
+    async with context.session() as session:
+        await _store(context, session).forget(UUID(user_id))
+
+
+@background_job("matching.refresh_stale_features", timeout_seconds=900, attempts=2)
+async def refresh_stale_features(context: JobContext, batch_size: int = STALE_BATCH_SIZE) -> None:
+    """Bring every stale person up to date, one committed batch at a time (see
+    `FeatureStore.stale_user_ids`)."""
+    after: UUID | None = None
+    refreshed = 0
+    while True:
+        async with context.session() as session:
+            store = _store(context, session)
+            batch = await store.stale_user_ids(after, batch_size)
+            await store.refresh(batch)
+        refreshed += len(batch)
+        if len(batch) < batch_size:
+            break
+        after = batch[-1]
+    if refreshed:
+        logger.info("matching_features_refreshed", people=refreshed)
+
+
+JOBS = (refresh_features, forget_user, refresh_stale_features)
+SCHEDULES = (CronSchedule(refresh_stale_features, "23 * * * *"),)

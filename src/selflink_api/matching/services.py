@@ -1,0 +1,652 @@
+"""The rules of matching in the API: preferences, the precomputed features, a score with one
+person, and recommendations ranked over the whole candidate pool.
+
+Services work inside the caller's transaction and never commit. The scoring itself is
+`selflink_core.matching`; CPU work (computing features, ranking, explaining) runs in a worker
+thread so the event loop keeps serving other requests.
+"""
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+import anyio
+import msgspec
+import numpy as np
+import structlog
+from sqlalchemy import delete, or_, select, union, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from selflink_api.accounts.models import AccountStatus, User
+from selflink_api.accounts.schemas import BirthData
+from selflink_api.accounts.services import PersonalDataStore
+from selflink_api.matching.candidates import CandidateCache, CandidatePool, features_context
+from selflink_api.matching.features import (
+    LAYOUT,
+    RECORD,
+    ages_on,
+    compute_record,
+    dating_of,
+    decode_records,
+    mode_bit,
+    person_of,
+)
+from selflink_api.matching.models import MatchingFeatures, MatchingPreferences, MatchingRevision
+from selflink_api.matching.schemas import (
+    DatingPreferences,
+    Match,
+    Preferences,
+    PreferencesDocument,
+    PreferencesUpdate,
+    Reason,
+    Recommendation,
+    RecommendationPage,
+    Scores,
+)
+from selflink_api.platform.crypto import (
+    DecryptionError,
+    Encrypted,
+    PersonalDataCipher,
+    UnknownKeyError,
+)
+from selflink_api.platform.problems import (
+    BAD_REQUEST,
+    CONFLICT,
+    NOT_FOUND,
+    VALIDATION,
+    ProblemError,
+)
+from selflink_api.settings import Settings
+from selflink_api.social.models import Block, Mute
+from selflink_api.social.services import SocialService
+from selflink_core import matching
+from selflink_core.matching import (
+    LENSES,
+    RULES_VERSION,
+    InvalidCursor,
+    MatchingError,
+    MatchResult,
+    mutual_dating_mask,
+    rank,
+    score,
+    select_page,
+    vocabulary,
+)
+
+logger = structlog.get_logger("selflink.matching")
+
+NO_LENS = LENSES.index("none")
+CURSOR_SEPARATOR = "."
+
+
+@dataclass(frozen=True)
+class MatchingToolkit:
+    """Long-lived helpers of the matching domain, built once per app."""
+
+    settings: Settings
+    cipher: PersonalDataCipher
+    candidates: CandidateCache
+
+    @property
+    def ephemeris_path(self) -> str | None:
+        return self.settings.astro_ephemeris_path or None
+
+
+def invalid(field: str, message: str, *, source: str = "body", code: str = "") -> ProblemError:
+    entry = {"field": field, "source": source, "message": message}
+    if code:
+        entry["code"] = code
+    return ProblemError(VALIDATION, f"{field}: {message}.", errors=[entry])
+
+
+def _core_problem(error: MatchingError, prefix: str = "") -> ProblemError:
+    message = error.message.removeprefix(f"{error.field}: ")
+    return invalid(prefix + error.field, message, code=error.code)
+
+
+# Preferences -------------------------------------------------------------------------------
+
+
+def checked_preferences(document: PreferencesDocument) -> PreferencesDocument:
+    """The document with every word and option checked against the rules' vocabulary and put
+    in vocabulary order; a 422 naming the first bad field otherwise."""
+    modes = vocabulary().modes
+    for mode in document.modes:
+        if mode not in modes:
+            raise invalid("modes", f"{mode!r} is not one of {', '.join(modes)}")
+    if len(set(document.modes)) != len(document.modes):
+        raise invalid("modes", "a mode is listed twice")
+    dating = document.dating
+    if dating is not None:
+        try:
+            accepted = matching.DatingPreferences.from_dict(msgspec.to_builtins(dating))
+        except MatchingError as error:
+            raise _core_problem(error, "dating.") from None
+        dating = DatingPreferences(
+            gender=accepted.gender,
+            interested_in=list(accepted.interested_in),
+            age_min=accepted.age_min,
+            age_max=accepted.age_max,
+        )
+    elif "dating" in document.modes:
+        raise invalid(
+            "dating", "taking part in dating needs gender, interested_in, age_min and age_max"
+        )
+    try:
+        answers = matching.ProfileAnswers.from_dict(document.answers()).to_dict()
+    except MatchingError as error:
+        raise _core_problem(error) from None
+    return PreferencesDocument(
+        modes=[mode for mode in modes if mode in document.modes], dating=dating, **answers
+    )
+
+
+def merged_preferences(
+    stored: PreferencesDocument, changes: PreferencesUpdate
+) -> PreferencesDocument:
+    """`changes` applied to `stored` as a merge patch (see `PreferencesUpdate`), checked."""
+    document = msgspec.structs.replace(stored)
+    for name in ("modes", "values", "love_languages", "interests"):
+        value = getattr(changes, name)
+        if value is not msgspec.UNSET:
+            setattr(document, name, list(value))
+    if changes.lifestyle is not msgspec.UNSET:
+        lifestyle = dict(stored.lifestyle)
+        for question, answer in changes.lifestyle.items():
+            if answer is None:
+                lifestyle.pop(question, None)
+            else:
+                lifestyle[question] = answer
+        document.lifestyle = lifestyle
+    if changes.dating is None:
+        document.dating = None
+    elif changes.dating is not msgspec.UNSET:
+        fields = msgspec.to_builtins(stored.dating) if stored.dating is not None else {}
+        fields.update(msgspec.to_builtins(changes.dating))  # UNSET fields are left out
+        try:
+            document.dating = msgspec.convert(fields, DatingPreferences)
+        except msgspec.ValidationError:
+            missing = next(
+                name
+                for name in ("gender", "interested_in", "age_min", "age_max")
+                if name not in fields
+            )
+            raise invalid(f"dating.{missing}", "is required") from None
+    return checked_preferences(document)
+
+
+class PreferencesStore:
+    """The encrypted preferences document of each person."""
+
+    def __init__(self, session: AsyncSession, cipher: PersonalDataCipher) -> None:
+        self.session = session
+        self.cipher = cipher
+
+    @staticmethod
+    def _context(user_id: UUID) -> bytes:
+        return b"matching_preferences:" + user_id.bytes
+
+    async def row(self, user_id: UUID, *, lock: bool = False) -> MatchingPreferences | None:
+        statement = select(MatchingPreferences).where(MatchingPreferences.user_id == user_id)
+        return await self.session.scalar(statement.with_for_update() if lock else statement)
+
+    def read(self, row: MatchingPreferences) -> PreferencesDocument:
+        plaintext = self.cipher.decrypt(
+            Encrypted(row.key_id, row.ciphertext), context=self._context(row.user_id)
+        )
+        return msgspec.json.decode(plaintext, type=PreferencesDocument)
+
+    def seal(self, row: MatchingPreferences, document: PreferencesDocument) -> None:
+        sealed = self.cipher.encrypt(
+            msgspec.json.encode(document), context=self._context(row.user_id)
+        )
+        row.key_id, row.ciphertext = sealed.key_id, sealed.blob
+
+    async def save(self, user_id: UUID, document: PreferencesDocument) -> MatchingPreferences:
+        row = await self.row(user_id, lock=True)
+        if row is None:
+            row = MatchingPreferences(user_id=user_id)
+            self.session.add(row)
+        self.seal(row, document)
+        await self.session.flush()
+        return row
+
+
+# Features ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FeatureInputs:
+    user_id: UUID
+    birth: BirthData | None
+    preferences: PreferencesDocument
+
+
+def _computed(
+    inputs: Sequence[FeatureInputs], ephemeris_path: str | None
+) -> list[tuple[UUID, bytes]]:
+    return [
+        (item.user_id, compute_record(item.birth, item.preferences, ephemeris_path))
+        for item in inputs
+    ]
+
+
+class FeatureStore:
+    """The precomputed features: written by the jobs, read by requests.
+
+    A person has a features row exactly when they have matching preferences; it is computed
+    from those preferences and the birth data in their personal-data document.
+    """
+
+    def __init__(
+        self, session: AsyncSession, cipher: PersonalDataCipher, ephemeris_path: str | None
+    ) -> None:
+        self.session = session
+        self.cipher = cipher
+        self.ephemeris_path = ephemeris_path
+        self.preferences = PreferencesStore(session, cipher)
+
+    async def next_revision(self) -> int:
+        """Increment the features revision (its one row is made by the migration); the row stays
+        locked until this transaction ends."""
+        result = await self.session.execute(
+            update(MatchingRevision)
+            .values(revision=MatchingRevision.revision + 1)
+            .returning(MatchingRevision.revision)
+        )
+        return int(result.scalar_one())
+
+    async def refresh(self, user_ids: Sequence[UUID]) -> None:
+        """Recompute (or delete) the features of these people from their current data;
+        preferences sealed under a retired key are sealed again under the active one."""
+        ids = sorted(set(user_ids))
+        if not ids:
+            return
+        found = await self.session.execute(select(User.id, User.status).where(User.id.in_(ids)))
+        statuses: dict[UUID, str] = {row.id: row.status for row in found}
+        rows = {
+            row.user_id: row
+            for row in (
+                await self.session.scalars(
+                    select(MatchingPreferences)
+                    .where(MatchingPreferences.user_id.in_(ids))
+                    .order_by(MatchingPreferences.user_id)
+                    .with_for_update()
+                )
+            ).all()
+        }
+        departed = [i for i in ids if statuses.get(i, AccountStatus.DELETED) == "deleted"]
+        without = [i for i in ids if i not in rows and i not in departed]
+        inputs = []
+        personal_data = PersonalDataStore(self.session, self.cipher)
+        for user_id, row in rows.items():
+            if user_id in departed:
+                continue
+            try:
+                document = self.preferences.read(row)
+                data = await personal_data.load(user_id)
+            except (UnknownKeyError, DecryptionError) as error:
+                logger.warning(
+                    "matching_inputs_unreadable", user_id=str(user_id), error=type(error).__name__
+                )
+                continue
+            if row.key_id != self.cipher.active_key_id:
+                self.preferences.seal(row, document)
+            inputs.append(FeatureInputs(user_id, data.birth if data else None, document))
+        records = await anyio.to_thread.run_sync(_computed, inputs, self.ephemeris_path)
+        if departed:
+            await self.session.execute(
+                delete(MatchingPreferences).where(MatchingPreferences.user_id.in_(departed))
+            )
+        removed = departed + without
+        if not records and not await self._has_features(removed):
+            return
+        revision = await self.next_revision()
+        if removed:
+            await self.session.execute(
+                delete(MatchingFeatures).where(MatchingFeatures.user_id.in_(removed))
+            )
+        for user_id, record in records:
+            await self._store(user_id, record, revision)
+        await self.session.flush()
+
+    async def _has_features(self, user_ids: Sequence[UUID]) -> bool:
+        if not user_ids:
+            return False
+        found = await self.session.scalar(
+            select(MatchingFeatures.id).where(MatchingFeatures.user_id.in_(user_ids)).limit(1)
+        )
+        return found is not None
+
+    async def _store(self, user_id: UUID, record: bytes, revision: int) -> None:
+        sealed = self.cipher.encrypt(record, context=features_context(user_id))
+        values = {
+            "rules_version": RULES_VERSION,
+            "layout": LAYOUT,
+            "revision": revision,
+            "key_id": sealed.key_id,
+            "ciphertext": sealed.blob,
+            "updated_at": dt.datetime.now(dt.UTC),
+        }
+        dialect = self.session.get_bind().dialect.name
+        insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+        statement = insert(MatchingFeatures).values(user_id=user_id, **values)
+        await self.session.execute(
+            statement.on_conflict_do_update(index_elements=["user_id"], set_=values)
+        )
+
+    async def forget(self, user_id: UUID) -> None:
+        """Delete a person's preferences and features."""
+        await self.session.execute(
+            delete(MatchingPreferences).where(MatchingPreferences.user_id == user_id)
+        )
+        if await self._has_features([user_id]):
+            await self.next_revision()
+            await self.session.execute(
+                delete(MatchingFeatures).where(MatchingFeatures.user_id == user_id)
+            )
+
+    async def stale_user_ids(self, after: UUID | None, limit: int) -> list[UUID]:
+        """People whose matching data needs work, in id order after `after`: features of other
+        rules, layout or key; preferences without features (a lost job) or under a retired
+        key; anything left of a deleted account."""
+        active = self.cipher.active_key_id
+        departed = User.status == AccountStatus.DELETED
+        candidates = union(
+            select(MatchingFeatures.user_id).where(
+                or_(
+                    MatchingFeatures.rules_version != RULES_VERSION,
+                    MatchingFeatures.layout != LAYOUT,
+                    MatchingFeatures.key_id != active,
+                )
+            ),
+            select(MatchingPreferences.user_id)
+            .outerjoin(MatchingFeatures, MatchingFeatures.user_id == MatchingPreferences.user_id)
+            .where(or_(MatchingFeatures.id.is_(None), MatchingPreferences.key_id != active)),
+            select(MatchingPreferences.user_id)
+            .join(User, User.id == MatchingPreferences.user_id)
+            .where(departed),
+            select(MatchingFeatures.user_id)
+            .join(User, User.id == MatchingFeatures.user_id)
+            .where(departed),
+        ).subquery()
+        statement = select(candidates.c.user_id).order_by(candidates.c.user_id).limit(limit)
+        if after is not None:
+            statement = statement.where(candidates.c.user_id > after)
+        return list((await self.session.scalars(statement)).all())
+
+    async def records_of(self, user_ids: Sequence[UUID]) -> dict[UUID, np.void]:
+        """The current features records of these people (rows of other rules are skipped)."""
+        rows = (
+            await self.session.scalars(
+                select(MatchingFeatures).where(
+                    MatchingFeatures.user_id.in_(user_ids),
+                    MatchingFeatures.rules_version == RULES_VERSION,
+                    MatchingFeatures.layout == LAYOUT,
+                )
+            )
+        ).all()
+        found = {}
+        for row in rows:
+            try:
+                plaintext = self.cipher.decrypt(
+                    Encrypted(row.key_id, row.ciphertext), context=features_context(row.user_id)
+                )
+            except (UnknownKeyError, DecryptionError):
+                continue
+            if len(plaintext) == RECORD.itemsize:
+                found[row.user_id] = decode_records([plaintext])[0]
+        return found
+
+
+# Requests ----------------------------------------------------------------------------------
+
+
+def _scores(result: MatchResult) -> Scores:
+    return msgspec.convert(dict(result.scores), Scores)
+
+
+def _reasons(result: MatchResult) -> list[Reason]:
+    return [msgspec.convert(reason.to_dict(), Reason) for reason in result.reasons]
+
+
+@dataclass(frozen=True)
+class RankedPage:
+    results: list[tuple[UUID, MatchResult]]
+    next_cursor: str | None
+
+
+def _ranked_page(
+    pool: CandidatePool, me: int, rows: np.ndarray[Any, Any], cursor: str | None, size: int
+) -> RankedPage:
+    """Rank the candidates at `rows` for the person at `me` in one pass, cut the page, and
+    explain each person on it."""
+    person = person_of(pool.records[me])
+    ranking = rank(person, pool.matrix.take(rows))
+    shared = ranking.lenses != NO_LENS  # no data in common: nothing to recommend on
+    rows = rows[shared]
+    page = select_page(
+        ranking.ranking_scores[shared],
+        ranking.lenses[shared],
+        pool.keys[rows],
+        cursor=cursor,
+        page_size=size,
+    )
+    results = []
+    for index in page.rows:
+        row = int(rows[index])
+        results.append((pool.user_ids[row], score(person, person_of(pool.records[row]))))
+    return RankedPage(results, page.next_cursor)
+
+
+def _today() -> dt.date:
+    """The day ages are counted on: the UTC date, the same for everyone in a request."""
+    return dt.datetime.now(dt.UTC).date()
+
+
+class MatchingService:
+    """Everything a person does with matching."""
+
+    def __init__(self, session: AsyncSession, toolkit: MatchingToolkit) -> None:
+        self.session = session
+        self.toolkit = toolkit
+        self.store = PreferencesStore(session, toolkit.cipher)
+        self.features = FeatureStore(session, toolkit.cipher, toolkit.ephemeris_path)
+
+    async def preferences(self, user_id: UUID) -> Preferences:
+        row = await self.store.row(user_id)
+        if row is None:
+            return Preferences()
+        return self._answer(self.store.read(row), row)
+
+    @staticmethod
+    def _answer(document: PreferencesDocument, row: MatchingPreferences) -> Preferences:
+        return Preferences(**msgspec.structs.asdict(document), updated_at=row.updated_at)
+
+    async def update_preferences(
+        self, user_id: UUID, changes: PreferencesUpdate
+    ) -> tuple[Preferences, bool]:
+        """Apply `changes`; also says whether anything changed (the features job is due)."""
+        row = await self.store.row(user_id, lock=True)
+        stored = self.store.read(row) if row is not None else PreferencesDocument()
+        document = merged_preferences(stored, changes)
+        if row is not None and document == stored:
+            return self._answer(document, row), False
+        row = await self.store.save(user_id, document)
+        return self._answer(document, row), True
+
+    async def delete_preferences(self, user_id: UUID) -> None:
+        await self.features.forget(user_id)
+
+    async def _not_ready(self, user_id: UUID) -> ProblemError:
+        if await self.store.row(user_id) is None:
+            return ProblemError(
+                CONFLICT,
+                "Set your matching preferences first: PATCH /api/v1/matching/preferences.",
+            )
+        return ProblemError(
+            CONFLICT, "Your matching profile is being prepared; try again in a moment."
+        )
+
+    async def match_with(self, user_id: UUID, handle: str) -> Match:
+        """You and a person open to matching: active, discoverable, no block either way, with
+        matching preferences. Every refusal reads the same, so it tells nothing."""
+        name = handle.lower().removeprefix("@")
+        me = await self.session.get(User, user_id)
+        if me is not None and me.handle == name:
+            raise invalid("handle", "compare yourself with someone else", source="path")
+        mine = (await self.features.records_of([user_id])).get(user_id)
+        if mine is None:
+            raise await self._not_ready(user_id)
+        refused = ProblemError(NOT_FOUND, f"@{name} is not available for matching.")
+        other = await self.session.scalar(select(User).where(User.handle == name))
+        if (
+            other is None
+            or other.status != AccountStatus.ACTIVE
+            or not other.discoverable
+            or await SocialService(self.session).blocked_either_way(user_id, other.id)
+        ):
+            raise refused
+        theirs = (await self.features.records_of([other.id])).get(other.id)
+        if theirs is None:
+            raise refused
+        result = await anyio.to_thread.run_sync(score, person_of(mine), person_of(theirs))
+        explained = result.to_dict()
+        return Match(
+            handle=other.handle,
+            display_name=other.display_name,
+            kind=explained["kind"],
+            rules_version=explained["rules_version"],
+            total=result.total,
+            ranking_score=result.ranking_score,
+            lens=result.lens,
+            coverage=list(result.coverage),
+            scores=_scores(result),
+            weights=explained["weights"],
+            reasons=_reasons(result),
+            details=explained["details"],
+        )
+
+    async def _hidden_from(self, user_id: UUID) -> set[UUID]:
+        """People with features who may not be shown to this person now: not active, not
+        discoverable, blocked either way, or muted by them."""
+        unavailable = (
+            select(MatchingFeatures.user_id)
+            .join(User, User.id == MatchingFeatures.user_id)
+            .where(or_(User.status != AccountStatus.ACTIVE, User.discoverable.is_(False)))
+        )
+        statement = union(
+            unavailable,
+            select(Block.blocked_id).where(Block.blocker_id == user_id),
+            select(Block.blocker_id).where(Block.blocked_id == user_id),
+            select(Mute.muted_id).where(Mute.muter_id == user_id),
+        )
+        return set((await self.session.scalars(statement)).all())
+
+    async def recommendations(
+        self, user_id: UUID, mode: str, cursor: str | None, size: int
+    ) -> RecommendationPage:
+        page_cursor = _page_cursor(mode, cursor)
+        pool = await self.toolkit.candidates.pool(self.session)
+        me = pool.positions.get(user_id)
+        if me is None:
+            raise await self._not_ready(user_id)
+        records = pool.records
+        bit = mode_bit(mode)
+        if not int(records[me]["modes"]) & bit:
+            raise ProblemError(
+                CONFLICT,
+                f"You do not take part in {mode} recommendations; add {mode!r} to your modes "
+                "with PATCH /api/v1/matching/preferences.",
+            )
+        keep = (records["modes"] & bit) != 0
+        keep[me] = False
+        for hidden in await self._hidden_from(user_id):
+            position = pool.positions.get(hidden)
+            if position is not None:
+                keep[position] = False
+        if mode == "dating":
+            keep &= self._dating_mask(pool, me)
+        try:
+            ranked = await anyio.to_thread.run_sync(
+                _ranked_page, pool, me, np.flatnonzero(keep), page_cursor, size
+            )
+        except InvalidCursor:
+            raise _bad_cursor() from None
+        people = {
+            row.id: row
+            for row in (
+                await self.session.execute(
+                    select(User.id, User.handle, User.display_name).where(
+                        User.id.in_([user for user, _ in ranked.results])
+                    )
+                )
+            ).all()
+        }
+        return RecommendationPage(
+            mode=mode,
+            items=[
+                Recommendation(
+                    handle=people[user].handle,
+                    display_name=people[user].display_name,
+                    total=result.total,
+                    ranking_score=result.ranking_score,
+                    lens=result.lens,
+                    scores=_scores(result),
+                    reasons=_reasons(result),
+                )
+                for user, result in ranked.results
+                if user in people
+            ],
+            next_cursor=None
+            if ranked.next_cursor is None
+            else mode + CURSOR_SEPARATOR + ranked.next_cursor,
+        )
+
+    @staticmethod
+    def _dating_mask(pool: CandidatePool, me: int) -> np.ndarray[Any, np.dtype[np.bool_]]:
+        records = pool.records
+        preferences = dating_of(records[me])
+        if preferences is None:
+            raise ProblemError(
+                CONFLICT,
+                "Dating needs your dating preferences: PATCH /api/v1/matching/preferences.",
+            )
+        ages = ages_on(records, _today())
+        age = int(ages[me])
+        if age < 0:
+            raise ProblemError(
+                CONFLICT, "Dating needs your birth date: PUT /api/v1/astro/birth-data."
+            )
+        if age < vocabulary().min_age:
+            raise ProblemError(CONFLICT, f"Dating is open from the age of {vocabulary().min_age}.")
+        mask: np.ndarray[Any, np.dtype[np.bool_]] = mutual_dating_mask(
+            preferences,
+            age,
+            genders=records["gender"],
+            interested_in=records["interested_in"],
+            age_min=records["age_min"],
+            age_max=records["age_max"],
+            ages=ages,
+        )
+        return mask
+
+
+def _bad_cursor() -> ProblemError:
+    return ProblemError(
+        BAD_REQUEST, "The cursor is not valid for this list; start again without it."
+    )
+
+
+def _page_cursor(mode: str, cursor: str | None) -> str | None:
+    """The core's cursor inside ours, which also names the mode it belongs to."""
+    if cursor is None:
+        return None
+    cursor_mode, separator, inner = cursor.partition(CURSOR_SEPARATOR)
+    if not separator or cursor_mode != mode or not inner:
+        raise _bad_cursor()
+    return inner
