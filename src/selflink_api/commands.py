@@ -14,6 +14,7 @@ from selflink_api.accounts.services import AccountsToolkit, PersonalDataStore
 from selflink_api.audit.commands import audit
 from selflink_api.cli import account_service, run_in_session
 from selflink_api.demo import demo
+from selflink_api.matching import services as matching
 from selflink_api.notifications import services as outbox
 from selflink_api.rewards.commands import rewards
 from selflink_api.settings import Profile, Settings
@@ -62,17 +63,22 @@ def pii() -> None:
 
 @click.command(name="rotate-key")
 def rotate_key(app: Litestar) -> None:
-    """Re-encrypt personal data and held emails that use an older key with PII_ACTIVE_KEY_ID."""
+    """Re-encrypt personal data, held emails and matching data that use an older key with
+    PII_ACTIVE_KEY_ID."""
     toolkit: AccountsToolkit = app.state.accounts
 
-    async def rotate(session: AsyncSession) -> tuple[int, int]:
+    async def rotate(session: AsyncSession) -> tuple[int, int, int]:
         people = await PersonalDataStore(session, toolkit.cipher).reencrypt_with_active_key()
         emails = await outbox.reencrypt_with_active_key(session, toolkit.cipher)
-        return people, emails
+        matches = await matching.reencrypt_with_active_key(session, toolkit.cipher)
+        return people, emails, matches
 
-    people, emails = run_in_session(app, rotate)
+    people, emails, matches = run_in_session(app, rotate)
     key = toolkit.cipher.active_key_id
-    click.echo(f"re-encrypted {people} personal-data records and {emails} held emails with {key!r}")
+    click.echo(
+        f"re-encrypted {people} personal-data records, {emails} held emails and "
+        f"{matches} matching records with {key!r}"
+    )
 
 
 @click.group(name="outbox", cls=LitestarGroup)

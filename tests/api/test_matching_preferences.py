@@ -4,13 +4,16 @@ encrypted storage, and the features they produce appearing and going away."""
 import typing
 from typing import Any
 
+import anyio
 import pytest
 
+from selflink_api.app import create_app
 from selflink_api.matching.schemas import Mode
+from selflink_api.platform.crypto import generate_key
 from selflink_api.settings import Settings
 from selflink_core.matching import vocabulary
 from tests.api.astro_helpers import Client, problem_error
-from tests.api.conftest import drain_jobs
+from tests.api.conftest import drain_jobs, make_settings
 from tests.api.matching_helpers import (
     PREFERENCES,
     dating,
@@ -18,7 +21,8 @@ from tests.api.matching_helpers import (
     patch_preferences,
     stored_rows,
 )
-from tests.api.people import PASSWORD, register
+from tests.api.operator import selflink_api
+from tests.api.people import PASSWORD, login, register
 from tests.api.test_auth import sql
 
 pytestmark = pytest.mark.anyio
@@ -165,3 +169,28 @@ async def test_deleting_the_account_deletes_matching_data(
     await drain_jobs(client)
     for table in ("matching_preferences", "matching_features"):
         assert await stored_rows(settings, table) == [("stayer",)]
+
+
+async def test_rotating_the_key_reseals_matching_data(database_url: str) -> None:
+    old_key, new_key, index_key = generate_key(), generate_key(), generate_key()
+    settings = make_settings(database_url, PII_KEYS=f"k1:{old_key}", PII_INDEX_KEY=index_key)
+    async with Client(app=create_app(settings)) as client:
+        person = await join(client, "rotated", birth={"date": "1990-05-17"}, values=["faith"])
+        await drain_jobs(client)
+        before = (await client.get(PREFERENCES, headers=person.headers)).json()
+    both = {"PII_KEYS": f"k1:{old_key},k2:{new_key}", "PII_ACTIVE_KEY_ID": "k2"}
+    rotated = await anyio.to_thread.run_sync(
+        lambda: selflink_api(database_url, "pii", "rotate-key", PII_INDEX_KEY=index_key, **both)
+    )
+    assert rotated.returncode == 0, rotated.stderr
+    assert "2 matching records" in rotated.stdout
+    new_only = make_settings(database_url, PII_KEYS=f"k2:{new_key}", PII_INDEX_KEY=index_key)
+    async with Client(app=create_app(new_only)) as client:
+        again = await login(client, person.email)
+        assert (await client.get(PREFERENCES, headers=again.headers)).json() == before
+        page = await client.get(
+            "/api/v1/matching/recommendations", headers=again.headers, params={"mode": "friends"}
+        )
+        assert page.status_code == 200, page.text
+    for table in ("matching_preferences", "matching_features"):
+        assert await sql(new_only, f"SELECT key_id FROM {table}") == [("k2",)]

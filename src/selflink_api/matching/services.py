@@ -7,9 +7,9 @@ thread so the event loop keeps serving other requests.
 """
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 import anyio
@@ -20,6 +20,7 @@ from sqlalchemy import delete, or_, select, union, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import flag_modified
 
 from selflink_api.accounts.models import AccountStatus, User
 from selflink_api.accounts.schemas import BirthData
@@ -187,7 +188,8 @@ class PreferencesStore:
         self.cipher = cipher
 
     @staticmethod
-    def _context(user_id: UUID) -> bytes:
+    def context(user_id: UUID) -> bytes:
+        """The associated data binding a preferences document to its owner."""
         return b"matching_preferences:" + user_id.bytes
 
     async def row(self, user_id: UUID, *, lock: bool = False) -> MatchingPreferences | None:
@@ -196,13 +198,13 @@ class PreferencesStore:
 
     def read(self, row: MatchingPreferences) -> PreferencesDocument:
         plaintext = self.cipher.decrypt(
-            Encrypted(row.key_id, row.ciphertext), context=self._context(row.user_id)
+            Encrypted(row.key_id, row.ciphertext), context=self.context(row.user_id)
         )
         return msgspec.json.decode(plaintext, type=PreferencesDocument)
 
     def seal(self, row: MatchingPreferences, document: PreferencesDocument) -> None:
         sealed = self.cipher.encrypt(
-            msgspec.json.encode(document), context=self._context(row.user_id)
+            msgspec.json.encode(document), context=self.context(row.user_id)
         )
         row.key_id, row.ciphertext = sealed.key_id, sealed.blob
 
@@ -296,6 +298,7 @@ class FeatureStore:
                 continue
             if row.key_id != self.cipher.active_key_id:
                 self.preferences.seal(row, document)
+                flag_modified(row, "updated_at")  # kept: a new seal, not a change of content
             inputs.append(FeatureInputs(user_id, data.birth if data else None, document))
         records = await anyio.to_thread.run_sync(_computed, inputs, self.ephemeris_path)
         if departed:
@@ -401,6 +404,48 @@ class FeatureStore:
             if len(plaintext) == RECORD.itemsize:
                 found[row.user_id] = decode_records([plaintext])[0]
         return found
+
+
+Sealed = TypeVar("Sealed", MatchingPreferences, MatchingFeatures)
+
+
+async def _reseal(
+    session: AsyncSession,
+    cipher: PersonalDataCipher,
+    model: type[Sealed],
+    context: Callable[[UUID], bytes],
+    batch_size: int,
+) -> int:
+    changed = 0
+    while True:
+        rows = (
+            await session.scalars(
+                select(model).where(model.key_id != cipher.active_key_id).limit(batch_size)
+            )
+        ).all()
+        if not rows:
+            return changed
+        for row in rows:
+            bound = context(row.user_id)
+            plaintext = cipher.decrypt(Encrypted(row.key_id, row.ciphertext), context=bound)
+            sealed = cipher.encrypt(plaintext, context=bound)
+            row.key_id, row.ciphertext = sealed.key_id, sealed.blob
+            flag_modified(row, "updated_at")  # kept: a new seal, not a change of content
+        changed += len(rows)
+        await session.flush()
+
+
+async def reencrypt_with_active_key(
+    session: AsyncSession, cipher: PersonalDataCipher, batch_size: int = 500
+) -> int:
+    """Seal preferences and feature records still under an older key with the active one (for
+    `selflink-api pii rotate-key`); returns how many rows changed. The contents stay the same,
+    so revisions do too."""
+    preferences = await _reseal(
+        session, cipher, MatchingPreferences, PreferencesStore.context, batch_size
+    )
+    features = await _reseal(session, cipher, MatchingFeatures, features_context, batch_size)
+    return preferences + features
 
 
 # Requests ----------------------------------------------------------------------------------
