@@ -13,6 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from selflink_api.accounts import schemas
 from selflink_api.accounts.models import Role, User
 from selflink_api.cli import account_service, run_in_session
+from selflink_api.matching.models import MatchingPreferences
+from selflink_api.matching.schemas import DatingPreferences, PreferencesDocument
+from selflink_api.matching.services import FeatureStore, PreferencesStore, checked_preferences
 from selflink_api.platform.database import build_sqlalchemy_config, upgrade_schema
 from selflink_api.rewards.ledger import LedgerService
 from selflink_api.rewards.models import PayoutState, RewardContributor
@@ -38,6 +41,70 @@ PEOPLE = (
     ("kai", "Kai Nakoa", "Tides and timetables.", "1989-06-21", "05:55", "Honolulu", 21.3069, -157.8583, "Pacific/Honolulu"),
     ("lena", "Lena Vogel", "Always one more chapter.", "1997-04-12", "15:30", "Berlin", 52.5200, 13.4050, "Europe/Berlin"),
 )  # fmt: skip
+
+# handle: gender, interested in, age range (None: friends only), values, love languages,
+# interests, lifestyle (smoking, drinking, exercise, diet, sleep, social, children, pets)
+MATCHING = {
+    "ada": ("woman", ("man", "nonbinary"), (30, 45), ("honesty", "learning", "creativity", "humor"), ("quality_time",), ("books", "science", "poetry", "coffee", "hiking"), ("never", "socially", "often", "flexitarian", "early_bird", "balanced", "unsure", "pet_lover")),
+    "bruno": ("man", ("woman",), (28, 40), ("freedom", "creativity", "humor"), ("quality_time", "physical_touch"), ("music", "film", "photography", "coffee"), ("never", "socially", "sometimes", "omnivore", "night_owl", "outgoing", "yes", "open")),
+    "chiara": ("woman", ("woman", "man"), (28, 40), ("creativity", "family", "honesty"), ("words_of_affirmation",), ("music", "astrology", "theatre", "books"), ("never", "socially", "sometimes", "vegetarian", "night_owl", "balanced", "yes", "pet_lover")),
+    "devan": ("man", ("woman",), (30, 45), ("stability", "family", "ambition", "loyalty"), ("acts_of_service",), ("technology", "cooking", "history", "running"), ("never", "never", "daily", "vegetarian", "early_bird", "homebody", "yes", "open")),
+    "elena": ("woman", ("man",), (27, 40), ("adventure", "nature", "honesty"), ("quality_time", "receiving_gifts"), ("travel", "hiking", "photography", "gardening"), ("never", "socially", "often", "omnivore", "flexible", "outgoing", "unsure", "pet_lover")),
+    "femi": ("man", ("woman", "man"), (28, 42), ("community", "creativity", "humor", "growth"), ("words_of_affirmation", "physical_touch"), ("music", "dance", "fashion", "film"), ("sometimes", "socially", "often", "omnivore", "night_owl", "outgoing", "yes", "no_pets")),
+    "greta": (None, (), None, ("nature", "health", "independence"), ("acts_of_service",), ("swimming", "hiking", "meditation", "yoga"), ("never", "socially", "daily", "vegan", "early_bird", "balanced", "no", "pet_lover")),
+    "hugo": ("man", ("woman",), (27, 38), ("tradition", "family", "loyalty"), ("acts_of_service", "quality_time"), ("cooking", "books", "history", "coffee"), ("never", "regularly", "sometimes", "omnivore", "early_bird", "homebody", "yes", "open")),
+    "ines": ("nonbinary", ("woman", "man", "nonbinary"), (24, 35), ("learning", "growth", "justice", "humor"), ("quality_time",), ("languages", "travel", "podcasts", "writing"), ("never", "socially", "sometimes", "vegan", "flexible", "outgoing", "unsure", "open")),
+    "jun": ("man", ("woman",), (26, 38), ("ambition", "health", "loyalty"), ("physical_touch",), ("climbing", "fitness", "gaming", "technology"), ("never", "socially", "daily", "omnivore", "night_owl", "balanced", "unsure", "no_pets")),
+    "kai": (None, (), None, ("nature", "spirituality", "freedom"), ("quality_time",), ("swimming", "meditation", "astrology", "music"), ("never", "never", "often", "flexitarian", "early_bird", "balanced", "no", "pet_lover")),
+    "lena": ("woman", ("man", "woman"), (25, 35), ("learning", "honesty", "compassion"), ("words_of_affirmation", "quality_time"), ("books", "writing", "poetry", "film", "coffee"), ("never", "socially", "rarely", "vegetarian", "night_owl", "homebody", "unsure", "pet_lover")),
+}  # fmt: skip
+LIFESTYLE_QUESTIONS = (
+    "smoking",
+    "drinking",
+    "exercise",
+    "diet",
+    "sleep",
+    "social",
+    "children",
+    "pets",
+)
+
+
+def demo_preferences(handle: str) -> PreferencesDocument:
+    gender, wanted, ages, values, love_languages, interests, lifestyle = MATCHING[handle]
+    dating = None
+    if gender is not None and ages is not None:
+        dating = DatingPreferences(
+            gender=gender, interested_in=list(wanted), age_min=ages[0], age_max=ages[1]
+        )
+    return checked_preferences(
+        PreferencesDocument(
+            modes=["dating", "friends"] if dating else ["friends"],
+            dating=dating,
+            values=list(values),
+            love_languages=list(love_languages),
+            lifestyle=dict(zip(LIFESTYLE_QUESTIONS, lifestyle, strict=True)),
+            interests=list(interests),
+        )
+    )
+
+
+async def seed_matching(app: Litestar, session: AsyncSession) -> bool:
+    """Matching preferences and features of the demo people, unless they already have them."""
+    found = await session.execute(select(User.handle, User.id).where(User.handle.in_(MATCHING)))
+    people = {row.handle: row.id for row in found}
+    taken = await session.scalar(
+        select(MatchingPreferences.id).where(MatchingPreferences.user_id.in_(people.values()))
+    )
+    if taken is not None:
+        return False
+    cipher = app.state.accounts.cipher
+    preferences = PreferencesStore(session, cipher)
+    for handle, user_id in people.items():
+        await preferences.save(user_id, demo_preferences(handle))
+    ephemeris_path = app.state.settings.astro_ephemeris_path or None
+    await FeatureStore(session, cipher, ephemeris_path).refresh(list(people.values()))
+    return True
 
 
 async def seed(app: Litestar, session: AsyncSession) -> bool:
@@ -157,20 +224,25 @@ def demo(app: Litestar, host: str, port: int, serve: bool) -> None:
     finally:
         anyio.run(config.get_engine().dispose)
 
-    async def seed_in(session: AsyncSession) -> bool:
-        return await seed(app, session)
+    async def seed_in(session: AsyncSession) -> tuple[bool, bool]:
+        return await seed(app, session), await seed_matching(app, session)
 
-    created = run_in_session(app, seed_in)
+    created, matched = run_in_session(app, seed_in)
     base = f"http://{host}:{port}"
     click.echo(
         ("Seeded" if created else "Already seeded:")
         + f" {len(PEOPLE)} demo people (@ada is an admin)."
     )
+    if matched:
+        click.echo(f"Seeded the matching preferences of {len(MATCHING)} demo people.")
     click.echo(f"Password of every demo account: {DEMO_PASSWORD!r}")
     click.echo("Sign in:")
     click.echo(
         f"  curl -s -X POST {base}/api/v1/auth/login -H 'content-type: application/json' "
         f"""-d '{{"login": "ada", "password": "{DEMO_PASSWORD}"}}'"""
+    )
+    click.echo(
+        f"Recommendations (with the token): {base}/api/v1/matching/recommendations?mode=dating"
     )
     click.echo(f"Rewards transparency: {base}/api/v1/rewards/periods")
     click.echo(f"API docs: {base}/schema")
