@@ -1,14 +1,16 @@
 """The candidate pool: every stored features record, decrypted and turned into a
 `CandidateMatrix` once, kept in this process while the features revision stays the same.
 
-Why a cache: decoding the pool costs a query over every features row plus one AES-GCM
-decryption each (about 1 µs) and building the matrix, some 30 ms for 10,000 people, several
-times the ranking itself. The pool changes only when a features row is written or deleted,
-and every such transaction increments `matching_revision` (see `MatchingRevision`), so one
-single-row read per request tells whether the pool is current. When it is not, only rows
-written after the cached revision are fetched and decrypted; rows that disappeared are
-dropped. Who may be shown (active, discoverable, blocks, mutes) is never cached: it is read
-per request, as it changes outside this domain.
+Why a cache: decoding the pool costs a query over every features row, one AES-GCM decryption
+per row and building the matrix, about 60-90 ms for 10,000 people, many times the ranking
+itself. The pool changes only when a features row is written or deleted, and every such
+transaction increments `matching_revision` (see `MatchingRevision`), so one single-row read
+per request tells whether the pool is current. When it is not, one statement reads the rows
+written after the cached revision together with the number of current rows; if that number
+shows nothing was deleted, only those rows are decrypted and patched in. Otherwise every
+row's id and revision are read again and only the newer rows decrypted. Who may be shown
+(active, discoverable, blocks, mutes) is never cached: it is read per request, as it changes
+outside this domain.
 """
 
 from collections.abc import Sequence
@@ -19,7 +21,7 @@ import anyio
 import numpy as np
 import numpy.typing as npt
 import structlog
-from sqlalchemy import case, select
+from sqlalchemy import and_, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from selflink_api.matching.features import (
@@ -45,14 +47,17 @@ StoredRow = tuple[UUID, int, str | None, bytes | None]
 cached revision."""
 
 
+FEATURES_CONTEXT_SUFFIX = f":{RULES_VERSION}:{LAYOUT}".encode()
+
+
 def features_context(user_id: UUID) -> bytes:
     """The associated data binding a features record to its owner, rules and layout."""
-    return b"matching_features:" + user_id.bytes + f":{RULES_VERSION}:{LAYOUT}".encode()
+    return b"matching_features:" + user_id.bytes + FEATURES_CONTEXT_SUFFIX
 
 
 @dataclass(frozen=True)
 class CandidatePool:
-    """Everyone with current features, in user-id order."""
+    """Everyone with current features whose record could be read."""
 
     revision: int
     user_ids: tuple[UUID, ...]
@@ -61,49 +66,73 @@ class CandidatePool:
     row_revisions: npt.NDArray[np.int64]
     records: Records
     matrix: CandidateMatrix
+    unreadable: frozenset[UUID] = frozenset()  # current rows left out
 
     @classmethod
     def empty(cls) -> "CandidatePool":
-        records = np.zeros(0, dtype=RECORD)
+        return cls.of(-1, [], [], np.zeros(0, dtype=RECORD), frozenset())
+
+    @classmethod
+    def of(
+        cls,
+        revision: int,
+        user_ids: Sequence[UUID],
+        revisions: Sequence[int],
+        records: Records,
+        unreadable: frozenset[UUID],
+    ) -> "CandidatePool":
         return cls(
-            revision=-1,
-            user_ids=(),
-            keys=np.zeros(0, dtype=np.str_),
-            positions={},
-            row_revisions=np.zeros(0, dtype=np.int64),
+            revision=revision,
+            user_ids=tuple(user_ids),
+            keys=np.array([str(user_id) for user_id in user_ids], dtype=np.str_),
+            positions={user_id: index for index, user_id in enumerate(user_ids)},
+            row_revisions=np.array(revisions, dtype=np.int64),
             records=records,
             matrix=CandidateMatrix.from_frame(records_frame(records)),
+            unreadable=unreadable,
         )
 
     def __len__(self) -> int:
         return len(self.user_ids)
 
+    @property
+    def rows_seen(self) -> int:
+        """How many current features rows this pool accounts for."""
+        return len(self.user_ids) + len(self.unreadable)
+
+
+def _open(cipher: PersonalDataCipher, row: StoredRow) -> bytes | None:
+    user_id, _, key_id, ciphertext = row
+    if key_id is None or ciphertext is None:
+        return None
+    try:
+        plaintext = cipher.decrypt(Encrypted(key_id, ciphertext), context=features_context(user_id))
+    except (UnknownKeyError, DecryptionError):
+        logger.warning("matching_features_unreadable", user_id=str(user_id))
+        return None
+    return plaintext if len(plaintext) == RECORD.itemsize else None
+
 
 def merge_pool(
     previous: CandidatePool, revision: int, rows: Sequence[StoredRow], cipher: PersonalDataCipher
 ) -> CandidatePool:
-    """The pool after `rows` (every current row, in user-id order): unchanged rows are copied
-    from `previous`, newer ones decrypted; a row that cannot be decrypted is left out (its
-    owner's features are recomputed by the stale-features job)."""
+    """The pool of `rows` (every current row, in user-id order): rows as old as the ones in
+    `previous` are copied from it, newer ones (which carry their ciphertext) decrypted. A row
+    that cannot be read is left out until the stale-features job recomputes it."""
     user_ids: list[UUID] = []
     revisions: list[int] = []
     kept_from: list[int] = []  # positions in `previous`, or -1 for a decrypted record
     fresh: list[bytes] = []
-    for user_id, row_revision, key_id, ciphertext in rows:
-        if key_id is None or ciphertext is None:
-            position = previous.positions.get(user_id)
-            if position is None or previous.row_revisions[position] != row_revision:
-                continue  # skipped as undecryptable before: still unusable
+    unreadable: set[UUID] = set()
+    for row in rows:
+        user_id, row_revision, key_id, _ = row
+        position = previous.positions.get(user_id)
+        if key_id is None and position is not None:
             kept_from.append(position)
         else:
-            try:
-                plaintext = cipher.decrypt(
-                    Encrypted(key_id, ciphertext), context=features_context(user_id)
-                )
-            except (UnknownKeyError, DecryptionError):
-                logger.warning("matching_features_unreadable", user_id=str(user_id))
-                continue
-            if len(plaintext) != RECORD.itemsize:
+            plaintext = _open(cipher, row)
+            if plaintext is None:
+                unreadable.add(user_id)
                 continue
             kept_from.append(-1)
             fresh.append(plaintext)
@@ -114,19 +143,63 @@ def merge_pool(
     copied = origin >= 0
     records[copied] = previous.records[origin[copied]]
     records[~copied] = decode_records(fresh)
-    return CandidatePool(
-        revision=revision,
-        user_ids=tuple(user_ids),
-        keys=np.array([str(user_id) for user_id in user_ids], dtype=np.str_),
-        positions={user_id: index for index, user_id in enumerate(user_ids)},
-        row_revisions=np.array(revisions, dtype=np.int64),
-        records=records,
-        matrix=CandidateMatrix.from_frame(records_frame(records)),
+    return CandidatePool.of(revision, user_ids, revisions, records, frozenset(unreadable))
+
+
+def apply_changes(
+    previous: CandidatePool, revision: int, changed: Sequence[StoredRow], cipher: PersonalDataCipher
+) -> CandidatePool | None:
+    """`previous` with rows written since its revision replaced or added, when nothing was
+    deleted; None when a known row can no longer be read (the caller reloads in full)."""
+    records = previous.records.copy()
+    revisions = previous.row_revisions.copy()
+    added_ids: list[UUID] = []
+    added_revisions: list[int] = []
+    added: list[bytes] = []
+    unreadable = set(previous.unreadable)
+    for row in changed:
+        user_id, row_revision, _, _ = row
+        plaintext = _open(cipher, row)
+        position = previous.positions.get(user_id)
+        if plaintext is None:
+            if position is not None:
+                return None
+            unreadable.add(user_id)
+            continue
+        unreadable.discard(user_id)
+        if position is None:
+            added_ids.append(user_id)
+            added_revisions.append(row_revision)
+            added.append(plaintext)
+        else:
+            records[position] = decode_records([plaintext])[0]
+            revisions[position] = row_revision
+    if not added:
+        return CandidatePool(
+            revision=revision,
+            user_ids=previous.user_ids,
+            keys=previous.keys,
+            positions=previous.positions,
+            row_revisions=revisions,
+            records=records,
+            matrix=CandidateMatrix.from_frame(records_frame(records)),
+            unreadable=frozenset(unreadable),
+        )
+    return CandidatePool.of(
+        revision,
+        [*previous.user_ids, *added_ids],
+        [*revisions.tolist(), *added_revisions],
+        np.concatenate([records, decode_records(added)]),
+        frozenset(unreadable),
     )
 
 
 async def current_revision(session: AsyncSession) -> int:
     return int(await session.scalar(select(MatchingRevision.revision)) or 0)
+
+
+CURRENT = and_(MatchingFeatures.rules_version == RULES_VERSION, MatchingFeatures.layout == LAYOUT)
+"""Rows of other rules or layouts wait for the stale-features job."""
 
 
 class CandidateCache:
@@ -145,25 +218,61 @@ class CandidateCache:
             previous = self._pool
             if previous.revision >= revision:
                 return previous
-            newer = MatchingFeatures.revision > previous.revision
-            result = await session.execute(
-                select(
-                    MatchingFeatures.user_id,
-                    MatchingFeatures.revision,
-                    case((newer, MatchingFeatures.key_id)),
-                    case((newer, MatchingFeatures.ciphertext)),
+            pool = None
+            if previous.revision >= 0:
+                count, changed = await self._changes(session, previous.revision)
+                new = {row[0] for row in changed} - previous.positions.keys() - previous.unreadable
+                if count == previous.rows_seen + len(new):  # nothing was deleted
+                    pool = await anyio.to_thread.run_sync(
+                        apply_changes, previous, revision, changed, self.cipher
+                    )
+            if pool is None:
+                rows = await self._everyone(session, previous.revision)
+                pool = await anyio.to_thread.run_sync(
+                    merge_pool, previous, revision, rows, self.cipher
                 )
-                .where(
-                    MatchingFeatures.rules_version == RULES_VERSION,
-                    MatchingFeatures.layout == LAYOUT,
-                )
-                .order_by(MatchingFeatures.user_id)
+            self._pool = pool
+            return pool
+
+    @staticmethod
+    async def _changes(session: AsyncSession, since: int) -> tuple[int, list[StoredRow]]:
+        """How many current rows there are, and the rows written after `since`, read in one
+        statement (one snapshot)."""
+        count = select(func.count().label("rows")).where(CURRENT).subquery()
+        result = await session.execute(
+            select(
+                count.c.rows,
+                MatchingFeatures.user_id,
+                MatchingFeatures.revision,
+                MatchingFeatures.key_id,
+                MatchingFeatures.ciphertext,
+            ).select_from(
+                count.outerjoin(MatchingFeatures, and_(CURRENT, MatchingFeatures.revision > since))
             )
-            rows: list[StoredRow] = [
-                (user_id, revision, key_id, ciphertext)
-                for user_id, revision, key_id, ciphertext in result
-            ]
-            self._pool = await anyio.to_thread.run_sync(
-                merge_pool, previous, revision, rows, self.cipher
+        )
+        rows = result.all()
+        changed: list[StoredRow] = [
+            (user_id, revision, key_id, ciphertext)
+            for _, user_id, revision, key_id, ciphertext in rows
+            if user_id is not None
+        ]
+        return int(rows[0][0]), changed
+
+    @staticmethod
+    async def _everyone(session: AsyncSession, since: int) -> list[StoredRow]:
+        """Every current row; key and ciphertext only for rows written after `since`."""
+        newer = MatchingFeatures.revision > since
+        result = await session.execute(
+            select(
+                MatchingFeatures.user_id,
+                MatchingFeatures.revision,
+                case((newer, MatchingFeatures.key_id)),
+                case((newer, MatchingFeatures.ciphertext)),
             )
-            return self._pool
+            .where(CURRENT)
+            .order_by(MatchingFeatures.user_id)
+        )
+        return [
+            (user_id, revision, key_id, ciphertext)
+            for user_id, revision, key_id, ciphertext in result
+        ]

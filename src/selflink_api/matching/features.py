@@ -17,6 +17,7 @@ callers run it in a worker thread.
 """
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any, Final
 
 import numpy as np
@@ -42,6 +43,7 @@ from selflink_core.matching.person import (
     LONGITUDE_COLUMNS,
     MODALITY_COLUMNS,
 )
+from selflink_core.matching.rules import SET_PARTS
 
 LAYOUT: Final = 1
 """The record layout below; a change is a new number, and stored rows are recomputed."""
@@ -80,10 +82,11 @@ def mode_bit(mode: str) -> int:
     return 1 << MODES.index(mode)
 
 
-def _centidegrees(longitude: float) -> int:
+def _centidegrees(longitudes: npt.NDArray[np.float64]) -> npt.NDArray[np.int64]:
     """As the rules round: to millionths, then hundredths halves up (docs/matching.md)."""
-    micro = round(longitude * 1_000_000)
-    return (micro + 5_000) // 10_000 % 36_000
+    micro = np.rint(longitudes * 1_000_000).astype(np.int64)
+    result: npt.NDArray[np.int64] = (micro + 5_000) // 10_000 % 36_000
+    return result
 
 
 def _engine_birth(birth: BirthData | None) -> astro.BirthData | dt.date | None:
@@ -99,49 +102,65 @@ def _engine_birth(birth: BirthData | None) -> astro.BirthData | dt.date | None:
     return birth.date
 
 
-def compute_record(
-    birth: BirthData | None, preferences: PreferencesDocument, ephemeris_path: str | None
-) -> bytes:
-    """The record of one person (`RECORD.itemsize` bytes)."""
-    answers = ProfileAnswers.from_dict(preferences.answers())
-    options = astro.ChartOptions(ephemeris_path=ephemeris_path)
-    engine_birth = _engine_birth(birth)
+def _features(
+    births: list[BirthData | None], answers: list[ProfileAnswers], options: astro.ChartOptions
+) -> pl.DataFrame:
+    """`match_frame` of the batch; a birth the engine refuses (e.g. a date the configured
+    ephemeris files do not cover) counts by its date alone."""
+    engine_births = [_engine_birth(birth) for birth in births]
     try:
-        frame = match_frame([engine_birth], [answers], options)
-    except AstroError:  # e.g. a date the configured ephemeris files do not cover
-        assert birth is not None
-        frame = match_frame([birth.date], [answers], options)
-    row = frame.row(0, named=True)
-    record = np.zeros(1, dtype=RECORD)[0]
-    record["modes"] = sum(mode_bit(mode) for mode in preferences.modes)
-    record["points"] = [
-        UNKNOWN if row[name] is None else _centidegrees(row[name]) for name in LONGITUDE_COLUMNS
-    ]
-    if row["sun"] is not None:
-        record["elements"] = [row[name] for name in ELEMENT_COLUMNS]
-        record["modalities"] = [row[name] for name in MODALITY_COLUMNS]
-    record["life_path"] = row["life_path"] or 0
-    record["time_known"] = UNKNOWN if row["time_known"] is None else int(row["time_known"])
-    for part in ("values", "love_languages", "interests"):
-        record[part] = row[part]
-    record["lifestyle"] = [row[name] for name in LIFESTYLE_COLUMNS]
-    dating = preferences.dating
-    if dating is None:
+        return match_frame(engine_births, answers, options)
+    except AstroError:
+        frames = []
+        for birth, engine_birth, profile in zip(births, engine_births, answers, strict=True):
+            try:
+                frames.append(match_frame([engine_birth], [profile], options))
+            except AstroError:
+                assert birth is not None
+                frames.append(match_frame([birth.date], [profile], options))
+        return pl.concat(frames)
+
+
+def compute_records(
+    people: Sequence[tuple[BirthData | None, PreferencesDocument]], ephemeris_path: str | None
+) -> Records:
+    """The records of a batch of people, from their birth data and preferences."""
+    births = [birth for birth, _ in people]
+    answers = [ProfileAnswers.from_dict(preferences.answers()) for _, preferences in people]
+    frame = _features(births, answers, astro.ChartOptions(ephemeris_path=ephemeris_path))
+    records = np.zeros(len(people), dtype=RECORD)
+    for index, name in enumerate(LONGITUDE_COLUMNS):
+        longitudes = frame[name].to_numpy()
+        known = ~np.isnan(longitudes)
+        points = _centidegrees(np.where(known, longitudes, 0.0))
+        records["points"][:, index] = np.where(known, points, UNKNOWN)
+    for block, names in (("elements", ELEMENT_COLUMNS), ("modalities", MODALITY_COLUMNS)):
+        for index, name in enumerate(names):
+            records[block][:, index] = frame[name].fill_null(0).to_numpy()
+    records["life_path"] = frame["life_path"].fill_null(0).to_numpy()
+    records["time_known"] = frame["time_known"].cast(pl.Int8).fill_null(UNKNOWN).to_numpy()
+    for part in SET_PARTS:
+        records[part] = frame[part].to_numpy()
+    for index, name in enumerate(LIFESTYLE_COLUMNS):
+        records["lifestyle"][:, index] = frame[name].to_numpy()
+    for record, (birth, preferences) in zip(records, people, strict=True):
+        record["modes"] = sum(mode_bit(mode) for mode in preferences.modes)
         record["gender"] = UNKNOWN
-    else:
-        encoded = DatingPreferences(
-            gender=dating.gender,
-            interested_in=tuple(dating.interested_in),
-            age_min=dating.age_min,
-            age_max=dating.age_max,
-        ).row()
-        for name, value in encoded.items():
-            record[name] = value
-    if birth is not None:
-        record["birth_year"] = birth.date.year
-        record["birth_month"] = birth.date.month
-        record["birth_day"] = birth.date.day
-    return bytes(record.tobytes())
+        if preferences.dating is not None:
+            dating = preferences.dating
+            encoded = DatingPreferences(
+                gender=dating.gender,
+                interested_in=tuple(dating.interested_in),
+                age_min=dating.age_min,
+                age_max=dating.age_max,
+            ).row()
+            for name, value in encoded.items():
+                record[name] = value
+        if birth is not None:
+            record["birth_year"] = birth.date.year
+            record["birth_month"] = birth.date.month
+            record["birth_day"] = birth.date.day
+    return records
 
 
 def decode_records(blobs: list[bytes]) -> Records:
@@ -158,7 +177,7 @@ def records_frame(records: Records) -> pl.DataFrame:
     raw: dict[str, Any] = {
         "life_path": records["life_path"],
         "time_known": records["time_known"],
-        **{part: records[part] for part in ("values", "love_languages", "interests")},
+        **{part: records[part] for part in SET_PARTS},
     }
     for block, names in (
         ("points", LONGITUDE_COLUMNS),
@@ -177,7 +196,7 @@ def records_frame(records: Records) -> pl.DataFrame:
             *(pl.when(has_chart).then(pl.col(n)).alias(n) for n in MODALITY_COLUMNS),
             pl.when(pl.col("life_path") > 0).then(pl.col("life_path")).alias("life_path"),
             pl.when(pl.col("time_known") >= 0).then(pl.col("time_known") == 1).alias("time_known"),
-            *(pl.col(part) for part in ("values", "love_languages", "interests")),
+            *(pl.col(part) for part in SET_PARTS),
             *(pl.col(name) for name in LIFESTYLE_COLUMNS),
         )
         .cast(MATCH_SCHEMA)  # type: ignore[arg-type]
@@ -185,8 +204,25 @@ def records_frame(records: Records) -> pl.DataFrame:
 
 
 def person_of(record: np.void) -> Person:
-    """The `Person` a record describes, for a pairwise score."""
-    return Person.from_row(records_frame(np.array([record], dtype=RECORD)).row(0, named=True))
+    """The `Person` a record describes, for a pairwise score (the row `records_frame` would
+    give, built directly: this runs for every person on a page)."""
+    points = [int(point) for point in record["points"]]
+    charted = points[0] != UNKNOWN
+    row: dict[str, Any] = {
+        name: None if point == UNKNOWN else point / 100
+        for name, point in zip(LONGITUDE_COLUMNS, points, strict=True)
+    }
+    for block, names in (("elements", ELEMENT_COLUMNS), ("modalities", MODALITY_COLUMNS)):
+        for name, count in zip(names, record[block], strict=True):
+            row[name] = int(count) if charted else None
+    row["life_path"] = int(record["life_path"]) or None
+    time_known = int(record["time_known"])
+    row["time_known"] = None if time_known == UNKNOWN else time_known == 1
+    for part in SET_PARTS:
+        row[part] = int(record[part])
+    for name, answer in zip(LIFESTYLE_COLUMNS, record["lifestyle"], strict=True):
+        row[name] = int(answer)
+    return Person.from_row(row)
 
 
 def dating_of(record: np.void) -> DatingPreferences | None:

@@ -30,7 +30,7 @@ from selflink_api.matching.features import (
     LAYOUT,
     RECORD,
     ages_on,
-    compute_record,
+    compute_records,
     dating_of,
     decode_records,
     mode_bit,
@@ -231,10 +231,10 @@ class FeatureInputs:
 def _computed(
     inputs: Sequence[FeatureInputs], ephemeris_path: str | None
 ) -> list[tuple[UUID, bytes]]:
-    return [
-        (item.user_id, compute_record(item.birth, item.preferences, ephemeris_path))
-        for item in inputs
-    ]
+    if not inputs:
+        return []
+    records = compute_records([(item.birth, item.preferences) for item in inputs], ephemeris_path)
+    return [(item.user_id, record.tobytes()) for item, record in zip(inputs, records, strict=True)]
 
 
 class FeatureStore:
@@ -313,9 +313,8 @@ class FeatureStore:
             await self.session.execute(
                 delete(MatchingFeatures).where(MatchingFeatures.user_id.in_(removed))
             )
-        for user_id, record in records:
-            await self._store(user_id, record, revision)
-        await self.session.flush()
+        if records:
+            await self._store(records, revision)
 
     async def _has_features(self, user_ids: Sequence[UUID]) -> bool:
         if not user_ids:
@@ -325,21 +324,33 @@ class FeatureStore:
         )
         return found is not None
 
-    async def _store(self, user_id: UUID, record: bytes, revision: int) -> None:
-        sealed = self.cipher.encrypt(record, context=features_context(user_id))
-        values = {
-            "rules_version": RULES_VERSION,
-            "layout": LAYOUT,
-            "revision": revision,
-            "key_id": sealed.key_id,
-            "ciphertext": sealed.blob,
-            "updated_at": dt.datetime.now(dt.UTC),
-        }
+    async def _store(self, records: Sequence[tuple[UUID, bytes]], revision: int) -> None:
+        """Insert or replace the rows of these records, in one statement."""
+        now = dt.datetime.now(dt.UTC)
+        rows: list[dict[str, Any]] = []
+        for user_id, record in records:
+            sealed = self.cipher.encrypt(record, context=features_context(user_id))
+            rows.append(
+                {
+                    "user_id": user_id,
+                    "rules_version": RULES_VERSION,
+                    "layout": LAYOUT,
+                    "revision": revision,
+                    "key_id": sealed.key_id,
+                    "ciphertext": sealed.blob,
+                    "updated_at": now,
+                }
+            )
         dialect = self.session.get_bind().dialect.name
         insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
-        statement = insert(MatchingFeatures).values(user_id=user_id, **values)
+        statement = insert(MatchingFeatures)
+        replaced = ("rules_version", "layout", "revision", "key_id", "ciphertext", "updated_at")
         await self.session.execute(
-            statement.on_conflict_do_update(index_elements=["user_id"], set_=values)
+            statement.on_conflict_do_update(
+                index_elements=["user_id"],
+                set_={name: statement.excluded[name] for name in replaced},
+            ),
+            rows,
         )
 
     async def forget(self, user_id: UUID) -> None:
