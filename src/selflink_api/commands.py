@@ -15,6 +15,7 @@ from selflink_api.audit.commands import audit
 from selflink_api.cli import account_service, run_in_session
 from selflink_api.demo import demo
 from selflink_api.matching import services as matching
+from selflink_api.matching.commands import matching as matching_group
 from selflink_api.notifications import services as outbox
 from selflink_api.rewards.commands import rewards
 from selflink_api.settings import Profile, Settings
@@ -123,7 +124,7 @@ outbox_group.add_command(list_outbox)  # type: ignore[arg-type]
 
 class SelflinkCommands(CLIPluginProtocol):
     def on_cli_init(self, cli: click.Group) -> None:
-        for command in (users, pii, outbox_group, demo, rewards, audit):
+        for command in (users, pii, outbox_group, demo, rewards, audit, matching_group):
             cli.add_command(command)
         if "workers" not in cli.commands:
             cli.add_command(_workers_without_redis)

@@ -72,6 +72,11 @@ async def test_friends_see_only_people_open_to_them_best_first(
     again = await recommendations(client, asker, mode="friends")
     assert again == page
 
+    await client.patch("/api/v1/users/me", headers=asker.headers, json={"discoverable": False})
+    hidden = await client.get(RECOMMENDATIONS, headers=asker.headers, params={"mode": "friends"})
+    assert hidden.status_code == 409  # only people who can be seen see others
+    assert "discoverable" in hidden.json()["detail"]
+
 
 async def test_dating_needs_mutual_interest_and_ages(client: Client) -> None:
     asker = await join(

@@ -4,6 +4,7 @@ that follow birth data, refusals that tell nothing, and the stale-features job."
 from typing import Any
 from uuid import UUID
 
+import anyio
 import pytest
 from sqlalchemy import delete, select, update
 
@@ -14,6 +15,7 @@ from selflink_api.settings import Settings
 from tests.api.astro_helpers import Client, on_app_loop, put_birth
 from tests.api.conftest import drain_jobs
 from tests.api.matching_helpers import FIRST, SECOND, born, join, stored_rows
+from tests.api.operator import selflink_api
 from tests.api.people import Person, register
 from tests.api.test_auth import sql
 
@@ -177,3 +179,23 @@ async def test_stale_features_are_recomputed_in_batches(client: Client, settings
     revisions = await on_app_loop(client, untouched)
     await on_app_loop(client, refresh_stale_features)
     assert await on_app_loop(client, untouched) == revisions
+
+
+async def test_operators_refresh_stale_features_from_the_command_line(
+    client: Client, settings: Settings, database_url: str
+) -> None:
+    first = await join(client, "first", birth=born("1990-05-17"))
+    await join(client, "second", birth=born("1991-06-18"))
+    await drain_jobs(client)
+    await sql(
+        settings,
+        "UPDATE matching_features SET rules_version = 'match-0' "
+        "WHERE user_id = (SELECT id FROM users WHERE handle = 'second')",
+    )
+    assert (await client.get(WITH + "second", headers=first.headers)).status_code == 404
+    refreshed = await anyio.to_thread.run_sync(
+        lambda: selflink_api(database_url, "matching", "refresh-features")
+    )
+    assert refreshed.returncode == 0, refreshed.stderr
+    assert refreshed.stdout.strip() == "refreshed the matching data of 1 people"
+    assert (await client.get(WITH + "second", headers=first.headers)).status_code == 200

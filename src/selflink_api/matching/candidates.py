@@ -151,8 +151,9 @@ def apply_changes(
 ) -> CandidatePool | None:
     """`previous` with rows written since its revision replaced or added, when nothing was
     deleted; None when a known row can no longer be read (the caller reloads in full)."""
-    records = previous.records.copy()
     revisions = previous.row_revisions.copy()
+    replaced_at: list[int] = []
+    replaced: list[bytes] = []
     added_ids: list[UUID] = []
     added_revisions: list[int] = []
     added: list[bytes] = []
@@ -172,8 +173,11 @@ def apply_changes(
             added_revisions.append(row_revision)
             added.append(plaintext)
         else:
-            records[position] = decode_records([plaintext])[0]
+            replaced_at.append(position)
+            replaced.append(plaintext)
             revisions[position] = row_revision
+    records = previous.records.copy()
+    records[replaced_at] = decode_records(replaced)
     if not added:
         return CandidatePool(
             revision=revision,

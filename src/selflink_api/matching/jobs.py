@@ -36,9 +36,9 @@ async def forget_user(context: JobContext, user_id: str) -> None:
 
 
 @background_job("matching.refresh_stale_features", timeout_seconds=900, attempts=2)
-async def refresh_stale_features(context: JobContext, batch_size: int = STALE_BATCH_SIZE) -> None:
+async def refresh_stale_features(context: JobContext, batch_size: int = STALE_BATCH_SIZE) -> int:
     """Bring every stale person up to date, one committed batch at a time (see
-    `FeatureStore.stale_user_ids`)."""
+    `FeatureStore.stale_user_ids`); returns how many people were looked at."""
     after: UUID | None = None
     refreshed = 0
     while True:
@@ -52,6 +52,7 @@ async def refresh_stale_features(context: JobContext, batch_size: int = STALE_BA
         after = batch[-1]
     if refreshed:
         logger.info("matching_features_refreshed", people=refreshed)
+    return refreshed
 
 
 JOBS = (refresh_features, forget_user, refresh_stale_features)

@@ -171,12 +171,9 @@ def merged_preferences(
         try:
             document.dating = msgspec.convert(fields, DatingPreferences)
         except msgspec.ValidationError:
-            missing = next(
-                name
-                for name in ("gender", "interested_in", "age_min", "age_max")
-                if name not in fields
-            )
-            raise invalid(f"dating.{missing}", "is required") from None
+            required = ("gender", "interested_in", "age_min", "age_max")
+            missing = next((name for name in required if name not in fields), "")
+            raise invalid(f"dating.{missing}".rstrip("."), "is required") from None
     return checked_preferences(document)
 
 
@@ -607,6 +604,13 @@ class MatchingService:
         self, user_id: UUID, mode: str, cursor: str | None, size: int
     ) -> RecommendationPage:
         page_cursor = _page_cursor(mode, cursor)
+        me_user = await self.session.get(User, user_id)
+        if me_user is None or not me_user.discoverable:
+            raise ProblemError(
+                CONFLICT,
+                "Recommendations show you people who can see you: turn on discoverable "
+                "(PATCH /api/v1/users/me) first.",
+            )
         pool = await self.toolkit.candidates.pool(self.session)
         me = pool.positions.get(user_id)
         if me is None:
