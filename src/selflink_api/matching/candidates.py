@@ -63,21 +63,19 @@ class CandidatePool:
     user_ids: tuple[UUID, ...]
     keys: npt.NDArray[np.str_]  # the user ids as strings: `select_page`'s stable keys
     positions: dict[UUID, int]
-    row_revisions: npt.NDArray[np.int64]
     records: Records
     matrix: CandidateMatrix
     unreadable: frozenset[UUID] = frozenset()  # current rows left out
 
     @classmethod
     def empty(cls) -> "CandidatePool":
-        return cls.of(-1, [], [], np.zeros(0, dtype=RECORD), frozenset())
+        return cls.of(-1, [], np.zeros(0, dtype=RECORD), frozenset())
 
     @classmethod
     def of(
         cls,
         revision: int,
         user_ids: Sequence[UUID],
-        revisions: Sequence[int],
         records: Records,
         unreadable: frozenset[UUID],
     ) -> "CandidatePool":
@@ -86,7 +84,6 @@ class CandidatePool:
             user_ids=tuple(user_ids),
             keys=np.array([str(user_id) for user_id in user_ids], dtype=np.str_),
             positions={user_id: index for index, user_id in enumerate(user_ids)},
-            row_revisions=np.array(revisions, dtype=np.int64),
             records=records,
             matrix=CandidateMatrix.from_frame(records_frame(records)),
             unreadable=unreadable,
@@ -120,12 +117,11 @@ def merge_pool(
     `previous` are copied from it, newer ones (which carry their ciphertext) decrypted. A row
     that cannot be read is left out until the stale-features job recomputes it."""
     user_ids: list[UUID] = []
-    revisions: list[int] = []
     kept_from: list[int] = []  # positions in `previous`, or -1 for a decrypted record
     fresh: list[bytes] = []
     unreadable: set[UUID] = set()
     for row in rows:
-        user_id, row_revision, key_id, _ = row
+        user_id, _, key_id, _ = row
         position = previous.positions.get(user_id)
         if key_id is None and position is not None:
             kept_from.append(position)
@@ -137,13 +133,12 @@ def merge_pool(
             kept_from.append(-1)
             fresh.append(plaintext)
         user_ids.append(user_id)
-        revisions.append(row_revision)
     records = np.zeros(len(user_ids), dtype=RECORD)
     origin = np.array(kept_from, dtype=np.int64)
     copied = origin >= 0
     records[copied] = previous.records[origin[copied]]
     records[~copied] = decode_records(fresh)
-    return CandidatePool.of(revision, user_ids, revisions, records, frozenset(unreadable))
+    return CandidatePool.of(revision, user_ids, records, frozenset(unreadable))
 
 
 def apply_changes(
@@ -151,15 +146,13 @@ def apply_changes(
 ) -> CandidatePool | None:
     """`previous` with rows written since its revision replaced or added, when nothing was
     deleted; None when a known row can no longer be read (the caller reloads in full)."""
-    revisions = previous.row_revisions.copy()
     replaced_at: list[int] = []
     replaced: list[bytes] = []
     added_ids: list[UUID] = []
-    added_revisions: list[int] = []
     added: list[bytes] = []
     unreadable = set(previous.unreadable)
     for row in changed:
-        user_id, row_revision, _, _ = row
+        user_id = row[0]
         plaintext = _open(cipher, row)
         position = previous.positions.get(user_id)
         if plaintext is None:
@@ -170,12 +163,10 @@ def apply_changes(
         unreadable.discard(user_id)
         if position is None:
             added_ids.append(user_id)
-            added_revisions.append(row_revision)
             added.append(plaintext)
         else:
             replaced_at.append(position)
             replaced.append(plaintext)
-            revisions[position] = row_revision
     records = previous.records.copy()
     records[replaced_at] = decode_records(replaced)
     if not added:
@@ -184,7 +175,6 @@ def apply_changes(
             user_ids=previous.user_ids,
             keys=previous.keys,
             positions=previous.positions,
-            row_revisions=revisions,
             records=records,
             matrix=CandidateMatrix.from_frame(records_frame(records)),
             unreadable=frozenset(unreadable),
@@ -192,7 +182,6 @@ def apply_changes(
     return CandidatePool.of(
         revision,
         [*previous.user_ids, *added_ids],
-        [*revisions.tolist(), *added_revisions],
         np.concatenate([records, decode_records(added)]),
         frozenset(unreadable),
     )
