@@ -217,3 +217,14 @@ class PersonalDataForStaff(msgspec.Struct, kw_only=True):
     birth: BirthData | None
     status: str
     role: str
+
+
+class HeldEmail(msgspec.Struct, kw_only=True):
+    """An email held because no SMTP server is configured (staff view, never in production)."""
+
+    id: str
+    kind: str
+    created_at: dt.datetime
+    to: str
+    subject: str
+    body: str
