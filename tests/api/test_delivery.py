@@ -13,7 +13,6 @@ from litestar.channels import ChannelsPlugin
 from litestar.testing import AsyncTestClient
 
 from selflink_api.app import create_app
-from selflink_api.settings import Settings
 from tests.api.conftest import drain_jobs, make_settings
 from tests.api.people import register, remember
 from tests.api.test_auth import sql
@@ -52,7 +51,7 @@ async def test_verification_email_is_sent_by_smtp_and_then_forgotten(
     database_url: str, smtp_server: tuple[Inbox, int]
 ) -> None:
     inbox, port = smtp_server
-    settings: Settings = make_settings(database_url, SMTP_URL=f"smtp+plain://127.0.0.1:{port}")
+    settings = make_settings(database_url, SMTP_URL=f"smtp+plain://127.0.0.1:{port}")
     async with AsyncTestClient(app=create_app(settings)) as client:
         person = await register(client, "mail_receiver")
         await drain_jobs(client)

@@ -99,7 +99,7 @@ def aiosmtplib_url(url: str) -> dict[str, Any]:
         "username": unquote(parts.username) if parts.username else None,
         "password": unquote(parts.password) if parts.password else None,
         "use_tls": implicit_tls,
-        "start_tls": False if plain or implicit_tls else True,
+        "start_tls": not (plain or implicit_tls),
     }
 
 
