@@ -81,23 +81,21 @@ def find_aspects(
     if not first or not others:
         return []
     plain, boosted = _candidate_tables(tuple(options.orbs.items()), options.luminary_orb_bonus)
-    other_longitudes = [longitude for _, longitude, _ in others]
-    other_tables = [boosted if name in LUMINARIES else plain for name, _, _ in others]
-    luminary_tables = [boosted] * len(others)
+    # Each other point with the candidate table for pairs with it: a luminary widens the orbs.
+    rows = [
+        (name, longitude, speed, boosted if name in LUMINARIES else plain)
+        for name, longitude, speed in others
+    ]
+    luminary_rows = [(name, longitude, speed, boosted) for name, longitude, speed in others]
     found: list[dict[str, Any]] = []
     for index, (a_name, a_longitude, a_speed) in enumerate(first):
-        start = index + 1 if second is None else 0
         skip_nodes = second is None and a_name in NODES
-        tables = luminary_tables if a_name in LUMINARIES else other_tables
-        for b, b_longitude, table in zip(
-            others[start:], other_longitudes[start:], tables[start:], strict=True
-        ):
+        for b_name, b_longitude, b_speed, table in (
+            luminary_rows if a_name in LUMINARIES else rows
+        )[index + 1 if second is None else 0 :]:
             difference = (a_longitude - b_longitude) % 360.0
             candidates = table[int(difference)]
-            if not candidates:
-                continue
-            b_name, _, b_speed = b
-            if skip_nodes and b_name in NODES:
+            if not candidates or (skip_nodes and b_name in NODES):
                 continue
             separation = 360.0 - difference if difference > 180.0 else difference
             best_name = ""

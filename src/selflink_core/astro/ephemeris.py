@@ -81,14 +81,12 @@ class Sky:
     house_fallback: bool
 
 
-def _body(jd_ut: float, number: int, ephemeris: Ephemeris) -> Position:
-    flags = ephemeris.flags
+def _body(jd_ut: float, number: int, flags: int) -> Position:
     try:
         position, returned = swe.calc_ut(jd_ut, number, flags)
     except swe.Error as exc:
         raise EphemerisUnavailable(f"Swiss Ephemeris failed: {exc}") from None
-    wanted = flags & _SOURCE_FLAGS
-    if returned & _SOURCE_FLAGS != wanted:
+    if returned & _SOURCE_FLAGS != flags & _SOURCE_FLAGS:
         raise EphemerisUnavailable(
             "the Swiss Ephemeris files in the configured directory do not cover this date"
         )
@@ -127,18 +125,19 @@ def observe(
     """Positions of `bodies` (plus Chiron when files are configured) and, with a house system,
     cusps and angles for the place; an undefined system is replaced by the fallback."""
     house_flags = 0 if ephemeris.sidereal_mode is None else swe.FLG_SIDEREAL
+    flags = ephemeris.flags
     with _SWISSEPH_LOCK:
         ephemeris.configure()
-        positions = {name: _body(jd_ut, number, ephemeris) for name, number in bodies}
+        positions = {name: _body(jd_ut, number, flags) for name, number in bodies}
         chiron_missing = False
         if ephemeris.path is not None:
             try:
-                positions[CHIRON[0]] = _body(jd_ut, CHIRON[1], ephemeris)
+                positions[CHIRON[0]] = _body(jd_ut, CHIRON[1], flags)
             except EphemerisUnavailable:
                 chiron_missing = True
         ayanamsa = None
         if ephemeris.sidereal_mode is not None:
-            ayanamsa = swe.get_ayanamsa_ex_ut(jd_ut, ephemeris.flags & _SOURCE_FLAGS)[1]
+            ayanamsa = swe.get_ayanamsa_ex_ut(jd_ut, flags & _SOURCE_FLAGS)[1]
         houses, fallback = None, False
         if house_system is not None:
             try:

@@ -15,6 +15,7 @@ from selflink_core.astro.canonical import (
     plain_text,
     rounded,
 )
+from selflink_core.astro.chart import _without_trailing_zeros
 
 # Every value the engine rounds to 6 decimals is far inside the shift's range (|x| < 2**51 / 1e6).
 degrees = st.floats(-2e9, 2e9, allow_nan=False) | st.integers(-(10**15), 10**15).map(
@@ -66,3 +67,16 @@ json_values = st.recursive(
 @given(json_values)
 def test_fast_canonical_json_equals_the_reference(document: object) -> None:
     assert fast_canonical_json(document) == canonical_json(document)
+
+
+# Degree values as the engine writes them: k / 10**6, from tiny to beyond a full circle.
+six_decimal_values = st.integers(-(10**9), 10**9).map(lambda k: k / DEGREE_SCALE) | st.sampled_from(
+    [0.0, 1e-6, -1e-6, 5e-05, 0.0001, 120.0, 359.999999, 30.5, -0.25]
+)
+
+
+@settings(max_examples=500)
+@given(st.lists(six_decimal_values, max_size=40))
+def test_marked_six_decimal_floats_lose_exactly_their_trailing_zeros(values: list[float]) -> None:
+    marked = "[" + ",".join(f"{value:.6f}\x01" for value in values) + "]"
+    assert _without_trailing_zeros(marked) == canonical_json(values).decode()
