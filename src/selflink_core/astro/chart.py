@@ -82,7 +82,7 @@ def normalized_longitude(value: float) -> float:
     return 0.0 if result >= 360.0 else result
 
 
-def _longitudes(values: Iterable[float]) -> list[float]:
+def normalized_longitudes(values: Iterable[float]) -> list[float]:
     """`normalized_longitude` of each value (the rounding written out: this is the hot path)."""
     result = []
     for value in values:
@@ -142,7 +142,7 @@ def body_records(
     houses: HouseFinder | None,
 ) -> list[dict[str, Any]]:
     """Result records of bodies; `speeds` None marks points whose motion means nothing."""
-    lon = _longitudes(longitudes)
+    lon = normalized_longitudes(longitudes)
     count = len(names)
     house: Sequence[int | None] = houses.houses(lon) if houses is not None else [None] * count
     latitude = _rounded_values(latitudes)
@@ -177,7 +177,7 @@ def angle_records(
     )
     records = {}
     for name, longitude, angle_speed in zip(
-        longitudes, _longitudes(longitudes.values()), speed, strict=True
+        longitudes, normalized_longitudes(longitudes.values()), speed, strict=True
     ):
         sign = int(longitude // 30.0)
         records[name] = {
@@ -190,7 +190,7 @@ def angle_records(
 
 
 def cusp_records(cusps: Iterable[float]) -> list[dict[str, Any]]:
-    return _cusp_records(_longitudes(cusps))
+    return _cusp_records(normalized_longitudes(cusps))
 
 
 def _cusp_records(longitudes: Iterable[float]) -> list[dict[str, Any]]:
@@ -671,12 +671,12 @@ def _natal_document(
     houses = sky.houses
     names = list(sky.positions)
     positions = list(sky.positions.values())
-    longitudes = _longitudes([position[0] for position in positions])
+    longitudes = normalized_longitudes([position[0] for position in positions])
     angles = cusps = None
     house_numbers: Sequence[int | None] = [None] * len(names)
     rising = None
     if houses is not None:
-        cusp_longitudes = _longitudes(houses.cusps)
+        cusp_longitudes = normalized_longitudes(houses.cusps)
         cusps = _cusp_records(cusp_longitudes)
         house_numbers = HouseFinder(cusp_longitudes).houses(longitudes)
         angles = _natal_angles(houses)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, NamedTuple
 
 import swisseph as swe
 
@@ -58,8 +58,7 @@ class Ephemeris:
 Position = tuple[float, float, float, float, float, float]
 
 
-@dataclass(frozen=True, slots=True)
-class Houses:
+class Houses(NamedTuple):
     system: str
     cusps: tuple[float, ...]
     ascendant: float
@@ -70,8 +69,7 @@ class Houses:
     vertex_speed: float
 
 
-@dataclass(frozen=True, slots=True)
-class Sky:
+class Sky(NamedTuple):
     """Raw positions at one instant: bodies by name, houses when a place was given."""
 
     positions: dict[str, Position]
