@@ -98,23 +98,26 @@ def find_aspects(
             if not candidates or (skip_nodes and b_name in NODES):
                 continue
             separation = 360.0 - difference if difference > 180.0 else difference
-            best_name = ""
-            best_angle = best_distance = 0.0
-            for name, angle, limit in candidates:
-                distance = abs(separation - angle)
-                if distance <= limit and (not best_name or distance < best_distance):
-                    best_name, best_angle, best_distance = name, angle, distance
-            if not best_name:
-                continue
+            if len(candidates) == 1:  # most buckets: one aspect, no contest
+                ((best_name, best_angle, limit),) = candidates
+                best_distance = abs(separation - best_angle)
+                if best_distance > limit:
+                    continue
+            else:
+                best_name = ""
+                best_angle = best_distance = 0.0
+                for name, angle, limit in candidates:
+                    distance = abs(separation - angle)
+                    if distance <= limit and (not best_name or distance < best_distance):
+                        best_name, best_angle, best_distance = name, angle, distance
+                if not best_name:
+                    continue
             applying = None
             if a_speed is not None and b_speed is not None:
                 # The separation grows with the relative speed while a leads b by less than
                 # 180 degrees; an exact aspect (orb 0) counts as separating.
                 rate = a_speed - b_speed
-                if difference == 0.0:
-                    rate = abs(rate)
-                elif difference > 180.0:
-                    rate = -rate
+                rate = abs(rate) if difference == 0.0 else -rate if difference > 180.0 else rate
                 applying = (separation - best_angle) * rate < 0.0
             found.append(
                 {

@@ -36,7 +36,6 @@ from selflink_core.astro.inputs import (
     AspectOptions,
     BirthData,
     ChartOptions,
-    ResolvedBirth,
     resolve_birth,
 )
 from selflink_core.astro.zodiac import (
@@ -301,9 +300,9 @@ class Result:
 class Chart(Result):
     """A natal chart."""
 
-    # Set by `natal_chart` only: the canonical JSON of the chart's options, which also marks a
-    # document this module built (so `to_json` may use the natal chart writer).
-    _options_json: str | None = field(default=None, init=False, repr=False, compare=False)
+    # Set by `natal_chart` only: the canonical JSON of the chart's input and options, made while
+    # casting; it also marks a document this module built, which the natal writer may write.
+    _json_parts: tuple[str, str] | None = field(default=None, init=False, repr=False, compare=False)
 
     @classmethod
     def from_dict(cls, document: Mapping[str, Any]) -> Chart:
@@ -327,9 +326,9 @@ class Chart(Result):
 
     def to_json(self) -> bytes:
         """The canonical (RFC 8785) JSON bytes."""
-        if self._options_json is None:
+        if self._json_parts is None:
             return document_json(self.document)
-        return _natal_chart_json(self.document, self._options_json)
+        return _natal_chart_json(self.document, *self._json_parts)
 
 
 def free_text_of(document: Mapping[str, Any]) -> list[str]:
@@ -466,7 +465,7 @@ def _input_json(section: Mapping[str, Any]) -> str:
     )
 
 
-def _natal_chart_json(document: Mapping[str, Any], options_json: str) -> bytes:
+def _natal_chart_json(document: Mapping[str, Any], input_json: str, options_json: str) -> bytes:
     """Canonical JSON of a natal chart document built by `natal_chart`."""
     angles = document["angles"]
     cusps = document["houses"]
@@ -520,7 +519,7 @@ def _natal_chart_json(document: Mapping[str, Any], options_json: str) -> bytes:
         (
             _without_trailing_zeros(positions),
             ',"input":',
-            _input_json(document["input"]),
+            input_json,
             ',"input_hash":"',
             document["input_hash"],
             '","julian_day_ut":',
@@ -594,6 +593,9 @@ def _casting_plan(options: ChartOptions) -> _CastingPlan:
     return plan
 
 
+_DEFAULT_PLAN: Final = _casting_plan(_DEFAULT_OPTIONS)
+
+
 def input_hash(birth: BirthData, options: ChartOptions | None = None) -> str:
     """The `input_hash` a natal chart for these inputs carries (a cheap cache key)."""
     plan = _casting_plan(options or _DEFAULT_OPTIONS)
@@ -604,7 +606,7 @@ def input_hash(birth: BirthData, options: ChartOptions | None = None) -> str:
 def natal_chart(birth: BirthData, options: ChartOptions | None = None) -> Chart:
     """Cast the natal chart for a birth. Pure apart from reading bundled data files."""
     options = options or _DEFAULT_OPTIONS
-    plan = _casting_plan(options)
+    plan = _DEFAULT_PLAN if options is _DEFAULT_OPTIONS else _casting_plan(options)
     resolved = resolve_birth(birth)
     utc = resolved.utc
     jd_ut = julian_day(utc.year, utc.month, utc.day, utc.hour * 3600 + utc.minute * 60 + utc.second)
@@ -621,8 +623,11 @@ def natal_chart(birth: BirthData, options: ChartOptions | None = None) -> Chart:
     warnings = _warnings(birth, options, sky, at_pole)
     if not birth.time_known:
         warnings.append(_moon_range_warning(jd_ut, plan.ephemeris))
-    chart = Chart(_natal_document(resolved, options, plan, jd_ut, sky, warnings))
-    object.__setattr__(chart, "_options_json", plan.options_json)
+    section = resolved.to_dict()
+    input_json = _input_json(section)
+    document = _natal_document(section, input_json, options, plan, jd_ut, sky, warnings)
+    chart = Chart(document)
+    object.__setattr__(chart, "_json_parts", (input_json, plan.options_json))
     return chart
 
 
@@ -660,7 +665,8 @@ def _natal_angles(houses: Houses) -> dict[str, dict[str, Any]]:
 
 
 def _natal_document(
-    resolved: ResolvedBirth,
+    section: dict[str, Any],
+    input_json: str,
     options: ChartOptions,
     plan: _CastingPlan,
     jd_ut: float,
@@ -711,7 +717,6 @@ def _natal_document(
         points.extend(
             (name, angles[name]["longitude"], angles[name]["speed"]) for name in ASPECTING_ANGLES
         )
-    section = resolved.to_dict()
     return {
         "angles": angles,
         "aspects": find_aspects(points, None, options.aspects),
@@ -721,13 +726,13 @@ def _natal_document(
         "house_system_used": None if houses is None else houses.system,
         "houses": cusps,
         "input": section,
-        "input_hash": hashlib.sha256(plan.hash_text(_input_json(section))).hexdigest(),
+        "input_hash": hashlib.sha256(plan.hash_text(input_json)).hexdigest(),
         "julian_day_ut": rounded(jd_ut, JULIAN_DAY_DECIMALS),
         "kind": NATAL_CHART,
         "options": options.to_dict(),
         "rules_version": RULES_VERSION,
         "summary": _summary(signs[:_PLANET_COUNT], longitudes[0], longitudes[1], rising),
-        "time_known": resolved.birth.time_known,
+        "time_known": section["time_known"],
         "warnings": warnings,
     }
 

@@ -21,6 +21,7 @@ from selflink_core.astro.zodiac import AYANAMSAS, CHIRON, HOUSE_SYSTEMS, PLANETS
 _SWISSEPH_LOCK: Final = threading.Lock()
 SWISSEPH_VERSION: Final = str(swe.version)
 _SOURCE_FLAGS: Final = swe.FLG_MOSEPH | swe.FLG_SWIEPH
+_NOT_COVERED: Final = "the Swiss Ephemeris files in the configured directory do not cover this date"
 
 
 class HouseSystemUndefinedError(Exception):
@@ -85,10 +86,22 @@ def _body(jd_ut: float, number: int, flags: int) -> Position:
     except swe.Error as exc:
         raise EphemerisUnavailable(f"Swiss Ephemeris failed: {exc}") from None
     if returned & _SOURCE_FLAGS != flags & _SOURCE_FLAGS:
-        raise EphemerisUnavailable(
-            "the Swiss Ephemeris files in the configured directory do not cover this date"
-        )
+        raise EphemerisUnavailable(_NOT_COVERED)
     return position  # type: ignore[no-any-return]
+
+
+def _bodies(jd_ut: float, bodies: tuple[tuple[str, int], ...], flags: int) -> dict[str, Position]:
+    """`_body` for each of `bodies`, in one loop."""
+    source = flags & _SOURCE_FLAGS
+    positions = {}
+    try:
+        for name, number in bodies:
+            positions[name], returned = swe.calc_ut(jd_ut, number, flags)
+            if returned & _SOURCE_FLAGS != source:
+                raise EphemerisUnavailable(_NOT_COVERED)
+    except swe.Error as exc:
+        raise EphemerisUnavailable(f"Swiss Ephemeris failed: {exc}") from None
+    return positions
 
 
 def _houses(jd_ut: float, latitude: float, longitude: float, system: str, flags: int) -> Houses:
@@ -126,7 +139,7 @@ def observe(
     flags = ephemeris.flags
     with _SWISSEPH_LOCK:
         ephemeris.configure()
-        positions = {name: _body(jd_ut, number, flags) for name, number in bodies}
+        positions = _bodies(jd_ut, bodies, flags)
         chiron_missing = False
         if ephemeris.path is not None:
             try:

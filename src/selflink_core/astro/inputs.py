@@ -286,8 +286,8 @@ def resolve_birth(birth: BirthData) -> ResolvedBirth:
         zone, source = canonical_zone(zone_at(birth.latitude, birth.longitude)), "coordinates"
     tz = zone_info(zone)
     local = dt.datetime.combine(birth.date, birth.time or UNKNOWN_TIME)
-    earlier = local.replace(tzinfo=tz, fold=0).utcoffset()
-    later = local.replace(tzinfo=tz, fold=1).utcoffset()
+    earlier = tz.utcoffset(local)  # the zone reads a naive wall-clock time with its fold
+    later = tz.utcoffset(local.replace(fold=1))
     assert earlier is not None
     assert later is not None
     if earlier == later:
