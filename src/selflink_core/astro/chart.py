@@ -114,9 +114,7 @@ class HouseFinder:
         first = cusps[0]
         self._first = first
         self._offsets = [(cusp - first) % 360.0 for cusp in cusps]
-        self._in_order = all(
-            before <= after for before, after in zip(self._offsets, self._offsets[1:], strict=False)
-        )
+        self._in_order = self._offsets == sorted(self._offsets)
 
     def houses(self, longitudes: Sequence[float]) -> list[int]:
         first = self._first
@@ -412,7 +410,9 @@ def _angles_json(angles: Mapping[str, Mapping[str, Any]]) -> str:
             f'"{name}":{{"degree_in_sign":{angle["degree_in_sign"]:.6f}\x01,'
             f'"longitude":{angle["longitude"]:.6f}\x01,"sign":"{angle["sign"]}",'
             f'"speed":{angle["speed"]:.6f}\x01}}'
-            for name, angle in ((name, angles[name]) for name in _ANGLES_IN_KEY_ORDER)
+            for name, angle in zip(
+                _ANGLES_IN_KEY_ORDER, map(angles.__getitem__, _ANGLES_IN_KEY_ORDER), strict=True
+            )
         ]
     )
 
