@@ -351,9 +351,9 @@ def document_json(document: Mapping[str, Any]) -> bytes:
 # the positions section is a degree value rounded to 6 decimals (k / 10**6 for an integer k, far
 # below 2**52 / 10**6), so `.6f` writes exactly the digits of k / 10**6 and, without its trailing
 # zeros, the shortest round-trip digits that RFC 8785 writes (in fixed notation, as RFC 8785 does
-# from 1e-6 up). Each such float is followed by `_MARK` until `_without_trailing_zeros` drops
-# them. A natal chart's bodies all have speeds, so `retrograde` and `applying` are never null,
-# and either every body has a house or none has.
+# from 1e-6 up; the engine's rounding never gives -0.0). Each such float is followed by `_MARK`
+# until `_without_trailing_zeros` drops them. A natal chart's bodies all have speeds, so
+# `retrograde` and `applying` are never null, and either every body has a house or none has.
 _MARK: Final = "\x01"
 _JSON_BOOLEAN: Final = {True: "true", False: "false", None: "null"}
 _ANGLES_IN_KEY_ORDER: Final = tuple(sorted(ANGLE_NAMES))
