@@ -1,17 +1,22 @@
 """Astro throughput: full charts vs raw pyswisseph (the floor) vs kerykeion, plus the 10,000-chart
-matching batch. Run: `uv run python benchmarks/astro.py [--charts N] [--batch N]`.
+matching batch. Run: `uv run python benchmarks/astro.py [--charts N] [--batch N] [--repeats N]`.
 
 All subjects are random but seeded; every engine gets the same instants and places, with the
-Moshier ephemeris, in one process on one core.
+Moshier ephemeris, in one process on one core (the batch is also timed over worker processes).
+The engines take turns within each repeat, so a load change on a shared machine hits them alike;
+rates are medians over the repeats (best in brackets), with the load average before and after.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import platform
 import random
+import statistics
 import time
+from concurrent.futures import ProcessPoolExecutor
 from typing import TYPE_CHECKING
 
 import swisseph as swe
@@ -37,16 +42,22 @@ def subjects(count: int, seed: int = 6) -> list[Subject]:
     ]
 
 
-def best_rate(run: Callable[[], None], count: int, repeats: int = 3) -> float:
-    best = float("inf")
+def rates(
+    engines: dict[str, tuple[Callable[[], None], int]], repeats: int
+) -> dict[str, list[float]]:
+    """Charts per second of each engine in each repeat, the engines taking turns."""
+    measured: dict[str, list[float]] = {name: [] for name in engines}
     for _ in range(repeats):
-        started = time.perf_counter()
-        run()
-        best = min(best, time.perf_counter() - started)
-    return count / best
+        for name, (run, count) in engines.items():
+            started = time.perf_counter()
+            run()
+            measured[name].append(count / (time.perf_counter() - started))
+    return measured
 
 
 BODIES = (*range(10), swe.MEAN_NODE, swe.TRUE_NODE, swe.MEAN_APOG)
+RAW = "raw pyswisseph (13 bodies + houses, floor)"
+PEER = "kerykeion subject + aspects + JSON"
 
 
 def raw_pyswisseph(items: list[Subject]) -> None:
@@ -102,43 +113,75 @@ def kerykeion_subjects(items: list[Subject]) -> None:
         aspects.model_dump_json()
 
 
+def seconds(run: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    run()
+    return time.perf_counter() - started
+
+
+def load() -> str:
+    return " ".join(f"{value:.2f}" for value in os.getloadavg())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--charts", type=int, default=1000)
     parser.add_argument("--kerykeion", type=int, default=300)
     parser.add_argument("--batch", type=int, default=10_000)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument(
+        "--workers", type=int, default=2, help="processes for the batch (0: serial only)"
+    )
     args = parser.parse_args()
+    load_before = load()
 
     items = subjects(args.charts)
     people = births(items)
     natal_chart(people[0])  # load zone data once, outside the timings
-    raw = best_rate(lambda: raw_pyswisseph(items), len(items))
-    full = best_rate(lambda: full_charts(people), len(people))
-    bare = best_rate(lambda: charts_without_json(people), len(people))
     peer_items = items[: args.kerykeion]
     kerykeion_subjects(peer_items[:5])
-    peer = best_rate(lambda: kerykeion_subjects(peer_items), len(peer_items))
+    measured = rates(
+        {
+            RAW: (lambda: raw_pyswisseph(items), len(items)),
+            "selflink full chart + canonical JSON": (lambda: full_charts(people), len(people)),
+            "selflink full chart, no JSON": (lambda: charts_without_json(people), len(people)),
+            PEER: (lambda: kerykeion_subjects(peer_items), len(peer_items)),
+        },
+        args.repeats,
+    )
 
     batch_people = births(subjects(args.batch, seed=7))
-    started = time.perf_counter()
     frame = batch_features(batch_people)
-    features_seconds = time.perf_counter() - started
-    started = time.perf_counter()
-    full_charts(batch_people)
-    batch_seconds = time.perf_counter() - started
+    features = [seconds(lambda: batch_features(batch_people)) for _ in range(args.repeats)]
+    spread = []
+    if args.workers:
+        with ProcessPoolExecutor(args.workers) as workers:
+            batch_features(batch_people[:1000], executor=workers)  # start the workers
+            spread = [
+                seconds(lambda: batch_features(batch_people, executor=workers))
+                for _ in range(args.repeats)
+            ]
+    charts = seconds(lambda: full_charts(batch_people))
 
     print(f"Python {platform.python_version()} on {platform.machine()}, pyswisseph {swe.version}")
-    print(f"{'engine':<44}{'charts/s':>10}{'vs raw':>9}{'vs kerykeion':>14}")
-    for name, rate in (
-        ("raw pyswisseph (13 bodies + houses, floor)", raw),
-        ("selflink full chart + canonical JSON", full),
-        ("selflink full chart, no JSON", bare),
-        ("kerykeion subject + aspects + JSON", peer),
-    ):
-        print(f"{name:<44}{rate:>10.0f}{rate / raw:>9.0%}{rate / peer:>13.1f}x")
+    print(f"load average before {load_before}, after {load()}; medians of {args.repeats} repeats")
+    raw = statistics.median(measured[RAW])
+    peer = statistics.median(measured[PEER])
+    print(f"{'engine':<44}{'charts/s':>10}{'(best)':>9}{'vs raw':>9}{'vs kerykeion':>14}")
+    for name, values in measured.items():
+        rate = statistics.median(values)
+        print(
+            f"{name:<44}{rate:>10.0f}{f'({max(values):.0f})':>9}{rate / raw:>9.0%}"
+            f"{rate / peer:>13.1f}x"
+        )
+    over_workers = (
+        f", over {args.workers} worker processes {statistics.median(spread):.2f} s"
+        if spread
+        else ""
+    )
     print(
-        f"batch of {len(batch_people):,}: matching features {features_seconds:.2f} s "
-        f"({frame.height:,} rows), full charts + JSON {batch_seconds:.2f} s"
+        f"batch of {len(batch_people):,}: matching features {statistics.median(features):.2f} s "
+        f"({frame.height:,} rows){over_workers}; full charts + JSON {charts:.2f} s"
     )
 
 

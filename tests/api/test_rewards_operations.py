@@ -141,3 +141,50 @@ async def test_deleting_an_account_unlinks_its_contributor_but_keeps_the_ledger(
     assert b'"contributor":"github:909"' in ledger
     statement = (await client.get("/api/v1/rewards/contributors/github:909/statement")).json()
     assert statement["linked"] is False
+
+
+async def test_a_locked_month_takes_no_new_version_and_no_dispute(
+    client: Client, settings: Settings, database_url: str
+) -> None:
+    staff = await make_staff(client, settings)
+    erin = await register(client, "erin")
+    link = await client.post("/api/v1/rewards/links", headers=erin.headers, json={"github_id": 77})
+    await client.post(
+        f"/api/v1/staff/rewards/links/{link.json()['id']}/approve", headers=staff.headers, json={}
+    )
+    await deliver(client, pr_payload(4, 77, merged_at="2026-09-02T00:00:00Z"))
+    await drain_jobs(client)
+    figures = ("--period", "2026-09", "--revenue-cents", "800", "--costs-cents", "0")
+    await operator(database_url, "rewards", "snapshot", *figures, "--commit")
+    await operator(database_url, "rewards", "lock", "--period", "2026-09", "--force")
+    again = await anyio.to_thread.run_sync(
+        lambda: selflink_api(database_url, "rewards", "snapshot", *figures, "--commit")
+    )
+    assert again.returncode == 2
+    assert "2026-09 is locked" in again.stderr
+    relock = await anyio.to_thread.run_sync(
+        lambda: selflink_api(database_url, "rewards", "lock", "--period", "2026-09")
+    )
+    assert relock.returncode == 2
+    dispute = await client.post(
+        "/api/v1/rewards/periods/2026-09/disputes",
+        headers=erin.headers,
+        json={"reason": "too late?"},
+    )
+    assert dispute.status_code == 409
+    assert "locked" in dispute.json()["detail"]
+    november_first = await anyio.to_thread.run_sync(
+        lambda: selflink_api(
+            database_url,
+            "rewards",
+            "snapshot",
+            "--period",
+            "2026-11",
+            "--revenue-cents",
+            "1",
+            "--costs-cents",
+            "0",
+        )
+    )
+    assert november_first.returncode == 2
+    assert "Commit and lock 2026-10 before 2026-11" in november_first.stderr

@@ -10,7 +10,9 @@ from msgspec import UNSET, Meta, UnsetType
 from selflink_api.accounts.models import MessagePolicy, ProfileVisibility
 
 Email = Annotated[str, Meta(min_length=3, max_length=254, examples=["ada@example.org"])]
-Password = Annotated[str, Meta(min_length=1, max_length=1024)]
+Password = Annotated[
+    str, Meta(min_length=1, max_length=1024, examples=["correct horse battery staple"])
+]
 Handle = Annotated[str, Meta(min_length=1, max_length=31, examples=["ada_lovelace"])]
 DisplayName = Annotated[str, Meta(min_length=1, max_length=80, examples=["Ada Lovelace"])]
 Latitude = Annotated[float, Meta(ge=-90, le=90)]
@@ -33,12 +35,23 @@ class RegisterRequest(Struct):
 
 
 class LoginRequest(Struct):
-    login: Annotated[str, Meta(min_length=1, max_length=254, description="Email or handle.")]
+    login: Annotated[
+        str,
+        Meta(
+            min_length=1, max_length=254, description="Email or handle.", examples=["ada_lovelace"]
+        ),
+    ]
     password: Password
 
 
+Code = Annotated[
+    str,
+    Meta(min_length=1, max_length=200, examples=["q9Vx0nL2kE7cYwR4tZbH1sF8mJ3aP6dU5gK0iO2eW7s"]),
+]
+
+
 class RefreshRequest(Struct):
-    refresh_token: Annotated[str, Meta(min_length=1, max_length=200)]
+    refresh_token: Code
 
 
 class PasswordChangeRequest(Struct):
@@ -51,12 +64,12 @@ class PasswordResetRequest(Struct):
 
 
 class PasswordResetConfirmation(Struct):
-    token: Annotated[str, Meta(min_length=1, max_length=200)]
+    token: Code
     new_password: Password
 
 
 class EmailVerificationConfirmation(Struct):
-    token: Annotated[str, Meta(min_length=1, max_length=200)]
+    token: Code
 
 
 class AccountDeletionRequest(Struct):
@@ -217,3 +230,14 @@ class PersonalDataForStaff(msgspec.Struct, kw_only=True):
     birth: BirthData | None
     status: str
     role: str
+
+
+class HeldEmail(msgspec.Struct, kw_only=True):
+    """An email held because no SMTP server is configured (staff view, never in production)."""
+
+    id: str
+    kind: str
+    created_at: dt.datetime
+    to: str
+    subject: str
+    body: str

@@ -85,16 +85,21 @@ async def _send(smtp_url: str, sender: str, email: Email) -> None:
 
 
 def aiosmtplib_url(url: str) -> dict[str, Any]:
-    """`smtp://user:pass@host:587` (STARTTLS) or `smtps://user:pass@host:465` (TLS)."""
+    """Connection options from `SMTP_URL`.
+
+    `smtps://user:pass@host:465` uses TLS from the start, `smtp://…:587` requires STARTTLS, and
+    `smtp+plain://host:25` sends unencrypted (only for a relay on the same host or network).
+    """
     parts = urlsplit(url)
     implicit_tls = parts.scheme == "smtps"
+    plain = parts.scheme == "smtp+plain"
     return {
         "hostname": parts.hostname,
-        "port": parts.port or (465 if implicit_tls else 587),
+        "port": parts.port or (465 if implicit_tls else 25 if plain else 587),
         "username": unquote(parts.username) if parts.username else None,
         "password": unquote(parts.password) if parts.password else None,
         "use_tls": implicit_tls,
-        "start_tls": None if implicit_tls else True,
+        "start_tls": not (plain or implicit_tls),
     }
 
 

@@ -5,6 +5,7 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal
 
+import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody, QueryParameter
@@ -29,14 +30,13 @@ from selflink_api.rewards import schemas
 from selflink_api.rewards.disputes import DisputeService
 from selflink_api.rewards.github import SCORED_EVENTS, record_delivery, signature_is_valid
 from selflink_api.rewards.jobs import score_delivery
-from selflink_api.rewards.ledger import DuplicateEventError, LedgerService
+from selflink_api.rewards.ledger import LedgerService
 from selflink_api.rewards.links import LinkService
 from selflink_api.rewards.models import ContributorLinkRequest, RewardDispute, RewardPayout
 from selflink_api.rewards.payouts import PayoutService
-from selflink_api.rewards.snapshots import utc_now
-from selflink_api.rewards.transparency import TransparencyService, event_view
+from selflink_api.rewards.transparency import TransparencyService
 from selflink_api.settings import Settings
-from selflink_core.rewards import EVENTS_FILE, MANIFEST_FILE, PAYOUTS_FILE, SUMS_FILE, EventDraft
+from selflink_core.rewards import EVENTS_FILE, MANIFEST_FILE, PAYOUTS_FILE, SUMS_FILE
 
 PUBLIC = {"exclude_from_auth": True}
 MEDIA_TYPES = {
@@ -288,38 +288,18 @@ class RewardsStaffController(Controller):
         db_session: NamedDependency[AsyncSession],
     ) -> schemas.LedgerEvent:
         ledger = LedgerService(db_session)
-        occurred_at = utc_now().strftime("%Y-%m-%dT%H:%M:%SZ")
-        current = occurred_at[:7]
-        if data.period is not None and data.period > current:
-            raise ProblemError(
-                VALIDATION,
-                f"period: {data.period} is in the future.",
-                errors=[{"field": "period", "source": "body", "message": "is in the future"}],
-            )
-        draft = EventDraft(
-            id=data.event_id or f"manual:{data.kind}:{uuid.uuid4().hex}",
-            period=await ledger.open_period_for(f"{data.period or current}-01T00:00:00Z"),
-            occurred_at=occurred_at,
-            contributor=data.contributor,
+        event = await ledger.append_manual(
             kind=data.kind,
+            contributor=data.contributor,
             points=data.points,
-            rules="manual",
-            ref=data.ref,
+            reason=data.reason,
+            event_id=data.event_id,
+            period=data.period,
             reverses=data.reverses,
+            ref=data.ref,
+            staff_id=principal.id,
         )
-        try:
-            event = await ledger.append(
-                draft, appended_by=f"user:{principal.id}", reason=data.reason, actor_id=principal.id
-            )
-        except DuplicateEventError as exc:
-            raise ProblemError(
-                VALIDATION,
-                f"event_id: {exc}.",
-                errors=[{"field": "event_id", "source": "body", "message": str(exc)}],
-            ) from None
-        row = await ledger.event_by_id(event.id)
-        assert row is not None
-        return event_view(row)
+        return msgspec.convert(event.as_json_object(), schemas.LedgerEvent)
 
     @get("/links", summary="Link requests awaiting a decision")
     async def pending_links(

@@ -1,7 +1,9 @@
 """The ledger in the database: one serialized writer, every append sealed by the core."""
 
 import dataclasses
+import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from uuid import UUID
 
 from sqlalchemy import select
@@ -9,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from selflink_api.audit import services as audit
 from selflink_api.platform.appendonly import REWARDS_LEDGER, lock_head
-from selflink_api.platform.problems import CONFLICT, VALIDATION, ProblemError
+from selflink_api.platform.problems import VALIDATION, ProblemError
 from selflink_api.rewards.models import PeriodState, RewardContributor, RewardEvent, RewardPeriod
 from selflink_core.rewards import (
     Event,
@@ -135,6 +137,53 @@ class LedgerService:
         )
         return event
 
+    async def append_manual(
+        self,
+        *,
+        kind: str,
+        contributor: str,
+        points: int,
+        reason: str,
+        staff_id: UUID,
+        event_id: str | None = None,
+        period: str | None = None,
+        reverses: str = "",
+        ref: str = "",
+    ) -> Event:
+        """A staff event (`rules` "manual"), booked now in `period` or the current month.
+
+        A locked period moves to the earliest open month, as for every event.
+        """
+        occurred_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        current = occurred_at[:7]
+        if period is not None and period > current:
+            raise ProblemError(
+                VALIDATION,
+                f"period: {period} is in the future.",
+                errors=[{"field": "period", "source": "body", "message": "is in the future"}],
+            )
+        draft = EventDraft(
+            id=event_id or f"manual:{kind}:{uuid.uuid4().hex}",
+            period=await self.open_period_for(f"{period or current}-01T00:00:00Z"),
+            occurred_at=occurred_at,
+            contributor=contributor,
+            kind=kind,
+            points=points,
+            rules="manual",
+            ref=ref,
+            reverses=reverses,
+        )
+        try:
+            return await self.append(
+                draft, appended_by=f"user:{staff_id}", reason=reason, actor_id=staff_id
+            )
+        except DuplicateEventError as exc:
+            raise ProblemError(
+                VALIDATION,
+                f"event_id: {exc}.",
+                errors=[{"field": "event_id", "source": "body", "message": str(exc)}],
+            ) from None
+
     async def _unlocked(self, period: str) -> str:
         state = await self.session.scalar(
             select(RewardPeriod.state).where(RewardPeriod.period == period)
@@ -183,12 +232,3 @@ class LedgerService:
                 return
             yield b"".join(line for _, line in rows)
             last = rows[-1][0]
-
-    async def event_by_id(self, event_id: str) -> RewardEvent | None:
-        return await self.session.scalar(
-            select(RewardEvent).where(RewardEvent.event_id == event_id)
-        )
-
-
-def conflict(detail: str) -> ProblemError:
-    return ProblemError(CONFLICT, detail)

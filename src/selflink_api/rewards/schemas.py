@@ -14,6 +14,12 @@ ContributorKey = Annotated[
     str, Meta(pattern=r"^[A-Za-z0-9._:@/+-]{1,200}$", examples=["github:583231"])
 ]
 Note = Annotated[str, Meta(max_length=500, examples=["Checked against the PR history."])]
+Root = Annotated[
+    str, Meta(examples=["881f5ea016a11f9ce04e209e153a378323ff14fef43ed5c9a1f68d16204091cf"])
+]
+Cents = Annotated[int, Meta(examples=[270000])]
+PeriodOut = Annotated[str, Meta(examples=["2026-10"])]
+ContributorOut = Annotated[str, Meta(examples=["github:583231"])]
 
 
 class Struct(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -55,9 +61,9 @@ class ManualEventRequest(Struct):
 class LedgerEvent(msgspec.Struct, kw_only=True):
     seq: int
     id: str
-    period: str
+    period: PeriodOut
     occurred_at: str
-    contributor: str
+    contributor: ContributorOut
     kind: str
     points: int
     rules: str
@@ -78,9 +84,9 @@ class LinkRequest(Struct):
 
 class LinkView(msgspec.Struct, kw_only=True):
     id: UUID
-    contributor: str
+    contributor: ContributorOut
     github_login: str
-    state: str
+    state: Annotated[str, Meta(examples=["pending"])]
     note: str
     created_at: datetime
     decided_at: datetime | None
@@ -99,12 +105,12 @@ class DisputeRequest(Struct):
 
 class DisputeView(msgspec.Struct, kw_only=True):
     id: UUID
-    period: str
+    period: PeriodOut
     version: int
-    contributor: str
+    contributor: ContributorOut
     reason: str
     event_id: str
-    state: str
+    state: Annotated[str, Meta(examples=["open"])]
     resolution_note: str
     created_at: datetime
     resolved_at: datetime | None
@@ -119,11 +125,11 @@ class TransitionRequest(Struct):
 
 class PayoutView(msgspec.Struct, kw_only=True):
     id: UUID
-    period: str
-    contributor: str
-    amount_cents: int
+    period: PeriodOut
+    contributor: ContributorOut
+    amount_cents: Cents
     currency: str
-    state: str
+    state: Annotated[str, Meta(examples=["pending"])]
     method: str
     external_ref: str
 
@@ -145,13 +151,13 @@ class PayoutDetail(msgspec.Struct, kw_only=True):
 
 
 class PeriodSummary(msgspec.Struct, kw_only=True):
-    period: str
-    state: str
+    period: PeriodOut
+    state: Annotated[str, Meta(examples=["locked"])]
     version: int
-    root: str
+    root: Root
     currency: str
-    pool_cents: int
-    paid_cents: int
+    pool_cents: Cents
+    paid_cents: Cents
     carry_out_cents: int
     rollover_out_cents: int
     contributors: int
@@ -162,7 +168,7 @@ class PeriodSummary(msgspec.Struct, kw_only=True):
 
 class VersionView(msgspec.Struct, kw_only=True):
     version: int
-    root: str
+    root: Root
     committed_at: datetime
 
 
@@ -173,27 +179,27 @@ class PeriodDetail(msgspec.Struct, kw_only=True):
 
 
 class StatementMonth(msgspec.Struct, kw_only=True):
-    period: str
+    period: PeriodOut
     state: str
     version: int
-    root: str
+    root: Root
     period_points: int
     eligible_points: int
     share_cents: int
-    payout_cents: int
+    payout_cents: Cents
     carry_out_cents: int
     points_carry_out: int
     payout_state: str | None
 
 
 class Statement(msgspec.Struct, kw_only=True):
-    contributor: str
+    contributor: ContributorOut
     linked: bool
     events: list[LedgerEvent]
     months: list[StatementMonth]
 
 
 class DeliveryAccepted(msgspec.Struct, kw_only=True):
-    delivery: str
-    status: str
+    delivery: Annotated[str, Meta(examples=["72d3162e-cc78-11e3-81ab-4c9367dc0958"])]
+    status: Annotated[str, Meta(examples=["received"])]
     duplicate: bool

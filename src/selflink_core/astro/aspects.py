@@ -9,12 +9,9 @@ its orb shrinks at the current speeds; an exact aspect (orb 0) counts as separat
 from __future__ import annotations
 
 import functools
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
-import numpy as np
-import numpy.typing as npt
-
-from selflink_core.astro.canonical import rounded
+from selflink_core.astro.canonical import DEGREE_SCALE, ROUNDING_SHIFT
 from selflink_core.astro.zodiac import ASPECT_KINDS, LUMINARIES, NODES
 
 if TYPE_CHECKING:
@@ -22,7 +19,17 @@ if TYPE_CHECKING:
 
     from selflink_core.astro.inputs import AspectOptions
 
-_ANGLES = {kind.name: float(kind.angle) for kind in ASPECT_KINDS}
+_ANGLES: Final = {kind.name: float(kind.angle) for kind in ASPECT_KINDS}
+# A pair is only tested against the aspects whose orb window lies within this many degrees of
+# the pair's whole-degree bucket; the exact test decides, the margin only skips hopeless ones.
+_BUCKET_MARGIN: Final = 1.0
+
+# (name, longitude, speed): a `Point` or a plain tuple of the same fields.
+AspectPoint = tuple[str, float, float | None]
+# (name, angle, orb limit) of an aspect that may fit a pair, in table order.
+Candidate = tuple[str, float, float]
+# Candidates by whole degree of (first - second) mod 360, index 0..360.
+CandidateTable = tuple[tuple[Candidate, ...], ...]
 
 
 class Point(NamedTuple):
@@ -33,87 +40,93 @@ class Point(NamedTuple):
     speed: float | None
 
 
-@functools.lru_cache(maxsize=32)
-def _pairs_within(count: int) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
-    first, second = np.triu_indices(count, 1)
-    return first, second
+def _separation_range(bucket: int) -> tuple[float, float]:
+    """Separations (shorter arc) of differences in [bucket, bucket + 1) degrees."""
+    if bucket < 180:
+        return float(bucket), bucket + 1.0
+    return max(0.0, 359.0 - bucket), 360.0 - bucket
 
 
-@functools.lru_cache(maxsize=32)
-def _pairs_between(
-    first_count: int, second_count: int
-) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
-    first, second = np.divmod(np.arange(first_count * second_count), second_count)
-    return first, second
+@functools.lru_cache(maxsize=64)
+def _candidate_tables(
+    orbs: tuple[tuple[str, float], ...], luminary_orb_bonus: float
+) -> tuple[CandidateTable, CandidateTable]:
+    """Candidate tables for pairs without and with a luminary, for one aspect table."""
 
+    def table(allowance: float) -> CandidateTable:
+        kinds = [(name, _ANGLES[name], orb + allowance) for name, orb in orbs]
+        buckets = []
+        for bucket in range(361):
+            low, high = _separation_range(bucket)
+            buckets.append(
+                tuple(
+                    (name, angle, limit)
+                    for name, angle, limit in kinds
+                    if angle - limit - _BUCKET_MARGIN <= high
+                    and low <= angle + limit + _BUCKET_MARGIN
+                )
+            )
+        return tuple(buckets)
 
-@functools.lru_cache(maxsize=32)
-def _table(
-    orbs: tuple[tuple[str, float], ...],
-) -> tuple[list[str], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
-    names = [name for name, _ in orbs]
-    return names, np.array([_ANGLES[name] for name in names]), np.array([orb for _, orb in orbs])
+    return table(0.0), table(luminary_orb_bonus)
 
 
 def find_aspects(
-    first: Sequence[Point],
-    second: Sequence[Point] | None,
+    first: Sequence[AspectPoint],
+    second: Sequence[AspectPoint] | None,
     options: AspectOptions,
 ) -> list[dict[str, Any]]:
     """Aspects within `first` (each pair once, never node to node) or between two sets."""
     others = first if second is None else second
     if not first or not others:
         return []
-    if second is None:
-        left, right = _pairs_within(len(first))
-        nodes = np.array([point.name in NODES for point in first])
-        keep = ~(nodes[left] & nodes[right])
-        left, right = left[keep], right[keep]
-    else:
-        left, right = _pairs_between(len(first), len(others))
-    names, angles, orbs = _table(tuple(options.orbs.items()))
-    first_lon = np.array([point.longitude for point in first])
-    other_lon = np.array([point.longitude for point in others])
-    first_lum = np.array([point.name in LUMINARIES for point in first])
-    other_lum = np.array([point.name in LUMINARIES for point in others])
-    difference = (first_lon[left] - other_lon[right]) % 360.0
-    separation = np.where(difference > 180.0, 360.0 - difference, difference)
-    allowance = np.where(first_lum[left] | other_lum[right], options.luminary_orb_bonus, 0.0)
-    distance = np.abs(separation[np.newaxis, :] - angles[:, np.newaxis])
-    distance[distance > orbs[:, np.newaxis] + allowance[np.newaxis, :]] = np.inf
-    kind = distance.argmin(axis=0)
-    orb = distance[kind, np.arange(kind.size)]
-    hits = np.flatnonzero(orb != np.inf)
-    found = []
-    for a_index, b_index, kind_index, pair_orb, pair_difference, pair_separation in zip(
-        left[hits].tolist(),
-        right[hits].tolist(),
-        kind[hits].tolist(),
-        orb[hits].tolist(),
-        difference[hits].tolist(),
-        separation[hits].tolist(),
-        strict=True,
-    ):
-        a, b = first[a_index], others[b_index]
-        signed_orb = pair_separation - angles[kind_index]
-        found.append(
-            {
-                "applying": _applying(a, b, pair_difference, float(signed_orb)),
-                "aspect": names[kind_index],
-                "first": a.name,
-                "orb": rounded(pair_orb),
-                "second": b.name,
-            }
-        )
+    plain, boosted = _candidate_tables(tuple(options.orbs.items()), options.luminary_orb_bonus)
+    # Each other point with the candidate table for pairs with it: a luminary widens the orbs.
+    rows = [
+        (name, longitude, speed, boosted if name in LUMINARIES else plain)
+        for name, longitude, speed in others
+    ]
+    luminary_rows = [(name, longitude, speed, boosted) for name, longitude, speed in others]
+    found: list[dict[str, Any]] = []
+    for index, (a_name, a_longitude, a_speed) in enumerate(first):
+        skip_nodes = second is None and a_name in NODES
+        for b_name, b_longitude, b_speed, table in (
+            luminary_rows if a_name in LUMINARIES else rows
+        )[index + 1 if second is None else 0 :]:
+            difference = (a_longitude - b_longitude) % 360.0
+            candidates = table[int(difference)]
+            if not candidates or (skip_nodes and b_name in NODES):
+                continue
+            separation = 360.0 - difference if difference > 180.0 else difference
+            if len(candidates) == 1:  # most buckets: one aspect, no contest
+                ((best_name, best_angle, limit),) = candidates
+                best_distance = abs(separation - best_angle)
+                if best_distance > limit:
+                    continue
+            else:
+                best_name = ""
+                best_angle = best_distance = 0.0
+                for name, angle, limit in candidates:
+                    distance = abs(separation - angle)
+                    if distance <= limit and (not best_name or distance < best_distance):
+                        best_name, best_angle, best_distance = name, angle, distance
+                if not best_name:
+                    continue
+            applying = None
+            if a_speed is not None and b_speed is not None:
+                # The separation grows with the relative speed while a leads b by less than
+                # 180 degrees; an exact aspect (orb 0) counts as separating.
+                rate = a_speed - b_speed
+                rate = abs(rate) if difference == 0.0 else -rate if difference > 180.0 else rate
+                applying = (separation - best_angle) * rate < 0.0
+            found.append(
+                {
+                    "applying": applying,
+                    "aspect": best_name,
+                    "first": a_name,
+                    "orb": (best_distance * DEGREE_SCALE + ROUNDING_SHIFT - ROUNDING_SHIFT)
+                    / DEGREE_SCALE,
+                    "second": b_name,
+                }
+            )
     return found
-
-
-def _applying(a: Point, b: Point, difference: float, signed_orb: float) -> bool | None:
-    if a.speed is None or b.speed is None:
-        return None
-    relative = a.speed - b.speed
-    # The separation grows with the relative speed while a leads b by less than 180 degrees.
-    rate = relative if 0.0 < difference <= 180.0 else -relative
-    if difference == 0.0:
-        rate = abs(relative)
-    return signed_orb * rate < 0.0

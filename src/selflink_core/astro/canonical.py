@@ -3,13 +3,22 @@
 Every angle, latitude, speed and orb in a result is rounded to `DECIMALS` decimal places with
 Python's correctly rounded `round`, so platform noise in the last bits of the ephemeris almost
 never reaches the output.
+
+Python and RFC 8785 (ECMAScript) write the same shortest round-trip digits for every finite
+float; they differ only in form: Python writes integral floats as ``120.0`` and uses exponents
+below 1e-4 and from 1e16 (``5e-05``), where RFC 8785 writes ``120`` and ``0.00005`` and uses
+exponents only below 1e-6 and from 1e21. The fast serializers here write Python's forms with the
+C formatting code and rewrite exactly those; the tests compare them with the reference
+`rfc8785` package byte for byte.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
+from json.encoder import encode_basestring
 from typing import Any, Final
 
 import rfc8785
@@ -17,6 +26,14 @@ import rfc8785
 DECIMALS: Final = 6  # 1e-6 degree = 0.0036 arcsecond
 ILLUMINATION_DECIMALS: Final = 4
 JULIAN_DAY_DECIMALS: Final = 8  # about a millisecond
+# (x + ROUNDING_SHIFT) - ROUNDING_SHIFT is x rounded to an integer, half to even, for any binary64
+# |x| < 2**51: the sum lands where the spacing of binary64 values is exactly 1. Hot loops use it
+# inline instead of `rounded` (same results, no int object); the tests check they agree.
+ROUNDING_SHIFT: Final = 6755399441055744.0  # 1.5 * 2**52
+DEGREE_SCALE: Final = 10.0**DECIMALS
+
+json_string: Final = encode_basestring
+"""A str as a JSON string literal, escaped exactly as RFC 8785 requires (UTF-8 left as is)."""
 
 
 def rounded(value: float, decimals: int = DECIMALS) -> float:
@@ -38,15 +55,14 @@ def sha256_hex(document: Any) -> str:
     return hashlib.sha256(canonical_json(document)).hexdigest()
 
 
-# Python writes integral floats as "120.0" and small ones as "5e-05" where RFC 8785 writes "120"
-# and "0.00005"; these markers find such literals in compact JSON.
-_INTEGRAL_MARKERS: Final = (".0,", ".0}", ".0]")
-_EXPONENT_MARKERS: Final = ("e-", "e+")
-_NUMBER_CHARS: Final = frozenset("0123456789.-")
-_PYTHON_FLOAT = re.compile(r"-?\d+(?:\.\d+)?(?:e[-+]\d+)?")
+_PYTHON_EXPONENT_FLOAT = re.compile(r"-?\d(?:\.\d+)?e[-+]\d+")
 # The same shapes inside a string could be mistaken for numbers; documents with such strings
 # take the reference path instead.
 _LOOKS_LIKE_PYTHON_FLOAT = re.compile(r"\d(?:\.\d+)?e[-+]\d|\d\.0(?!\d)")
+# These patterns start with a rare literal, so the regex engine finds candidates at C speed.
+_NEGATIVE_ZERO = re.compile(r"-0\.0(?=[,\]}])")
+_INTEGRAL_FRACTION = re.compile(r"\.0(?=[,\]}])(?<=\d\.0)")
+_NUMBER_CHARS: Final = frozenset("0123456789.-")
 
 
 def plain_text(text: str) -> bool:
@@ -54,59 +70,100 @@ def plain_text(text: str) -> bool:
     return _LOOKS_LIKE_PYTHON_FLOAT.search(text) is None
 
 
-def _token_at(text: str, marker_at: int) -> tuple[int, int] | None:
-    """Bounds of the number around a marker, if it is a bare Python float token."""
+def ecmascript_float(python_repr: str) -> str:
+    """RFC 8785's form of a finite float given as Python's `repr` of it."""
+    if python_repr.endswith(".0"):
+        return "0" if python_repr == "-0.0" else python_repr[:-2]
+    if "e" not in python_repr:
+        return python_repr
+    sign = "-" if python_repr.startswith("-") else ""
+    mantissa, exponent = python_repr.removeprefix("-").split("e")
+    digits = mantissa.replace(".", "")
+    # value = 0.<digits> * 10**point
+    point = int(exponent) + 1
+    if len(digits) <= point <= 21:
+        return sign + digits + "0" * (point - len(digits))
+    if 0 < point <= 21:
+        return f"{sign}{digits[:point]}.{digits[point:]}"
+    if -6 < point <= 0:
+        return f"{sign}0.{'0' * -point}{digits}"
+    fraction = f".{digits[1:]}" if len(digits) > 1 else ""
+    return f"{sign}{digits[0]}{fraction}e{'+' if point > 1 else '-'}{abs(point - 1)}"
+
+
+def float_json(value: float) -> str:
+    """One finite float as RFC 8785 writes it."""
+    if not math.isfinite(value):
+        raise ValueError(f"Out of range float values are not JSON compliant: {value!r}")
+    return ecmascript_float(repr(value))
+
+
+def _exponent_token(text: str, marker_at: int) -> tuple[int, int] | None:
+    """Bounds of the number around an exponent marker, if it is a bare Python float token."""
     start = marker_at
     while start > 0 and text[start - 1] in _NUMBER_CHARS:
         start -= 1
-    end = marker_at + 1
-    while end < len(text) and (text[end] in _NUMBER_CHARS or text[end] in "e+"):
+    end = marker_at + 2
+    while end < len(text) and text[end].isdigit():
         end += 1
     if start == 0 or text[start - 1] not in ":,[" or end == len(text) or text[end] not in ",]}":
         return None
-    if _PYTHON_FLOAT.fullmatch(text, start, end) is None:
+    if _PYTHON_EXPONENT_FLOAT.fullmatch(text, start, end) is None:
         return None
     return start, end
 
 
-def _ecmascript_numbers(text: str) -> str:
-    spans: set[tuple[int, int]] = set()
-    for marker in _INTEGRAL_MARKERS + _EXPONENT_MARKERS:
-        found = text.find(marker)
-        while found != -1:
-            span = _token_at(text, found)
-            if span is not None:
-                spans.add(span)
-            found = text.find(marker, found + 1)
-    if not spans:
-        return text
+def _exponent_signs(text: str) -> list[int]:
+    """Where an exponent sign follows an "e": signs are rare in JSON, and single-character
+    searches are the fastest ones."""
+    found = []
+    for sign in "-+":
+        at = text.find(sign)
+        while at != -1:
+            if at > 0 and text[at - 1] == "e":
+                found.append(at)
+            at = text.find(sign, at + 1)
+    return sorted(found)
+
+
+def _exponent_numbers(text: str) -> str:
     pieces = []
     position = 0
-    for start, end in sorted(spans):
-        pieces.append(text[position:start])
-        literal = text[start:end]
-        if literal.endswith(".0") and len(literal) < 18:
-            pieces.append("0" if literal == "-0.0" else literal[:-2])
-        else:
-            pieces.append(canonical_json(float(literal)).decode())
-        position = end
+    for sign in _exponent_signs(text):
+        span = _exponent_token(text, sign - 1)
+        if span is not None:
+            start, end = span
+            pieces.append(text[position:start])
+            pieces.append(ecmascript_float(text[start:end]))
+            position = end
+    if not pieces:
+        return text
     pieces.append(text[position:])
     return "".join(pieces)
 
 
-def fast_canonical_json(document: Any, *, keys_sorted: bool = False) -> bytes:
+def ecmascript_numbers(text: str) -> str:
+    """Compact JSON whose floats Python formatted, with the floats in RFC 8785's form.
+
+    Exact when no string in `text` contains a number-like shape (see `plain_text`).
+    """
+    if "-0.0" in text:
+        text = _NEGATIVE_ZERO.sub("0", text)
+    return _exponent_numbers(_INTEGRAL_FRACTION.sub("", text))
+
+
+_ENCODER: Final = json.JSONEncoder(
+    ensure_ascii=False, allow_nan=False, sort_keys=True, separators=(",", ":")
+)
+
+
+def fast_canonical_json(document: Any) -> bytes:
     """RFC 8785 bytes through the C JSON encoder, for documents built by this package.
 
     Exact when every object key is ASCII and every string passes `plain_text`; the engine checks
     its free-form strings (zone, place name, warnings) before choosing this path, and the test
-    suite compares it with `canonical_json` byte for byte. `keys_sorted` promises that every
-    object was built with its keys in sorted order, which skips sorting.
+    suite compares it with `canonical_json` byte for byte.
     """
-    text = json.dumps(
-        document,
-        sort_keys=not keys_sorted,
-        separators=(",", ":"),
-        ensure_ascii=False,
-        allow_nan=False,
-    )
-    return _ecmascript_numbers(text).encode()
+    if not isinstance(document, dict | list):
+        return canonical_json(document)  # the rewriting looks for numbers inside containers
+    return ecmascript_numbers(_ENCODER.encode(document)).encode()

@@ -7,27 +7,39 @@ answers as a fresh one.
 
 from __future__ import annotations
 
+import hashlib
 import math
-from dataclasses import dataclass
+import re
+import threading
+from bisect import bisect_right
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
-import numpy.typing as npt
 
 from selflink_core.astro.aspects import Point, find_aspects
 from selflink_core.astro.canonical import (
-    DECIMALS,
+    DEGREE_SCALE,
     ILLUMINATION_DECIMALS,
     JULIAN_DAY_DECIMALS,
+    ROUNDING_SHIFT,
     canonical_json,
     fast_canonical_json,
+    float_json,
+    json_string,
     plain_text,
     rounded,
 )
-from selflink_core.astro.ephemeris import Ephemeris, Sky, julian_day, observe
+from selflink_core.astro.ephemeris import Ephemeris, Houses, Sky, julian_day, observe
 from selflink_core.astro.errors import InvalidInput
-from selflink_core.astro.inputs import BirthData, ChartOptions, ResolvedBirth, resolve_birth
+from selflink_core.astro.inputs import (
+    AspectOptions,
+    BirthData,
+    ChartOptions,
+    resolve_birth,
+)
 from selflink_core.astro.zodiac import (
+    ANGLE_NAMES,
     ASPECTING_ANGLES,
     ELEMENTS,
     FALLBACK_HOUSE_SYSTEM,
@@ -42,16 +54,16 @@ from selflink_core.astro.zodiac import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping
+    from collections.abc import Iterable, Mapping, Sequence
 
 NATAL_CHART: Final = "natal_chart"
 _MOON: Final = (PLANETS[1],)
+_SIGN_INDEX: Final = {sign: index for index, sign in enumerate(SIGNS)}
+_PLANET_COUNT: Final = len(PLANETS)
 
 
 def hash_document(kind: str, payload: Mapping[str, Any], free_text: Iterable[str]) -> str:
     """`input_hash`: SHA-256 of the canonical JSON of kind, rules version and normalized input."""
-    import hashlib  # noqa: PLC0415
-
     document = {"kind": kind, "rules_version": RULES_VERSION, **payload}
     serialize = fast_canonical_json if all(map(plain_text, free_text)) else canonical_json
     return hashlib.sha256(serialize(document)).hexdigest()
@@ -69,126 +81,147 @@ def normalized_longitude(value: float) -> float:
     return 0.0 if result >= 360.0 else result
 
 
-def _rounded_array(values: npt.ArrayLike) -> npt.NDArray[np.float64]:
-    """`canonical.rounded` applied to an array (same rule, same results)."""
-    rounded_values = np.asarray(values, dtype=np.float64).round(DECIMALS)
-    return rounded_values + 0.0
-
-
-def _longitudes(values: npt.ArrayLike) -> npt.NDArray[np.float64]:
-    result = _rounded_array(np.asarray(values, dtype=np.float64) % 360.0)
-    result[result >= 360.0] = 0.0
+def normalized_longitudes(values: Iterable[float]) -> list[float]:
+    """`normalized_longitude` of each value (the rounding written out: this is the hot path)."""
+    result = []
+    for value in values:
+        longitude = ((value % 360.0) * DEGREE_SCALE + ROUNDING_SHIFT - ROUNDING_SHIFT) / (
+            DEGREE_SCALE
+        )
+        result.append(0.0 if longitude >= 360.0 else longitude)
     return result
+
+
+def _rounded_values(values: Iterable[float]) -> list[float]:
+    """`rounded` of each value."""
+    return [
+        (value * DEGREE_SCALE + ROUNDING_SHIFT - ROUNDING_SHIFT) / DEGREE_SCALE for value in values
+    ]
+
+
+def _degree_in_sign(longitude: float, sign: int) -> float:
+    return ((longitude - 30.0 * sign) * DEGREE_SCALE + ROUNDING_SHIFT - ROUNDING_SHIFT) / (
+        DEGREE_SCALE
+    )
 
 
 class HouseFinder:
     """House of a longitude among 12 cusps (cusp n starts house n; cusps wrap at 360)."""
 
-    __slots__ = ("_first", "_offsets")
+    __slots__ = ("_first", "_in_order", "_offsets")
 
-    def __init__(self, cusps: list[float]) -> None:
-        self._first = cusps[0]
-        self._offsets = np.array([(cusp - cusps[0]) % 360.0 for cusp in cusps])
+    def __init__(self, cusps: Sequence[float]) -> None:
+        first = cusps[0]
+        self._first = first
+        self._offsets = [(cusp - first) % 360.0 for cusp in cusps]
+        self._in_order = self._offsets == sorted(self._offsets)
 
-    def houses(self, longitudes: npt.NDArray[np.float64]) -> list[int]:
-        offsets = (longitudes - self._first) % 360.0
-        return np.searchsorted(self._offsets, offsets, side="right").tolist()  # type: ignore[no-any-return]
+    def houses(self, longitudes: Sequence[float]) -> list[int]:
+        first = self._first
+        if self._in_order:
+            offsets = self._offsets
+            return [bisect_right(offsets, (longitude - first) % 360.0) for longitude in longitudes]
+        # Near the poles some systems give cusps out of zodiac order; NumPy's binary search
+        # over all longitudes at once defines the answer there (as it always has).
+        found = np.searchsorted(
+            np.array(self._offsets),
+            (np.array(longitudes, dtype=np.float64) - first) % 360.0,
+            side="right",
+        )
+        return found.tolist()  # type: ignore[no-any-return]
 
 
 def body_records(
-    names: list[str],
-    longitudes: npt.ArrayLike,
-    latitudes: npt.ArrayLike,
-    speeds: npt.ArrayLike | None,
+    names: Sequence[str],
+    longitudes: Iterable[float],
+    latitudes: Iterable[float],
+    speeds: Iterable[float] | None,
     houses: HouseFinder | None,
 ) -> list[dict[str, Any]]:
     """Result records of bodies; `speeds` None marks points whose motion means nothing."""
-    lon = _longitudes(longitudes)
-    sign = (lon // 30.0).astype(np.intp)
-    degree = _rounded_array(lon - 30.0 * sign).tolist()
+    lon = normalized_longitudes(longitudes)
     count = len(names)
-    house = houses.houses(lon) if houses is not None else [None] * count
-    latitude = _rounded_array(latitudes).tolist()
-    speed: list[float | None] = (
-        _rounded_array(speeds).tolist() if speeds is not None else [None] * count
+    house: Sequence[int | None] = houses.houses(lon) if houses is not None else [None] * count
+    latitude = _rounded_values(latitudes)
+    speed: Sequence[float | None] = (
+        _rounded_values(speeds) if speeds is not None else [None] * count
     )
-    return [
-        {
-            "degree_in_sign": degree[index],
-            "house": house[index],
-            "latitude": latitude[index],
-            "longitude": longitude,
-            "name": names[index],
-            "retrograde": _retrograde(speed[index]),
-            "sign": SIGNS[sign_index],
-            "speed": speed[index],
-        }
-        for index, (longitude, sign_index) in enumerate(
-            zip(lon.tolist(), sign.tolist(), strict=True)
+    records = []
+    for name, longitude, body_latitude, body_speed, body_house in zip(
+        names, lon, latitude, speed, house, strict=True
+    ):
+        sign = int(longitude // 30.0)
+        records.append(
+            {
+                "degree_in_sign": _degree_in_sign(longitude, sign),
+                "house": body_house,
+                "latitude": body_latitude,
+                "longitude": longitude,
+                "name": name,
+                "retrograde": None if body_speed is None else body_speed < 0.0,
+                "sign": SIGNS[sign],
+                "speed": body_speed,
+            }
         )
-    ]
-
-
-def _retrograde(speed: float | None) -> bool | None:
-    return None if speed is None else speed < 0.0
+    return records
 
 
 def angle_records(
     longitudes: dict[str, float], speeds: dict[str, float] | None
 ) -> dict[str, dict[str, Any]]:
-    names = list(longitudes)
-    lon = _longitudes(list(longitudes.values()))
-    sign = (lon // 30.0).astype(np.intp)
-    degree = _rounded_array(lon - 30.0 * sign).tolist()
-    speed = _rounded_array([speeds[name] for name in names]).tolist() if speeds else None
-    return {
-        name: {
-            "degree_in_sign": degree[index],
+    speed: Iterable[float | None] = (
+        _rounded_values(speeds[name] for name in longitudes) if speeds else [None] * len(longitudes)
+    )
+    records = {}
+    for name, longitude, angle_speed in zip(
+        longitudes, normalized_longitudes(longitudes.values()), speed, strict=True
+    ):
+        sign = int(longitude // 30.0)
+        records[name] = {
+            "degree_in_sign": _degree_in_sign(longitude, sign),
             "longitude": longitude,
-            "sign": SIGNS[sign_index],
-            "speed": None if speed is None else speed[index],
+            "sign": SIGNS[sign],
+            "speed": angle_speed,
         }
-        for index, (name, longitude, sign_index) in enumerate(
-            zip(names, lon.tolist(), sign.tolist(), strict=True)
+    return records
+
+
+def cusp_records(cusps: Iterable[float]) -> list[dict[str, Any]]:
+    return _cusp_records(normalized_longitudes(cusps))
+
+
+def _cusp_records(longitudes: Iterable[float]) -> list[dict[str, Any]]:
+    """Cusp records of already rounded longitudes."""
+    records = []
+    for house, longitude in enumerate(longitudes, start=1):
+        sign = int(longitude // 30.0)
+        records.append(
+            {
+                "cusp": longitude,
+                "degree_in_sign": _degree_in_sign(longitude, sign),
+                "house": house,
+                "sign": SIGNS[sign],
+            }
         )
-    }
+    return records
 
 
-def cusp_records(cusps: npt.ArrayLike) -> list[dict[str, Any]]:
-    lon = _longitudes(cusps)
-    sign = (lon // 30.0).astype(np.intp)
-    degree = _rounded_array(lon - 30.0 * sign).tolist()
-    return [
-        {
-            "cusp": longitude,
-            "degree_in_sign": degree[index],
-            "house": index + 1,
-            "sign": SIGNS[sign_index],
-        }
-        for index, (longitude, sign_index) in enumerate(
-            zip(lon.tolist(), sign.tolist(), strict=True)
-        )
-    ]
-
-
-def summary(bodies: list[dict[str, Any]], angles: Mapping[str, Any] | None) -> dict[str, Any]:
-    """Element and modality balance of the ten planets, chart ruler and Moon phase."""
-    by_name = {body["name"]: body for body in bodies}
+def _summary(
+    planet_signs: Iterable[int], sun: float, moon: float, rising: int | None
+) -> dict[str, Any]:
     elements = dict.fromkeys(ELEMENTS, 0)
     modalities = dict.fromkeys(MODALITIES, 0)
-    for name in PLANET_NAMES:
-        sign = SIGNS.index(by_name[name]["sign"])
+    for sign in planet_signs:
         elements[ELEMENTS[sign % 4]] += 1
         modalities[MODALITIES[sign % 3]] += 1
     ruler = None
-    if angles is not None:
-        rising = SIGNS.index(angles["ascendant"]["sign"])
+    if rising is not None:
         ruler = {
             "sign": SIGNS[rising],
             "traditional": TRADITIONAL_RULERS[rising],
             "modern": MODERN_RULERS[rising],
         }
-    elongation = normalized_longitude(by_name["moon"]["longitude"] - by_name["sun"]["longitude"])
+    elongation = normalized_longitude(moon - sun)
     return {
         "elements": elements,
         "modalities": modalities,
@@ -201,6 +234,17 @@ def summary(bodies: list[dict[str, Any]], angles: Mapping[str, Any] | None) -> d
             ),
         },
     }
+
+
+def summary(bodies: list[dict[str, Any]], angles: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Element and modality balance of the ten planets, chart ruler and Moon phase."""
+    by_name = {body["name"]: body for body in bodies}
+    return _summary(
+        (_SIGN_INDEX[by_name[name]["sign"]] for name in PLANET_NAMES),
+        by_name["sun"]["longitude"],
+        by_name["moon"]["longitude"],
+        None if angles is None else _SIGN_INDEX[angles["ascendant"]["sign"]],
+    )
 
 
 def chart_points(document: Mapping[str, Any], *, with_speed: bool = True) -> list[Point]:
@@ -254,6 +298,10 @@ class Result:
 class Chart(Result):
     """A natal chart."""
 
+    # Set by `natal_chart` only: the canonical JSON of the chart's input and options, made while
+    # casting; it also marks a document this module built, which the natal writer may write.
+    _json_parts: tuple[str, str] | None = field(default=None, init=False, repr=False, compare=False)
+
     @classmethod
     def from_dict(cls, document: Mapping[str, Any]) -> Chart:
         """Restore a chart from its document (for instance a cached canonical JSON)."""
@@ -274,6 +322,12 @@ class Chart(Result):
         options = self.document["options"]
         return options["zodiac"], options["ayanamsa"]
 
+    def to_json(self) -> bytes:
+        """The canonical (RFC 8785) JSON bytes."""
+        if self._json_parts is None:
+            return document_json(self.document)
+        return _natal_chart_json(self.document, *self._json_parts)
+
 
 def free_text_of(document: Mapping[str, Any]) -> list[str]:
     """Strings in a document that do not come from the engine's fixed vocabulary."""
@@ -293,29 +347,274 @@ def document_json(document: Mapping[str, Any]) -> bytes:
     return canonical_json(document)
 
 
+# The natal chart writer: the document's fixed shape written out in key order. Every float in
+# the positions section is a degree value rounded to 6 decimals (k / 10**6 for an integer k, far
+# below 2**52 / 10**6), so `.6f` writes exactly the digits of k / 10**6 and, without its trailing
+# zeros, the shortest round-trip digits that RFC 8785 writes (in fixed notation, as RFC 8785 does
+# from 1e-6 up; the engine's rounding never gives -0.0). Each such float is followed by `_MARK`
+# until `_without_trailing_zeros` drops them. A natal chart's bodies all have speeds, so
+# `retrograde` and `applying` are never null, and either every body has a house or none has.
+_MARK: Final = "\x01"
+_JSON_BOOLEAN: Final = {True: "true", False: "false", None: "null"}
+_ANGLES_IN_KEY_ORDER: Final = tuple(sorted(ANGLE_NAMES))
+
+
+def _bodies_json(bodies: Iterable[Mapping[str, Any]], *, with_houses: bool) -> str:
+    json = _JSON_BOOLEAN
+    if with_houses:
+        return ",".join(
+            [
+                f'{{"degree_in_sign":{body["degree_in_sign"]:.6f}\x01,"house":{body["house"]:d},'
+                f'"latitude":{body["latitude"]:.6f}\x01,"longitude":{body["longitude"]:.6f}\x01,'
+                f'"name":"{body["name"]}","retrograde":{json[body["retrograde"]]},'
+                f'"sign":"{body["sign"]}","speed":{body["speed"]:.6f}\x01}}'
+                for body in bodies
+            ]
+        )
+    return ",".join(
+        [
+            f'{{"degree_in_sign":{body["degree_in_sign"]:.6f}\x01,"house":null,'
+            f'"latitude":{body["latitude"]:.6f}\x01,"longitude":{body["longitude"]:.6f}\x01,'
+            f'"name":"{body["name"]}","retrograde":{json[body["retrograde"]]},'
+            f'"sign":"{body["sign"]}","speed":{body["speed"]:.6f}\x01}}'
+            for body in bodies
+        ]
+    )
+
+
+def _aspects_json(aspects: Iterable[Mapping[str, Any]]) -> str:
+    json = _JSON_BOOLEAN
+    return ",".join(
+        [
+            f'{{"applying":{json[aspect["applying"]]},"aspect":"{aspect["aspect"]}",'
+            f'"first":"{aspect["first"]}","orb":{aspect["orb"]:.6f}\x01,'
+            f'"second":"{aspect["second"]}"}}'
+            for aspect in aspects
+        ]
+    )
+
+
+def _cusps_json(cusps: Iterable[Mapping[str, Any]]) -> str:
+    return ",".join(
+        [
+            f'{{"cusp":{cusp["cusp"]:.6f}\x01,"degree_in_sign":{cusp["degree_in_sign"]:.6f}\x01,'
+            f'"house":{cusp["house"]:d},"sign":"{cusp["sign"]}"}}'
+            for cusp in cusps
+        ]
+    )
+
+
+def _angles_json(angles: Mapping[str, Mapping[str, Any]]) -> str:
+    return "{%s}" % ",".join(  # noqa: UP031 - braces of JSON, not of a format string
+        [
+            f'"{name}":{{"degree_in_sign":{angle["degree_in_sign"]:.6f}\x01,'
+            f'"longitude":{angle["longitude"]:.6f}\x01,"sign":"{angle["sign"]}",'
+            f'"speed":{angle["speed"]:.6f}\x01}}'
+            for name, angle in zip(
+                _ANGLES_IN_KEY_ORDER, map(angles.__getitem__, _ANGLES_IN_KEY_ORDER), strict=True
+            )
+        ]
+    )
+
+
+_SUMMARY_JSON: Final = (
+    '{"chart_ruler":%s,"elements":{"air":%d,"earth":%d,"fire":%d,"water":%d},'
+    '"modalities":{"cardinal":%d,"fixed":%d,"mutable":%d},'
+    '"moon_phase":{"angle":%s,"illumination":%s,"name":"%s"}}'
+)
+_RULER_JSON: Final = '{"modern":"%s","sign":"%s","traditional":"%s"}'
+_INPUT_JSON: Final = (
+    '{"date":"%s","latitude":%s,"longitude":%s,"place":%s,"time":%s,"time_known":%s,'
+    '"utc":"%s","utc_offset":"%s","zone":%s,"zone_source":"%s"}'
+)
+_PLACE_JSON: Final = '{"admin1":%s,"country":%s,"geonameid":%d,"name":%s}'
+_WARNING_JSON: Final = '{"code":"%s","message":%s}'
+# Read backwards, a marked float's trailing zeros (and its point, if nothing is left after it)
+# follow the mark.
+_REVERSED_TRAILING_ZEROS: Final = re.compile("\x010+\\.?")
+
+
+def _without_trailing_zeros(text: str) -> str:
+    """`text` with each marked `%.6f` float in its shortest form and the marks removed."""
+    return _REVERSED_TRAILING_ZEROS.sub("", text[::-1])[::-1].replace(_MARK, "")
+
+
+def _input_json(section: Mapping[str, Any]) -> str:
+    """Canonical JSON of a natal chart's normalized input."""
+    place = section["place"]
+    time = section["time"]
+    return _INPUT_JSON % (
+        section["date"],
+        float_json(section["latitude"]),
+        float_json(section["longitude"]),
+        "null"
+        if place is None
+        else _PLACE_JSON
+        % (
+            json_string(place["admin1"]),
+            json_string(place["country"]),
+            place["geonameid"],
+            json_string(place["name"]),
+        ),
+        "null" if time is None else f'"{time}"',
+        _JSON_BOOLEAN[section["time_known"]],
+        section["utc"],
+        section["utc_offset"],
+        json_string(section["zone"]),
+        section["zone_source"],
+    )
+
+
+def _natal_chart_json(document: Mapping[str, Any], input_json: str, options_json: str) -> bytes:
+    """Canonical JSON of a natal chart document built by `natal_chart`."""
+    angles = document["angles"]
+    cusps = document["houses"]
+    ayanamsa = document["ayanamsa_degrees"]
+    system = document["house_system_used"]
+    positions = "".join(
+        (
+            '{"angles":',
+            "null" if angles is None else _angles_json(angles),
+            ',"aspects":[',
+            _aspects_json(document["aspects"]),
+            '],"ayanamsa_degrees":',
+            "null" if ayanamsa is None else f"{ayanamsa:.6f}{_MARK}",
+            ',"bodies":[',
+            _bodies_json(document["bodies"], with_houses=cusps is not None),
+            '],"ephemeris":"',
+            document["ephemeris"],
+            '","house_system_used":',
+            "null" if system is None else f'"{system}"',
+            ',"houses":',
+            "null" if cusps is None else f"[{_cusps_json(cusps)}]",
+        )
+    )
+    facts = document["summary"]
+    ruler = facts["chart_ruler"]
+    elements = facts["elements"]
+    modalities = facts["modalities"]
+    phase = facts["moon_phase"]
+    summary_json = _SUMMARY_JSON % (
+        "null"
+        if ruler is None
+        else _RULER_JSON % (ruler["modern"], ruler["sign"], ruler["traditional"]),
+        elements["air"],
+        elements["earth"],
+        elements["fire"],
+        elements["water"],
+        modalities["cardinal"],
+        modalities["fixed"],
+        modalities["mutable"],
+        float_json(phase["angle"]),
+        float_json(phase["illumination"]),
+        phase["name"],
+    )
+    warnings = ",".join(
+        [
+            _WARNING_JSON % (item["code"], json_string(item["message"]))
+            for item in document["warnings"]
+        ]
+    )
+    return "".join(
+        (
+            _without_trailing_zeros(positions),
+            ',"input":',
+            input_json,
+            ',"input_hash":"',
+            document["input_hash"],
+            '","julian_day_ut":',
+            float_json(document["julian_day_ut"]),
+            ',"kind":"natal_chart","options":',
+            options_json,
+            ',"rules_version":"',
+            RULES_VERSION,
+            '","summary":',
+            summary_json,
+            ',"time_known":',
+            _JSON_BOOLEAN[document["time_known"]],
+            ',"warnings":[',
+            warnings,
+            "]}",
+        )
+    ).encode()
+
+
+@dataclass(frozen=True, slots=True)
+class _CastingPlan:
+    """Everything about a set of chart options that does not depend on the birth."""
+
+    ephemeris: Ephemeris
+    options_json: str
+
+    @classmethod
+    def of(cls, options: ChartOptions) -> _CastingPlan:
+        return cls(
+            ephemeris=Ephemeris.for_options(options.ephemeris_path, options.ayanamsa),
+            options_json=canonical_json(options.to_dict()).decode(),
+        )
+
+    def hash_text(self, input_json: str) -> bytes:
+        """The canonical JSON that `input_hash` digests, around the input's canonical JSON."""
+        return (
+            f'{{"input":{input_json},"kind":"{NATAL_CHART}","options":{self.options_json},'
+            f'"rules_version":"{RULES_VERSION}"}}'
+        ).encode()
+
+
+_DEFAULT_OPTIONS: Final = ChartOptions()
+_PLAN_CACHE_SIZE: Final = 256
+_plans: dict[tuple[Any, ...], _CastingPlan] = {}
+_plans_lock = threading.Lock()
+
+
+def _options_key(options: ChartOptions) -> tuple[Any, ...]:
+    aspects: AspectOptions = options.aspects
+    return (
+        options.house_system,
+        options.zodiac,
+        options.ayanamsa,
+        options.ephemeris_path,
+        aspects.aspects,
+        tuple(aspects.orbs.items()),
+        aspects.luminary_orb_bonus,
+    )
+
+
+def _casting_plan(options: ChartOptions) -> _CastingPlan:
+    """The plan for these options, made once per distinct value (options are immutable)."""
+    key = _options_key(options)
+    plan = _plans.get(key)
+    if plan is None:
+        plan = _CastingPlan.of(options)
+        with _plans_lock:
+            if len(_plans) >= _PLAN_CACHE_SIZE:
+                _plans.clear()
+            _plans[key] = plan
+    return plan
+
+
+_DEFAULT_PLAN: Final = _casting_plan(_DEFAULT_OPTIONS)
+
+
 def input_hash(birth: BirthData, options: ChartOptions | None = None) -> str:
     """The `input_hash` a natal chart for these inputs carries (a cheap cache key)."""
-    resolved = resolve_birth(birth)
-    return _natal_hash(resolved, options or ChartOptions())
-
-
-def _natal_hash(resolved: ResolvedBirth, options: ChartOptions) -> str:
-    payload = {"input": resolved.to_dict(), "options": options.to_dict()}
-    return hash_document(NATAL_CHART, payload, resolved.free_text())
+    plan = _casting_plan(options or _DEFAULT_OPTIONS)
+    section = resolve_birth(birth).to_dict()
+    return hashlib.sha256(plan.hash_text(_input_json(section))).hexdigest()
 
 
 def natal_chart(birth: BirthData, options: ChartOptions | None = None) -> Chart:
     """Cast the natal chart for a birth. Pure apart from reading bundled data files."""
-    options = options or ChartOptions()
+    options = options or _DEFAULT_OPTIONS
+    plan = _DEFAULT_PLAN if options is _DEFAULT_OPTIONS else _casting_plan(options)
     resolved = resolve_birth(birth)
     utc = resolved.utc
     jd_ut = julian_day(utc.year, utc.month, utc.day, utc.hour * 3600 + utc.minute * 60 + utc.second)
-    ephemeris = Ephemeris.for_options(options.ephemeris_path, options.ayanamsa)
     at_pole = abs(birth.latitude) == 90
     with_houses = birth.time_known and not at_pole
     sky = observe(
         jd_ut,
-        ephemeris,
+        plan.ephemeris,
         house_system=options.house_system if with_houses else None,
         fallback_house_system=FALLBACK_HOUSE_SYSTEM,
         latitude=birth.latitude,
@@ -323,63 +622,119 @@ def natal_chart(birth: BirthData, options: ChartOptions | None = None) -> Chart:
     )
     warnings = _warnings(birth, options, sky, at_pole)
     if not birth.time_known:
-        warnings.append(_moon_range_warning(jd_ut, ephemeris))
-    return Chart(_natal_document(resolved, options, jd_ut, sky, warnings))
+        warnings.append(_moon_range_warning(jd_ut, plan.ephemeris))
+    section = resolved.to_dict()
+    input_json = _input_json(section)
+    document = _natal_document(section, input_json, options, plan, jd_ut, sky, warnings)
+    chart = Chart(document)
+    object.__setattr__(chart, "_json_parts", (input_json, plan.options_json))
+    return chart
+
+
+def _check_finite(sky: Sky) -> None:
+    """A chart is a JSON document: an infinite or NaN ephemeris value (never seen in 1800-2200)
+    fails here, with the JSON encoder's error, rather than as invalid JSON later."""
+    total = sum(map(sum, sky.positions.values()))
+    if sky.ayanamsa is not None:
+        total += sky.ayanamsa
+    houses = sky.houses
+    if houses is not None:
+        total += sum(houses.cusps) + houses.ascendant + houses.mc + houses.vertex
+        total += houses.ascendant_speed + houses.mc_speed + houses.vertex_speed
+    if not math.isfinite(total):
+        raise ValueError("Out of range float values are not JSON compliant")
+
+
+def _natal_angles(houses: Houses) -> dict[str, dict[str, Any]]:
+    return angle_records(
+        {
+            "ascendant": houses.ascendant,
+            "descendant": houses.ascendant + 180.0,
+            "ic": houses.mc + 180.0,
+            "mc": houses.mc,
+            "vertex": houses.vertex,
+        },
+        {
+            "ascendant": houses.ascendant_speed,
+            "descendant": houses.ascendant_speed,
+            "ic": houses.mc_speed,
+            "mc": houses.mc_speed,
+            "vertex": houses.vertex_speed,
+        },
+    )
 
 
 def _natal_document(
-    resolved: ResolvedBirth,
+    section: dict[str, Any],
+    input_json: str,
     options: ChartOptions,
+    plan: _CastingPlan,
     jd_ut: float,
     sky: Sky,
     warnings: list[dict[str, str]],
 ) -> dict[str, Any]:
+    _check_finite(sky)
     houses = sky.houses
-    finder = None
+    names = list(sky.positions)
+    positions = list(sky.positions.values())
+    longitudes = normalized_longitudes([position[0] for position in positions])
     angles = cusps = None
+    house_numbers: Sequence[int | None] = [None] * len(names)
+    rising = None
     if houses is not None:
-        cusps = cusp_records(houses.cusps)
-        finder = HouseFinder([cusp["cusp"] for cusp in cusps])
-        angles = angle_records(
+        cusp_longitudes = normalized_longitudes(houses.cusps)
+        cusps = _cusp_records(cusp_longitudes)
+        house_numbers = HouseFinder(cusp_longitudes).houses(longitudes)
+        angles = _natal_angles(houses)
+        rising = _SIGN_INDEX[angles["ascendant"]["sign"]]
+    bodies = []
+    points = []
+    signs = []
+    for name, longitude, position, house in zip(
+        names, longitudes, positions, house_numbers, strict=True
+    ):
+        sign = int(longitude // 30.0)
+        speed = (position[3] * DEGREE_SCALE + ROUNDING_SHIFT - ROUNDING_SHIFT) / DEGREE_SCALE
+        bodies.append(
             {
-                "ascendant": houses.ascendant,
-                "descendant": houses.ascendant + 180.0,
-                "ic": houses.mc + 180.0,
-                "mc": houses.mc,
-                "vertex": houses.vertex,
-            },
-            {
-                "ascendant": houses.ascendant_speed,
-                "descendant": houses.ascendant_speed,
-                "ic": houses.mc_speed,
-                "mc": houses.mc_speed,
-                "vertex": houses.vertex_speed,
-            },
+                "degree_in_sign": (
+                    (longitude - 30.0 * sign) * DEGREE_SCALE + ROUNDING_SHIFT - ROUNDING_SHIFT
+                )
+                / DEGREE_SCALE,
+                "house": house,
+                "latitude": (position[1] * DEGREE_SCALE + ROUNDING_SHIFT - ROUNDING_SHIFT)
+                / DEGREE_SCALE,
+                "longitude": longitude,
+                "name": name,
+                "retrograde": speed < 0.0,
+                "sign": SIGNS[sign],
+                "speed": speed,
+            }
         )
-    positions = np.array(list(sky.positions.values()))
-    bodies = body_records(
-        list(sky.positions), positions[:, 0], positions[:, 1], positions[:, 3], finder
-    )
-    document: dict[str, Any] = {
+        points.append((name, longitude, speed))
+        signs.append(sign)
+    if angles is not None:
+        points.extend(
+            (name, angles[name]["longitude"], angles[name]["speed"]) for name in ASPECTING_ANGLES
+        )
+    return {
         "angles": angles,
-        "aspects": [],
+        "aspects": find_aspects(points, None, options.aspects),
         "ayanamsa_degrees": None if sky.ayanamsa is None else rounded(sky.ayanamsa),
         "bodies": bodies,
         "ephemeris": options.ephemeris,
         "house_system_used": None if houses is None else houses.system,
         "houses": cusps,
-        "input": resolved.to_dict(),
-        "input_hash": _natal_hash(resolved, options),
+        "input": section,
+        "input_hash": hashlib.sha256(plan.hash_text(input_json)).hexdigest(),
         "julian_day_ut": rounded(jd_ut, JULIAN_DAY_DECIMALS),
         "kind": NATAL_CHART,
         "options": options.to_dict(),
         "rules_version": RULES_VERSION,
-        "summary": summary(bodies, angles),
-        "time_known": resolved.birth.time_known,
+        "summary": _summary(signs[:_PLANET_COUNT], longitudes[0], longitudes[1], rising),
+        "time_known": section["time_known"],
         "warnings": warnings,
     }
-    document["aspects"] = find_aspects(chart_points(document), None, options.aspects)
-    return document
 
 
 def _warnings(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, NamedTuple
 
 import swisseph as swe
 
@@ -21,6 +21,7 @@ from selflink_core.astro.zodiac import AYANAMSAS, CHIRON, HOUSE_SYSTEMS, PLANETS
 _SWISSEPH_LOCK: Final = threading.Lock()
 SWISSEPH_VERSION: Final = str(swe.version)
 _SOURCE_FLAGS: Final = swe.FLG_MOSEPH | swe.FLG_SWIEPH
+_NOT_COVERED: Final = "the Swiss Ephemeris files in the configured directory do not cover this date"
 
 
 class HouseSystemUndefinedError(Exception):
@@ -58,8 +59,7 @@ class Ephemeris:
 Position = tuple[float, float, float, float, float, float]
 
 
-@dataclass(frozen=True, slots=True)
-class Houses:
+class Houses(NamedTuple):
     system: str
     cusps: tuple[float, ...]
     ascendant: float
@@ -70,8 +70,7 @@ class Houses:
     vertex_speed: float
 
 
-@dataclass(frozen=True, slots=True)
-class Sky:
+class Sky(NamedTuple):
     """Raw positions at one instant: bodies by name, houses when a place was given."""
 
     positions: dict[str, Position]
@@ -81,18 +80,28 @@ class Sky:
     house_fallback: bool
 
 
-def _body(jd_ut: float, number: int, ephemeris: Ephemeris) -> Position:
-    flags = ephemeris.flags
+def _body(jd_ut: float, number: int, flags: int) -> Position:
     try:
         position, returned = swe.calc_ut(jd_ut, number, flags)
     except swe.Error as exc:
         raise EphemerisUnavailable(f"Swiss Ephemeris failed: {exc}") from None
-    wanted = flags & _SOURCE_FLAGS
-    if returned & _SOURCE_FLAGS != wanted:
-        raise EphemerisUnavailable(
-            "the Swiss Ephemeris files in the configured directory do not cover this date"
-        )
+    if returned & _SOURCE_FLAGS != flags & _SOURCE_FLAGS:
+        raise EphemerisUnavailable(_NOT_COVERED)
     return position  # type: ignore[no-any-return]
+
+
+def _bodies(jd_ut: float, bodies: tuple[tuple[str, int], ...], flags: int) -> dict[str, Position]:
+    """`_body` for each of `bodies`, in one loop."""
+    source = flags & _SOURCE_FLAGS
+    positions = {}
+    try:
+        for name, number in bodies:
+            positions[name], returned = swe.calc_ut(jd_ut, number, flags)
+            if returned & _SOURCE_FLAGS != source:
+                raise EphemerisUnavailable(_NOT_COVERED)
+    except swe.Error as exc:
+        raise EphemerisUnavailable(f"Swiss Ephemeris failed: {exc}") from None
+    return positions
 
 
 def _houses(jd_ut: float, latitude: float, longitude: float, system: str, flags: int) -> Houses:
@@ -127,18 +136,19 @@ def observe(
     """Positions of `bodies` (plus Chiron when files are configured) and, with a house system,
     cusps and angles for the place; an undefined system is replaced by the fallback."""
     house_flags = 0 if ephemeris.sidereal_mode is None else swe.FLG_SIDEREAL
+    flags = ephemeris.flags
     with _SWISSEPH_LOCK:
         ephemeris.configure()
-        positions = {name: _body(jd_ut, number, ephemeris) for name, number in bodies}
+        positions = _bodies(jd_ut, bodies, flags)
         chiron_missing = False
         if ephemeris.path is not None:
             try:
-                positions[CHIRON[0]] = _body(jd_ut, CHIRON[1], ephemeris)
+                positions[CHIRON[0]] = _body(jd_ut, CHIRON[1], flags)
             except EphemerisUnavailable:
                 chiron_missing = True
         ayanamsa = None
         if ephemeris.sidereal_mode is not None:
-            ayanamsa = swe.get_ayanamsa_ex_ut(jd_ut, ephemeris.flags & _SOURCE_FLAGS)[1]
+            ayanamsa = swe.get_ayanamsa_ex_ut(jd_ut, flags & _SOURCE_FLAGS)[1]
         houses, fallback = None, False
         if house_system is not None:
             try:

@@ -86,6 +86,7 @@ def _check_coordinate(value: object, name: str, limit: float) -> float:
     return rounded(float(value), COORDINATE_DECIMALS)
 
 
+@functools.lru_cache(maxsize=512)
 def format_utc_offset(offset: dt.timedelta) -> str:
     """``+05:30``, ``-03:00``, or ``+00:09:21`` for local mean time offsets."""
     seconds = int(offset.total_seconds())
@@ -252,7 +253,7 @@ class ResolvedBirth:
             "zone": self.zone,
             "zone_source": self.zone_source,
             "utc_offset": format_utc_offset(self.utc_offset),
-            "utc": self.utc.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "utc": self.utc.isoformat() + "Z",
             "latitude": birth.latitude,
             "longitude": birth.longitude,
             "place": None
@@ -285,8 +286,8 @@ def resolve_birth(birth: BirthData) -> ResolvedBirth:
         zone, source = canonical_zone(zone_at(birth.latitude, birth.longitude)), "coordinates"
     tz = zone_info(zone)
     local = dt.datetime.combine(birth.date, birth.time or UNKNOWN_TIME)
-    earlier = local.replace(tzinfo=tz, fold=0).utcoffset()
-    later = local.replace(tzinfo=tz, fold=1).utcoffset()
+    earlier = tz.utcoffset(local)  # the zone reads a naive wall-clock time with its fold
+    later = tz.utcoffset(local.replace(fold=1))
     assert earlier is not None
     assert later is not None
     if earlier == later:

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-import numpy as np
-
 from selflink_core.astro.aspects import find_aspects
 from selflink_core.astro.chart import (
     Chart,
@@ -42,7 +40,7 @@ def _house_overlay(guest: Chart, host: Chart) -> dict[str, int] | None:
         return None
     finder = HouseFinder([cusp["cusp"] for cusp in cusps])
     bodies = guest.document["bodies"]
-    houses = finder.houses(np.array([body["longitude"] for body in bodies]))
+    houses = finder.houses([body["longitude"] for body in bodies])
     return {body["name"]: house for body, house in zip(bodies, houses, strict=True)}
 
 

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Final
 
-import numpy as np
-
 from selflink_core.astro.aspects import Point, find_aspects
 from selflink_core.astro.canonical import JULIAN_DAY_DECIMALS, rounded
 from selflink_core.astro.chart import (
@@ -54,9 +52,13 @@ def transits(
     sky = observe(jd_ut, ephemeris)
     cusps = natal.document["houses"]
     finder = None if cusps is None else HouseFinder([cusp["cusp"] for cusp in cusps])
-    positions = np.array(list(sky.positions.values()))
+    positions = list(sky.positions.values())
     bodies = body_records(
-        list(sky.positions), positions[:, 0], positions[:, 1], positions[:, 3], finder
+        list(sky.positions),
+        [position[0] for position in positions],
+        [position[1] for position in positions],
+        [position[3] for position in positions],
+        finder,
     )
     transiting = [Point(body["name"], body["longitude"], body["speed"]) for body in bodies]
     natal_points = [

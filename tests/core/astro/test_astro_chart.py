@@ -272,3 +272,25 @@ def test_same_bytes_across_hash_seeds() -> None:
         )
         digests.add(done.stdout)
     assert len(digests) == 1
+
+
+@settings(max_examples=300)
+@given(
+    st.lists(st.floats(0, 360, exclude_max=True), min_size=12, max_size=12),
+    st.lists(st.floats(0, 360, exclude_max=True), max_size=16),
+)
+def test_houses_are_numpys_binary_search_over_the_cusp_offsets(
+    cusps: list[float], longitudes: list[float]
+) -> None:
+    """The house finder's rule, for cusps in zodiac order and for the out-of-order cusps some
+    systems give near the poles (where the binary search over all bodies decides)."""
+    import numpy as np
+
+    from selflink_core.astro.chart import HouseFinder
+
+    for ordered in (cusps, sorted(cusps)):
+        offsets = np.array([(cusp - ordered[0]) % 360.0 for cusp in ordered])
+        expected = np.searchsorted(
+            offsets, (np.array(longitudes, dtype=np.float64) - ordered[0]) % 360.0, side="right"
+        )
+        assert HouseFinder(ordered).houses(longitudes) == expected.tolist()

@@ -1,7 +1,7 @@
 """Synastry, composite charts, transits, matching features and thread safety."""
 
 import datetime as dt
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 
 import pytest
 from astro_helpers import BERLIN_1990, PARIS_1988
@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from selflink_core.astro import (
     BirthData,
+    ChartFeatures,
     ChartOptions,
     InvalidBirthData,
     InvalidOption,
@@ -21,6 +22,7 @@ from selflink_core.astro import (
     synastry,
     transits,
 )
+from selflink_core.astro.features import BATCH_CHUNK
 from selflink_core.astro.synastry import midpoint
 
 births = st.builds(
@@ -152,3 +154,32 @@ def test_threads_get_the_same_charts_as_sequential_calls() -> None:
     with ThreadPoolExecutor(max_workers=4) as pool:
         threaded = list(pool.map(lambda job: natal_chart(*job).to_json(), jobs))
     assert threaded == sequential
+
+
+@settings(max_examples=10, deadline=None)
+@given(st.lists(births, max_size=12), st.sampled_from(["placidus", "koch", "whole_sign"]))
+def test_batch_rows_are_the_birth_features_in_order(people: list[BirthData], system: str) -> None:
+    options = ChartOptions(house_system=system, zodiac="sidereal")
+    frame = batch_features(people, options)
+    assert [ChartFeatures(*row[:7], row[7:11], row[11:14], *row[14:]) for row in frame.rows()] == [
+        birth_features(person, options) for person in people
+    ]
+
+
+def test_a_batch_spread_over_workers_is_the_same_frame() -> None:
+    people = [
+        BirthData(
+            dt.date(1800, 1, 1) + dt.timedelta(days=97 * index),
+            None if index % 5 == 0 else dt.time(index % 24, index % 60),
+            -60.0 + index % 120,
+            -180.0 + (7 * index) % 360,
+            "UTC",
+        )
+        for index in range(BATCH_CHUNK * 2 + 7)
+    ]
+    options = ChartOptions(house_system="koch", zodiac="sidereal", ayanamsa="raman")
+    serial = batch_features(people, options)
+    with ThreadPoolExecutor(max_workers=2) as threads:
+        assert batch_features(people, options, executor=threads).equals(serial)
+    with ProcessPoolExecutor(max_workers=2) as processes:
+        assert batch_features(people[:40], options, executor=processes).equals(serial.head(40))

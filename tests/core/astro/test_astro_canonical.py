@@ -1,0 +1,82 @@
+"""Rounding and canonical JSON helpers against their definitions and the rfc8785 reference."""
+
+import math
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from selflink_core.astro.canonical import (
+    DEGREE_SCALE,
+    ROUNDING_SHIFT,
+    canonical_json,
+    fast_canonical_json,
+    float_json,
+    plain_text,
+    rounded,
+)
+from selflink_core.astro.chart import _without_trailing_zeros
+
+# Every value the engine rounds to 6 decimals is far inside the shift's range (|x| < 2**51 / 1e6).
+degrees = st.floats(-2e9, 2e9, allow_nan=False) | st.integers(-(10**15), 10**15).map(
+    lambda k: (k + 0.5) / DEGREE_SCALE
+)
+
+
+@settings(max_examples=2000)
+@given(degrees)
+def test_the_rounding_shift_rounds_like_rounded(value: float) -> None:
+    shifted = (value * DEGREE_SCALE + ROUNDING_SHIFT - ROUNDING_SHIFT) / DEGREE_SCALE
+    assert shifted == rounded(value)
+    if shifted == 0.0:
+        assert math.copysign(1.0, shifted) == 1.0  # never -0.0, like `rounded`
+
+
+finite_floats = st.floats(allow_nan=False, allow_infinity=False)
+
+
+@settings(max_examples=3000)
+@given(finite_floats)
+def test_ecmascript_float_writes_every_float_as_rfc8785(value: float) -> None:
+    assert float_json(value) == canonical_json(value).decode()
+
+
+@pytest.mark.parametrize("value", [math.inf, -math.inf, math.nan])
+def test_non_finite_floats_have_no_json_form(value: float) -> None:
+    with pytest.raises(ValueError, match="not JSON compliant"):
+        float_json(value)
+
+
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**53) + 1, 2**53 - 1)
+    | finite_floats
+    | st.text(st.characters(codec="utf-8")).filter(plain_text),
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(
+            st.text(st.characters(max_codepoint=127), max_size=8), children, max_size=4
+        )
+    ),
+    max_leaves=30,
+)
+
+
+@settings(max_examples=500)
+@given(json_values)
+def test_fast_canonical_json_equals_the_reference(document: object) -> None:
+    assert fast_canonical_json(document) == canonical_json(document)
+
+
+# Degree values as the engine writes them: k / 10**6, from tiny to beyond a full circle.
+six_decimal_values = st.integers(-(10**9), 10**9).map(lambda k: k / DEGREE_SCALE) | st.sampled_from(
+    [0.0, 1e-6, -1e-6, 5e-05, 0.0001, 120.0, 359.999999, 30.5, -0.25]
+)
+
+
+@settings(max_examples=500)
+@given(st.lists(six_decimal_values, max_size=40))
+def test_marked_six_decimal_floats_lose_exactly_their_trailing_zeros(values: list[float]) -> None:
+    marked = "[" + ",".join(f"{value:.6f}\x01" for value in values) + "]"
+    assert _without_trailing_zeros(marked) == canonical_json(values).decode()
