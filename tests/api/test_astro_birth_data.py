@@ -221,6 +221,20 @@ async def test_birth_data_changed_through_patch_users_me_drops_cached_charts(
     assert await cached_rows(settings) == []
 
 
+async def test_a_chart_cached_right_after_a_birth_change_outlives_the_late_forget_job(
+    client: Client, settings: Settings
+) -> None:
+    person = await register(client, "quick_changer")
+    await put_birth(client, person, PARIS_1988)
+    await put_birth(client, person, BERLIN_1990)  # publishes birth_data.changed
+    chart = await natal(client, person)  # cached before or after the subscribers ran
+    await drain_jobs(client)
+    [row] = await cached_rows(settings)
+    assert row.rules_version == chart["rules_version"]
+    again = await client.get("/api/v1/astro/natal/me", headers=person.headers)
+    assert again.json()["input_hash"] == chart["input_hash"]
+
+
 async def test_deleting_the_account_deletes_cached_charts(
     client: Client, settings: Settings
 ) -> None:

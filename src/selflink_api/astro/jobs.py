@@ -16,11 +16,14 @@ REFRESH_BATCH_SIZE = 200
 
 @background_job("astro.forget_charts", timeout_seconds=60)
 async def forget_charts(context: JobContext, user_id: str) -> None:
-    """Delete a person's cached charts: their account was deleted or their birth data changed
-    (subscribed to `account.deleted` and `birth_data.changed`; the astro endpoints also delete
-    them at once, PATCH /users/me relies on this)."""
+    """Delete a person's cached charts that their birth data no longer gives: their account
+    was deleted or their birth data changed (subscribed to `account.deleted` and
+    `birth_data.changed`; the astro endpoints also delete them at once, PATCH /users/me relies
+    on this). Charts cached since from the current birth data stay."""
+    settings = context.settings
     async with context.session() as session:
-        await ChartCache(session, build_cipher(context.settings), None).forget(UUID(user_id))
+        cache = ChartCache(session, build_cipher(settings), settings.astro_ephemeris_path or None)
+        await cache.forget_stale(UUID(user_id))
 
 
 @background_job("astro.refresh_stale_charts", timeout_seconds=900, attempts=2)

@@ -167,6 +167,28 @@ class ChartCache:
     async def forget(self, user_id: UUID) -> None:
         await self.session.execute(delete(CachedChart).where(CachedChart.user_id == user_id))
 
+    async def forget_stale(self, user_id: UUID) -> None:
+        """Delete the person's charts that their current birth data does not give (all of them
+        without birth data). Unlike `forget`, safe to run late: a chart cached meanwhile from
+        the new birth data stays."""
+        data = await PersonalDataStore(self.session, self.cipher).load(user_id)
+        birth = data.birth if data is not None else None
+        rows = (
+            await self.session.scalars(select(CachedChart).where(CachedChart.user_id == user_id))
+        ).all()
+        for row in rows:
+            if birth is None or not has_location(birth) or not await self._gives(birth, row):
+                await self.session.delete(row)
+        await self.session.flush()
+
+    async def _gives(self, birth: BirthData, row: CachedChart) -> bool:
+        try:
+            options = options_from_key(row.options_key, self.ephemeris_path)
+            _, input_hash = await anyio.to_thread.run_sync(_located_birth, birth, options)
+        except AstroError:
+            return False
+        return self._index(input_hash) == row.input_hash_index
+
     async def refresh_stale(self, batch_size: int) -> int:
         """Recompute up to `batch_size` rows made under other rules, ephemeris or key.
 
