@@ -30,7 +30,7 @@ from redis.asyncio import Redis
 from selflink_api.accounts.auth import build_jwt_auth
 from selflink_api.accounts.controllers import AuthController, UsersController
 from selflink_api.accounts.passwords import PasswordVault, build_hasher
-from selflink_api.accounts.services import AccountsToolkit
+from selflink_api.accounts.services import AccountsToolkit, ExportSection
 from selflink_api.accounts.staff import StaffController
 from selflink_api.astro import jobs as astro_jobs
 from selflink_api.astro.controllers import AstroController
@@ -40,6 +40,7 @@ from selflink_api.matching import jobs as matching_jobs
 from selflink_api.matching.candidates import CandidateCache
 from selflink_api.matching.controllers import MatchingController
 from selflink_api.matching.services import MatchingToolkit
+from selflink_api.matching.services import export_for_user as matching_export
 from selflink_api.notifications import jobs as notification_jobs
 from selflink_api.platform import jobs as jobs_platform
 from selflink_api.platform.crypto import build_cipher
@@ -65,6 +66,7 @@ from selflink_api.platform.ratelimit import AttemptLimiter
 from selflink_api.platform.security import requires_admin
 from selflink_api.rewards import jobs as reward_jobs
 from selflink_api.rewards.controllers import RewardsController, RewardsStaffController
+from selflink_api.rewards.links import export_for_user as rewards_export
 from selflink_api.settings import Settings, load_settings
 from selflink_api.social.controllers import SocialController
 from selflink_api.system import jobs as system_jobs
@@ -95,6 +97,10 @@ EVENT_SUBSCRIBERS: dict[str, tuple[JobDefinition, ...]] = {
     ),
     BIRTH_DATA_CHANGED: (astro_jobs.forget_charts, matching_jobs.refresh_features),
 }
+EXPORT_SECTIONS: dict[str, ExportSection] = {
+    "matching": matching_export,
+    "rewards": rewards_export,
+}
 DOMAIN_CONTROLLERS: tuple[type[Controller], ...] = (
     AuthController,
     UsersController,
@@ -118,6 +124,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         vault=PasswordVault(build_hasher(settings)),
         limiter=AttemptLimiter(redis),
         events=EventBus(EVENT_SUBSCRIBERS),
+        export_sections=EXPORT_SECTIONS,
     )
     astro = AstroToolkit(
         settings=settings, cipher=accounts.cipher, limiter=accounts.limiter, events=accounts.events

@@ -148,6 +148,10 @@ async def test_export_holds_everything_about_me(client: Client) -> None:
     await client.post("/api/v1/users/friend_of_exporter/follow", headers=person.headers)
     await client.post("/api/v1/users/exporter/follow", headers=friend.headers)
     await client.patch("/api/v1/users/me", headers=person.headers, json={"birth": BIRTH})
+    await client.patch(
+        "/api/v1/matching/preferences", headers=person.headers, json={"modes": ["friends"]}
+    )
+    await client.post("/api/v1/rewards/links", headers=person.headers, json={"github_id": 31337})
     response = await client.get("/api/v1/users/me/export", headers=person.headers)
     assert response.status_code == 200
     assert "attachment" in response.headers["content-disposition"]
@@ -158,6 +162,8 @@ async def test_export_holds_everything_about_me(client: Client) -> None:
     assert export["social"]["following"] == ["friend_of_exporter"]
     assert export["social"]["followers"] == ["friend_of_exporter"]
     assert len(export["sessions"]) == 1
+    assert export["matching"]["preferences"]["modes"] == ["friends"]
+    assert [r["contributor"] for r in export["rewards"]["link_requests"]] == ["github:31337"]
 
 
 async def test_deleting_my_account_destroys_personal_data_and_ties(

@@ -6,7 +6,8 @@ transaction boundary.
 
 import secrets
 import uuid
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -87,6 +88,10 @@ class Principal:
     session_id: UUID
 
 
+ExportSection = Callable[[AsyncSession, PersonalDataCipher, UUID], Awaitable[Any]]
+"""What another domain holds about a person, as JSON-ready data, for the account export."""
+
+
 @dataclass(frozen=True)
 class AccountsToolkit:
     """Long-lived helpers of the accounts domain, built once per app."""
@@ -96,6 +101,7 @@ class AccountsToolkit:
     vault: PasswordVault
     limiter: AttemptLimiter
     events: EventBus
+    export_sections: Mapping[str, ExportSection] = field(default_factory=dict)
 
 
 class PersonalDataStore:
@@ -545,7 +551,7 @@ class AccountService:
         self, principal: Principal, changes: schemas.ProfileUpdate
     ) -> schemas.MyAccount:
         user = await self._active_user(principal.id)
-        for field in (
+        for name in (
             "display_name",
             "bio",
             "avatar_url",
@@ -554,15 +560,15 @@ class AccountService:
             "discoverable",
             "locale",
         ):
-            value = getattr(changes, field)
+            value = getattr(changes, name)
             if value is not msgspec.UNSET:
-                setattr(user, field, value.strip() if isinstance(value, str) else value)
+                setattr(user, name, value.strip() if isinstance(value, str) else value)
         if changes.timezone is not msgspec.UNSET:
             user.timezone = validate_timezone("timezone", changes.timezone)
         personal = {
-            field: getattr(changes, field)
-            for field in ("full_name", "phone", "birth")
-            if getattr(changes, field) is not msgspec.UNSET
+            name: getattr(changes, name)
+            for name in ("full_name", "phone", "birth")
+            if getattr(changes, name) is not msgspec.UNSET
         }
         if personal:
             birth = personal.get("birth")
@@ -593,6 +599,10 @@ class AccountService:
         async def handles(statement: Any) -> list[str]:
             return sorted((await self.session.scalars(statement)).all())
 
+        sections = {
+            name: await section(self.session, self.toolkit.cipher, principal.id)
+            for name, section in sorted(self.toolkit.export_sections.items())
+        }
         return {
             "format": "selflink-account-export/1",
             "exported_at": datetime.now(UTC).isoformat(),
@@ -619,6 +629,7 @@ class AccountService:
                     .where(Mute.muter_id == principal.id)
                 ),
             },
+            **sections,
             "sessions": [
                 {
                     "id": str(s.id),

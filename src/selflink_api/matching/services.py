@@ -710,3 +710,17 @@ def _page_cursor(mode: str, cursor: str | None) -> str | None:
     if not separator or cursor_mode != mode or not inner:
         raise _bad_cursor()
     return inner
+
+
+async def export_for_user(
+    session: AsyncSession, cipher: PersonalDataCipher, user_id: UUID
+) -> dict[str, Any] | None:
+    """The person's matching preferences, for the account export (features are derived)."""
+    store = PreferencesStore(session, cipher)
+    row = await store.row(user_id)
+    if row is None:
+        return None
+    return {
+        "preferences": msgspec.to_builtins(store.read(row)),
+        "updated_at": row.updated_at.isoformat(),
+    }

@@ -8,7 +8,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from selflink_api.audit import services as audit
 from selflink_api.platform.problems import CONFLICT, NOT_FOUND, ProblemError
-from selflink_api.rewards.models import ContributorLinkRequest, LinkState, RewardContributor
+from selflink_api.rewards.models import (
+    ContributorLinkRequest,
+    LinkState,
+    RewardContributor,
+    RewardDispute,
+)
 from selflink_api.rewards.payouts import PayoutService
 
 
@@ -141,3 +146,45 @@ class LinkService:
                 subject=f"contributor:{contributor.key}",
                 details={"reason": "account deleted"},
             )
+
+
+async def export_for_user(
+    session: AsyncSession, _cipher: object, user_id: UUID
+) -> dict[str, object]:
+    """Linked contributors, link requests and disputes of a person, for the account export."""
+    links = (
+        await session.scalars(
+            select(ContributorLinkRequest)
+            .where(ContributorLinkRequest.user_id == user_id)
+            .order_by(ContributorLinkRequest.id)
+        )
+    ).all()
+    disputes = (
+        await session.scalars(
+            select(RewardDispute).where(RewardDispute.user_id == user_id).order_by(RewardDispute.id)
+        )
+    ).all()
+    return {
+        "contributors": await LinkService(session).contributors_of(user_id),
+        "link_requests": [
+            {
+                "contributor": link.contributor,
+                "github_login": link.github_login,
+                "evidence": link.evidence,
+                "state": link.state,
+                "created_at": link.created_at.isoformat(),
+            }
+            for link in links
+        ],
+        "disputes": [
+            {
+                "period": dispute.period,
+                "reason": dispute.reason,
+                "event_id": dispute.event_id,
+                "state": dispute.state,
+                "resolution_note": dispute.resolution_note,
+                "created_at": dispute.created_at.isoformat(),
+            }
+            for dispute in disputes
+        ],
+    }
