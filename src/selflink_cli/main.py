@@ -1,16 +1,34 @@
 """Entry point of the `selflink` command."""
 
+import importlib
 from importlib.metadata import version
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from selflink_cli import astro, match, rewards
+from selflink_cli import rewards
 from selflink_cli.errors import SelflinkGroup
+
+LAZY_GROUPS = {"astro": "selflink_cli.astro", "match": "selflink_cli.match"}
+"""Command groups imported only when used: their engines (NumPy, Polars, the gazetteer) take
+most of a second to load, which a contributor verifying a bundle should never wait for."""
+
+
+class DomainGroup(SelflinkGroup):
+    def list_commands(self, ctx: Any) -> list[str]:
+        return [*super().list_commands(ctx), *LAZY_GROUPS]
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        module = LAZY_GROUPS.get(cmd_name)
+        if module is None:
+            return super().get_command(ctx, cmd_name)
+        group = typer.main.get_group(importlib.import_module(module).app)
+        group.name = cmd_name
+        return group
 
 app = typer.Typer(
     name="selflink",
-    cls=SelflinkGroup,
+    cls=DomainGroup,
     help=(
         "SelfLink's offline toolkit: reproduce reward bundles and their hashes, and compute "
         "charts.\n\nExit codes: 0 success, 1 verification failed, 2 usage error, "
@@ -20,8 +38,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(rewards.app, name="rewards")
-app.add_typer(astro.app, name="astro")
-app.add_typer(match.app, name="match")
 
 
 def _print_version(value: bool) -> None:
