@@ -26,6 +26,7 @@ class DomainGroup(SelflinkGroup):
         group.name = cmd_name
         return group
 
+
 app = typer.Typer(
     name="selflink",
     cls=DomainGroup,
