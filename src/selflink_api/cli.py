@@ -10,6 +10,7 @@ import click
 from litestar import Litestar
 from litestar.__main__ import run_cli
 from pydantic import ValidationError
+from sqlalchemy.exc import InterfaceError, OperationalError, ProgrammingError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from selflink_api.accounts.services import AccountService, AccountsToolkit
@@ -51,6 +52,14 @@ def run_in_session(app: Litestar, work: Callable[[AsyncSession], Awaitable[T]]) 
     except ProblemError as exc:
         click.echo(f"error: {exc.detail}", err=True)
         sys.exit(2)
+    except (OSError, InterfaceError, OperationalError, ProgrammingError) as exc:
+        reason = getattr(exc, "orig", None) or exc
+        click.echo(
+            f"error: cannot use the database (is it up, and migrated with `selflink-api database "
+            f"upgrade`?): {type(reason).__name__}: {reason}",
+            err=True,
+        )
+        sys.exit(3)
 
 
 def account_service(app: Litestar, session: AsyncSession) -> AccountService:
