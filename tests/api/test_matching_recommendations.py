@@ -131,6 +131,32 @@ async def test_dating_needs_mutual_interest_and_ages(client: Client) -> None:
     assert not_in_mode.status_code == 409
 
 
+async def test_minors_and_adults_are_never_shown_to_each_other(client: Client) -> None:
+    adult = await join(client, "adult", birth=born_years_ago(30), **SHARED)
+    unknown_age = await join(client, "unknown_age", **SHARED)
+    minor = await join(client, "minor", birth=born_years_ago(15), **SHARED)
+    await join(client, "other_minor", birth=born_years_ago(17), **SHARED)
+    await join(client, "just_adult", birth=born_years_ago(18), **SHARED)
+
+    assert sorted(await handles(client, adult)) == ["just_adult", "unknown_age"]
+    assert sorted(await handles(client, unknown_age)) == ["adult", "just_adult"]
+    assert await handles(client, minor) == ["other_minor"]
+
+    async def match_status(person: Any, handle: str) -> int:
+        response = await client.get(f"/api/v1/matching/with/{handle}", headers=person.headers)
+        return response.status_code
+
+    assert await match_status(minor, "other_minor") == 200
+    assert await match_status(adult, "just_adult") == 200
+    for person, handle in (
+        (adult, "minor"),
+        (unknown_age, "minor"),
+        (minor, "adult"),
+        (minor, "unknown_age"),
+    ):
+        assert await match_status(person, handle) == 404, handle
+
+
 async def test_pages_are_diverse_stable_and_refuse_foreign_cursors(client: Client) -> None:
     asker = await join(
         client, "asker", birth=born("1990-05-17"), modes=["friends", "dating"],

@@ -15,6 +15,7 @@ from uuid import UUID
 import anyio
 import msgspec
 import numpy as np
+import numpy.typing as npt
 import structlog
 from sqlalchemy import delete, or_, select, union, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -73,6 +74,8 @@ from selflink_core.matching import (
     MatchResult,
     mutual_dating_mask,
     rank,
+    same_age_group,
+    same_age_group_mask,
     score,
     select_page,
     vocabulary,
@@ -567,6 +570,9 @@ class MatchingService:
         theirs = (await self.features.records_of([other.id])).get(other.id)
         if theirs is None:
             raise refused
+        my_age, their_age = ages_on(np.array([mine, theirs]), _today())
+        if not same_age_group(int(my_age), int(their_age)):
+            raise refused
         result = await anyio.to_thread.run_sync(score, person_of(mine), person_of(theirs))
         explained = result.to_dict()
         return Match(
@@ -623,14 +629,15 @@ class MatchingService:
                 f"You do not take part in {mode} recommendations; add {mode!r} to your modes "
                 "with PATCH /api/v1/matching/preferences.",
             )
-        keep = (records["modes"] & bit) != 0
+        ages = ages_on(records, _today())
+        keep = ((records["modes"] & bit) != 0) & same_age_group_mask(int(ages[me]), ages)
         keep[me] = False
         for hidden in await self._hidden_from(user_id):
             position = pool.positions.get(hidden)
             if position is not None:
                 keep[position] = False
         if mode == "dating":
-            keep &= self._dating_mask(pool, me)
+            keep &= self._dating_mask(pool, me, ages)
         try:
             ranked = await anyio.to_thread.run_sync(
                 _ranked_page, pool, me, np.flatnonzero(keep), page_cursor, size
@@ -668,7 +675,9 @@ class MatchingService:
         )
 
     @staticmethod
-    def _dating_mask(pool: CandidatePool, me: int) -> np.ndarray[Any, np.dtype[np.bool_]]:
+    def _dating_mask(
+        pool: CandidatePool, me: int, ages: npt.NDArray[np.int64]
+    ) -> np.ndarray[Any, np.dtype[np.bool_]]:
         records = pool.records
         preferences = dating_of(records[me])
         if preferences is None:
@@ -676,7 +685,6 @@ class MatchingService:
                 CONFLICT,
                 "Dating needs your dating preferences: PATCH /api/v1/matching/preferences.",
             )
-        ages = ages_on(records, _today())
         age = int(ages[me])
         if age < 0:
             raise ProblemError(

@@ -13,8 +13,9 @@ Typical use by the API layer::
     result = score(me, them)                            # MatchResult; .to_dict() / .to_json()
 
     candidates = CandidateMatrix.from_frame(frame)      # once per load of the stored rows
-    keep = mutual_dating_mask(prefs, age, genders=..., interested_in=..., age_min=...,
-                              age_max=..., ages=...)    # dating mode, with blocks etc. filtered
+    keep = same_age_group_mask(age, ages)               # minors and adults never meet
+    keep &= mutual_dating_mask(prefs, age, genders=..., interested_in=..., age_min=...,
+                              age_max=..., ages=...)    # dating mode; blocks etc. filtered too
     ranking = rank(me, candidates.take(keep))           # totals, components, lenses
     page = select_page(ranking.ranking_scores, ranking.lenses, ids[keep], cursor=cursor)
     page.rows, page.next_cursor                         # InvalidCursor -> 400
@@ -26,8 +27,11 @@ from selflink_core.matching.dating import (
     DATING_SCHEMA,
     DatingPreferences,
     age_on,
+    is_minor,
     mutual_dating_mask,
     mutually_interested,
+    same_age_group,
+    same_age_group_mask,
 )
 from selflink_core.matching.errors import (
     InvalidCursor,
@@ -80,6 +84,7 @@ __all__ = [
     "Reason",
     "Vocabulary",
     "age_on",
+    "is_minor",
     "load_rules",
     "match_frame",
     "mutual_dating_mask",
@@ -87,6 +92,8 @@ __all__ = [
     "people_frame",
     "profile_frame",
     "rank",
+    "same_age_group",
+    "same_age_group_mask",
     "score",
     "select_page",
     "vocabulary",

@@ -1,6 +1,7 @@
 """Dating preferences and the mutual filter: in dating mode two people are shown to each other
 only if each one's gender is among the other's interests and each one's age lies within the
-other's range. The core never reads the clock: callers pass ages (see `age_on`).
+other's range. In every mode, minors and everyone else are kept apart (`same_age_group`).
+The core never reads the clock: callers pass ages (see `age_on`), -1 for an unknown age.
 
 Preferences are stored encoded (`DATING_SCHEMA`): the gender's index in the vocabulary, a
 bit mask of the genders of interest, and the age range.
@@ -37,6 +38,25 @@ def age_on(birth_date: dt.date, today: dt.date) -> int:
     in common years)."""
     before_birthday = (today.month, today.day) < (birth_date.month, birth_date.day)
     return today.year - birth_date.year - before_birthday
+
+
+def is_minor(age: int) -> bool:
+    """Known to be under the dating minimum age (18); an unknown age (-1) is not."""
+    return 0 <= age < load_rules().vocabulary.min_age
+
+
+def same_age_group(first_age: int, second_age: int) -> bool:
+    """Whether two people may be shown to each other: a known minor only with other known
+    minors, everyone else (adults and unknown ages) never with a known minor. Symmetric."""
+    return is_minor(first_age) == is_minor(second_age)
+
+
+def same_age_group_mask(user_age: int, ages: npt.ArrayLike) -> npt.NDArray[np.bool_]:
+    """`same_age_group(user_age, age)` for many candidates at once."""
+    age = np.asarray(ages, dtype=np.int64)
+    minor = (age >= 0) & (age < load_rules().vocabulary.min_age)
+    result: npt.NDArray[np.bool_] = minor if is_minor(user_age) else ~minor
+    return result
 
 
 def _age(value: object, name: str) -> int:

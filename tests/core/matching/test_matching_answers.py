@@ -20,6 +20,8 @@ from selflink_core.matching import (
     load_rules,
     mutual_dating_mask,
     mutually_interested,
+    same_age_group,
+    same_age_group_mask,
     vocabulary,
 )
 from selflink_core.matching.rules import RulesError, parse_rules
@@ -129,6 +131,27 @@ def test_the_vectorized_filter_equals_the_pairwise_one(user, user_age, others) -
     ]
     assert mask.tolist() == expected
     assert mask.dtype == np.bool_
+
+
+ages = st.integers(-1, 120)
+
+
+@given(ages, st.lists(ages, max_size=20))
+def test_minors_and_everyone_else_are_kept_apart_symmetrically(user_age, others) -> None:
+    mask = same_age_group_mask(user_age, others)
+    assert mask.tolist() == [same_age_group(user_age, age) for age in others]
+    assert mask.tolist() == [same_age_group(age, user_age) for age in others]
+    for age, shown in zip(others, mask.tolist(), strict=True):
+        if min(user_age, age) >= 0 and max(user_age, age) >= 18 and min(user_age, age) < 18:
+            assert not shown  # a known minor and an adult
+
+
+def test_age_groups_at_their_edges() -> None:
+    assert same_age_group(17, 0)
+    assert not same_age_group(17, 18)
+    assert same_age_group(18, 99)
+    assert same_age_group(-1, 18)  # an unknown age is never treated as a minor's peer
+    assert not same_age_group(-1, 17)
 
 
 def test_interest_must_be_mutual() -> None:
