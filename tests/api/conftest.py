@@ -4,6 +4,7 @@ Each test session migrates one template per engine (the real Alembic migrations,
 `create_all`); each test gets its own copy, so tests never see each other's rows.
 """
 
+import json
 import os
 import shutil
 import tempfile
@@ -49,6 +50,20 @@ def suite_log_holds_no_secrets() -> Iterator[None]:
     leaked = sorted(secret for secret in SECRETS if secret in log)
     SUITE_LOG.unlink(missing_ok=True)
     assert not leaked, f"{len(leaked)} secrets appear in the suite's logs, e.g. {leaked[0][:6]}..."
+
+
+def logged(event: str, *, level: str, **fields: str) -> bool:
+    """Whether this process's apps logged `event` at `level` with these fields."""
+    lines = SUITE_LOG.read_text(encoding="utf-8").splitlines() if SUITE_LOG.exists() else []
+    for line in lines:
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        expected = {"event": event, "level": level, **fields}
+        if all(entry.get(name) == value for name, value in expected.items()):
+            return True
+    return False
 
 
 def make_settings(database_url: str, **overrides: Any) -> Settings:

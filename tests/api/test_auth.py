@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from selflink_api.app import create_app
 from selflink_api.settings import Settings
-from tests.api.conftest import drain_jobs, make_settings
+from tests.api.conftest import drain_jobs, logged, make_settings
 from tests.api.people import PASSWORD, Person, login, register, remember, unique_email
 
 pytestmark = pytest.mark.anyio
@@ -261,6 +261,7 @@ async def test_reusing_a_rotated_refresh_token_revokes_the_whole_session(client:
         "/api/v1/users/me", headers={"Authorization": f"Bearer {legit['access_token']}"}
     )
     assert me.status_code == 401
+    assert logged("refresh_token_reused", user_id=person.id, level="warning")
 
 
 async def test_logout_ends_this_session_only(client: Client) -> None:

@@ -74,13 +74,31 @@ async def test_invalid_fields_are_422_with_field_errors(client: AsyncTestClient[
     assert body["errors"][0]["source"] == "body"
 
 
-async def test_missing_and_unknown_fields_are_422(client: AsyncTestClient[Litestar]) -> None:
+async def test_missing_and_unknown_fields_are_422_naming_the_field(
+    client: AsyncTestClient[Litestar],
+) -> None:
     missing = await client.post("/api/v1/probe/greetings", json={"name": "ada"})
-    assert_problem(missing, 422, "validation-error")
+    body = assert_problem(missing, 422, "validation-error")
+    assert body["errors"] == [{"field": "times", "source": "body", "message": "is required"}]
     unknown = await client.post(
         "/api/v1/probe/greetings", json={"name": "ada", "times": 1, "admin": True}
     )
-    assert_problem(unknown, 422, "validation-error")
+    body = assert_problem(unknown, 422, "validation-error")
+    assert body["errors"] == [
+        {"field": "admin", "source": "body", "message": "is not a known field"}
+    ]
+
+
+async def test_a_missing_or_wrong_shaped_body_is_422_about_the_body(
+    client: AsyncTestClient[Litestar],
+) -> None:
+    absent = await client.post("/api/v1/probe/greetings")
+    body = assert_problem(absent, 422, "validation-error")
+    assert body["errors"] == [{"field": "", "source": "body", "message": "a JSON body is required"}]
+    array = await client.post("/api/v1/probe/greetings", json=[1])
+    body = assert_problem(array, 422, "validation-error")
+    assert [error["field"] for error in body["errors"]] == [""]
+    assert "data" not in body["errors"][0]["message"]
 
 
 async def test_oversized_body_is_413(client: AsyncTestClient[Litestar], app: Litestar) -> None:

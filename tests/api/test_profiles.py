@@ -7,7 +7,7 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from selflink_api.settings import Settings
-from tests.api.conftest import drain_jobs
+from tests.api.conftest import drain_jobs, logged
 from tests.api.people import PASSWORD, register
 from tests.api.test_auth import make_staff, sql
 
@@ -182,6 +182,7 @@ async def test_deleting_my_account_destroys_personal_data_and_ties(
         "DELETE", "/api/v1/users/me", headers=person.headers, json={"password": PASSWORD}
     )
     assert deleted.status_code == 204
+    assert logged("account_deleted", user_id=person.id, level="info")
     await drain_jobs(client)
 
     assert (await client.get("/api/v1/users/me", headers=person.headers)).status_code == 401

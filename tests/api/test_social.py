@@ -58,7 +58,7 @@ async def test_block_cuts_follows_both_ways_and_prevents_new_ones(client: Client
         listing = await client.get(f"/api/v1/users/{other}/followers", headers=viewer.headers)
         assert listing.status_code == 403
     blocked = (await client.get("/api/v1/users/me/blocked", headers=ann.headers)).json()
-    assert [p["handle"] for p in blocked["items"]] == ["bob"]
+    assert blocked["items"] == [{"handle": "bob", "display_name": "bob", "restricted": True}]
     assert (await client.delete("/api/v1/users/bob/block", headers=ann.headers)).status_code == 204
     assert (await client.post("/api/v1/users/bob/follow", headers=ann.headers)).status_code == 204
 

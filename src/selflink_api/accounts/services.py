@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import anyio
 import msgspec
+import structlog
 from litestar.security.jwt import Token
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -55,6 +56,8 @@ from selflink_api.platform.ratelimit import AttemptLimiter
 from selflink_api.settings import Settings
 from selflink_api.social.models import Block, Follow, Mute
 from selflink_api.social.services import SocialService
+
+logger = structlog.get_logger("selflink.accounts")
 
 JWT_ALGORITHM = "HS256"
 JWT_ISSUER = "selflink"
@@ -243,6 +246,11 @@ class SessionService:
             raise ProblemError(UNAUTHORIZED, INVALID_REFRESH)
         if row.used_at is not None:
             auth_session.revoked_at, auth_session.revoked_reason = now, "refresh_reuse"
+            logger.warning(
+                "refresh_token_reused",
+                user_id=str(auth_session.user_id),
+                session_id=str(auth_session.id),
+            )
             raise RefreshTokenReusedError
         if row.expires_at <= now or auth_session.expires_at <= now:
             raise ProblemError(UNAUTHORIZED, INVALID_REFRESH)
@@ -666,6 +674,7 @@ class AccountService:
         user.discoverable = False
         await self.session.flush()
         await self.toolkit.events.publish(self.jobs, ACCOUNT_DELETED, user_id=str(user.id))
+        logger.info("account_deleted", user_id=str(user.id))
 
 
 def valid_email(raw: str) -> str:

@@ -5,6 +5,7 @@ Each problem has a stable `type` (a URN naming the kind of problem), a stable `t
 problems add `errors`: one entry per offending field.
 """
 
+import re
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
@@ -113,17 +114,40 @@ def problem_response(
     return Response(body, status_code=kind.status, media_type=PROBLEM_JSON, headers=headers)
 
 
+BODY_PARAMETER = "data"
+"""Litestar's name for the request body, which clients never see: errors about the body as a
+whole get the field "" instead."""
+MISSING_FIELD = re.compile(r"Object missing required field `(?P<name>[^`]*)`")
+UNKNOWN_FIELD = re.compile(r"Object contains unknown field `(?P<name>[^`]*)`")
+
+
+def _field_error(item: dict[str, Any]) -> dict[str, str]:
+    """One entry of `errors`, naming the field as the client sent it: msgspec reports a
+    missing or unknown field at the object that holds it, so the name moves into `field`."""
+    source = str(item.get("source") or "body")
+    key = str(item.get("key") or "")
+    field = "" if source == "body" and key == BODY_PARAMETER else key
+    message = str(item.get("message") or "invalid value")
+    if message == repr(BODY_PARAMETER):
+        return {"field": "", "source": source, "message": "a JSON body is required"}
+    for pattern, meaning in (
+        (MISSING_FIELD, "is required"),
+        (UNKNOWN_FIELD, "is not a known field"),
+    ):
+        found = pattern.fullmatch(message)
+        if found:
+            name = found["name"]
+            return {
+                "field": f"{field}.{name}" if field else name,
+                "source": source,
+                "message": meaning,
+            }
+    return {"field": field, "source": source, "message": message}
+
+
 def _field_errors(extra: Any) -> list[dict[str, str]]:
     items = extra if isinstance(extra, list) else []
-    return [
-        {
-            "field": str(item.get("key") or ""),
-            "source": str(item.get("source") or "body"),
-            "message": str(item.get("message") or "invalid value"),
-        }
-        for item in items
-        if isinstance(item, dict)
-    ]
+    return [_field_error(item) for item in items if isinstance(item, dict)]
 
 
 def _handle_problem(request: Request[Any, Any, Any], exc: ProblemError) -> Response[dict[str, Any]]:

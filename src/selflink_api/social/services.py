@@ -172,8 +172,17 @@ class SocialService:
     # Lists ---------------------------------------------------------------------------------
 
     async def _people(
-        self, edge: Any, person_column: Any, where: Any, scope: str, page: PageRequest
+        self,
+        edge: Any,
+        person_column: Any,
+        where: Any,
+        scope: str,
+        page: PageRequest,
+        *,
+        restricted: bool = False,
     ) -> tuple[list[PublicProfile], str | None]:
+        """A page of people on one kind of edge; `restricted` lists (the people you blocked)
+        show only what a blocked person's profile shows you: handle and display name."""
         statement = (
             select(edge)
             .join(User, User.id == person_column)
@@ -190,10 +199,10 @@ class SocialService:
         }
         return [
             PublicProfile(
-                restricted=False,
+                restricted=restricted,
                 handle=users[i].handle,
                 display_name=users[i].display_name,
-                avatar_url=users[i].avatar_url,
+                avatar_url="" if restricted else users[i].avatar_url,
             )
             for i in ids
         ], cursor
@@ -232,7 +241,7 @@ class SocialService:
         self, viewer_id: UUID, page: PageRequest
     ) -> tuple[list[PublicProfile], str | None]:
         return await self._people(
-            Block, Block.blocked_id, Block.blocker_id == viewer_id, "blocked", page
+            Block, Block.blocked_id, Block.blocker_id == viewer_id, "blocked", page, restricted=True
         )
 
     async def muted(
