@@ -162,6 +162,7 @@ MATRIX: dict[tuple[str, str], tuple[dict[str, int], Body]] = {
     ("POST", "/api/v1/staff/rewards/disputes/{dispute_id:uuid}/{decision:str}"): row(
         401, 403, 403, 404, lambda c, a: {}
     ),
+    ("GET", "/api/v1/staff/rewards/github/deliveries"): staff_only,
     ("GET", "/api/v1/staff/rewards/payouts"): staff_only,
     ("POST", "/api/v1/staff/rewards/payouts/{payout_id:uuid}/transitions"): row(
         401, 403, 403, 404, lambda c, a: {"to": "processing"}

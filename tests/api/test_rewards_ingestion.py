@@ -12,7 +12,7 @@ from selflink_api.settings import Settings
 from tests.api.conftest import drain_jobs, make_settings
 from tests.api.operator import selflink_api
 from tests.api.rewards_helpers import deliver, pr_payload
-from tests.api.test_auth import sql
+from tests.api.test_auth import make_staff, sql
 
 pytestmark = pytest.mark.anyio
 
@@ -83,6 +83,41 @@ async def test_unmerged_and_bot_pull_requests_are_recorded_but_score_nothing(
     assert [row[0] for row in outcomes] == ["ignored", "ignored"]
     assert "without being merged" in outcomes[0][1]
     assert "Bot" in outcomes[1][1]
+
+
+async def test_staff_see_what_became_of_each_delivery(client: Client, settings: Settings) -> None:
+    staff = await make_staff(client, settings)
+    await deliver(client, pr_payload(47, 1006, labels=("size:s",)), delivery_id="d-47")
+    await deliver(client, pr_payload(48, 1007, merged_at=None), delivery_id="d-48")
+    await deliver(
+        client, b'{"action": "closed", "pull_request": {"merged": true}}', delivery_id="d-49"
+    )
+    await drain_jobs(client)
+    url = "/api/v1/staff/rewards/github/deliveries"
+
+    first = (await client.get(url, params={"limit": 2}, headers=staff.headers)).json()
+    rest = (
+        await client.get(
+            url, params={"limit": 2, "cursor": first["next_cursor"]}, headers=staff.headers
+        )
+    ).json()
+    assert rest["next_cursor"] is None
+    seen = {item["delivery_id"]: item for item in first["items"] + rest["items"]}
+    assert [item["delivery_id"] for item in first["items"] + rest["items"]] == [
+        "d-49",
+        "d-48",
+        "d-47",
+    ]
+    assert (seen["d-47"]["status"], seen["d-47"]["event_seq"]) == ("appended", 1)
+    assert "size:s" in seen["d-47"]["outcome"]
+    assert seen["d-48"]["status"] == "ignored"
+    assert seen["d-49"]["outcome"].startswith("malformed pull request")
+    assert "payload" not in seen["d-49"]
+
+    failed = (await client.get(url, params={"status": "failed"}, headers=staff.headers)).json()
+    assert [item["delivery_id"] for item in failed["items"]] == ["d-49"]
+    unknown = await client.get(url, params={"status": "lost"}, headers=staff.headers)
+    assert unknown.status_code in (400, 422)
 
 
 async def test_ping_is_answered(client: Client) -> None:

@@ -6,7 +6,7 @@ transaction boundary.
 
 import secrets
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -125,10 +125,18 @@ class PersonalDataStore:
         row = await self.session.scalar(
             select(UserPersonalData).where(UserPersonalData.user_id == user_id)
         )
-        if row is None:
-            return None
+        return None if row is None else self.open(row)
+
+    async def rows_of(self, user_ids: Sequence[UUID]) -> dict[UUID, UserPersonalData]:
+        """The sealed rows of many users in one query (batch jobs); `open` reads each."""
+        rows = await self.session.scalars(
+            select(UserPersonalData).where(UserPersonalData.user_id.in_(user_ids))
+        )
+        return {row.user_id: row for row in rows}
+
+    def open(self, row: UserPersonalData) -> schemas.PersonalData:
         plaintext = self.cipher.decrypt(
-            Encrypted(row.key_id, row.ciphertext), context=self._context(user_id)
+            Encrypted(row.key_id, row.ciphertext), context=self._context(row.user_id)
         )
         return msgspec.json.decode(plaintext, type=schemas.PersonalData)
 

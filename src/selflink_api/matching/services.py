@@ -285,12 +285,13 @@ class FeatureStore:
         without = [i for i in ids if i not in rows and i not in departed]
         inputs = []
         personal_data = PersonalDataStore(self.session, self.cipher)
+        sealed = await personal_data.rows_of([i for i in rows if i not in departed])
         for user_id, row in rows.items():
             if user_id in departed:
                 continue
             try:
                 document = self.preferences.read(row)
-                data = await personal_data.load(user_id)
+                data = personal_data.open(sealed[user_id]) if user_id in sealed else None
             except (UnknownKeyError, DecryptionError) as error:
                 logger.warning(
                     "matching_inputs_unreadable", user_id=str(user_id), error=type(error).__name__

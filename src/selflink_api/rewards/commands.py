@@ -16,10 +16,15 @@ from selflink_api.rewards.snapshots import SnapshotService, utc_now
 from selflink_core.rewards import Bundle, Figures
 
 
+def _counted(number: int, noun: str) -> str:
+    return f"{number} {noun}" + ("" if number == 1 else "s")
+
+
 def _summary(bundle: Bundle) -> None:
     manifest = bundle.manifest
     click.echo(
-        f"{manifest.period}: {manifest.events} events, {manifest.contributors} contributors, "
+        f"{manifest.period}: {_counted(manifest.events, 'event')}, "
+        f"{_counted(manifest.contributors, 'contributor')}, "
         f"pool {manifest.pool_cents} {manifest.currency} cents (new {manifest.pool_new_cents}, "
         f"rollover in {manifest.rollover_in_cents}), paid {manifest.paid_cents}, carried "
         f"{manifest.carry_out_cents}, rollover out {manifest.rollover_out_cents}"

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from selflink_api.accounts.controllers import ACCOUNT_DEPENDENCIES
 from selflink_api.accounts.services import Principal
 from selflink_api.platform.jobs import JobQueue
+from selflink_api.platform.pagination import PageRequest
 from selflink_api.platform.problems import (
     BAD_REQUEST,
     MALFORMED_BODY,
@@ -28,11 +29,21 @@ from selflink_api.platform.problems import (
 from selflink_api.platform.security import requires_staff
 from selflink_api.rewards import schemas
 from selflink_api.rewards.disputes import DisputeService
-from selflink_api.rewards.github import SCORED_EVENTS, record_delivery, signature_is_valid
+from selflink_api.rewards.github import (
+    SCORED_EVENTS,
+    recent_deliveries,
+    record_delivery,
+    signature_is_valid,
+)
 from selflink_api.rewards.jobs import score_delivery
 from selflink_api.rewards.ledger import LedgerService
 from selflink_api.rewards.links import LinkService
-from selflink_api.rewards.models import ContributorLinkRequest, RewardDispute, RewardPayout
+from selflink_api.rewards.models import (
+    ContributorLinkRequest,
+    DeliveryStatus,
+    RewardDispute,
+    RewardPayout,
+)
 from selflink_api.rewards.payouts import PayoutService
 from selflink_api.rewards.transparency import TransparencyService
 from selflink_api.settings import Settings
@@ -352,6 +363,33 @@ class RewardsStaffController(Controller):
             dispute_id, accept=decision == "accept", staff_id=principal.id, note=data.note
         )
         return dispute_view(dispute)
+
+    @get("/github/deliveries", summary="GitHub deliveries, newest first: what became of each")
+    async def deliveries(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        page: NamedDependency[PageRequest],
+        status: Annotated[
+            DeliveryStatus | None,
+            QueryParameter(description="received, appended, ignored, duplicate or failed"),
+        ] = None,
+    ) -> schemas.Deliveries:
+        items, cursor = await recent_deliveries(db_session, status, page)
+        return schemas.Deliveries(
+            items=[
+                schemas.DeliveryView(
+                    delivery_id=delivery.delivery_id,
+                    event_type=delivery.event_type,
+                    status=delivery.status,
+                    outcome=delivery.outcome,
+                    event_seq=delivery.event_seq,
+                    payload_sha256=delivery.payload_sha256,
+                    received_at=delivery.created_at,
+                )
+                for delivery in items
+            ],
+            next_cursor=cursor,
+        )
 
     @get("/payouts", summary="Payouts, by period and state")
     async def payouts(

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from selflink_api.platform.pagination import PageRequest, paginate
 from selflink_api.platform.problems import ProblemError
 from selflink_api.rewards.ledger import DuplicateEventError, LedgerService
 from selflink_api.rewards.models import DeliveryStatus, GithubDelivery
@@ -93,3 +94,21 @@ async def process_delivery(session: AsyncSession, delivery_id: UUID) -> GithubDe
     delivery.status, delivery.event_seq = DeliveryStatus.APPENDED, event.seq
     delivery.outcome = "; ".join(result.explanation)[:500]
     return delivery
+
+
+async def recent_deliveries(
+    session: AsyncSession, status: DeliveryStatus | None, page: PageRequest
+) -> tuple[list[GithubDelivery], str | None]:
+    """Deliveries newest first (ids are UUIDv7), optionally of one status: what happened to
+    each and why, for staff tracing a PR that did not become an event."""
+    statement = select(GithubDelivery)
+    if status is not None:
+        statement = statement.where(GithubDelivery.status == status)
+    return await paginate(
+        session,
+        statement,
+        scope=f"github-deliveries:{status or 'all'}",
+        order_by=[GithubDelivery.id],
+        page=page,
+        descending=True,
+    )

@@ -5,6 +5,7 @@ from uuid import UUID
 import structlog
 
 from selflink_api.platform.jobs import CronSchedule, JobContext, background_job
+from selflink_api.platform.problems import ProblemError
 from selflink_api.rewards.github import process_delivery
 from selflink_api.rewards.links import LinkService
 from selflink_api.rewards.snapshots import SnapshotService, utc_now
@@ -23,13 +24,19 @@ async def score_delivery(context: JobContext, delivery_id: str) -> None:
 
 @background_job("rewards.lock_due_periods", timeout_seconds=300, attempts=3)
 async def lock_due_periods(context: JobContext) -> None:
-    """Lock every month whose dispute window has ended, oldest first."""
+    """Lock every month whose dispute window has ended, oldest first. A month whose latest
+    version misses some of its events waits (with a warning each run) for an operator to
+    commit a new version, and so do the months after it."""
     now = utc_now()
     async with context.session() as session:
         due = await SnapshotService(session).due_for_lock(now)
     for period in due:
-        async with context.session() as session:
-            payouts = await SnapshotService(session).lock(period, actor="system", now=now)
+        try:
+            async with context.session() as session:
+                payouts = await SnapshotService(session).lock(period, actor="system", now=now)
+        except ProblemError as refused:
+            logger.warning("rewards_period_not_locked", period=period, reason=refused.detail)
+            return
         logger.info("rewards_period_locked", period=period, payouts=len(payouts))
 
 

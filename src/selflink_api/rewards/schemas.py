@@ -7,6 +7,7 @@ from uuid import UUID
 import msgspec
 from msgspec import Meta
 
+from selflink_api.platform.pagination import CursorPage
 from selflink_api.rewards.models import PayoutState
 
 Period = Annotated[str, Meta(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$", examples=["2026-10"])]
@@ -121,6 +122,21 @@ class TransitionRequest(Struct):
     method: Annotated[str, Meta(max_length=64, examples=["bank_transfer"])] = ""
     external_ref: Annotated[str, Meta(max_length=200, examples=["TX-2026-11-0042"])] = ""
     note: Note = ""
+
+
+class DeliveryView(msgspec.Struct, kw_only=True):
+    """A GitHub delivery as staff see it: never its payload, which may name people."""
+
+    delivery_id: Annotated[str, Meta(examples=["72d3162e-cc78-11e3-81ab-4c9367dc0958"])]
+    event_type: Annotated[str, Meta(examples=["pull_request"])]
+    status: Annotated[str, Meta(examples=["failed"])]
+    outcome: Annotated[str, Meta(examples=["malformed pull request: html_url: must be a string"])]
+    event_seq: int | None
+    payload_sha256: str
+    received_at: datetime
+
+
+Deliveries = CursorPage[DeliveryView]
 
 
 class PayoutView(msgspec.Struct, kw_only=True):

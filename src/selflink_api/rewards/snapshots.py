@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from selflink_api.audit import services as audit
@@ -202,6 +202,7 @@ class SnapshotService:
                 f"{row.dispute_ends_at:%Y-%m-%d %H:%M} UTC.",
             )
         bundle = await self.bundle(period)
+        await self._require_every_event_in(bundle, row)
         linked = set(
             (
                 await self.session.scalars(
@@ -244,6 +245,26 @@ class SnapshotService:
             details={"version": row.current_version, "payouts": len(payouts), "by": actor},
         )
         return payouts
+
+    async def _require_every_event_in(self, bundle: Bundle, row: RewardPeriod) -> None:
+        """A month locks only with a version that holds all its events: events assigned to it
+        after that version was made (a late delivery, a correction) would otherwise never be
+        paid nor carried, since later months count only their own events."""
+        missing = await self.session.scalar(
+            select(func.count())
+            .select_from(RewardEvent)
+            .where(
+                RewardEvent.period == row.period,
+                RewardEvent.seq > bundle.manifest.ledger_head.seq,
+            )
+        )
+        if missing:
+            raise ProblemError(
+                CONFLICT,
+                f"{row.period} has {missing} event{'s' if missing != 1 else ''} newer than "
+                f"version {row.current_version} (ledger seq "
+                f"{bundle.manifest.ledger_head.seq}); commit a new version before locking.",
+            )
 
     async def due_for_lock(self, now: datetime) -> list[str]:
         return list(
