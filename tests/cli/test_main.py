@@ -3,7 +3,9 @@
 import subprocess
 import sys
 from importlib.metadata import version
+from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from selflink_cli.main import app
@@ -27,6 +29,57 @@ def test_version_is_the_package_version() -> None:
 def test_unknown_option_is_a_usage_error() -> None:
     result = runner.invoke(app, ["--no-such-flag"])
     assert result.exit_code == 2
+    assert result.stderr == "error: no such option: --no-such-flag; see 'selflink --help'\n"
+
+
+CALCULATE = ["rewards", "calculate", "--ledger", "l.jsonl", "--period", "2025-01", "--out", "o"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            [*CALCULATE, "--revenue-cents", "12.5"],
+            "error: invalid value for '--revenue-cents': ",
+        ),
+        (["rewards", "calculate", "--period", "2025-01"], "error: missing option '--ledger'"),
+        (["match", "score", "a.json"], "error: missing argument 'second'"),
+        (["rewards", "verify", "b", "--frob"], "error: no such option: --frob"),
+        (["rewards", "frob"], "error: no such command 'frob'"),
+        (["astro", "numerology", "--date", "1990-05-17", "--year", "x"], "error: invalid value"),
+    ],
+)
+def test_usage_errors_caught_by_the_parser_are_one_line(args: list[str], message: str) -> None:
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr.startswith(message)
+    assert len(result.stderr.splitlines()) == 1
+    assert result.stderr.rstrip().endswith(" --help'")
+
+
+def test_help_still_works_everywhere() -> None:
+    for args in (["--help"], ["rewards", "--help"], ["rewards", "calculate", "--help"]):
+        result = runner.invoke(app, args)
+        assert (result.exit_code, result.stderr) == (0, "")
+        assert "Usage:" in result.stdout
+    bare = runner.invoke(app, ["rewards"])
+    assert (bare.exit_code, bare.stderr) == (2, "")
+    assert "Usage:" in bare.stdout
+
+
+def test_the_installed_command_prints_one_error_line() -> None:
+    command = Path(sys.executable).with_name("selflink")
+    done = subprocess.run(
+        [command, *CALCULATE, "--revenue-cents", "12.5"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert done.stderr.startswith("error: invalid value for '--revenue-cents': ")
+    assert len(done.stderr.splitlines()) == 1
 
 
 def test_the_cli_never_loads_server_libraries() -> None:
