@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
 from rich.table import Table
+
+from selflink_cli.console import console
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from selflink_core.astro import Place
 
-_console = Console()
+_console = console()
 
 
 def _dms(degrees: float) -> str:

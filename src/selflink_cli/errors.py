@@ -1,5 +1,6 @@
 """Exit codes and the one-line error contract shared by every `selflink` command."""
 
+import os
 import sys
 from collections.abc import Sequence
 from enum import IntEnum
@@ -18,6 +19,8 @@ class ExitCode(IntEnum):
     BAD_INPUT = 3
     INTERRUPTED = 130
     """Ctrl-C (128 + SIGINT)."""
+    CLOSED_PIPE = 141
+    """The reader of stdout went away, as with `| head` (128 + SIGPIPE, as Unix tools do)."""
 
 
 class CliError(Exception):
@@ -44,12 +47,26 @@ def _usage_message(exc: typer.TyperException) -> str:
     return message
 
 
+def _discard_stdout() -> None:
+    """Point stdout at the null device, so output still buffered cannot fail again at exit."""
+    try:
+        descriptor = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):
+        return
+    null = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(null, descriptor)
+    finally:
+        os.close(null)
+
+
 class SelflinkGroup(TyperGroup):
     """Root command group: every failure leaves as one stderr line and its documented code.
 
     A `CliError` from any command prints its message; a usage mistake Click catches (a value of
     the wrong type, a missing or unknown option or argument, an unknown command) prints Click's
-    message on one line, exit 2, instead of Typer's boxed panel.
+    message on one line, exit 2, instead of Typer's boxed panel. A closed stdout exits quietly
+    with 141, like a Unix tool killed by SIGPIPE.
     """
 
     def invoke(self, ctx: Any) -> Any:
@@ -58,6 +75,10 @@ class SelflinkGroup(TyperGroup):
         except CliError as exc:
             typer.echo(f"error: {_one_line(exc.message)}", err=True)
             raise typer.Exit(int(exc.exit_code)) from None
+        except BrokenPipeError:
+            # Caught here: Typer's own handler would exit with 1, "verification failed".
+            _discard_stdout()
+            raise typer.Exit(int(ExitCode.CLOSED_PIPE)) from None
 
     def main(
         self,
@@ -82,6 +103,16 @@ class SelflinkGroup(TyperGroup):
             # Without standalone mode Click raises usage errors instead of drawing them, and
             # returns the code of `typer.Exit` (our commands themselves return None).
             result = super().main(standalone_mode=False, **run_options)
+            sys.stdout.flush()
+        except BrokenPipeError:
+            _discard_stdout()
+            sys.exit(int(ExitCode.CLOSED_PIPE))
+        except SystemExit as exc:
+            # Rich answers a closed pipe with exit 1 (and has already silenced stdout): Typer's
+            # help screens are drawn on such a console. Our own tables use `PipeConsole`.
+            if exc.code == 1 and isinstance(exc.__context__, BrokenPipeError):
+                sys.exit(int(ExitCode.CLOSED_PIPE))
+            raise
         except typer.Abort:
             typer.echo("error: aborted", err=True)
             sys.exit(int(ExitCode.INTERRUPTED))

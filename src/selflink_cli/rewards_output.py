@@ -19,15 +19,15 @@ TOP_ROWS = 10
 
 
 def stdout_console() -> "Console":
-    from rich.console import Console  # noqa: PLC0415 - see the module docstring
+    from selflink_cli.console import console  # noqa: PLC0415 - see the module docstring
 
-    return Console(highlight=False, soft_wrap=False)
+    return console(highlight=False, soft_wrap=False)
 
 
 def stderr_console() -> "Console":
-    from rich.console import Console  # noqa: PLC0415 - see the module docstring
+    from selflink_cli.console import console  # noqa: PLC0415 - see the module docstring
 
-    return Console(stderr=True, highlight=False)
+    return console(stderr=True, highlight=False)
 
 
 @contextlib.contextmanager

@@ -1,5 +1,6 @@
 """The `selflink` entry point: light, versioned, and organised by domain."""
 
+import os
 import subprocess
 import sys
 from importlib.metadata import version
@@ -32,6 +33,19 @@ def test_unknown_option_is_a_usage_error() -> None:
     assert result.stderr == "error: no such option: --no-such-flag; see 'selflink --help'\n"
 
 
+SYNTH = [
+    "rewards",
+    "ledger",
+    "synth",
+    "--events",
+    "25000",  # written in three batches, each far more than a pipe holds
+    "--contributors",
+    "40",
+    "--periods",
+    "2025-01..2025-03",
+    "--seed",
+    "7",
+]
 CALCULATE = ["rewards", "calculate", "--ledger", "l.jsonl", "--period", "2025-01", "--out", "o"]
 
 
@@ -93,3 +107,48 @@ def test_the_cli_never_loads_server_libraries() -> None:
         [sys.executable, "-c", probe], check=True, capture_output=True, text=True
     ).stdout.strip()
     assert loaded == "[]"
+
+
+def _into_a_closed_pipe(*args: str) -> subprocess.CompletedProcess[str]:
+    """Run the installed command with stdout a pipe whose reader is already gone."""
+    reader, writer = os.pipe()
+    os.close(reader)
+    try:
+        return subprocess.run(
+            [Path(sys.executable).with_name("selflink"), *args],
+            stdout=writer,
+            stderr=subprocess.PIPE,
+            text=True,
+            check=False,
+        )
+    finally:
+        os.close(writer)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX pipes")
+@pytest.mark.parametrize(
+    "args",
+    [
+        SYNTH,
+        ["astro", "numerology", "--date", "1990-05-17", "--year", "2026"],  # a Rich table
+        ["rewards", "calculate", "--help"],  # Typer's help screen
+    ],
+)
+def test_a_closed_pipe_exits_141_quietly(args: list[str]) -> None:
+    done = _into_a_closed_pipe(*args)
+    assert (done.returncode, done.stderr) == (141, "")
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX pipes")
+def test_piping_into_head_exits_141_quietly() -> None:
+    with subprocess.Popen(
+        [Path(sys.executable).with_name("selflink"), *SYNTH],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    ) as process:
+        assert process.stdout is not None
+        assert process.stderr is not None
+        assert process.stdout.readline().startswith(b'{"contributor":')
+        process.stdout.close()  # what `| head -1` does after its line
+        stderr = process.stderr.read()
+        assert (process.wait(), stderr) == (141, b"")
