@@ -141,16 +141,25 @@ def test_previous_bundle_of_the_wrong_month(run: Run, ledger: Path, tmp_path: Pa
 
 
 @pytest.mark.parametrize(
-    ("corrupt", "reason"),
+    ("corrupt", "where", "reason"),
     [
-        (lambda line: line.replace(b'"points":', b'"points":1.', 1), "float"),
-        (lambda line: line.replace(b"{", b'{"note":"x",', 1), "unknown key 'note'"),
-        (lambda line: line.replace(b'"period":"2025-01"', b'"period":"2025-13"'), "period"),
-        (lambda line: b"not json\n", "not valid JSON"),
+        (lambda line: line.replace(b'"points":', b'"points":1.', 1), "line 42 (seq 42)", "float"),
+        (
+            lambda line: line.replace(b"{", b'{"note":"x",', 1),
+            "line 42 (seq 42)",
+            "unknown key 'note'",
+        ),
+        (
+            lambda line: line.replace(b'"period":"2025-01"', b'"period":"2025-13"'),
+            "line 42 (seq 42)",
+            "period",
+        ),
+        (lambda line: line.replace(b'"seq":42', b'"seq":420'), "line 42 (seq 420)", "seq"),
+        (lambda line: b"not json\n", "line 42", "not valid JSON"),
     ],
 )
 def test_malformed_ledger_lines_are_named_and_nothing_is_written(
-    run: Run, ledger: Path, tmp_path: Path, corrupt, reason
+    run: Run, ledger: Path, tmp_path: Path, corrupt, where, reason
 ):
     lines = ledger.read_bytes().splitlines(keepends=True)
     lines[41] = corrupt(lines[41])
@@ -158,13 +167,26 @@ def test_malformed_ledger_lines_are_named_and_nothing_is_written(
     out = tmp_path / "out"
     result = _calculate(run, ledger, "2025-01", out)
     assert result.exit_code == 3
-    assert result.stderr.startswith(f"error: {ledger} line 42")
+    assert result.stderr.startswith(f"error: {ledger} {where}: ")
     assert reason in result.stderr
     assert len(result.stderr.splitlines()) == 1
     assert not out.exists()
     verified = run("ledger", "verify", ledger)
     assert verified.exit_code == 1
-    assert "line 42" in verified.stderr
+    assert verified.stderr.startswith(f"verification failed: {ledger} {where}: ")
+    assert len(verified.stderr.splitlines()) == 1
+
+
+def test_a_tampered_hash_is_named_by_line_and_seq(run: Run, ledger: Path):
+    lines = ledger.read_bytes().splitlines(keepends=True)
+    event = json.loads(lines[6])
+    lines[6] = lines[6].replace(event["hash"].encode(), b"0" * 64)
+    ledger.write_bytes(b"".join(lines))
+    verified = run("ledger", "verify", ledger)
+    assert verified.exit_code == 1
+    assert verified.stderr.startswith(
+        f"verification failed: {ledger} line 7 (seq 7): hash: does not match"
+    )
 
 
 def test_usage_errors_exit_2(run: Run, ledger: Path, tmp_path: Path):
