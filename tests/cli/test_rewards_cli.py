@@ -127,8 +127,24 @@ def test_output_folder_rules(run: Run, ledger: Path, tmp_path: Path):
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
     assert _calculate(run, ledger, "2025-01", out, "--revenue-cents", 5, "--force").exit_code == 0
     (out / "notes.txt").write_text("mine")
-    assert _calculate(run, ledger, "2025-01", out, "--force").exit_code == 2
+    refused = _calculate(run, ledger, "2025-01", out)
+    assert refused.exit_code == 2
+    assert refused.stderr == (
+        f"error: {out}: holds 'notes.txt', which is not a bundle file; "
+        "write the bundle to a new or empty folder\n"
+    )
+    forced = _calculate(run, ledger, "2025-01", out, "--force")
+    assert forced.exit_code == 2
+    assert "'notes.txt'" in forced.stderr
+    assert "refusing to delete it" in forced.stderr
     assert (out / "notes.txt").exists()
+    only_foreign = tmp_path / "notes"
+    only_foreign.mkdir()
+    (only_foreign / "todo.txt").write_text("mine")
+    refused = _calculate(run, ledger, "2025-01", only_foreign)
+    assert refused.exit_code == 2
+    assert "'todo.txt'" in refused.stderr
+    assert "--force" not in refused.stderr
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
 
 
