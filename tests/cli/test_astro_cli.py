@@ -262,3 +262,10 @@ def test_the_chart_header_names_the_state_when_the_gazetteer_has_one() -> None:
     )
     assert code == 0
     assert " at Berlin, DE natal chart · " in " ".join(out.split())
+
+
+def test_place_help_describes_its_own_country_option() -> None:
+    result = runner.invoke(app, ["astro", "place", "--help"], env={"COLUMNS": "120"})
+    assert result.exit_code == 0
+    assert "narrowing --place" not in result.stdout
+    assert "only places in that country" in result.stdout
