@@ -105,6 +105,36 @@ def test_three_months_calculate_verify_prove_and_tamper(run: Run, ledger: Path, 
     assert "--previous" in needs_previous.stderr
 
 
+def test_summaries_show_what_was_carried_in(run: Run, ledger: Path, tmp_path: Path):
+    figures = ["--revenue-cents", 123_456, "--costs-cents", 20_000, "--min-payout-cents", 1500]
+    january, february = tmp_path / "2025-01", tmp_path / "2025-02"
+    assert _calculate(run, ledger, "2025-01", january, *figures).exit_code == 0
+    result = _calculate(run, ledger, "2025-02", february, *figures, "--previous", january)
+    assert result.exit_code == 0, result.stderr
+    carried_out = json.loads((january / "manifest.json").read_text())["carry_out_cents"]
+    assert carried_out > 0
+    line = next(line for line in result.stdout.splitlines() if "carried in from last month" in line)
+    assert f" {carried_out // 100:,}.{carried_out % 100:02d} USD " in line
+    header, *rows = (february / "payouts.csv").read_text().splitlines()
+    columns = header.split(",")
+    row = next(
+        dict(zip(columns, line.split(","), strict=True))
+        for line in rows
+        if int(line.split(",")[columns.index("carry_in_cents")]) > 0
+    )
+    proof = tmp_path / "proof.json"
+    assert (
+        run("prove", february, "--contributor", row["contributor"], "--out", proof).exit_code == 0
+    )
+    checked = run("check-proof", proof)
+    assert checked.exit_code == 0, checked.stderr
+    assert checked.stdout.startswith(
+        f"{row['contributor']} in 2025-02: payout {row['payout_cents']} USD cents "
+        f"(share {row['share_cents']}, carried in {row['carry_in_cents']}, "
+        f"carried out {row['carry_out_cents']}), row "
+    )
+
+
 def test_json_outputs_are_one_object(run: Run, ledger: Path, tmp_path: Path):
     out = tmp_path / "jan"
     result = _calculate(run, ledger, "2025-01", out, "--json", "--revenue-cents", 1000)
