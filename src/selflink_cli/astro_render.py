@@ -24,8 +24,12 @@ def _dms(degrees: float) -> str:
     return f"{whole:2d}°{minutes:02d}'{seconds:02d}\""
 
 
+ABBREVIATIONS = {"mc": "MC", "ic": "IC"}
+"""Points whose usual names are abbreviations, written the same in every table."""
+
+
 def _label(name: str) -> str:
-    return name.replace("_", " ").title()
+    return ABBREVIATIONS.get(name) or name.replace("_", " ").title()
 
 
 def _position(record: dict[str, Any]) -> str:
@@ -94,7 +98,7 @@ def _angles_and_houses(document: dict[str, Any]) -> None:
         for name in ("ascendant", "mc", "descendant", "ic", "vertex"):
             record = angles[name]
             table.add_row(
-                "MC" if name == "mc" else "IC" if name == "ic" else _label(name),
+                _label(name),
                 _position(record),
                 f"{record['longitude']:.6f}",
             )

@@ -3,6 +3,7 @@
 import hashlib
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -269,3 +270,11 @@ def test_place_help_describes_its_own_country_option() -> None:
     assert result.exit_code == 0
     assert "narrowing --place" not in result.stdout
     assert "only places in that country" in result.stdout
+
+
+def test_angles_are_written_alike_in_every_table() -> None:
+    code, out, _ = run("chart", *BERLIN)
+    assert code == 0
+    aspects = out.split("Aspects (")[1]
+    assert re.search(r"│ MC +│", aspects)
+    assert not re.search(r"\bMc\b|\bIc\b", out)
