@@ -1,6 +1,7 @@
 """The `selflink` entry point: light, versioned, and organised by domain."""
 
 import os
+import re
 import subprocess
 import sys
 from importlib.metadata import version
@@ -152,3 +153,16 @@ def test_piping_into_head_exits_141_quietly() -> None:
         process.stdout.close()  # what `| head -1` does after its line
         stderr = process.stderr.read()
         assert (process.wait(), stderr) == (141, b"")
+
+
+@pytest.mark.parametrize(
+    "args", [["--help"], ["rewards", "calculate", "--help"], ["astro", "chart", "--help"]]
+)
+def test_help_screens_give_flags_no_type(args: list[str]) -> None:
+    result = runner.invoke(app, args, env={"COLUMNS": "120"})
+    assert result.exit_code == 0
+    assert "<bool>" not in result.stdout
+    assert re.search(r"--help +Show this message and exit", result.stdout)
+    if args[0] == "rewards":
+        assert re.search(r"--json +Print one JSON object", result.stdout)
+        assert re.search(r"--pool-bps +<int> ", result.stdout)  # options with values keep theirs
