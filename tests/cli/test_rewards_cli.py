@@ -1,6 +1,8 @@
 """`selflink rewards`: the contributor's session, exit codes and one-line errors."""
 
+import calendar
 import json
+import shlex
 from pathlib import Path
 
 import pytest
@@ -351,3 +353,35 @@ def test_parallel_scan_matches_a_single_pass(ledger: Path, monkeypatch):
         parallel = ledger_scan.scan_ledger_file(ledger, period="2025-02", workers=workers)
         assert parallel.problem == single.problem
         assert parallel.period_events == single.period_events
+
+
+def test_the_session_in_the_docs_runs_as_shown(
+    run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    doc = (Path(__file__).parents[2] / "docs" / "cli.md").read_text(encoding="utf-8")
+    session = doc.split("## A contributor's session")[1].split("```")[1]
+    steps: list[tuple[str, list[str]]] = []
+    for line in session.strip().splitlines():
+        if line.startswith("$ selflink rewards "):
+            steps.append((line.removeprefix("$ selflink rewards "), []))
+        elif line != "…":
+            steps[-1][1].append(line)
+    monkeypatch.chdir(tmp_path)
+    roots: dict[str, str] = {}
+
+    def filled(text: str) -> str:
+        for month, root in roots.items():
+            text = text.replace(f"<{month} root>", root)
+        return text
+
+    for step, shown in steps:
+        command, _, redirect = filled(step).partition(" > ")
+        result = run(*shlex.split(command))
+        assert result.exit_code == 0, (command, result.stderr)
+        if redirect:
+            Path(redirect).write_bytes(result.stdout_bytes)
+        if command.startswith("calculate "):
+            period = command.split("--period ")[1][:7]
+            roots[calendar.month_name[int(period[5:])].lower()] = result.stdout.split()[-1]
+        for line in shown:
+            assert filled(line) in result.stdout.splitlines(), (command, line)
