@@ -360,7 +360,10 @@ def numerology_command(
 @app.command(name="place")
 def place_command(
     name: Annotated[str, typer.Argument(help="City name, or geonames:ID.")],
-    country: CountryOption = None,
+    country: Annotated[
+        str | None,
+        typer.Option("--country", help="ISO 3166-1 alpha-2 code: only places in that country."),
+    ] = None,
     json: JsonOption = False,
 ) -> None:
     """Look a place up in the bundled gazetteer: every match, most populous first."""

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
 from rich.table import Table
+
+from selflink_cli.console import console
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from selflink_core.astro import Place
 
-_console = Console()
+_console = console()
 
 
 def _dms(degrees: float) -> str:
@@ -23,23 +24,30 @@ def _dms(degrees: float) -> str:
     return f"{whole:2d}°{minutes:02d}'{seconds:02d}\""
 
 
+ABBREVIATIONS = {"mc": "MC", "ic": "IC"}
+"""Points whose usual names are abbreviations, written the same in every table."""
+
+
 def _label(name: str) -> str:
-    return name.replace("_", " ").title()
+    return ABBREVIATIONS.get(name) or name.replace("_", " ").title()
 
 
 def _position(record: dict[str, Any]) -> str:
     return f"{_dms(record['degree_in_sign'])} {_label(record['sign'])}"
 
 
+def _place_name(place: dict[str, Any]) -> str:
+    """`Springfield, IL US`; a numeric admin1 code (Berlin's is 16) says nothing: left out."""
+    admin1 = place.get("admin1") or ""
+    region = f"{admin1} " if admin1 and not admin1.isdigit() else ""
+    return f"{place['name']}, {region}{place['country']}"
+
+
 def _header(document: dict[str, Any]) -> None:
     source = document.get("input")
     if source is not None:
         place = source["place"]
-        where = (
-            f"{place['name']}, {place['country']}"
-            if place
-            else f"{source['latitude']}, {source['longitude']}"
-        )
+        where = _place_name(place) if place else f"{source['latitude']}, {source['longitude']}"
         when = f"{source['date']} {source['time'] or '(time unknown)'}"
         _console.print(
             f"[bold]{when}[/bold] {source['zone']} (UTC{source['utc_offset']}, "
@@ -90,7 +98,7 @@ def _angles_and_houses(document: dict[str, Any]) -> None:
         for name in ("ascendant", "mc", "descendant", "ic", "vertex"):
             record = angles[name]
             table.add_row(
-                "MC" if name == "mc" else "IC" if name == "ic" else _label(name),
+                _label(name),
                 _position(record),
                 f"{record['longitude']:.6f}",
             )
@@ -186,18 +194,46 @@ def render_numerology(document: dict[str, Any]) -> None:
     _console.print(table)
 
 
+PLACE_COLUMNS = ("Id", "Name", "Where", "Coordinates", "Zone", "Population")
+OPTIONAL_PLACE_COLUMNS = ("Coordinates", "Population")
+"""Left out, in this order, when the table would not fit the terminal (`--json` has them)."""
+
+
+def _table_width(columns: Sequence[str], rows: Sequence[dict[str, str]]) -> int:
+    """Width of a boxed table showing `columns` unwrapped: each cell padded 1, plus the rules."""
+    return 1 + sum(3 + max(len(column), *(len(row[column]) for row in rows)) for column in columns)
+
+
 def render_places(places: Sequence[Place]) -> None:
+    """Every match, one line each: the id, name and zone are never cut, whatever the width."""
+    rows = [
+        {
+            "Id": f"geonames:{place.geonameid}",
+            "Name": place.name,
+            "Where": f"{place.admin1} {place.country}",
+            "Coordinates": f"{place.latitude:.4f}, {place.longitude:.4f}",
+            "Zone": place.zone,
+            "Population": f"{place.population:,}",
+        }
+        for place in places
+    ]
+    columns = list(PLACE_COLUMNS)
+    left_out = []
+    for column in OPTIONAL_PLACE_COLUMNS:
+        if _table_width(columns, rows) <= _console.width:
+            break
+        columns.remove(column)
+        left_out.append(column.lower())
     table = Table(title=f"{len(places)} match{'es' if len(places) != 1 else ''}")
-    table.add_column("Id", no_wrap=True)
-    for column in ("Name", "Where", "Coordinates", "Zone", "Population"):
-        table.add_column(column)
-    for place in places:
-        table.add_row(
-            f"geonames:{place.geonameid}",
-            place.name,
-            f"{place.admin1} {place.country}",
-            f"{place.latitude:.4f}, {place.longitude:.4f}",
-            place.zone,
-            f"{place.population:,}",
+    for column in columns:
+        table.add_column(
+            column,
+            justify="right" if column == "Population" else "left",
+            no_wrap=column != "Name",
+            overflow="fold",
         )
+    for row in rows:
+        table.add_row(*(row[column] for column in columns))
+    if left_out:
+        table.caption = f"{' and '.join(left_out)} left out at this width; --json has every field"
     _console.print(table)

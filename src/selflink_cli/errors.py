@@ -1,5 +1,8 @@
 """Exit codes and the one-line error contract shared by every `selflink` command."""
 
+import os
+import sys
+from collections.abc import Sequence
 from enum import IntEnum
 from typing import Any
 
@@ -14,6 +17,10 @@ class ExitCode(IntEnum):
     VERIFICATION_FAILED = 1
     USAGE = 2
     BAD_INPUT = 3
+    INTERRUPTED = 130
+    """Ctrl-C (128 + SIGINT)."""
+    CLOSED_PIPE = 141
+    """The reader of stdout went away, as with `| head` (128 + SIGPIPE, as Unix tools do)."""
 
 
 class CliError(Exception):
@@ -25,15 +32,94 @@ class CliError(Exception):
         self.exit_code = exit_code
 
 
-class SelflinkGroup(TyperGroup):
-    """Root command group: a `CliError` from any command leaves as one stderr line and its code.
+def _one_line(message: str) -> str:
+    return " ".join(message.split())
 
-    Option-parsing mistakes stay Typer's own usage errors, which also exit with 2.
+
+def _usage_message(exc: typer.TyperException) -> str:
+    """Click's message for a usage mistake as one line, in the style of the app's own errors."""
+    message = _one_line(exc.format_message()).rstrip(".")
+    if message[:1].isupper() and message[1:2].islower():
+        message = message[0].lower() + message[1:]
+    ctx = getattr(exc, "ctx", None)
+    if ctx is not None:
+        message += f"; see '{ctx.command_path} --help'"
+    return message
+
+
+def _discard_stdout() -> None:
+    """Point stdout at the null device, so output still buffered cannot fail again at exit."""
+    try:
+        descriptor = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):
+        return
+    null = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(null, descriptor)
+    finally:
+        os.close(null)
+
+
+class SelflinkGroup(TyperGroup):
+    """Root command group: every failure leaves as one stderr line and its documented code.
+
+    A `CliError` from any command prints its message; a usage mistake Click catches (a value of
+    the wrong type, a missing or unknown option or argument, an unknown command) prints Click's
+    message on one line, exit 2, instead of Typer's boxed panel. A closed stdout exits quietly
+    with 141, like a Unix tool killed by SIGPIPE.
     """
 
     def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
         except CliError as exc:
-            typer.echo(f"error: {' '.join(exc.message.split())}", err=True)
+            typer.echo(f"error: {_one_line(exc.message)}", err=True)
             raise typer.Exit(int(exc.exit_code)) from None
+        except BrokenPipeError:
+            # Caught here: Typer's own handler would exit with 1, "verification failed".
+            _discard_stdout()
+            raise typer.Exit(int(ExitCode.CLOSED_PIPE)) from None
+
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        windows_expand_args: bool = True,
+        **extra: Any,
+    ) -> Any:
+        """Run the command; in standalone mode (the console script) exit with the code."""
+        run_options: dict[str, Any] = {
+            "args": args,
+            "prog_name": prog_name,
+            "complete_var": complete_var,
+            "windows_expand_args": windows_expand_args,
+            **extra,
+        }
+        if not standalone_mode:
+            return super().main(standalone_mode=False, **run_options)
+        try:
+            # Without standalone mode Click raises usage errors instead of drawing them, and
+            # returns the code of `typer.Exit` (our commands themselves return None).
+            result = super().main(standalone_mode=False, **run_options)
+            sys.stdout.flush()
+        except BrokenPipeError:
+            _discard_stdout()
+            sys.exit(int(ExitCode.CLOSED_PIPE))
+        except SystemExit as exc:
+            # Rich answers a closed pipe with exit 1 (and has already silenced stdout): Typer's
+            # help screens are drawn on such a console. Our own tables use `PipeConsole`.
+            if exc.code == 1 and isinstance(exc.__context__, BrokenPipeError):
+                sys.exit(int(ExitCode.CLOSED_PIPE))
+            raise
+        except typer.Abort:
+            typer.echo("error: aborted", err=True)
+            sys.exit(int(ExitCode.INTERRUPTED))
+        except typer.TyperException as exc:
+            if type(exc).__name__ != "NoArgsIsHelpError":
+                typer.echo(f"error: {_usage_message(exc)}", err=True)
+            elif exc.format_message().strip():  # the help, unless Rich has drawn it already
+                typer.echo(exc.format_message())
+            sys.exit(exc.exit_code)
+        sys.exit(result if isinstance(result, int) and not isinstance(result, bool) else 0)

@@ -5,6 +5,7 @@ from importlib.metadata import version
 from typing import Annotated, Any
 
 import typer
+from typer.core import TyperOption
 
 from selflink_cli import rewards
 from selflink_cli.errors import SelflinkGroup
@@ -12,6 +13,21 @@ from selflink_cli.errors import SelflinkGroup
 LAZY_GROUPS = {"astro": "selflink_cli.astro", "match": "selflink_cli.match"}
 """Command groups imported only when used: their engines (NumPy, Polars, the gazetteer) take
 most of a second to load, which a contributor verifying a bundle should never wait for."""
+
+
+_display_type_rich = TyperOption.display_type_rich
+
+
+def _display_type_of_flags(option: TyperOption, ctx: Any) -> str | None:
+    """No type for a flag in help screens: Typer writes `--json <bool>`; a flag takes no value."""
+    if option.is_bool_flag and option.metavar is None:
+        return None
+    return _display_type_rich(option, ctx)
+
+
+# Every help screen is drawn by Typer from its own option class, `--help` included, so the class
+# is where this can be said once (the API has no Typer commands; nothing else shares it).
+TyperOption.display_type_rich = _display_type_of_flags  # type: ignore[method-assign,assignment]
 
 
 class DomainGroup(SelflinkGroup):

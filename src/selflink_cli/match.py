@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Final
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from selflink_cli.console import console
 from selflink_cli.errors import CliError, ExitCode
 from selflink_core.astro import (
     AstroError,
@@ -58,7 +58,7 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
-_console = Console()
+_console = console()
 PERSON_KEYS: Final = ("birth", "chart", "profile")
 BIRTH_KEYS: Final = (
     "date",

@@ -347,8 +347,9 @@ def check_proof_command(
     if report.ok and row is not None:
         sys.stdout.write(
             f"{row.contributor} in {proof.period}: payout {row.payout_cents} "
-            f"{proof.manifest.currency} cents (share {row.share_cents}, carried "
-            f"{row.carry_out_cents}), row {proof.index + 1} of {proof.tree_size}\n"
+            f"{proof.manifest.currency} cents (share {row.share_cents}, carried in "
+            f"{row.carry_in_cents}, carried out {row.carry_out_cents}), "
+            f"row {proof.index + 1} of {proof.tree_size}\n"
         )
     _finish_report(report, json_output=False)
 

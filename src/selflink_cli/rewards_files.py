@@ -56,15 +56,17 @@ def check_output_folder(out: Path, *, force: bool) -> None:
     names = sorted(entry.name for entry in out.iterdir())
     if not names:
         return
+    foreign = [name for name in names if name not in BUNDLE_FILES]
+    if foreign:
+        # --force would not help, so the message does not suggest it.
+        raise CliError(
+            f"{out}: holds {foreign[0]!r}, which is not a bundle file; "
+            + ("refusing to delete it" if force else "write the bundle to a new or empty folder"),
+            ExitCode.USAGE,
+        )
     if not force:
         raise CliError(
             f"{out}: the output folder is not empty; pass --force to replace the bundle in it",
-            ExitCode.USAGE,
-        )
-    foreign = [name for name in names if name not in BUNDLE_FILES]
-    if foreign:
-        raise CliError(
-            f"{out}: holds {foreign[0]!r}, which is not a bundle file; refusing to delete it",
             ExitCode.USAGE,
         )
 

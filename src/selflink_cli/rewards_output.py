@@ -19,15 +19,15 @@ TOP_ROWS = 10
 
 
 def stdout_console() -> "Console":
-    from rich.console import Console  # noqa: PLC0415 - see the module docstring
+    from selflink_cli.console import console  # noqa: PLC0415 - see the module docstring
 
-    return Console(highlight=False, soft_wrap=False)
+    return console(highlight=False, soft_wrap=False)
 
 
 def stderr_console() -> "Console":
-    from rich.console import Console  # noqa: PLC0415 - see the module docstring
+    from selflink_cli.console import console  # noqa: PLC0415 - see the module docstring
 
-    return Console(stderr=True, highlight=False)
+    return console(stderr=True, highlight=False)
 
 
 @contextlib.contextmanager
@@ -96,6 +96,8 @@ def print_bundle_summary(bundle: Bundle, out: str) -> None:
         ("pool", cents(manifest.pool_cents, money)),
         ("eligible points", f"{manifest.total_eligible_points:,}"),
         ("allocated", cents(manifest.allocated_cents, money)),
+        # Not a manifest field: the rows' carry_in_cents, the previous bundle's carry_out_cents.
+        ("carried in from last month", cents(sum(r.carry_in_cents for r in bundle.rows), money)),
         ("paid", cents(manifest.paid_cents, money)),
         ("carried to next month", cents(manifest.carry_out_cents, money)),
         ("rolled over out", cents(manifest.rollover_out_cents, money)),

@@ -2,6 +2,11 @@
 
 import hashlib
 import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -216,3 +221,60 @@ def test_place_lookup_lists_every_match() -> None:
     assert "geonames:" in out
     assert run("place", "Xyzzyville")[0] == 3
     assert run("place", "Paris", "--country", "XX")[0] == 3
+
+
+def test_place_table_keeps_ids_names_and_zones_whole_at_80_columns() -> None:
+    done = subprocess.run(
+        [Path(sys.executable).with_name("selflink"), "astro", "place", "Springfield"],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "COLUMNS": "80"},
+    )
+    lines = done.stdout.splitlines()
+    assert max(map(len, lines)) <= 80
+    assert "…" not in done.stdout
+    assert any(
+        "geonames:4409896" in line and "Springfield" in line and "America/Chicago" in line
+        for line in lines
+    )
+    assert "coordinates left out at this width; --json has every field" in done.stdout
+
+
+def test_an_ambiguity_left_after_a_country_asks_for_an_id() -> None:
+    code, _, err = run("chart", "--date", "1990-05-17", "--place", "Springfield", "--country", "US")
+    assert code == 2
+    assert err.startswith("error: 11 places are named 'Springfield' in US; use one of the geonames")
+    assert "country code" not in err
+    code, _, err = run("chart", "--date", "1990-05-17", "--place", "Springfield")
+    assert code == 2
+    assert "; add a country code or use one of the geonames ids listed: " in err
+
+
+def test_the_chart_header_names_the_state_when_the_gazetteer_has_one() -> None:
+    code, out, _ = run(
+        "chart", "--date", "1990-05-17", "--time", "14:30", "--place", "geonames:4250542"
+    )
+    assert code == 0
+    assert " at Springfield, IL US natal chart · " in " ".join(out.split())
+    # A numeric admin1 code (Berlin's is 16) says nothing to a reader and stays out.
+    code, out, _ = run(
+        "chart", "--date", "1990-05-17", "--time", "14:30", "--place", "Berlin", "--country", "DE"
+    )
+    assert code == 0
+    assert " at Berlin, DE natal chart · " in " ".join(out.split())
+
+
+def test_place_help_describes_its_own_country_option() -> None:
+    result = runner.invoke(app, ["astro", "place", "--help"], env={"COLUMNS": "120"})
+    assert result.exit_code == 0
+    assert "narrowing --place" not in result.stdout
+    assert "only places in that country" in result.stdout
+
+
+def test_angles_are_written_alike_in_every_table() -> None:
+    code, out, _ = run("chart", *BERLIN)
+    assert code == 0
+    aspects = out.split("Aspects (")[1]
+    assert re.search(r"│ MC +│", aspects)
+    assert not re.search(r"\bMc\b|\bIc\b", out)

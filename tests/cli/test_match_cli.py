@@ -1,6 +1,7 @@
 """`selflink match`: person files, the explanation, canonical JSON and the exit codes."""
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -187,3 +188,21 @@ def test_vocabulary_lists_the_allowed_answers() -> None:
     assert "lifestyle.smoking" in out
     code, out, _ = run("vocabulary", "--json")
     assert json.loads(out)["limits"]["values"] == 5
+
+
+def test_the_worked_example_files_of_the_docs_score_as_documented(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    doc = (Path(__file__).parents[2] / "docs" / "matching.md").read_text(encoding="utf-8")
+    people = doc.split("<!-- example:people -->")[1].split("<!-- /example:people -->")[0]
+    files = re.findall(r"`([\w.-]+\.json)`:\n\n```json\n(.*?)```", people, re.DOTALL)
+    assert [name for name, _ in files] == ["ada.json", "lisbon.json"]
+    for name, text in files:
+        (tmp_path / name).write_text(text)
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run("score", "ada.json", "lisbon.json")
+    assert (code, err) == (0, "")
+    session = doc.split("$ selflink match score ada.json lisbon.json\n")[1].split("```")[0]
+    for line in session.splitlines():
+        if line != "…":
+            assert line.strip() in out

@@ -1,6 +1,8 @@
 """`selflink rewards`: the contributor's session, exit codes and one-line errors."""
 
+import calendar
 import json
+import shlex
 from pathlib import Path
 
 import pytest
@@ -105,6 +107,36 @@ def test_three_months_calculate_verify_prove_and_tamper(run: Run, ledger: Path, 
     assert "--previous" in needs_previous.stderr
 
 
+def test_summaries_show_what_was_carried_in(run: Run, ledger: Path, tmp_path: Path):
+    figures = ["--revenue-cents", 123_456, "--costs-cents", 20_000, "--min-payout-cents", 1500]
+    january, february = tmp_path / "2025-01", tmp_path / "2025-02"
+    assert _calculate(run, ledger, "2025-01", january, *figures).exit_code == 0
+    result = _calculate(run, ledger, "2025-02", february, *figures, "--previous", january)
+    assert result.exit_code == 0, result.stderr
+    carried_out = json.loads((january / "manifest.json").read_text())["carry_out_cents"]
+    assert carried_out > 0
+    line = next(line for line in result.stdout.splitlines() if "carried in from last month" in line)
+    assert f" {carried_out // 100:,}.{carried_out % 100:02d} USD " in line
+    header, *rows = (february / "payouts.csv").read_text().splitlines()
+    columns = header.split(",")
+    row = next(
+        dict(zip(columns, line.split(","), strict=True))
+        for line in rows
+        if int(line.split(",")[columns.index("carry_in_cents")]) > 0
+    )
+    proof = tmp_path / "proof.json"
+    assert (
+        run("prove", february, "--contributor", row["contributor"], "--out", proof).exit_code == 0
+    )
+    checked = run("check-proof", proof)
+    assert checked.exit_code == 0, checked.stderr
+    assert checked.stdout.startswith(
+        f"{row['contributor']} in 2025-02: payout {row['payout_cents']} USD cents "
+        f"(share {row['share_cents']}, carried in {row['carry_in_cents']}, "
+        f"carried out {row['carry_out_cents']}), row "
+    )
+
+
 def test_json_outputs_are_one_object(run: Run, ledger: Path, tmp_path: Path):
     out = tmp_path / "jan"
     result = _calculate(run, ledger, "2025-01", out, "--json", "--revenue-cents", 1000)
@@ -127,8 +159,24 @@ def test_output_folder_rules(run: Run, ledger: Path, tmp_path: Path):
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
     assert _calculate(run, ledger, "2025-01", out, "--revenue-cents", 5, "--force").exit_code == 0
     (out / "notes.txt").write_text("mine")
-    assert _calculate(run, ledger, "2025-01", out, "--force").exit_code == 2
+    refused = _calculate(run, ledger, "2025-01", out)
+    assert refused.exit_code == 2
+    assert refused.stderr == (
+        f"error: {out}: holds 'notes.txt', which is not a bundle file; "
+        "write the bundle to a new or empty folder\n"
+    )
+    forced = _calculate(run, ledger, "2025-01", out, "--force")
+    assert forced.exit_code == 2
+    assert "'notes.txt'" in forced.stderr
+    assert "refusing to delete it" in forced.stderr
     assert (out / "notes.txt").exists()
+    only_foreign = tmp_path / "notes"
+    only_foreign.mkdir()
+    (only_foreign / "todo.txt").write_text("mine")
+    refused = _calculate(run, ledger, "2025-01", only_foreign)
+    assert refused.exit_code == 2
+    assert "'todo.txt'" in refused.stderr
+    assert "--force" not in refused.stderr
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
 
 
@@ -141,16 +189,25 @@ def test_previous_bundle_of_the_wrong_month(run: Run, ledger: Path, tmp_path: Pa
 
 
 @pytest.mark.parametrize(
-    ("corrupt", "reason"),
+    ("corrupt", "where", "reason"),
     [
-        (lambda line: line.replace(b'"points":', b'"points":1.', 1), "float"),
-        (lambda line: line.replace(b"{", b'{"note":"x",', 1), "unknown key 'note'"),
-        (lambda line: line.replace(b'"period":"2025-01"', b'"period":"2025-13"'), "period"),
-        (lambda line: b"not json\n", "not valid JSON"),
+        (lambda line: line.replace(b'"points":', b'"points":1.', 1), "line 42 (seq 42)", "float"),
+        (
+            lambda line: line.replace(b"{", b'{"note":"x",', 1),
+            "line 42 (seq 42)",
+            "unknown key 'note'",
+        ),
+        (
+            lambda line: line.replace(b'"period":"2025-01"', b'"period":"2025-13"'),
+            "line 42 (seq 42)",
+            "period",
+        ),
+        (lambda line: line.replace(b'"seq":42', b'"seq":420'), "line 42 (seq 420)", "seq"),
+        (lambda line: b"not json\n", "line 42", "not valid JSON"),
     ],
 )
 def test_malformed_ledger_lines_are_named_and_nothing_is_written(
-    run: Run, ledger: Path, tmp_path: Path, corrupt, reason
+    run: Run, ledger: Path, tmp_path: Path, corrupt, where, reason
 ):
     lines = ledger.read_bytes().splitlines(keepends=True)
     lines[41] = corrupt(lines[41])
@@ -158,13 +215,26 @@ def test_malformed_ledger_lines_are_named_and_nothing_is_written(
     out = tmp_path / "out"
     result = _calculate(run, ledger, "2025-01", out)
     assert result.exit_code == 3
-    assert result.stderr.startswith(f"error: {ledger} line 42")
+    assert result.stderr.startswith(f"error: {ledger} {where}: ")
     assert reason in result.stderr
     assert len(result.stderr.splitlines()) == 1
     assert not out.exists()
     verified = run("ledger", "verify", ledger)
     assert verified.exit_code == 1
-    assert "line 42" in verified.stderr
+    assert verified.stderr.startswith(f"verification failed: {ledger} {where}: ")
+    assert len(verified.stderr.splitlines()) == 1
+
+
+def test_a_tampered_hash_is_named_by_line_and_seq(run: Run, ledger: Path):
+    lines = ledger.read_bytes().splitlines(keepends=True)
+    event = json.loads(lines[6])
+    lines[6] = lines[6].replace(event["hash"].encode(), b"0" * 64)
+    ledger.write_bytes(b"".join(lines))
+    verified = run("ledger", "verify", ledger)
+    assert verified.exit_code == 1
+    assert verified.stderr.startswith(
+        f"verification failed: {ledger} line 7 (seq 7): hash: does not match"
+    )
 
 
 def test_usage_errors_exit_2(run: Run, ledger: Path, tmp_path: Path):
@@ -283,3 +353,35 @@ def test_parallel_scan_matches_a_single_pass(ledger: Path, monkeypatch):
         parallel = ledger_scan.scan_ledger_file(ledger, period="2025-02", workers=workers)
         assert parallel.problem == single.problem
         assert parallel.period_events == single.period_events
+
+
+def test_the_session_in_the_docs_runs_as_shown(
+    run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    doc = (Path(__file__).parents[2] / "docs" / "cli.md").read_text(encoding="utf-8")
+    session = doc.split("## A contributor's session")[1].split("```")[1]
+    steps: list[tuple[str, list[str]]] = []
+    for line in session.strip().splitlines():
+        if line.startswith("$ selflink rewards "):
+            steps.append((line.removeprefix("$ selflink rewards "), []))
+        elif line != "…":
+            steps[-1][1].append(line)
+    monkeypatch.chdir(tmp_path)
+    roots: dict[str, str] = {}
+
+    def filled(text: str) -> str:
+        for month, root in roots.items():
+            text = text.replace(f"<{month} root>", root)
+        return text
+
+    for step, shown in steps:
+        command, _, redirect = filled(step).partition(" > ")
+        result = run(*shlex.split(command))
+        assert result.exit_code == 0, (command, result.stderr)
+        if redirect:
+            Path(redirect).write_bytes(result.stdout_bytes)
+        if command.startswith("calculate "):
+            period = command.split("--period ")[1][:7]
+            roots[calendar.month_name[int(period[5:])].lower()] = result.stdout.split()[-1]
+        for line in shown:
+            assert filled(line) in result.stdout.splitlines(), (command, line)

@@ -86,11 +86,13 @@ class AmbiguousPlace(NeedsDisambiguation):
     code = "ambiguous_place"
 
     def __init__(self, query: str, country: str | None, candidates: list[Any]) -> None:
-        where = f" in {country}" if country else ""
-        super().__init__(
-            f"{len(candidates)} places are named {query!r}{where}; "
-            "add a country code or use one of the geonames ids listed"
+        # With a country already given, only an id can settle it.
+        where, remedy = (
+            (f" in {country}", "use one of the geonames ids listed")
+            if country
+            else ("", "add a country code or use one of the geonames ids listed")
         )
+        super().__init__(f"{len(candidates)} places are named {query!r}{where}; {remedy}")
         self.query = query
         self.country = country
         self.candidates = candidates

@@ -45,8 +45,9 @@ class LedgerProblem:
     reason: str
 
     def describe(self) -> str:
+        """`line N (seq S): reason`, or `line N: reason` when the line has no readable seq."""
         where = f"line {self.line_number}"
-        if self.seq is not None and self.seq != self.line_number:
+        if self.seq is not None:
             where += f" (seq {self.seq})"
         return f"{where}: {self.reason}"
 

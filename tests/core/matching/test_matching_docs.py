@@ -86,13 +86,26 @@ def test_weights() -> None:
     )
 
 
-def example_people() -> tuple[Person, Person]:
-    files = json.loads(
-        section("example:people").strip().removeprefix("```json").removesuffix("```")
+def example_files() -> dict[str, dict]:
+    """The worked example's person files: each file name and the JSON block after it."""
+    found = re.findall(
+        r"`([\w.-]+\.json)`:\n\n```json\n(.*?)```", section("example:people"), re.DOTALL
     )
+    return {name: json.loads(text) for name, text in found}
+
+
+def test_worked_example_shows_two_files_in_the_person_file_shape() -> None:
+    files = example_files()
+    assert list(files) == ["ada.json", "lisbon.json"]
+    for document in files.values():
+        assert set(document) == {"birth", "profile"}
+    assert "$ selflink match score ada.json lisbon.json" in DOC
+
+
+def example_people() -> tuple[Person, Person]:
     people = []
-    for key in ("first", "second"):
-        birth = files[key]["birth"]
+    for document in example_files().values():
+        birth = document["birth"]
         time = dt.time.fromisoformat(birth["time"]) if "time" in birth else None
         data = BirthData.at_place(
             resolve_place(birth["place"], birth["country"]),
@@ -101,7 +114,7 @@ def example_people() -> tuple[Person, Person]:
         )
         people.append(
             Person(
-                chart=birth_features(data), profile=ProfileAnswers.from_dict(files[key]["profile"])
+                chart=birth_features(data), profile=ProfileAnswers.from_dict(document["profile"])
             )
         )
     return people[0], people[1]
