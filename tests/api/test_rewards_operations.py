@@ -31,24 +31,21 @@ async def operator(database_url: str, *args: str, **env: str) -> str:
     return outcome.stdout
 
 
-async def test_the_schedule_locks_months_whose_window_ended(
-    client: Client, settings: Settings, database_url: str
-) -> None:
-    await deliver(client, pr_payload(1, 55, merged_at="2026-09-02T00:00:00Z"))
-    await drain_jobs(client)
-    await operator(
-        database_url,
-        "rewards",
-        "snapshot",
-        "--period",
-        "2026-09",
-        "--revenue-cents",
-        "900",
-        "--costs-cents",
-        "0",
-        "--commit",
-        REWARDS_DISPUTE_DAYS="0",
-    )
+COMMIT_SEPTEMBER = (
+    "rewards",
+    "snapshot",
+    "--period",
+    "2026-09",
+    "--revenue-cents",
+    "900",
+    "--costs-cents",
+    "0",
+    "--commit",
+)
+
+
+async def run_lock_schedule(client: Client, settings: Settings) -> None:
+    """The hourly `rewards.lock_due_periods` job, run now."""
     config = build_sqlalchemy_config(settings)
     try:
         await lock_due_periods(
@@ -56,6 +53,15 @@ async def test_the_schedule_locks_months_whose_window_ended(
         )
     finally:
         await config.get_engine().dispose()
+
+
+async def test_the_schedule_locks_months_whose_window_ended(
+    client: Client, settings: Settings, database_url: str
+) -> None:
+    await deliver(client, pr_payload(1, 55, merged_at="2026-09-02T00:00:00Z"))
+    await drain_jobs(client)
+    await operator(database_url, *COMMIT_SEPTEMBER, REWARDS_DISPUTE_DAYS="0")
+    await run_lock_schedule(client, settings)
     assert await sql(settings, "SELECT state FROM reward_periods") == [("locked",)]
     assert await sql(settings, "SELECT amount_cents, state FROM reward_payouts") == [(450, "held")]
 
@@ -63,42 +69,23 @@ async def test_the_schedule_locks_months_whose_window_ended(
 async def test_a_month_locks_only_with_a_version_holding_all_its_events(
     client: Client, settings: Settings, database_url: str
 ) -> None:
-    snapshot = (
-        "rewards",
-        "snapshot",
-        "--period",
-        "2026-09",
-        "--revenue-cents",
-        "900",
-        "--costs-cents",
-        "0",
-        "--commit",
-    )
     await deliver(client, pr_payload(3, 57, merged_at="2026-09-02T00:00:00Z"))
     await drain_jobs(client)
-    await operator(database_url, *snapshot, REWARDS_DISPUTE_DAYS="0")
+    await operator(database_url, *COMMIT_SEPTEMBER, REWARDS_DISPUTE_DAYS="0")
     await deliver(client, pr_payload(4, 58, merged_at="2026-09-20T00:00:00Z"))  # arrives late
     await drain_jobs(client)
 
-    config = build_sqlalchemy_config(settings)
-    try:
-        await lock_due_periods(
-            JobContext(settings, config.create_session_maker(), client.app.state.job_runner)
-        )
-        assert await sql(settings, "SELECT state FROM reward_periods") == [("disputing",)]
-        refused = await anyio.to_thread.run_sync(
-            lambda: selflink_api(database_url, "rewards", "lock", "--period", "2026-09", "--force")
-        )
-        assert refused.returncode == 2
-        assert "2026-09 has 1 event newer than version 1" in refused.stderr
-        assert await sql(settings, "SELECT count(*) FROM reward_payouts") == [(0,)]
+    await run_lock_schedule(client, settings)
+    assert await sql(settings, "SELECT state FROM reward_periods") == [("disputing",)]
+    refused = await anyio.to_thread.run_sync(
+        lambda: selflink_api(database_url, "rewards", "lock", "--period", "2026-09", "--force")
+    )
+    assert refused.returncode == 2
+    assert "2026-09 has 1 event newer than version 1" in refused.stderr
+    assert await sql(settings, "SELECT count(*) FROM reward_payouts") == [(0,)]
 
-        await operator(database_url, *snapshot, REWARDS_DISPUTE_DAYS="0")
-        await lock_due_periods(
-            JobContext(settings, config.create_session_maker(), client.app.state.job_runner)
-        )
-    finally:
-        await config.get_engine().dispose()
+    await operator(database_url, *COMMIT_SEPTEMBER, REWARDS_DISPUTE_DAYS="0")
+    await run_lock_schedule(client, settings)
     assert await sql(settings, "SELECT state, current_version FROM reward_periods") == [
         ("locked", 2)
     ]
@@ -111,18 +98,7 @@ async def test_a_month_locks_only_with_a_version_holding_all_its_events(
 async def test_a_window_still_open_refuses_an_early_lock(client: Client, database_url: str) -> None:
     await deliver(client, pr_payload(2, 56, merged_at="2026-09-02T00:00:00Z"))
     await drain_jobs(client)
-    await operator(
-        database_url,
-        "rewards",
-        "snapshot",
-        "--period",
-        "2026-09",
-        "--revenue-cents",
-        "900",
-        "--costs-cents",
-        "0",
-        "--commit",
-    )
+    await operator(database_url, *COMMIT_SEPTEMBER)
     refused = await anyio.to_thread.run_sync(
         lambda: selflink_api(database_url, "rewards", "lock", "--period", "2026-09")
     )

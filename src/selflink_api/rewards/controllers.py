@@ -41,6 +41,7 @@ from selflink_api.rewards.links import LinkService
 from selflink_api.rewards.models import (
     ContributorLinkRequest,
     DeliveryStatus,
+    GithubDelivery,
     RewardDispute,
     RewardPayout,
 )
@@ -96,6 +97,18 @@ def dispute_view(dispute: RewardDispute) -> schemas.DisputeView:
         resolution_note=dispute.resolution_note,
         created_at=dispute.created_at,
         resolved_at=dispute.resolved_at,
+    )
+
+
+def delivery_view(delivery: GithubDelivery) -> schemas.DeliveryView:
+    return schemas.DeliveryView(
+        delivery_id=delivery.delivery_id,
+        event_type=delivery.event_type,
+        status=delivery.status,
+        outcome=delivery.outcome,
+        event_seq=delivery.event_seq,
+        payload_sha256=delivery.payload_sha256,
+        received_at=delivery.created_at,
     )
 
 
@@ -375,21 +388,7 @@ class RewardsStaffController(Controller):
         ] = None,
     ) -> schemas.Deliveries:
         items, cursor = await recent_deliveries(db_session, status, page)
-        return schemas.Deliveries(
-            items=[
-                schemas.DeliveryView(
-                    delivery_id=delivery.delivery_id,
-                    event_type=delivery.event_type,
-                    status=delivery.status,
-                    outcome=delivery.outcome,
-                    event_seq=delivery.event_seq,
-                    payload_sha256=delivery.payload_sha256,
-                    received_at=delivery.created_at,
-                )
-                for delivery in items
-            ],
-            next_cursor=cursor,
-        )
+        return schemas.Deliveries(items=[delivery_view(d) for d in items], next_cursor=cursor)
 
     @get("/payouts", summary="Payouts, by period and state")
     async def payouts(
