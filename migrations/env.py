@@ -12,6 +12,7 @@ from alembic.autogenerate import rewriter
 from sqlalchemy import pool
 from sqlalchemy.ext.asyncio import async_engine_from_config
 
+from selflink_api.domains import DOMAINS
 from selflink_api.platform.database import compare_column_types, load_models
 
 if TYPE_CHECKING:
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
 
 config = cast("AlembicCommandConfig", context.config)
 writer = rewriter.Rewriter()
-target_metadata = load_models()
+target_metadata = load_models(DOMAINS)
 
 
 def _configure(**kwargs: object) -> None:

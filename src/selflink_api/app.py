@@ -7,7 +7,7 @@ from typing import Any
 
 import anyio
 from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig, SQLAlchemyPlugin
-from litestar import Controller, Litestar, Router
+from litestar import Litestar, Router
 from litestar.channels import ChannelsPlugin
 from litestar.channels.backends.memory import MemoryChannelsBackend
 from litestar.channels.backends.redis import RedisChannelsPubSubBackend
@@ -28,32 +28,25 @@ from litestar_saq import CronJob, QueueConfig, SAQConfig, SAQPlugin
 from redis.asyncio import Redis
 
 from selflink_api.accounts.auth import build_jwt_auth
-from selflink_api.accounts.controllers import AuthController, UsersController
-from selflink_api.accounts.passwords import PasswordVault, build_hasher
-from selflink_api.accounts.services import AccountsToolkit, ExportSection
-from selflink_api.accounts.staff import StaffController
-from selflink_api.astro import jobs as astro_jobs
-from selflink_api.astro.controllers import AstroController
-from selflink_api.astro.services import AstroToolkit
 from selflink_api.commands import SelflinkCommands
-from selflink_api.matching import jobs as matching_jobs
-from selflink_api.matching.candidates import CandidateCache
-from selflink_api.matching.controllers import MatchingController
-from selflink_api.matching.services import MatchingToolkit
-from selflink_api.matching.services import export_for_user as matching_export
-from selflink_api.notifications import jobs as notification_jobs
+from selflink_api.domains import DOMAINS
 from selflink_api.platform import jobs as jobs_platform
 from selflink_api.platform.crypto import build_cipher
 from selflink_api.platform.database import build_sqlalchemy_config, upgrade_schema
-from selflink_api.platform.events import ACCOUNT_DELETED, BIRTH_DATA_CHANGED, EventBus
+from selflink_api.platform.domains import (
+    all_jobs,
+    all_schedules,
+    api_controllers,
+    build_shared,
+    build_toolkits,
+    root_controllers,
+)
 from selflink_api.platform.http import client_ip, serve_with_request_context
 from selflink_api.platform.jobs import (
     SAQ_CONTEXT_KEY,
     ApiProcessOnlyEnqueues,
-    CronSchedule,
     InProcessJobRunner,
     JobContext,
-    JobDefinition,
     JobQueue,
     JobRunner,
     SaqJobRunner,
@@ -64,53 +57,12 @@ from selflink_api.platform.pagination import provide_page_request
 from selflink_api.platform.problems import EXCEPTION_HANDLERS
 from selflink_api.platform.ratelimit import AttemptLimiter
 from selflink_api.platform.security import requires_admin
-from selflink_api.rewards import jobs as reward_jobs
-from selflink_api.rewards.controllers import RewardsController, RewardsStaffController
-from selflink_api.rewards.links import export_for_user as rewards_export
 from selflink_api.settings import Settings, load_settings
-from selflink_api.social.controllers import SocialController
-from selflink_api.system import jobs as system_jobs
-from selflink_api.system.controllers import SystemController
 
 API_VERSION_PREFIX = "/api/v1"
 OPERATOR_PATHS = ["/health", "/ready", "/metrics", "/schema"]
-
-JOBS: tuple[JobDefinition, ...] = (
-    *system_jobs.JOBS,
-    *notification_jobs.JOBS,
-    *reward_jobs.JOBS,
-    *astro_jobs.JOBS,
-    *matching_jobs.JOBS,
-)
-SCHEDULES: tuple[CronSchedule, ...] = (
-    *system_jobs.SCHEDULES,
-    *reward_jobs.SCHEDULES,
-    *astro_jobs.SCHEDULES,
-    *matching_jobs.SCHEDULES,
-)
-EVENT_SUBSCRIBERS: dict[str, tuple[JobDefinition, ...]] = {
-    ACCOUNT_DELETED: (
-        notification_jobs.forget_user,
-        reward_jobs.forget_user,
-        astro_jobs.forget_charts,
-        matching_jobs.forget_user,
-    ),
-    BIRTH_DATA_CHANGED: (astro_jobs.forget_charts, matching_jobs.refresh_features),
-}
-EXPORT_SECTIONS: dict[str, ExportSection] = {
-    "matching": matching_export,
-    "rewards": rewards_export,
-}
-DOMAIN_CONTROLLERS: tuple[type[Controller], ...] = (
-    AuthController,
-    UsersController,
-    SocialController,
-    StaffController,
-    RewardsController,
-    RewardsStaffController,
-    AstroController,
-    MatchingController,
-)
+JOBS = all_jobs(DOMAINS)
+SCHEDULES = all_schedules(DOMAINS)
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
@@ -118,19 +70,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or load_settings()
     database = build_sqlalchemy_config(settings)
     redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
-    accounts = AccountsToolkit(
+    shared = build_shared(
+        DOMAINS,
         settings=settings,
         cipher=build_cipher(settings),
-        vault=PasswordVault(build_hasher(settings)),
         limiter=AttemptLimiter(redis),
-        events=EventBus(EVENT_SUBSCRIBERS),
-        export_sections=EXPORT_SECTIONS,
-    )
-    astro = AstroToolkit(
-        settings=settings, cipher=accounts.cipher, limiter=accounts.limiter, events=accounts.events
-    )
-    matching = MatchingToolkit(
-        settings=settings, cipher=accounts.cipher, candidates=CandidateCache(accounts.cipher)
+        redis=redis,
     )
     jwt_auth = build_jwt_auth(settings, database.create_session_maker())
     plugins: list[Any] = [
@@ -158,9 +103,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
     )
     return SelflinkApp(
         route_handlers=[
-            SystemController,
+            *root_controllers(DOMAINS),
             PrometheusController,
-            Router(API_VERSION_PREFIX, route_handlers=list(DOMAIN_CONTROLLERS)),
+            Router(API_VERSION_PREFIX, route_handlers=list(api_controllers(DOMAINS))),
         ],
         plugins=plugins,
         middleware=[
@@ -189,12 +134,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
         state=State(
             {
                 "settings": settings,
+                "shared": shared,
                 "job_runner": runner,
                 "redis": redis,
-                "accounts": accounts,
                 "session_maker": database.create_session_maker(),
-                "astro": astro,
-                "matching": matching,
+                **build_toolkits(DOMAINS, shared),
             }
         ),
         debug=settings.debug,

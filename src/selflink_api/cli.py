@@ -2,22 +2,12 @@
 
 import os
 import sys
-from collections.abc import Awaitable, Callable
-from typing import TypeVar
 
-import anyio
 import click
-from litestar import Litestar
 from litestar.__main__ import run_cli
 from pydantic import ValidationError
-from sqlalchemy.exc import InterfaceError, OperationalError, ProgrammingError
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from selflink_api.accounts.services import AccountService, AccountsToolkit
-from selflink_api.platform.database import build_sqlalchemy_config
-from selflink_api.platform.jobs import JobQueue
-from selflink_api.platform.problems import ProblemError
-from selflink_api.settings import Settings, load_settings
+from selflink_api.settings import load_settings
 
 
 def main() -> None:
@@ -30,38 +20,3 @@ def main() -> None:
         sys.exit(2)
     os.environ.setdefault("LITESTAR_APP", "selflink_api.app:create_app")
     run_cli()
-
-
-T = TypeVar("T")
-
-
-def run_in_session(app: Litestar, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
-    """Run `work` in one transaction of the app's database, committed when it returns."""
-    settings: Settings = app.state.settings
-
-    async def main() -> T:
-        config = build_sqlalchemy_config(settings)
-        try:
-            async with config.get_session() as session, session.begin():
-                return await work(session)
-        finally:
-            await config.get_engine().dispose()
-
-    try:
-        return anyio.run(main)
-    except ProblemError as exc:
-        click.echo(f"error: {exc.detail}", err=True)
-        sys.exit(2)
-    except (OSError, InterfaceError, OperationalError, ProgrammingError) as exc:
-        reason = getattr(exc, "orig", None) or exc
-        click.echo(
-            f"error: cannot use the database (is it up, and migrated with `selflink-api database "
-            f"upgrade`?): {type(reason).__name__}: {reason}",
-            err=True,
-        )
-        sys.exit(3)
-
-
-def account_service(app: Litestar, session: AsyncSession) -> AccountService:
-    toolkit: AccountsToolkit = app.state.accounts
-    return AccountService(session, toolkit, JobQueue(app.state.job_runner), client_ip="cli")

@@ -11,11 +11,12 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from selflink_api.accounts import schemas
+from selflink_api.accounts.commands import account_service
 from selflink_api.accounts.models import Role, User
-from selflink_api.cli import account_service, run_in_session
 from selflink_api.matching.models import MatchingPreferences
 from selflink_api.matching.schemas import DatingPreferences, PreferencesDocument
 from selflink_api.matching.services import FeatureStore, PreferencesStore, checked_preferences
+from selflink_api.platform.commands import run_in_session
 from selflink_api.platform.database import build_sqlalchemy_config, upgrade_schema
 from selflink_api.rewards.ledger import LedgerService
 from selflink_api.rewards.models import PayoutState, RewardContributor

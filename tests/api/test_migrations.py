@@ -6,6 +6,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection, inspect
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from selflink_api.domains import DOMAINS
 from selflink_api.platform.database import (
     ALEMBIC_VERSION_TABLE,
     compare_column_types,
@@ -21,7 +22,7 @@ def schema_differences(connection: Connection) -> list[object]:
         connection,
         opts={"compare_type": compare_column_types, "version_table": ALEMBIC_VERSION_TABLE},
     )
-    return list(compare_metadata(context, load_models()))
+    return list(compare_metadata(context, load_models(DOMAINS)))
 
 
 async def test_migrated_database_matches_the_models(settings: Settings) -> None:
@@ -33,4 +34,4 @@ async def test_migrated_database_matches_the_models(settings: Settings) -> None:
     finally:
         await engine.dispose()
     assert differences == []
-    assert set(load_models().tables) | {ALEMBIC_VERSION_TABLE} == tables
+    assert set(load_models(DOMAINS).tables) | {ALEMBIC_VERSION_TABLE} == tables

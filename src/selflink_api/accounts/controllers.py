@@ -1,18 +1,16 @@
-"""HTTP endpoints of accounts: sign-up, sign-in, sessions, passwords, my account, profiles."""
+"""HTTP endpoints of accounts: sign-up, sign-in, sessions, passwords and my account."""
 
 from typing import Any
 
 from litestar import Controller, Response, delete, get, patch, post
 from litestar.di import NamedDependency, Provide
-from litestar.params import FromPath, JSONBody
+from litestar.params import JSONBody
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from selflink_api.accounts import schemas
-from selflink_api.accounts.auth import ANONYMOUS_ALLOWED
 from selflink_api.accounts.dependencies import (
     provide_account_service,
     provide_principal,
-    provide_social_service,
     provide_viewer,
 )
 from selflink_api.accounts.services import (
@@ -22,7 +20,6 @@ from selflink_api.accounts.services import (
     RefreshTokenReusedError,
 )
 from selflink_api.platform.problems import UNAUTHORIZED, ProblemError
-from selflink_api.social.services import SocialService
 
 PUBLIC = {"exclude_from_auth": True}
 
@@ -30,7 +27,6 @@ ACCOUNT_DEPENDENCIES = {
     "accounts": Provide(provide_account_service, sync_to_thread=False),
     "principal": Provide(provide_principal, sync_to_thread=False),
     "viewer": Provide(provide_viewer, sync_to_thread=False),
-    "social": Provide(provide_social_service, sync_to_thread=False),
 }
 
 
@@ -166,12 +162,3 @@ class UsersController(Controller):
         accounts: NamedDependency[AccountService],
     ) -> None:
         await accounts.delete_account(principal, data)
-
-    @get("/{handle:str}", opt={ANONYMOUS_ALLOWED: True}, summary="A public profile")
-    async def profile(
-        self,
-        handle: FromPath[str],
-        viewer: NamedDependency[Principal | None],
-        social: NamedDependency[SocialService],
-    ) -> schemas.PublicProfile:
-        return await social.public_profile(viewer.id if viewer else None, handle)

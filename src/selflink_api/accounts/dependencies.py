@@ -1,4 +1,4 @@
-"""Request-scoped providers for the accounts and social domains."""
+"""Request-scoped providers of the accounts domain."""
 
 from typing import Any
 
@@ -10,7 +10,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from selflink_api.accounts.services import AccountService, AccountsToolkit, Principal
 from selflink_api.platform.http import client_ip
 from selflink_api.platform.jobs import JobQueue
-from selflink_api.social.services import SocialService
 
 
 def provide_principal(request: Request[Any, Any, Any]) -> Principal:
@@ -34,7 +33,3 @@ def provide_account_service(
 ) -> AccountService:
     toolkit: AccountsToolkit = request.app.state.accounts
     return AccountService(db_session, toolkit, jobs, client_ip(request))
-
-
-def provide_social_service(db_session: NamedDependency[AsyncSession]) -> SocialService:
-    return SocialService(db_session)

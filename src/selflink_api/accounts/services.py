@@ -6,8 +6,8 @@ transaction boundary.
 
 import secrets
 import uuid
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -17,7 +17,7 @@ import anyio
 import msgspec
 import structlog
 from litestar.security.jwt import Token
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -38,24 +38,29 @@ from selflink_api.accounts.models import (
     User,
     UserPersonalData,
 )
-from selflink_api.accounts.passwords import PasswordVault, password_problems
+from selflink_api.accounts.passwords import PasswordVault, build_hasher, password_problems
 from selflink_api.astro.inputs import Where, normalize_birth
 from selflink_api.notifications import services as outbox
 from selflink_api.notifications.jobs import deliver_message
-from selflink_api.platform.crypto import Encrypted, PersonalDataCipher, token_digest
+from selflink_api.platform.crypto import (
+    Encrypted,
+    EncryptedStore,
+    PersonalDataCipher,
+    token_digest,
+)
+from selflink_api.platform.domains import Shared
 from selflink_api.platform.events import ACCOUNT_DELETED, BIRTH_DATA_CHANGED, EventBus
 from selflink_api.platform.jobs import JobQueue
 from selflink_api.platform.problems import (
     CONFLICT,
     FORBIDDEN,
+    NOT_FOUND,
     UNAUTHORIZED,
     VALIDATION,
     ProblemError,
 )
 from selflink_api.platform.ratelimit import AttemptLimiter
 from selflink_api.settings import Settings
-from selflink_api.social.models import Block, Follow, Mute
-from selflink_api.social.services import SocialService
 
 logger = structlog.get_logger("selflink.accounts")
 
@@ -91,20 +96,36 @@ class Principal:
     session_id: UUID
 
 
-ExportSection = Callable[[AsyncSession, PersonalDataCipher, UUID], Awaitable[Any]]
-"""What another domain holds about a person, as JSON-ready data, for the account export."""
-
-
 @dataclass(frozen=True)
 class AccountsToolkit:
-    """Long-lived helpers of the accounts domain, built once per app."""
+    """Long-lived helpers of the accounts domain, built once per app.
 
-    settings: Settings
-    cipher: PersonalDataCipher
+    `shared` brings the other domains' parts of an account: their export sections, what they
+    erase when it is deleted and the counts shown on it.
+    """
+
+    shared: Shared
     vault: PasswordVault
-    limiter: AttemptLimiter
-    events: EventBus
-    export_sections: Mapping[str, ExportSection] = field(default_factory=dict)
+
+    @classmethod
+    def build(cls, shared: Shared) -> "AccountsToolkit":
+        return cls(shared, PasswordVault(build_hasher(shared.settings)))
+
+    @property
+    def settings(self) -> Settings:
+        return self.shared.settings
+
+    @property
+    def cipher(self) -> PersonalDataCipher:
+        return self.shared.cipher
+
+    @property
+    def limiter(self) -> AttemptLimiter:
+        return self.shared.limiter
+
+    @property
+    def events(self) -> EventBus:
+        return self.shared.events
 
 
 class PersonalDataStore:
@@ -115,7 +136,7 @@ class PersonalDataStore:
         self.cipher = cipher
 
     @staticmethod
-    def _context(user_id: UUID) -> bytes:
+    def context(user_id: UUID) -> bytes:
         return b"user_pii:" + user_id.bytes
 
     def email_index(self, email: str) -> str:
@@ -136,12 +157,12 @@ class PersonalDataStore:
 
     def open(self, row: UserPersonalData) -> schemas.PersonalData:
         plaintext = self.cipher.decrypt(
-            Encrypted(row.key_id, row.ciphertext), context=self._context(row.user_id)
+            Encrypted(row.key_id, row.ciphertext), context=self.context(row.user_id)
         )
         return msgspec.json.decode(plaintext, type=schemas.PersonalData)
 
     async def save(self, user_id: UUID, data: schemas.PersonalData) -> None:
-        sealed = self.cipher.encrypt(msgspec.json.encode(data), context=self._context(user_id))
+        sealed = self.cipher.encrypt(msgspec.json.encode(data), context=self.context(user_id))
         row = await self.session.scalar(
             select(UserPersonalData).where(UserPersonalData.user_id == user_id)
         )
@@ -164,28 +185,20 @@ class PersonalDataStore:
             delete(UserPersonalData).where(UserPersonalData.user_id == user_id)
         )
 
-    async def reencrypt_with_active_key(self, batch_size: int = 500) -> int:
-        """Re-encrypt rows under older keys with the active key; returns how many changed."""
-        changed = 0
-        while True:
-            rows = (
-                await self.session.scalars(
-                    select(UserPersonalData)
-                    .where(UserPersonalData.key_id != self.cipher.active_key_id)
-                    .limit(batch_size)
-                )
-            ).all()
-            if not rows:
-                return changed
-            for row in rows:
-                context = self._context(row.user_id)
-                plaintext = self.cipher.decrypt(
-                    Encrypted(row.key_id, row.ciphertext), context=context
-                )
-                sealed = self.cipher.encrypt(plaintext, context=context)
-                row.key_id, row.ciphertext = sealed.key_id, sealed.blob
-            changed += len(rows)
-            await self.session.flush()
+
+PERSONAL_DATA_STORE = EncryptedStore(
+    "personal-data records",
+    UserPersonalData,
+    lambda row: PersonalDataStore.context(row.user_id),
+)
+
+
+async def user_by_handle(session: AsyncSession, handle: str) -> User:
+    """An existing, not deleted account; 404 otherwise."""
+    user = await session.scalar(select(User).where(User.handle == handle.lower().removeprefix("@")))
+    if user is None or user.status == AccountStatus.DELETED:
+        raise ProblemError(NOT_FOUND, f"No user @{handle}.")
+    return user
 
 
 class SessionService:
@@ -559,9 +572,15 @@ class AccountService:
                 locale=user.locale,
                 timezone=user.timezone,
             ),
-            counts=await SocialService(self.session).counts(user.id),
+            counts=await self._counts(user.id),
             created_at=user.created_at,
         )
+
+    async def _counts(self, user_id: UUID) -> schemas.Counts:
+        merged: dict[str, int] = {}
+        for provider in self.toolkit.shared.counts:
+            merged.update(await provider(self.session, user_id))
+        return msgspec.convert(merged, schemas.Counts)
 
     async def update_profile(
         self, principal: Principal, changes: schemas.ProfileUpdate
@@ -612,39 +631,14 @@ class AccountService:
             )
         ).all()
 
-        async def handles(statement: Any) -> list[str]:
-            return sorted((await self.session.scalars(statement)).all())
-
         sections = {
             name: await section(self.session, self.toolkit.cipher, principal.id)
-            for name, section in sorted(self.toolkit.export_sections.items())
+            for name, section in sorted(self.toolkit.shared.export_sections.items())
         }
         return {
             "format": "selflink-account-export/1",
             "exported_at": datetime.now(UTC).isoformat(),
             "account": msgspec.to_builtins(account),
-            "social": {
-                "following": await handles(
-                    select(User.handle)
-                    .join(Follow, Follow.followee_id == User.id)
-                    .where(Follow.follower_id == principal.id)
-                ),
-                "followers": await handles(
-                    select(User.handle)
-                    .join(Follow, Follow.follower_id == User.id)
-                    .where(Follow.followee_id == principal.id)
-                ),
-                "blocked": await handles(
-                    select(User.handle)
-                    .join(Block, Block.blocked_id == User.id)
-                    .where(Block.blocker_id == principal.id)
-                ),
-                "muted": await handles(
-                    select(User.handle)
-                    .join(Mute, Mute.muted_id == User.id)
-                    .where(Mute.muter_id == principal.id)
-                ),
-            },
             **sections,
             "sessions": [
                 {
@@ -665,13 +659,9 @@ class AccountService:
         if not self.toolkit.vault.verify(user.password_hash, request.password):
             raise invalid_field("password", "is not correct")
         await self.personal_data.destroy(user.id)
-        for statement in (
-            delete(Follow).where(or_(Follow.follower_id == user.id, Follow.followee_id == user.id)),
-            delete(Block).where(or_(Block.blocker_id == user.id, Block.blocked_id == user.id)),
-            delete(Mute).where(or_(Mute.muter_id == user.id, Mute.muted_id == user.id)),
-            delete(AccountToken).where(AccountToken.user_id == user.id),
-        ):
-            await self.session.execute(statement)
+        await self.session.execute(delete(AccountToken).where(AccountToken.user_id == user.id))
+        for erase in self.toolkit.shared.erasers:
+            await erase(self.session, user.id)
         await self.sessions.revoke_all(user.id, "account_deleted")
         user.handle = f"deleted_{user.id.hex[-12:]}"
         user.display_name = "Deleted user"

@@ -10,12 +10,12 @@ from selflink_api.accounts.services import (
     PersonalDataStore,
     Principal,
     SessionService,
+    user_by_handle,
 )
 from selflink_api.audit import services as audit
 from selflink_api.notifications import services as outbox
 from selflink_api.platform.problems import CONFLICT, NOT_FOUND, ProblemError
 from selflink_api.settings import Profile
-from selflink_api.social.services import SocialService
 
 
 class StaffService:
@@ -23,10 +23,9 @@ class StaffService:
         self.session = session
         self.toolkit = toolkit
         self.staff = staff
-        self.social = SocialService(session)
 
     async def personal_data(self, handle: str) -> schemas.PersonalDataForStaff:
-        user = await self.social.user_by_handle(handle)
+        user = await user_by_handle(self.session, handle)
         store = PersonalDataStore(self.session, self.toolkit.cipher)
         data = await store.load(user.id) or schemas.PersonalData(email="")
         await audit.record(
@@ -43,7 +42,7 @@ class StaffService:
         )
 
     async def suspend(self, handle: str) -> None:
-        user = await self.social.user_by_handle(handle)
+        user = await user_by_handle(self.session, handle)
         if user.role == Role.ADMIN or user.id == self.staff.id:
             raise ProblemError(CONFLICT, "Admins and yourself cannot be suspended here.")
         user.status = AccountStatus.SUSPENDED
@@ -53,7 +52,7 @@ class StaffService:
         )
 
     async def reinstate(self, handle: str) -> None:
-        user = await self.social.user_by_handle(handle)
+        user = await user_by_handle(self.session, handle)
         if user.status == AccountStatus.SUSPENDED:
             user.status = AccountStatus.ACTIVE
             await audit.record(

@@ -21,7 +21,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from selflink_api.accounts.models import AccountStatus, User
+from selflink_api.accounts.models import User
 from selflink_api.accounts.schemas import BirthData, PersonalData
 from selflink_api.accounts.services import PersonalDataStore
 from selflink_api.astro.inputs import (
@@ -117,7 +117,8 @@ class ChartCache:
         self.ephemeris = "moshier" if ephemeris_path is None else "swiss_ephemeris"
 
     @staticmethod
-    def _context(user_id: UUID, index: str) -> bytes:
+    def context(user_id: UUID, index: str) -> bytes:
+        """The associated data binding a chart to its owner and its birth data's index."""
         return b"astro_chart_cache:" + user_id.bytes + b":" + index.encode()
 
     def _index(self, input_hash: str) -> str:
@@ -138,7 +139,7 @@ class ChartCache:
         if row is not None:
             try:
                 return self.cipher.decrypt(
-                    Encrypted(row.key_id, row.ciphertext), context=self._context(user_id, index)
+                    Encrypted(row.key_id, row.ciphertext), context=self.context(user_id, index)
                 )
             except (UnknownKeyError, DecryptionError):
                 pass  # sealed with a retired key: compute it again
@@ -147,7 +148,7 @@ class ChartCache:
         return document
 
     async def _store(self, user_id: UUID, key: str, index: str, document: bytes) -> None:
-        sealed = self.cipher.encrypt(document, context=self._context(user_id, index))
+        sealed = self.cipher.encrypt(document, context=self.context(user_id, index))
         now = datetime.now(UTC)
         values = {
             "input_hash_index": index,
@@ -224,7 +225,7 @@ class ChartCache:
                 await self.session.delete(row)
                 continue
             index = self._index(input_hash)
-            sealed = self.cipher.encrypt(document, context=self._context(row.user_id, index))
+            sealed = self.cipher.encrypt(document, context=self.context(row.user_id, index))
             row.input_hash_index = index
             row.rules_version, row.ephemeris = RULES_VERSION, self.ephemeris
             row.key_id, row.ciphertext = sealed.key_id, sealed.blob
@@ -387,13 +388,8 @@ class AstroService:
         if me is not None and me.handle == name:
             raise _invalid("handle", "compare two people: use natal/me for your own chart")
         refused = ProblemError(NOT_FOUND, f"@{name} is not available for synastry.")
-        other = await self.session.scalar(select(User).where(User.handle == name))
-        if (
-            other is None
-            or other.status != AccountStatus.ACTIVE
-            or not other.discoverable
-            or await SocialService(self.session).blocked_either_way(user_id, other.id)
-        ):
+        other = await SocialService(self.session).available_to(user_id, name)
+        if other is None:
             raise refused
         other_data = await self.personal_data.load(other.id)
         if other_data is None or other_data.birth is None or not has_location(other_data.birth):

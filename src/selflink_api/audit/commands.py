@@ -8,7 +8,7 @@ from litestar.cli._utils import LitestarGroup
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from selflink_api.audit import services
-from selflink_api.cli import run_in_session
+from selflink_api.platform.commands import run_in_session
 from selflink_core.audit import AuditChainProblem
 
 

@@ -7,9 +7,9 @@ thread so the event loop keeps serving other requests.
 """
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 from uuid import UUID
 
 import anyio
@@ -17,7 +17,7 @@ import msgspec
 import numpy as np
 import numpy.typing as npt
 import structlog
-from sqlalchemy import delete, or_, select, union, update
+from sqlalchemy import CompoundSelect, delete, or_, select, union, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -63,7 +63,6 @@ from selflink_api.platform.problems import (
     ProblemError,
 )
 from selflink_api.settings import Settings
-from selflink_api.social.models import Block, Mute
 from selflink_api.social.services import SocialService
 from selflink_core import matching
 from selflink_core.matching import (
@@ -418,48 +417,6 @@ class FeatureStore:
         return found
 
 
-Sealed = TypeVar("Sealed", MatchingPreferences, MatchingFeatures)
-
-
-async def _reseal(
-    session: AsyncSession,
-    cipher: PersonalDataCipher,
-    model: type[Sealed],
-    context: Callable[[UUID], bytes],
-    batch_size: int,
-) -> int:
-    changed = 0
-    while True:
-        rows = (
-            await session.scalars(
-                select(model).where(model.key_id != cipher.active_key_id).limit(batch_size)
-            )
-        ).all()
-        if not rows:
-            return changed
-        for row in rows:
-            bound = context(row.user_id)
-            plaintext = cipher.decrypt(Encrypted(row.key_id, row.ciphertext), context=bound)
-            sealed = cipher.encrypt(plaintext, context=bound)
-            row.key_id, row.ciphertext = sealed.key_id, sealed.blob
-            flag_modified(row, "updated_at")  # kept: a new seal, not a change of content
-        changed += len(rows)
-        await session.flush()
-
-
-async def reencrypt_with_active_key(
-    session: AsyncSession, cipher: PersonalDataCipher, batch_size: int = 500
-) -> int:
-    """Seal preferences and feature records still under an older key with the active one (for
-    `selflink-api pii rotate-key`); returns how many rows changed. The contents stay the same,
-    so revisions do too."""
-    preferences = await _reseal(
-        session, cipher, MatchingPreferences, PreferencesStore.context, batch_size
-    )
-    features = await _reseal(session, cipher, MatchingFeatures, features_context, batch_size)
-    return preferences + features
-
-
 # Requests ----------------------------------------------------------------------------------
 
 
@@ -560,13 +517,8 @@ class MatchingService:
         if mine is None:
             raise await self._not_ready(user_id)
         refused = ProblemError(NOT_FOUND, f"@{name} is not available for matching.")
-        other = await self.session.scalar(select(User).where(User.handle == name))
-        if (
-            other is None
-            or other.status != AccountStatus.ACTIVE
-            or not other.discoverable
-            or await SocialService(self.session).blocked_either_way(user_id, other.id)
-        ):
+        other = await SocialService(self.session).available_to(user_id, name)
+        if other is None:
             raise refused
         theirs = (await self.features.records_of([other.id])).get(other.id)
         if theirs is None:
@@ -599,11 +551,8 @@ class MatchingService:
             .join(User, User.id == MatchingFeatures.user_id)
             .where(or_(User.status != AccountStatus.ACTIVE, User.discoverable.is_(False)))
         )
-        statement = union(
-            unavailable,
-            select(Block.blocked_id).where(Block.blocker_id == user_id),
-            select(Block.blocker_id).where(Block.blocked_id == user_id),
-            select(Mute.muted_id).where(Mute.muter_id == user_id),
+        statement: CompoundSelect[Any] = union(
+            unavailable, *SocialService.hidden_by_edges(user_id)
         )
         return set((await self.session.scalars(statement)).all())
 

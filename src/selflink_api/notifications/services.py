@@ -22,7 +22,8 @@ class Email(msgspec.Struct):
     body: str
 
 
-def _context(message_id: UUID) -> bytes:
+def sealing_context(message_id: UUID) -> bytes:
+    """The associated data binding an email to its outbox row."""
     return b"outbox:" + message_id.bytes
 
 
@@ -38,7 +39,7 @@ async def add_email(
     message = OutboxMessage(user_id=user_id, kind=kind, key_id="", ciphertext=None)
     session.add(message)
     await session.flush()
-    sealed = cipher.encrypt(msgspec.json.encode(email), context=_context(message.id))
+    sealed = cipher.encrypt(msgspec.json.encode(email), context=sealing_context(message.id))
     message.key_id, message.ciphertext = sealed.key_id, sealed.blob
     await session.flush()
     return message
@@ -48,7 +49,7 @@ def read_email(cipher: PersonalDataCipher, message: OutboxMessage) -> Email | No
     if message.ciphertext is None:
         return None
     plaintext = cipher.decrypt(
-        Encrypted(message.key_id, message.ciphertext), context=_context(message.id)
+        Encrypted(message.key_id, message.ciphertext), context=sealing_context(message.id)
     )
     return msgspec.json.decode(plaintext, type=Email)
 
@@ -115,22 +116,3 @@ async def held_messages(session: AsyncSession, limit: int = 50) -> list[OutboxMe
 
 async def forget_user_messages(session: AsyncSession, user_id: UUID) -> None:
     await session.execute(delete(OutboxMessage).where(OutboxMessage.user_id == user_id))
-
-
-async def reencrypt_with_active_key(session: AsyncSession, cipher: PersonalDataCipher) -> int:
-    """Re-encrypt held or pending emails still under an older key."""
-    messages = (
-        await session.scalars(
-            select(OutboxMessage).where(
-                OutboxMessage.ciphertext.is_not(None), OutboxMessage.key_id != cipher.active_key_id
-            )
-        )
-    ).all()
-    for message in messages:
-        assert message.ciphertext is not None
-        plaintext = cipher.decrypt(
-            Encrypted(message.key_id, message.ciphertext), context=_context(message.id)
-        )
-        sealed = cipher.encrypt(plaintext, context=_context(message.id))
-        message.key_id, message.ciphertext = sealed.key_id, sealed.blob
-    return len(messages)

@@ -10,12 +10,17 @@ import base64
 import hashlib
 import hmac
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import flag_modified
 
 from selflink_api.settings import Settings
 
@@ -110,3 +115,48 @@ def generate_key() -> str:
 def token_digest(token: str) -> str:
     """How bearer secrets (refresh, reset, verification tokens) are stored: never in clear."""
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+Row = TypeVar("Row", bound=Any)
+
+
+@dataclass(frozen=True)
+class EncryptedStore(Generic[Row]):
+    """A table sealed with the personal-data cipher, which `pii rotate-key` re-seals.
+
+    `context` gives the associated data a row was sealed with; `label` names the rows in the
+    command's report ("personal-data records").
+    """
+
+    label: str
+    model: type[Row]
+    context: Callable[[Row], bytes]
+
+    async def reseal(
+        self, session: AsyncSession, cipher: PersonalDataCipher, batch_size: int = 500
+    ) -> int:
+        """Seal rows still under an older key with the active one; returns how many changed.
+
+        The contents stay the same, so `updated_at` does too: a new seal is not an edit.
+        """
+        model: Any = self.model
+        changed = 0
+        while True:
+            rows = (
+                await session.scalars(
+                    select(model)
+                    .where(model.key_id != cipher.active_key_id, model.ciphertext.is_not(None))
+                    .order_by(model.id)
+                    .limit(batch_size)
+                )
+            ).all()
+            if not rows:
+                return changed
+            for row in rows:
+                bound = self.context(row)
+                plaintext = cipher.decrypt(Encrypted(row.key_id, row.ciphertext), context=bound)
+                sealed = cipher.encrypt(plaintext, context=bound)
+                row.key_id, row.ciphertext = sealed.key_id, sealed.blob
+                flag_modified(row, "updated_at")
+            changed += len(rows)
+            await session.flush()

@@ -1,8 +1,9 @@
 """Database engine, sessions and migrations for PostgreSQL (asyncpg) and embedded SQLite."""
 
 import importlib
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from advanced_alchemy.alembic.commands import AlembicCommands
 from advanced_alchemy.base import UUIDv7AuditBase, metadata_registry
@@ -22,21 +23,14 @@ from sqlalchemy.types import TypeEngine
 
 from selflink_api.settings import Settings
 
+if TYPE_CHECKING:
+    from selflink_api.platform.domains import Domain
+
 MIGRATIONS_DIR = Path(__file__).resolve().parents[3] / "migrations"
 ALEMBIC_VERSION_TABLE = "alembic_version"
 
-# Every module that declares tables; Alembic and the drift test see exactly these.
-MODEL_MODULES = (
-    "selflink_api.system.models",
-    "selflink_api.accounts.models",
-    "selflink_api.social.models",
-    "selflink_api.notifications.models",
-    "selflink_api.audit.models",
-    "selflink_api.platform.appendonly",
-    "selflink_api.rewards.models",
-    "selflink_api.astro.models",
-    "selflink_api.matching.models",
-)
+PLATFORM_MODEL_MODULES = ("selflink_api.platform.appendonly",)
+"""The platform's own tables; each domain declares its own in its `Domain.models`."""
 
 Base = UUIDv7AuditBase
 """Domain tables inherit UUIDv7 ids and timezone-aware UTC `created_at` / `updated_at`."""
@@ -45,10 +39,16 @@ JsonDocument = JSON().with_variant(JSONB(), "postgresql")
 """A JSON column: JSONB on PostgreSQL, JSON text on SQLite."""
 
 
-def load_models() -> MetaData:
-    """Import every model module so the shared metadata knows all tables."""
-    for module in MODEL_MODULES:
-        importlib.import_module(module)
+def load_models(domains: Iterable["Domain"]) -> MetaData:
+    """The shared metadata, knowing the platform's tables and those of `domains`' models.
+
+    Alembic and the drift test see exactly these.
+    """
+    for name in PLATFORM_MODEL_MODULES:
+        importlib.import_module(name)
+    for domain in domains:
+        for module in domain.models:
+            importlib.import_module(module.__name__)
     return metadata_registry.get(None)
 
 
@@ -71,7 +71,6 @@ def _sqlite_begin_immediate(connection: Connection) -> None:
 
 def build_sqlalchemy_config(settings: Settings) -> SQLAlchemyAsyncConfig:
     """The one place engines are configured; the API, workers and tools all come through here."""
-    load_models()
     engine_options: dict[str, Any] = {
         "echo": settings.database_echo,
         "hide_parameters": True,  # bound values (emails, tokens) never reach logs or errors

@@ -9,7 +9,7 @@ from litestar import Litestar
 from litestar.cli._utils import LitestarGroup
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from selflink_api.cli import run_in_session
+from selflink_api.platform.commands import run_in_session
 from selflink_api.rewards.models import PayoutState
 from selflink_api.rewards.payouts import PayoutService
 from selflink_api.rewards.snapshots import SnapshotService, utc_now

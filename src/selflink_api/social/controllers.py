@@ -1,8 +1,9 @@
 """HTTP endpoints of the social graph."""
 
 from litestar import Controller, delete, get, post
-from litestar.di import NamedDependency
+from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from selflink_api.accounts.auth import ANONYMOUS_ALLOWED
 from selflink_api.accounts.controllers import ACCOUNT_DEPENDENCIES
@@ -14,10 +15,26 @@ from selflink_api.social.services import SocialService
 People = CursorPage[PublicProfile]
 
 
+def provide_social_service(db_session: NamedDependency[AsyncSession]) -> SocialService:
+    return SocialService(db_session)
+
+
 class SocialController(Controller):
     path = "/users"
     tags = ["social"]  # noqa: RUF012
-    dependencies = ACCOUNT_DEPENDENCIES
+    dependencies = {  # noqa: RUF012
+        **ACCOUNT_DEPENDENCIES,
+        "social": Provide(provide_social_service, sync_to_thread=False),
+    }
+
+    @get("/{handle:str}", opt={ANONYMOUS_ALLOWED: True}, summary="A public profile")
+    async def profile(
+        self,
+        handle: FromPath[str],
+        viewer: NamedDependency[Principal | None],
+        social: NamedDependency[SocialService],
+    ) -> PublicProfile:
+        return await social.public_profile(viewer.id if viewer else None, handle)
 
     @post("/{handle:str}/follow", summary="Follow (idempotent)", status_code=204)
     async def follow(

@@ -4,13 +4,16 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import and_, delete, exists, func, or_, select
+import msgspec
+from sqlalchemy import Select, and_, delete, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from selflink_api.accounts.models import AccountStatus, ProfileVisibility, User
 from selflink_api.accounts.schemas import Counts, PublicProfile
+from selflink_api.accounts.services import user_by_handle
+from selflink_api.platform.crypto import PersonalDataCipher
 from selflink_api.platform.pagination import PageRequest, paginate
-from selflink_api.platform.problems import FORBIDDEN, NOT_FOUND, VALIDATION, ProblemError
+from selflink_api.platform.problems import FORBIDDEN, VALIDATION, ProblemError
 from selflink_api.social.models import Block, Follow, Mute
 
 
@@ -28,12 +31,33 @@ class SocialService:
 
     async def user_by_handle(self, handle: str) -> User:
         """An existing, not deleted account; 404 otherwise."""
-        user = await self.session.scalar(
+        return await user_by_handle(self.session, handle)
+
+    async def available_to(self, viewer_id: UUID, handle: str) -> User | None:
+        """The person behind `handle` if they take part in discovery with this viewer: active,
+        discoverable and with no block either way. None otherwise, and the caller refuses every
+        case with the same words, so a refusal tells nothing."""
+        other = await self.session.scalar(
             select(User).where(User.handle == handle.lower().removeprefix("@"))
         )
-        if user is None or user.status == AccountStatus.DELETED:
-            raise ProblemError(NOT_FOUND, f"No user @{handle}.")
-        return user
+        if (
+            other is None
+            or other.status != AccountStatus.ACTIVE
+            or not other.discoverable
+            or await self.blocked_either_way(viewer_id, other.id)
+        ):
+            return None
+        return other
+
+    @staticmethod
+    def hidden_by_edges(user_id: UUID) -> tuple[Select[Any], ...]:
+        """Queries of the ids this person must not be shown (blocked either way, or muted),
+        to be combined with `union` by the caller."""
+        return (
+            select(Block.blocked_id).where(Block.blocker_id == user_id),
+            select(Block.blocker_id).where(Block.blocked_id == user_id),
+            select(Mute.muted_id).where(Mute.muter_id == user_id),
+        )
 
     async def _exists(self, condition: Any) -> bool:
         return bool(await self.session.scalar(select(exists().where(condition))))
@@ -248,3 +272,38 @@ class SocialService:
         self, viewer_id: UUID, page: PageRequest
     ) -> tuple[list[PublicProfile], str | None]:
         return await self._people(Mute, Mute.muted_id, Mute.muter_id == viewer_id, "muted", page)
+
+
+# A person's part of their account -----------------------------------------------------------
+
+
+async def counts_of(session: AsyncSession, user_id: UUID) -> dict[str, int]:
+    """Followers and following, shown on the person's own account."""
+    return msgspec.structs.asdict(await SocialService(session).counts(user_id))
+
+
+async def export_for_user(
+    session: AsyncSession, _cipher: PersonalDataCipher, user_id: UUID
+) -> dict[str, list[str]]:
+    """The handles on each of the person's edges, for the account export."""
+
+    async def handles(edge: Any, mine: Any, theirs: Any) -> list[str]:
+        statement = select(User.handle).join(edge, theirs == User.id).where(mine == user_id)
+        return sorted((await session.scalars(statement)).all())
+
+    return {
+        "following": await handles(Follow, Follow.follower_id, Follow.followee_id),
+        "followers": await handles(Follow, Follow.followee_id, Follow.follower_id),
+        "blocked": await handles(Block, Block.blocker_id, Block.blocked_id),
+        "muted": await handles(Mute, Mute.muter_id, Mute.muted_id),
+    }
+
+
+async def erase_edges(session: AsyncSession, user_id: UUID) -> None:
+    """Cut every edge of a deleted account at once, so it vanishes from everyone's lists."""
+    for edge, one, other in (
+        (Follow, Follow.follower_id, Follow.followee_id),
+        (Block, Block.blocker_id, Block.blocked_id),
+        (Mute, Mute.muter_id, Mute.muted_id),
+    ):
+        await session.execute(delete(edge).where(or_(one == user_id, other == user_id)))

@@ -1,0 +1,139 @@
+"""How a domain declares itself: one `Domain` per package, read by every entry point.
+
+`selflink_api.domains.DOMAINS` lists them in order. The app factory takes controllers, jobs,
+schedules, event subscriptions and toolkits from there; the migration environment takes
+models; `selflink-api` takes commands; `pii rotate-key` takes encrypted stores; the account
+export and deletion take their per-domain parts. Nothing here names a domain: the platform
+serves them all without knowing any.
+"""
+
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import Any
+from uuid import UUID
+
+import click
+from litestar import Controller
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from selflink_api.platform.crypto import EncryptedStore, PersonalDataCipher
+from selflink_api.platform.events import EventBus
+from selflink_api.platform.jobs import CronSchedule, JobDefinition
+from selflink_api.platform.ratelimit import AttemptLimiter
+from selflink_api.settings import Settings
+
+ExportSection = Callable[[AsyncSession, PersonalDataCipher, UUID], Awaitable[Any]]
+"""A domain's part of `GET /users/me/export`: JSON-ready data about one person."""
+
+Eraser = Callable[[AsyncSession, UUID], Awaitable[None]]
+"""Removes what must vanish inside the account-deletion transaction itself (what may wait
+for a job subscribes to `account.deleted` instead)."""
+
+CountsProvider = Callable[[AsyncSession, UUID], Awaitable[Mapping[str, int]]]
+"""Numbers shown on a person's own account (e.g. followers), by name."""
+
+
+@dataclass(frozen=True)
+class Shared:
+    """The long-lived pieces every domain's toolkit is built from, once per app."""
+
+    settings: Settings
+    cipher: PersonalDataCipher
+    limiter: AttemptLimiter
+    events: EventBus
+    redis: Redis | None
+    export_sections: Mapping[str, ExportSection]
+    erasers: tuple[Eraser, ...]
+    counts: tuple[CountsProvider, ...]
+
+
+@dataclass(frozen=True)
+class Domain:
+    """Everything the platform needs to know about one domain package.
+
+    `jobs` lists the jobs a domain enqueues directly; scheduled and subscribed jobs are
+    registered from `schedules` and `subscriptions` as well, so no job can be forgotten by the
+    Redis workers. `controllers` are served under `/api/v1`; `root_controllers` at the root,
+    for operators (`/health`). `toolkit` builds the domain's long-lived helpers, kept on the
+    app's state under the domain's name.
+    """
+
+    name: str
+    models: tuple[ModuleType, ...] = ()
+    controllers: tuple[type[Controller], ...] = ()
+    root_controllers: tuple[type[Controller], ...] = ()
+    jobs: tuple[JobDefinition, ...] = ()
+    schedules: tuple[CronSchedule, ...] = ()
+    subscriptions: Mapping[str, tuple[JobDefinition, ...]] = field(default_factory=dict)
+    export: ExportSection | None = None
+    erase: Eraser | None = None
+    counts: CountsProvider | None = None
+    encrypted_stores: tuple[EncryptedStore[Any], ...] = ()
+    commands: tuple[click.Command, ...] = ()
+    toolkit: Callable[[Shared], object] | None = None
+
+
+def all_jobs(domains: Iterable[Domain]) -> tuple[JobDefinition, ...]:
+    """Every job of every domain, each once, refusing two jobs that share a name."""
+    found: dict[str, JobDefinition] = {}
+    for domain in domains:
+        subscribed = [job for jobs in domain.subscriptions.values() for job in jobs]
+        scheduled = [schedule.job for schedule in domain.schedules]
+        for job in (*domain.jobs, *scheduled, *subscribed):
+            if found.setdefault(job.name, job) is not job:
+                msg = f"two jobs are named {job.name!r}"
+                raise ValueError(msg)
+    return tuple(found.values())
+
+
+def all_schedules(domains: Iterable[Domain]) -> tuple[CronSchedule, ...]:
+    return tuple(schedule for domain in domains for schedule in domain.schedules)
+
+
+def all_subscriptions(domains: Iterable[Domain]) -> dict[str, tuple[JobDefinition, ...]]:
+    """Each event's subscribers, in domain order."""
+    merged: dict[str, tuple[JobDefinition, ...]] = {}
+    for domain in domains:
+        for event, jobs in domain.subscriptions.items():
+            merged[event] = (*merged.get(event, ()), *jobs)
+    return merged
+
+
+def api_controllers(domains: Iterable[Domain]) -> tuple[type[Controller], ...]:
+    return tuple(controller for domain in domains for controller in domain.controllers)
+
+
+def root_controllers(domains: Iterable[Domain]) -> tuple[type[Controller], ...]:
+    return tuple(controller for domain in domains for controller in domain.root_controllers)
+
+
+def all_encrypted_stores(domains: Iterable[Domain]) -> tuple[EncryptedStore[Any], ...]:
+    return tuple(store for domain in domains for store in domain.encrypted_stores)
+
+
+def build_shared(
+    domains: Iterable[Domain],
+    *,
+    settings: Settings,
+    cipher: PersonalDataCipher,
+    limiter: AttemptLimiter,
+    redis: Redis | None,
+) -> Shared:
+    domains = tuple(domains)
+    return Shared(
+        settings=settings,
+        cipher=cipher,
+        limiter=limiter,
+        events=EventBus(all_subscriptions(domains)),
+        redis=redis,
+        export_sections={d.name: d.export for d in domains if d.export is not None},
+        erasers=tuple(d.erase for d in domains if d.erase is not None),
+        counts=tuple(d.counts for d in domains if d.counts is not None),
+    )
+
+
+def build_toolkits(domains: Iterable[Domain], shared: Shared) -> dict[str, object]:
+    """Each domain's toolkit, by domain name, for the app's state."""
+    return {d.name: d.toolkit(shared) for d in domains if d.toolkit is not None}
