@@ -56,7 +56,6 @@ from selflink_api.platform.problems import (
     FORBIDDEN,
     NOT_FOUND,
     UNAUTHORIZED,
-    VALIDATION,
     ProblemError,
 )
 from selflink_api.platform.ratelimit import AttemptLimiter
@@ -70,15 +69,6 @@ JWT_AUDIENCE = "selflink-api"
 ACCESS_TOKEN_TYPE = "access"  # noqa: S105 - a claim value, not a secret
 INVALID_CREDENTIALS = "The login or password is not correct."
 INVALID_REFRESH = "This session has ended; sign in again."
-
-
-def invalid_field(field: str, message: str) -> ProblemError:
-    message = message.rstrip(".")
-    return ProblemError(
-        VALIDATION,
-        f"{field}: {message}.",
-        errors=[{"field": field, "source": "body", "message": message}],
-    )
 
 
 class RefreshTokenReusedError(Exception):
@@ -381,14 +371,14 @@ class AccountService:
             try:
                 handles = [normalize_handle(handle)]
             except InvalidIdentifierError as exc:
-                raise invalid_field("handle", str(exc)) from exc
+                raise ProblemError.invalid("handle", str(exc)) from exc
         else:
             handles = [*handle_candidates(display_name), f"user_{secrets.randbelow(10**8):08d}"]
         problems = password_problems(
             password, handle=handles[0], email=email, display_name=display_name
         )
         if problems:
-            raise invalid_field("password", "; ".join(problems))
+            raise ProblemError.invalid("password", "; ".join(problems))
         if await self.personal_data.user_id_for_email(email) is not None:
             raise ProblemError(CONFLICT, "An account with this email already exists.")
         chosen = await self._first_free_handle(handles)
@@ -451,14 +441,14 @@ class AccountService:
             display_name=user.display_name,
         )
         if problems:
-            raise invalid_field("new_password", "; ".join(problems))
+            raise ProblemError.invalid("new_password", "; ".join(problems))
 
     async def change_password(
         self, principal: Principal, request: schemas.PasswordChangeRequest
     ) -> None:
         user = await self._active_user(principal.id)
         if not self.toolkit.vault.verify(user.password_hash, request.current_password):
-            raise invalid_field("current_password", "is not correct")
+            raise ProblemError.invalid("current_password", "is not correct")
         await self._check_new_password(user, request.new_password)
         user.password_hash = self.toolkit.vault.hash(request.new_password)
         await self.sessions.revoke_all(user.id, "password_changed", keep=principal.session_id)
@@ -538,7 +528,7 @@ class AccountService:
             )
         )
         if token is None or token.used_at is not None or token.expires_at <= now:
-            raise invalid_field("token", "is not valid or has expired")
+            raise ProblemError.invalid("token", "is not valid or has expired")
         token.used_at = now
         return token
 
@@ -657,7 +647,7 @@ class AccountService:
         """Destroy personal data, anonymize the profile, end sessions, cut every graph edge."""
         user = await self._active_user(principal.id)
         if not self.toolkit.vault.verify(user.password_hash, request.password):
-            raise invalid_field("password", "is not correct")
+            raise ProblemError.invalid("password", "is not correct")
         await self.personal_data.destroy(user.id)
         await self.session.execute(delete(AccountToken).where(AccountToken.user_id == user.id))
         for erase in self.toolkit.shared.erasers:
@@ -679,12 +669,12 @@ def valid_email(raw: str) -> str:
     try:
         return normalize_email(raw)
     except InvalidIdentifierError as exc:
-        raise invalid_field("email", str(exc)) from exc
+        raise ProblemError.invalid("email", str(exc)) from exc
 
 
 def validate_timezone(field: str, name: str) -> str:
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise invalid_field(field, "is not an IANA time zone such as Europe/London") from exc
+        raise ProblemError.invalid(field, "is not an IANA time zone such as Europe/London") from exc
     return name

@@ -48,7 +48,7 @@ from selflink_api.platform.crypto import (
 )
 from selflink_api.platform.events import BIRTH_DATA_CHANGED, EventBus
 from selflink_api.platform.jobs import JobQueue
-from selflink_api.platform.problems import CONFLICT, NOT_FOUND, VALIDATION, ProblemError
+from selflink_api.platform.problems import CONFLICT, NOT_FOUND, ProblemError
 from selflink_api.platform.ratelimit import AttemptLimiter
 from selflink_api.settings import Settings
 from selflink_api.social.services import SocialService
@@ -357,11 +357,13 @@ class AstroService:
         options = self._options(request.options, Where(prefix="options."))
         if request.handle is not None:
             if request.first is not None or request.second is not None:
-                raise _invalid("handle", "give either handle or first and second, not both")
+                raise ProblemError.invalid(
+                    "handle", "give either handle or first and second, not both"
+                )
             return await self._synastry_with(user_id, request.handle, options, request)
         if request.first is None or request.second is None:
             missing = "first" if request.first is None else "second"
-            raise _invalid(missing, "give handle, or both first and second")
+            raise ProblemError.invalid(missing, "give handle, or both first and second")
         first = await self._chart_for(request.first, options, Where(prefix="first."))
         second = await self._chart_for(request.second, options, Where(prefix="second."))
         return await run_engine(
@@ -378,7 +380,7 @@ class AstroService:
         """You and a person who allows matching: discoverable, active, no block either way,
         with located birth data. Every refusal reads the same, so it tells nothing."""
         if request.composite:
-            raise _invalid(
+            raise ProblemError.invalid(
                 "composite",
                 "a composite chart would disclose the other person's chart; "
                 "it is only available for explicit input",
@@ -386,7 +388,9 @@ class AstroService:
         name = handle.lower().removeprefix("@")
         me = await self.session.get(User, user_id)
         if me is not None and me.handle == name:
-            raise _invalid("handle", "compare two people: use natal/me for your own chart")
+            raise ProblemError.invalid(
+                "handle", "compare two people: use natal/me for your own chart"
+            )
         refused = ProblemError(NOT_FOUND, f"@{name} is not available for synastry.")
         other = await SocialService(self.session).available_to(user_id, name)
         if other is None:
@@ -400,14 +404,6 @@ class AstroService:
         except ProblemError:  # their stored birth data no longer passes: nothing to say why
             raise refused from None
         return await run_engine(BODY, _private_synastry_json, mine, theirs, options.aspects)
-
-
-def _invalid(field: str, message: str) -> ProblemError:
-    return ProblemError(
-        VALIDATION,
-        f"{field}: {message}.",
-        errors=[{"field": field, "source": "body", "message": message}],
-    )
 
 
 def _synastry_json(

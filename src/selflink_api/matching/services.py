@@ -59,7 +59,6 @@ from selflink_api.platform.problems import (
     BAD_REQUEST,
     CONFLICT,
     NOT_FOUND,
-    VALIDATION,
     ProblemError,
 )
 from selflink_api.settings import Settings
@@ -99,16 +98,9 @@ class MatchingToolkit:
         return self.settings.astro_ephemeris_path or None
 
 
-def invalid(field: str, message: str, *, source: str = "body", code: str = "") -> ProblemError:
-    entry = {"field": field, "source": source, "message": message}
-    if code:
-        entry["code"] = code
-    return ProblemError(VALIDATION, f"{field}: {message}.", errors=[entry])
-
-
 def _core_problem(error: MatchingError, prefix: str = "") -> ProblemError:
     message = error.message.removeprefix(f"{error.field}: ")
-    return invalid(prefix + error.field, message, code=error.code)
+    return ProblemError.invalid(prefix + error.field, message, code=error.code)
 
 
 # Preferences -------------------------------------------------------------------------------
@@ -120,9 +112,9 @@ def checked_preferences(document: PreferencesDocument) -> PreferencesDocument:
     modes = vocabulary().modes
     for mode in document.modes:
         if mode not in modes:
-            raise invalid("modes", f"{mode!r} is not one of {', '.join(modes)}")
+            raise ProblemError.invalid("modes", f"{mode!r} is not one of {', '.join(modes)}")
     if len(set(document.modes)) != len(document.modes):
-        raise invalid("modes", "a mode is listed twice")
+        raise ProblemError.invalid("modes", "a mode is listed twice")
     dating = document.dating
     if dating is not None:
         try:
@@ -136,7 +128,7 @@ def checked_preferences(document: PreferencesDocument) -> PreferencesDocument:
             age_max=accepted.age_max,
         )
     elif "dating" in document.modes:
-        raise invalid(
+        raise ProblemError.invalid(
             "dating", "taking part in dating needs gender, interested_in, age_min and age_max"
         )
     try:
@@ -175,7 +167,7 @@ def merged_preferences(
         except msgspec.ValidationError:
             required = ("gender", "interested_in", "age_min", "age_max")
             missing = next((name for name in required if name not in fields), "")
-            raise invalid(f"dating.{missing}".rstrip("."), "is required") from None
+            raise ProblemError.invalid(f"dating.{missing}".rstrip("."), "is required") from None
     return checked_preferences(document)
 
 
@@ -512,7 +504,9 @@ class MatchingService:
         name = handle.lower().removeprefix("@")
         me = await self.session.get(User, user_id)
         if me is not None and me.handle == name:
-            raise invalid("handle", "compare yourself with someone else", source="path")
+            raise ProblemError.invalid(
+                "handle", "compare yourself with someone else", source="path"
+            )
         mine = (await self.features.records_of([user_id])).get(user_id)
         if mine is None:
             raise await self._not_ready(user_id)
@@ -551,9 +545,7 @@ class MatchingService:
             .join(User, User.id == MatchingFeatures.user_id)
             .where(or_(User.status != AccountStatus.ACTIVE, User.discoverable.is_(False)))
         )
-        statement: CompoundSelect[Any] = union(
-            unavailable, *SocialService.hidden_by_edges(user_id)
-        )
+        statement: CompoundSelect[Any] = union(unavailable, *SocialService.hidden_by_edges(user_id))
         return set((await self.session.scalars(statement)).all())
 
     async def recommendations(

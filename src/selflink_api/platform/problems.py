@@ -91,6 +91,19 @@ class ProblemError(Exception):
         self.headers = headers or {}
         self.extensions = extensions
 
+    @classmethod
+    def invalid(
+        cls, field: str, message: str, *, source: str = "body", **details: Any
+    ) -> "ProblemError":
+        """A 422 naming one field as the client sent it, with the platform's wording.
+
+        `source` is where the field came from (`body`, `path`, `query`, `header`); `details`
+        add to the field's entry (e.g. an engine's `code`, or `choices`).
+        """
+        message = message.rstrip(".")
+        entry = {"field": field, "source": source, "message": message, **details}
+        return cls(VALIDATION, f"{field}: {message}.", errors=[entry])
+
 
 def problem_response(
     request: Request[Any, Any, Any],

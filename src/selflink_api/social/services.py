@@ -13,7 +13,7 @@ from selflink_api.accounts.schemas import Counts, PublicProfile
 from selflink_api.accounts.services import user_by_handle
 from selflink_api.platform.crypto import PersonalDataCipher
 from selflink_api.platform.pagination import PageRequest, paginate
-from selflink_api.platform.problems import FORBIDDEN, VALIDATION, ProblemError
+from selflink_api.platform.problems import FORBIDDEN, ProblemError
 from selflink_api.social.models import Block, Follow, Mute
 
 
@@ -131,13 +131,7 @@ class SocialService:
     async def _other(self, viewer_id: UUID, handle: str, verb: str) -> User:
         other = await self.user_by_handle(handle)
         if other.id == viewer_id:
-            raise ProblemError(
-                VALIDATION,
-                f"You cannot {verb} yourself.",
-                errors=[
-                    {"field": "handle", "source": "path", "message": f"cannot {verb} yourself"}
-                ],
-            )
+            raise ProblemError.invalid("handle", f"cannot {verb} yourself", source="path")
         return other
 
     async def follow(self, viewer_id: UUID, handle: str) -> None:
