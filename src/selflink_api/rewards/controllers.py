@@ -48,7 +48,13 @@ from selflink_api.rewards.models import (
 from selflink_api.rewards.payouts import PayoutService
 from selflink_api.rewards.transparency import TransparencyService
 from selflink_api.settings import Settings
-from selflink_core.rewards import EVENTS_FILE, MANIFEST_FILE, PAYOUTS_FILE, SUMS_FILE
+from selflink_core.rewards import (
+    EVENTS_FILE,
+    MANIFEST_FILE,
+    PAYOUTS_FILE,
+    PERIOD_PATTERN,
+    SUMS_FILE,
+)
 
 PUBLIC = {"exclude_from_auth": True}
 MEDIA_TYPES = {
@@ -394,7 +400,7 @@ class RewardsStaffController(Controller):
     async def payouts(
         self,
         db_session: NamedDependency[AsyncSession],
-        period: Annotated[str | None, QueryParameter(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$")] = None,
+        period: Annotated[str | None, QueryParameter(pattern=PERIOD_PATTERN)] = None,
         payout_state: Annotated[str | None, QueryParameter(name="state")] = None,
     ) -> list[schemas.PayoutView]:
         return [

@@ -63,6 +63,7 @@ from selflink_core.rewards.chain import (
 from selflink_core.rewards.events import (
     EMPTY_LEDGER_HEAD,
     EVENT_KINDS,
+    PERIOD_PATTERN,
     ZERO_HASH,
     Event,
     EventDraft,
@@ -107,6 +108,7 @@ __all__ = [
     "EVENT_KINDS",
     "MANIFEST_FILE",
     "PAYOUTS_FILE",
+    "PERIOD_PATTERN",
     "SUMS_FILE",
     "ZERO_HASH",
     "Bundle",
