@@ -20,7 +20,7 @@ from selflink_core.rewards.bundle import (
 )
 from selflink_core.rewards.calculation import PAYOUT_COLUMNS, PayoutRow
 from selflink_core.rewards.chain import LedgerScan, PeriodEvent
-from selflink_core.rewards.events import previous_period
+from selflink_core.rewards.events import ZERO_HASH, previous_period
 from selflink_core.rewards.report import Mismatch, MismatchError, VerificationReport
 
 
@@ -209,7 +209,7 @@ def _check_ledger(bundle: Bundle, ledger: LedgerScan, ledger_name: str) -> str:
             expected=f"at most {ledger.head.seq}",
             found=head.seq,
         )
-    ledger_head_hash = ledger.marked_hash or "0" * 64
+    ledger_head_hash = ledger.marked_hash or ZERO_HASH
     if head.seq and ledger_head_hash != head.hash:
         raise _fail(
             MANIFEST_FILE,
