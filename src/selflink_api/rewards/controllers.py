@@ -28,6 +28,14 @@ from selflink_api.platform.problems import (
 )
 from selflink_api.platform.security import requires_staff
 from selflink_api.rewards import schemas
+from selflink_api.rewards.dependencies import (
+    provide_dispute_service,
+    provide_ledger_service,
+    provide_link_service,
+    provide_payout_service,
+    provide_settings,
+    provide_transparency_service,
+)
 from selflink_api.rewards.disputes import DisputeService
 from selflink_api.rewards.github import (
     SCORED_EVENTS,
@@ -68,14 +76,14 @@ Version = Annotated[
 ]
 
 
-def provide_settings(request: Request[Any, Any, Any]) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
-
-
 REWARDS_DEPENDENCIES = {
     **ACCOUNT_DEPENDENCIES,
     "settings": Provide(provide_settings, sync_to_thread=False),
+    "ledger": Provide(provide_ledger_service, sync_to_thread=False),
+    "transparency": Provide(provide_transparency_service, sync_to_thread=False),
+    "links": Provide(provide_link_service, sync_to_thread=False),
+    "disputes": Provide(provide_dispute_service, sync_to_thread=False),
+    "payouts": Provide(provide_payout_service, sync_to_thread=False),
 }
 
 
@@ -140,6 +148,7 @@ class RewardsController(Controller):
 
     @get("/ledger.jsonl", opt=PUBLIC, summary="The whole ledger, format-1 lines in seq order")
     async def ledger(self, request: Request[Any, Any, Any]) -> Stream:
+        """Its own session: the request's closes as the response starts, before the stream runs."""
         session_maker = request.app.state.session_maker
 
         async def lines() -> AsyncIterator[bytes]:
@@ -151,15 +160,15 @@ class RewardsController(Controller):
 
     @get("/periods", opt=PUBLIC, summary="Every committed month: state, version, root and totals")
     async def periods(
-        self, db_session: NamedDependency[AsyncSession]
+        self, transparency: NamedDependency[TransparencyService]
     ) -> list[schemas.PeriodSummary]:
-        return await TransparencyService(db_session).periods()
+        return await transparency.periods()
 
     @get("/periods/{period:str}", opt=PUBLIC, summary="One month and its versions")
     async def period(
-        self, period: FromPath[str], db_session: NamedDependency[AsyncSession]
+        self, period: FromPath[str], transparency: NamedDependency[TransparencyService]
     ) -> schemas.PeriodDetail:
-        return await TransparencyService(db_session).period(period)
+        return await transparency.period(period)
 
     @get(
         "/periods/{period:str}/files/{name:str}", opt=PUBLIC, summary="A bundle file, byte for byte"
@@ -168,10 +177,10 @@ class RewardsController(Controller):
         self,
         period: FromPath[str],
         name: FromPath[str],
-        db_session: NamedDependency[AsyncSession],
+        transparency: NamedDependency[TransparencyService],
         version: Version = None,
     ) -> Response[bytes]:
-        content = await TransparencyService(db_session).file(period, name, version)
+        content = await transparency.file(period, name, version)
         return Response(
             content,
             media_type=MEDIA_TYPES[name],
@@ -187,10 +196,10 @@ class RewardsController(Controller):
         self,
         period: FromPath[str],
         contributor: FromPath[str],
-        db_session: NamedDependency[AsyncSession],
+        transparency: NamedDependency[TransparencyService],
         version: Version = None,
     ) -> Response[bytes]:
-        content = await TransparencyService(db_session).proof(period, contributor, version)
+        content = await transparency.proof(period, contributor, version)
         return Response(content, media_type="application/json")
 
     @get(
@@ -199,9 +208,9 @@ class RewardsController(Controller):
         summary="A contributor's events and months",
     )
     async def statement(
-        self, contributor: FromPath[str], db_session: NamedDependency[AsyncSession]
+        self, contributor: FromPath[str], transparency: NamedDependency[TransparencyService]
     ) -> schemas.Statement:
-        return await TransparencyService(db_session).statement(contributor)
+        return await transparency.statement(contributor)
 
     @post(
         "/github/webhook",
@@ -262,18 +271,16 @@ class RewardsController(Controller):
         self,
         data: JSONBody[schemas.LinkRequest],
         principal: NamedDependency[Principal],
-        db_session: NamedDependency[AsyncSession],
+        links: NamedDependency[LinkService],
     ) -> schemas.LinkView:
-        link = await LinkService(db_session).request(
-            principal.id, data.github_id, data.github_login, data.evidence
-        )
+        link = await links.request(principal.id, data.github_id, data.github_login, data.evidence)
         return link_view(link)
 
     @get("/links/me", summary="My link requests")
     async def my_links(
-        self, principal: NamedDependency[Principal], db_session: NamedDependency[AsyncSession]
+        self, principal: NamedDependency[Principal], links: NamedDependency[LinkService]
     ) -> list[schemas.LinkView]:
-        return [link_view(link) for link in await LinkService(db_session).mine(principal.id)]
+        return [link_view(link) for link in await links.mine(principal.id)]
 
     @post(
         "/periods/{period:str}/disputes",
@@ -285,17 +292,15 @@ class RewardsController(Controller):
         period: FromPath[str],
         data: JSONBody[schemas.DisputeRequest],
         principal: NamedDependency[Principal],
-        db_session: NamedDependency[AsyncSession],
+        disputes: NamedDependency[DisputeService],
     ) -> schemas.DisputeView:
-        return dispute_view(
-            await DisputeService(db_session).open(principal.id, period, data.reason, data.event_id)
-        )
+        return dispute_view(await disputes.open(principal.id, period, data.reason, data.event_id))
 
     @get("/disputes/me", summary="My disputes")
     async def my_disputes(
-        self, principal: NamedDependency[Principal], db_session: NamedDependency[AsyncSession]
+        self, principal: NamedDependency[Principal], disputes: NamedDependency[DisputeService]
     ) -> list[schemas.DisputeView]:
-        return [dispute_view(d) for d in await DisputeService(db_session).mine(principal.id)]
+        return [dispute_view(d) for d in await disputes.mine(principal.id)]
 
 
 class RewardsStaffController(Controller):
@@ -315,9 +320,8 @@ class RewardsStaffController(Controller):
         self,
         data: JSONBody[schemas.ManualEventRequest],
         principal: NamedDependency[Principal],
-        db_session: NamedDependency[AsyncSession],
+        ledger: NamedDependency[LedgerService],
     ) -> schemas.LedgerEvent:
-        ledger = LedgerService(db_session)
         event = await ledger.append_manual(
             kind=data.kind,
             contributor=data.contributor,
@@ -332,10 +336,8 @@ class RewardsStaffController(Controller):
         return msgspec.convert(event.as_json_object(), schemas.LedgerEvent)
 
     @get("/links", summary="Link requests awaiting a decision")
-    async def pending_links(
-        self, db_session: NamedDependency[AsyncSession]
-    ) -> list[schemas.LinkView]:
-        return [link_view(link) for link in await LinkService(db_session).pending()]
+    async def pending_links(self, links: NamedDependency[LinkService]) -> list[schemas.LinkView]:
+        return [link_view(link) for link in await links.pending()]
 
     @post(
         "/links/{link_id:uuid}/{decision:str}",
@@ -348,9 +350,9 @@ class RewardsStaffController(Controller):
         decision: FromPath[Literal["approve", "reject"]],
         data: JSONBody[schemas.Decision],
         principal: NamedDependency[Principal],
-        db_session: NamedDependency[AsyncSession],
+        links: NamedDependency[LinkService],
     ) -> schemas.LinkView:
-        link = await LinkService(db_session).decide(
+        link = await links.decide(
             link_id, approve=decision == "approve", staff_id=principal.id, note=data.note
         )
         return link_view(link)
@@ -358,12 +360,12 @@ class RewardsStaffController(Controller):
     @get("/disputes", summary="Every dispute, optionally by state")
     async def disputes(
         self,
-        db_session: NamedDependency[AsyncSession],
+        disputes: NamedDependency[DisputeService],
         dispute_state: Annotated[
             str | None, QueryParameter(name="state", description="open, accepted or rejected")
         ] = None,
     ) -> list[schemas.DisputeView]:
-        return [dispute_view(d) for d in await DisputeService(db_session).all(dispute_state)]
+        return [dispute_view(d) for d in await disputes.all(dispute_state)]
 
     @post(
         "/disputes/{dispute_id:uuid}/{decision:str}",
@@ -376,9 +378,9 @@ class RewardsStaffController(Controller):
         decision: FromPath[Literal["accept", "reject"]],
         data: JSONBody[schemas.Decision],
         principal: NamedDependency[Principal],
-        db_session: NamedDependency[AsyncSession],
+        disputes: NamedDependency[DisputeService],
     ) -> schemas.DisputeView:
-        dispute = await DisputeService(db_session).resolve(
+        dispute = await disputes.resolve(
             dispute_id, accept=decision == "accept", staff_id=principal.id, note=data.note
         )
         return dispute_view(dispute)
@@ -399,14 +401,11 @@ class RewardsStaffController(Controller):
     @get("/payouts", summary="Payouts, by period and state")
     async def payouts(
         self,
-        db_session: NamedDependency[AsyncSession],
+        payouts: NamedDependency[PayoutService],
         period: Annotated[str | None, QueryParameter(pattern=PERIOD_PATTERN)] = None,
         payout_state: Annotated[str | None, QueryParameter(name="state")] = None,
     ) -> list[schemas.PayoutView]:
-        return [
-            payout_view(p)
-            for p in await PayoutService(db_session).find(period=period, state=payout_state)
-        ]
+        return [payout_view(p) for p in await payouts.find(period=period, state=payout_state)]
 
     @post(
         "/payouts/{payout_id:uuid}/transitions",
@@ -418,9 +417,8 @@ class RewardsStaffController(Controller):
         payout_id: FromPath[uuid.UUID],
         data: JSONBody[schemas.TransitionRequest],
         principal: NamedDependency[Principal],
-        db_session: NamedDependency[AsyncSession],
+        payouts: NamedDependency[PayoutService],
     ) -> schemas.PayoutDetail:
-        payouts = PayoutService(db_session)
         payout, changed = await payouts.transition(
             payout_id,
             data.to,
