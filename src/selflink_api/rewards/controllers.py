@@ -16,16 +16,7 @@ from selflink_api.accounts.controllers import ACCOUNT_DEPENDENCIES
 from selflink_api.accounts.services import Principal
 from selflink_api.platform.jobs import JobQueue
 from selflink_api.platform.pagination import PageRequest
-from selflink_api.platform.problems import (
-    BAD_REQUEST,
-    MALFORMED_BODY,
-    PAYLOAD_TOO_LARGE,
-    UNAUTHORIZED,
-    UNAVAILABLE,
-    UNSUPPORTED_MEDIA_TYPE,
-    VALIDATION,
-    ProblemError,
-)
+from selflink_api.platform.problems import MALFORMED_BODY, ProblemError
 from selflink_api.platform.security import requires_staff
 from selflink_api.rewards import schemas
 from selflink_api.rewards.dependencies import (
@@ -37,12 +28,7 @@ from selflink_api.rewards.dependencies import (
     provide_transparency_service,
 )
 from selflink_api.rewards.disputes import DisputeService
-from selflink_api.rewards.github import (
-    SCORED_EVENTS,
-    recent_deliveries,
-    record_delivery,
-    signature_is_valid,
-)
+from selflink_api.rewards.github import Webhook, provide_webhook, recent_deliveries, record_delivery
 from selflink_api.rewards.jobs import score_delivery
 from selflink_api.rewards.ledger import LedgerService
 from selflink_api.rewards.links import LinkService
@@ -55,7 +41,6 @@ from selflink_api.rewards.models import (
 )
 from selflink_api.rewards.payouts import PayoutService
 from selflink_api.rewards.transparency import TransparencyService
-from selflink_api.settings import Settings
 from selflink_core.rewards import (
     EVENTS_FILE,
     MANIFEST_FILE,
@@ -79,6 +64,7 @@ Version = Annotated[
 REWARDS_DEPENDENCIES = {
     **ACCOUNT_DEPENDENCIES,
     "settings": Provide(provide_settings, sync_to_thread=False),
+    "webhook": Provide(provide_webhook),
     "ledger": Provide(provide_ledger_service, sync_to_thread=False),
     "transparency": Provide(provide_transparency_service, sync_to_thread=False),
     "links": Provide(provide_link_service, sync_to_thread=False),
@@ -220,49 +206,25 @@ class RewardsController(Controller):
     )
     async def github_webhook(
         self,
-        request: Request[Any, Any, Any],
+        webhook: NamedDependency[Webhook],
         db_session: NamedDependency[AsyncSession],
         jobs: NamedDependency[JobQueue],
-        settings: NamedDependency[Settings],
     ) -> Response[Any]:
-        secret = settings.github_webhook_secret.get_secret_value()
-        if not secret:
-            raise ProblemError(
-                UNAVAILABLE, "GitHub webhooks are not configured here (GITHUB_WEBHOOK_SECRET)."
-            )
-        body = await request.body()
-        if len(body) > settings.github_webhook_max_bytes:
-            raise ProblemError(
-                PAYLOAD_TOO_LARGE,
-                f"Payloads are limited to {settings.github_webhook_max_bytes} bytes.",
-            )
-        if not signature_is_valid(secret, body, request.headers.get("x-hub-signature-256")):
-            raise ProblemError(UNAUTHORIZED, "X-Hub-Signature-256 does not match this payload.")
-        if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
-            raise ProblemError(UNSUPPORTED_MEDIA_TYPE, "Send the webhook as application/json.")
-        event_type = request.headers.get("x-github-event", "")
-        delivery_id = request.headers.get("x-github-delivery", "")
-        if not delivery_id or len(delivery_id) > 100:
-            raise ProblemError(BAD_REQUEST, "X-GitHub-Delivery is missing or too long.")
-        if event_type == "ping":
+        if webhook.event_type == "ping":
             return Response({"status": "pong"}, status_code=200)
-        if event_type not in SCORED_EVENTS:
-            raise ProblemError(
-                VALIDATION,
-                f"X-GitHub-Event {event_type!r} is not handled; subscribe to pull_request only.",
-                errors=[
-                    {"field": "X-GitHub-Event", "source": "header", "message": "unsupported event"}
-                ],
-            )
         try:
-            json.loads(body)
+            json.loads(webhook.body)
         except ValueError:
             raise ProblemError(MALFORMED_BODY, "The payload is not valid JSON.") from None
-        recorded = await record_delivery(db_session, delivery_id, event_type, body)
+        recorded = await record_delivery(
+            db_session, webhook.delivery_id, webhook.event_type, webhook.body
+        )
         if recorded.is_new:
             await jobs.enqueue(score_delivery, delivery_id=str(recorded.delivery.id))
         accepted = schemas.DeliveryAccepted(
-            delivery=delivery_id, status=recorded.delivery.status, duplicate=not recorded.is_new
+            delivery=webhook.delivery_id,
+            status=recorded.delivery.status,
+            duplicate=not recorded.is_new,
         )
         return Response(accepted, status_code=202)
 
