@@ -33,11 +33,8 @@ from selflink_api.rewards.jobs import score_delivery
 from selflink_api.rewards.ledger import LedgerService
 from selflink_api.rewards.links import LinkService
 from selflink_api.rewards.models import (
-    ContributorLinkRequest,
     DeliveryStatus,
     GithubDelivery,
-    RewardDispute,
-    RewardPayout,
 )
 from selflink_api.rewards.payouts import PayoutService
 from selflink_api.rewards.transparency import TransparencyService
@@ -73,33 +70,6 @@ REWARDS_DEPENDENCIES = {
 }
 
 
-def link_view(link: ContributorLinkRequest) -> schemas.LinkView:
-    return schemas.LinkView(
-        id=link.id,
-        contributor=link.contributor,
-        github_login=link.github_login,
-        state=link.state,
-        note=link.note,
-        created_at=link.created_at,
-        decided_at=link.decided_at,
-    )
-
-
-def dispute_view(dispute: RewardDispute) -> schemas.DisputeView:
-    return schemas.DisputeView(
-        id=dispute.id,
-        period=dispute.period,
-        version=dispute.version,
-        contributor=dispute.contributor,
-        reason=dispute.reason,
-        event_id=dispute.event_id,
-        state=dispute.state,
-        resolution_note=dispute.resolution_note,
-        created_at=dispute.created_at,
-        resolved_at=dispute.resolved_at,
-    )
-
-
 def delivery_view(delivery: GithubDelivery) -> schemas.DeliveryView:
     return schemas.DeliveryView(
         delivery_id=delivery.delivery_id,
@@ -109,19 +79,6 @@ def delivery_view(delivery: GithubDelivery) -> schemas.DeliveryView:
         event_seq=delivery.event_seq,
         payload_sha256=delivery.payload_sha256,
         received_at=delivery.created_at,
-    )
-
-
-def payout_view(payout: RewardPayout) -> schemas.PayoutView:
-    return schemas.PayoutView(
-        id=payout.id,
-        period=payout.period,
-        contributor=payout.contributor,
-        amount_cents=payout.amount_cents,
-        currency=payout.currency,
-        state=payout.state,
-        method=payout.method,
-        external_ref=payout.external_ref,
     )
 
 
@@ -236,13 +193,15 @@ class RewardsController(Controller):
         links: NamedDependency[LinkService],
     ) -> schemas.LinkView:
         link = await links.request(principal.id, data.github_id, data.github_login, data.evidence)
-        return link_view(link)
+        return msgspec.convert(link, schemas.LinkView, from_attributes=True)
 
     @get("/links/me", summary="My link requests")
     async def my_links(
         self, principal: NamedDependency[Principal], links: NamedDependency[LinkService]
     ) -> list[schemas.LinkView]:
-        return [link_view(link) for link in await links.mine(principal.id)]
+        return msgspec.convert(
+            await links.mine(principal.id), list[schemas.LinkView], from_attributes=True
+        )
 
     @post(
         "/periods/{period:str}/disputes",
@@ -256,13 +215,16 @@ class RewardsController(Controller):
         principal: NamedDependency[Principal],
         disputes: NamedDependency[DisputeService],
     ) -> schemas.DisputeView:
-        return dispute_view(await disputes.open(principal.id, period, data.reason, data.event_id))
+        dispute = await disputes.open(principal.id, period, data.reason, data.event_id)
+        return msgspec.convert(dispute, schemas.DisputeView, from_attributes=True)
 
     @get("/disputes/me", summary="My disputes")
     async def my_disputes(
         self, principal: NamedDependency[Principal], disputes: NamedDependency[DisputeService]
     ) -> list[schemas.DisputeView]:
-        return [dispute_view(d) for d in await disputes.mine(principal.id)]
+        return msgspec.convert(
+            await disputes.mine(principal.id), list[schemas.DisputeView], from_attributes=True
+        )
 
 
 class RewardsStaffController(Controller):
@@ -299,7 +261,7 @@ class RewardsStaffController(Controller):
 
     @get("/links", summary="Link requests awaiting a decision")
     async def pending_links(self, links: NamedDependency[LinkService]) -> list[schemas.LinkView]:
-        return [link_view(link) for link in await links.pending()]
+        return msgspec.convert(await links.pending(), list[schemas.LinkView], from_attributes=True)
 
     @post(
         "/links/{link_id:uuid}/{decision:str}",
@@ -317,7 +279,7 @@ class RewardsStaffController(Controller):
         link = await links.decide(
             link_id, approve=decision == "approve", staff_id=principal.id, note=data.note
         )
-        return link_view(link)
+        return msgspec.convert(link, schemas.LinkView, from_attributes=True)
 
     @get("/disputes", summary="Every dispute, optionally by state")
     async def disputes(
@@ -327,7 +289,9 @@ class RewardsStaffController(Controller):
             str | None, QueryParameter(name="state", description="open, accepted or rejected")
         ] = None,
     ) -> list[schemas.DisputeView]:
-        return [dispute_view(d) for d in await disputes.all(dispute_state)]
+        return msgspec.convert(
+            await disputes.all(dispute_state), list[schemas.DisputeView], from_attributes=True
+        )
 
     @post(
         "/disputes/{dispute_id:uuid}/{decision:str}",
@@ -345,7 +309,7 @@ class RewardsStaffController(Controller):
         dispute = await disputes.resolve(
             dispute_id, accept=decision == "accept", staff_id=principal.id, note=data.note
         )
-        return dispute_view(dispute)
+        return msgspec.convert(dispute, schemas.DisputeView, from_attributes=True)
 
     @get("/github/deliveries", summary="GitHub deliveries, newest first: what became of each")
     async def deliveries(
@@ -367,7 +331,8 @@ class RewardsStaffController(Controller):
         period: Annotated[str | None, QueryParameter(pattern=PERIOD_PATTERN)] = None,
         payout_state: Annotated[str | None, QueryParameter(name="state")] = None,
     ) -> list[schemas.PayoutView]:
-        return [payout_view(p) for p in await payouts.find(period=period, state=payout_state)]
+        found = await payouts.find(period=period, state=payout_state)
+        return msgspec.convert(found, list[schemas.PayoutView], from_attributes=True)
 
     @post(
         "/payouts/{payout_id:uuid}/transitions",
@@ -403,5 +368,7 @@ class RewardsStaffController(Controller):
             for t in await payouts.transitions(payout.id)
         ]
         return schemas.PayoutDetail(
-            payout=payout_view(payout), changed=changed, transitions=history
+            payout=msgspec.convert(payout, schemas.PayoutView, from_attributes=True),
+            changed=changed,
+            transitions=history,
         )
