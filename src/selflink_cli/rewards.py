@@ -30,13 +30,13 @@ from selflink_core.rewards import (
     DEFAULT_RULES,
     EMPTY_LEDGER_HEAD,
     MANIFEST_FILE,
-    PAYOUTS_FILE,
     Bundle,
     BundleError,
     CanonicalJsonError,
     EventError,
     Figures,
     FiguresError,
+    InconsistentBundleError,
     LedgerScan,
     NoSuchRowError,
     NotScored,
@@ -53,19 +53,16 @@ from selflink_core.rewards import (
     explain_row,
     is_period,
     make_proof,
-    merkle_root,
     parse_manifest,
     parse_proof,
     parse_strict_json,
     period_of,
-    read_bundle,
+    read_consistent_bundle,
     score_pull_request,
     seal,
     verify_bundle,
 )
-from selflink_core.rewards.bundle import sha256_hex
 from selflink_core.rewards.report import Mismatch, MismatchError
-from selflink_core.rewards.verification import check_file_hashes
 
 EXIT_CODES_HELP: Final = (
     "Exit codes: 0 success or verified, 1 verification failed, 2 usage error, "
@@ -109,21 +106,13 @@ def _checked_bundle(folder: Path) -> Bundle:
     """A bundle whose files agree with SHA256SUMS and whose manifest matches its payouts."""
     files = read_bundle_folder(folder)
     try:
-        check_file_hashes(files)
-        bundle = read_bundle(files)
+        return read_consistent_bundle(files)
     except MismatchError as failure:
         raise CliError(f"{folder}/{failure.mismatch.message()}") from None
+    except InconsistentBundleError as exc:
+        raise CliError(f"{folder}/{exc}; run `selflink rewards verify {folder}`") from None
     except BundleError as exc:
         raise CliError(f"{folder}/{exc}") from None
-    manifest = bundle.manifest
-    if manifest.payouts_sha256 != sha256_hex(files[PAYOUTS_FILE]) or manifest.merkle_root != (
-        merkle_root([row.csv_line() for row in bundle.rows]).hex()
-    ):
-        raise CliError(
-            f"{folder}/{MANIFEST_FILE}: payouts_sha256 or merkle_root does not match payouts.csv; "
-            f"run `selflink rewards verify {folder}`"
-        )
-    return bundle
 
 
 # calculate -----------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ import pytest
 
 from selflink_cli import ledger_scan
 from selflink_core.rewards import EVENT_KINDS, parse_event_line, scan_ledger
+from selflink_core.rewards.bundle import sums_file
 from tests.cli.conftest import Run
 
 
@@ -385,3 +386,24 @@ def test_the_session_in_the_docs_runs_as_shown(
             roots[calendar.month_name[int(period[5:])].lower()] = result.stdout.split()[-1]
         for line in shown:
             assert filled(line) in result.stdout.splitlines(), (command, line)
+
+
+def test_prove_refuses_payouts_its_manifest_does_not_describe(
+    run: Run, ledger: Path, tmp_path: Path
+):
+    out = tmp_path / "2025-01"
+    assert _calculate(run, ledger, "2025-01", out, "--revenue-cents", 100_000).exit_code == 0
+    payouts = (out / "payouts.csv").read_bytes()
+    changed = payouts[:-2] + (b"8" if payouts[-2:-1] != b"8" else b"9") + b"\n"
+    (out / "payouts.csv").write_bytes(changed)
+    files = {name: (out / name).read_bytes() for name in ("events.jsonl", "manifest.json")}
+    (out / "SHA256SUMS").write_bytes(
+        sums_file(files["events.jsonl"], files["manifest.json"], changed)
+    )
+    contributor = payouts.splitlines()[1].split(b",")[0].decode()
+    result = run("prove", out, "--contributor", contributor)
+    assert result.exit_code == 3
+    assert result.stderr == (
+        f"error: {out}/manifest.json: payouts_sha256 or merkle_root does not match payouts.csv; "
+        f"run `selflink rewards verify {out}`\n"
+    )

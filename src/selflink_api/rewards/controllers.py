@@ -16,39 +16,35 @@ from selflink_api.accounts.controllers import ACCOUNT_DEPENDENCIES
 from selflink_api.accounts.services import Principal
 from selflink_api.platform.jobs import JobQueue
 from selflink_api.platform.pagination import PageRequest
-from selflink_api.platform.problems import (
-    BAD_REQUEST,
-    MALFORMED_BODY,
-    PAYLOAD_TOO_LARGE,
-    UNAUTHORIZED,
-    UNAVAILABLE,
-    UNSUPPORTED_MEDIA_TYPE,
-    VALIDATION,
-    ProblemError,
-)
+from selflink_api.platform.problems import MALFORMED_BODY, ProblemError
 from selflink_api.platform.security import requires_staff
 from selflink_api.rewards import schemas
-from selflink_api.rewards.disputes import DisputeService
-from selflink_api.rewards.github import (
-    SCORED_EVENTS,
-    recent_deliveries,
-    record_delivery,
-    signature_is_valid,
+from selflink_api.rewards.dependencies import (
+    provide_dispute_service,
+    provide_ledger_service,
+    provide_link_service,
+    provide_payout_service,
+    provide_settings,
+    provide_transparency_service,
 )
+from selflink_api.rewards.disputes import DisputeService
+from selflink_api.rewards.github import Webhook, provide_webhook, recent_deliveries, record_delivery
 from selflink_api.rewards.jobs import score_delivery
 from selflink_api.rewards.ledger import LedgerService
 from selflink_api.rewards.links import LinkService
 from selflink_api.rewards.models import (
-    ContributorLinkRequest,
     DeliveryStatus,
     GithubDelivery,
-    RewardDispute,
-    RewardPayout,
 )
 from selflink_api.rewards.payouts import PayoutService
 from selflink_api.rewards.transparency import TransparencyService
-from selflink_api.settings import Settings
-from selflink_core.rewards import EVENTS_FILE, MANIFEST_FILE, PAYOUTS_FILE, SUMS_FILE
+from selflink_core.rewards import (
+    EVENTS_FILE,
+    MANIFEST_FILE,
+    PAYOUTS_FILE,
+    PERIOD_PATTERN,
+    SUMS_FILE,
+)
 
 PUBLIC = {"exclude_from_auth": True}
 MEDIA_TYPES = {
@@ -62,42 +58,16 @@ Version = Annotated[
 ]
 
 
-def provide_settings(request: Request[Any, Any, Any]) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
-
-
 REWARDS_DEPENDENCIES = {
     **ACCOUNT_DEPENDENCIES,
     "settings": Provide(provide_settings, sync_to_thread=False),
+    "webhook": Provide(provide_webhook),
+    "ledger": Provide(provide_ledger_service, sync_to_thread=False),
+    "transparency": Provide(provide_transparency_service, sync_to_thread=False),
+    "links": Provide(provide_link_service, sync_to_thread=False),
+    "disputes": Provide(provide_dispute_service, sync_to_thread=False),
+    "payouts": Provide(provide_payout_service, sync_to_thread=False),
 }
-
-
-def link_view(link: ContributorLinkRequest) -> schemas.LinkView:
-    return schemas.LinkView(
-        id=link.id,
-        contributor=link.contributor,
-        github_login=link.github_login,
-        state=link.state,
-        note=link.note,
-        created_at=link.created_at,
-        decided_at=link.decided_at,
-    )
-
-
-def dispute_view(dispute: RewardDispute) -> schemas.DisputeView:
-    return schemas.DisputeView(
-        id=dispute.id,
-        period=dispute.period,
-        version=dispute.version,
-        contributor=dispute.contributor,
-        reason=dispute.reason,
-        event_id=dispute.event_id,
-        state=dispute.state,
-        resolution_note=dispute.resolution_note,
-        created_at=dispute.created_at,
-        resolved_at=dispute.resolved_at,
-    )
 
 
 def delivery_view(delivery: GithubDelivery) -> schemas.DeliveryView:
@@ -112,19 +82,6 @@ def delivery_view(delivery: GithubDelivery) -> schemas.DeliveryView:
     )
 
 
-def payout_view(payout: RewardPayout) -> schemas.PayoutView:
-    return schemas.PayoutView(
-        id=payout.id,
-        period=payout.period,
-        contributor=payout.contributor,
-        amount_cents=payout.amount_cents,
-        currency=payout.currency,
-        state=payout.state,
-        method=payout.method,
-        external_ref=payout.external_ref,
-    )
-
-
 class RewardsController(Controller):
     """Public: anyone can download and re-check everything."""
 
@@ -134,6 +91,7 @@ class RewardsController(Controller):
 
     @get("/ledger.jsonl", opt=PUBLIC, summary="The whole ledger, format-1 lines in seq order")
     async def ledger(self, request: Request[Any, Any, Any]) -> Stream:
+        """Its own session: the request's closes as the response starts, before the stream runs."""
         session_maker = request.app.state.session_maker
 
         async def lines() -> AsyncIterator[bytes]:
@@ -145,15 +103,15 @@ class RewardsController(Controller):
 
     @get("/periods", opt=PUBLIC, summary="Every committed month: state, version, root and totals")
     async def periods(
-        self, db_session: NamedDependency[AsyncSession]
+        self, transparency: NamedDependency[TransparencyService]
     ) -> list[schemas.PeriodSummary]:
-        return await TransparencyService(db_session).periods()
+        return await transparency.periods()
 
     @get("/periods/{period:str}", opt=PUBLIC, summary="One month and its versions")
     async def period(
-        self, period: FromPath[str], db_session: NamedDependency[AsyncSession]
+        self, period: FromPath[str], transparency: NamedDependency[TransparencyService]
     ) -> schemas.PeriodDetail:
-        return await TransparencyService(db_session).period(period)
+        return await transparency.period(period)
 
     @get(
         "/periods/{period:str}/files/{name:str}", opt=PUBLIC, summary="A bundle file, byte for byte"
@@ -162,10 +120,10 @@ class RewardsController(Controller):
         self,
         period: FromPath[str],
         name: FromPath[str],
-        db_session: NamedDependency[AsyncSession],
+        transparency: NamedDependency[TransparencyService],
         version: Version = None,
     ) -> Response[bytes]:
-        content = await TransparencyService(db_session).file(period, name, version)
+        content = await transparency.file(period, name, version)
         return Response(
             content,
             media_type=MEDIA_TYPES[name],
@@ -181,10 +139,10 @@ class RewardsController(Controller):
         self,
         period: FromPath[str],
         contributor: FromPath[str],
-        db_session: NamedDependency[AsyncSession],
+        transparency: NamedDependency[TransparencyService],
         version: Version = None,
     ) -> Response[bytes]:
-        content = await TransparencyService(db_session).proof(period, contributor, version)
+        content = await transparency.proof(period, contributor, version)
         return Response(content, media_type="application/json")
 
     @get(
@@ -193,9 +151,9 @@ class RewardsController(Controller):
         summary="A contributor's events and months",
     )
     async def statement(
-        self, contributor: FromPath[str], db_session: NamedDependency[AsyncSession]
+        self, contributor: FromPath[str], transparency: NamedDependency[TransparencyService]
     ) -> schemas.Statement:
-        return await TransparencyService(db_session).statement(contributor)
+        return await transparency.statement(contributor)
 
     @post(
         "/github/webhook",
@@ -205,49 +163,25 @@ class RewardsController(Controller):
     )
     async def github_webhook(
         self,
-        request: Request[Any, Any, Any],
+        webhook: NamedDependency[Webhook],
         db_session: NamedDependency[AsyncSession],
         jobs: NamedDependency[JobQueue],
-        settings: NamedDependency[Settings],
     ) -> Response[Any]:
-        secret = settings.github_webhook_secret.get_secret_value()
-        if not secret:
-            raise ProblemError(
-                UNAVAILABLE, "GitHub webhooks are not configured here (GITHUB_WEBHOOK_SECRET)."
-            )
-        body = await request.body()
-        if len(body) > settings.github_webhook_max_bytes:
-            raise ProblemError(
-                PAYLOAD_TOO_LARGE,
-                f"Payloads are limited to {settings.github_webhook_max_bytes} bytes.",
-            )
-        if not signature_is_valid(secret, body, request.headers.get("x-hub-signature-256")):
-            raise ProblemError(UNAUTHORIZED, "X-Hub-Signature-256 does not match this payload.")
-        if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
-            raise ProblemError(UNSUPPORTED_MEDIA_TYPE, "Send the webhook as application/json.")
-        event_type = request.headers.get("x-github-event", "")
-        delivery_id = request.headers.get("x-github-delivery", "")
-        if not delivery_id or len(delivery_id) > 100:
-            raise ProblemError(BAD_REQUEST, "X-GitHub-Delivery is missing or too long.")
-        if event_type == "ping":
+        if webhook.event_type == "ping":
             return Response({"status": "pong"}, status_code=200)
-        if event_type not in SCORED_EVENTS:
-            raise ProblemError(
-                VALIDATION,
-                f"X-GitHub-Event {event_type!r} is not handled; subscribe to pull_request only.",
-                errors=[
-                    {"field": "X-GitHub-Event", "source": "header", "message": "unsupported event"}
-                ],
-            )
         try:
-            json.loads(body)
+            json.loads(webhook.body)
         except ValueError:
             raise ProblemError(MALFORMED_BODY, "The payload is not valid JSON.") from None
-        recorded = await record_delivery(db_session, delivery_id, event_type, body)
+        recorded = await record_delivery(
+            db_session, webhook.delivery_id, webhook.event_type, webhook.body
+        )
         if recorded.is_new:
             await jobs.enqueue(score_delivery, delivery_id=str(recorded.delivery.id))
         accepted = schemas.DeliveryAccepted(
-            delivery=delivery_id, status=recorded.delivery.status, duplicate=not recorded.is_new
+            delivery=webhook.delivery_id,
+            status=recorded.delivery.status,
+            duplicate=not recorded.is_new,
         )
         return Response(accepted, status_code=202)
 
@@ -256,18 +190,18 @@ class RewardsController(Controller):
         self,
         data: JSONBody[schemas.LinkRequest],
         principal: NamedDependency[Principal],
-        db_session: NamedDependency[AsyncSession],
+        links: NamedDependency[LinkService],
     ) -> schemas.LinkView:
-        link = await LinkService(db_session).request(
-            principal.id, data.github_id, data.github_login, data.evidence
-        )
-        return link_view(link)
+        link = await links.request(principal.id, data.github_id, data.github_login, data.evidence)
+        return msgspec.convert(link, schemas.LinkView, from_attributes=True)
 
     @get("/links/me", summary="My link requests")
     async def my_links(
-        self, principal: NamedDependency[Principal], db_session: NamedDependency[AsyncSession]
+        self, principal: NamedDependency[Principal], links: NamedDependency[LinkService]
     ) -> list[schemas.LinkView]:
-        return [link_view(link) for link in await LinkService(db_session).mine(principal.id)]
+        return msgspec.convert(
+            await links.mine(principal.id), list[schemas.LinkView], from_attributes=True
+        )
 
     @post(
         "/periods/{period:str}/disputes",
@@ -279,17 +213,18 @@ class RewardsController(Controller):
         period: FromPath[str],
         data: JSONBody[schemas.DisputeRequest],
         principal: NamedDependency[Principal],
-        db_session: NamedDependency[AsyncSession],
+        disputes: NamedDependency[DisputeService],
     ) -> schemas.DisputeView:
-        return dispute_view(
-            await DisputeService(db_session).open(principal.id, period, data.reason, data.event_id)
-        )
+        dispute = await disputes.open(principal.id, period, data.reason, data.event_id)
+        return msgspec.convert(dispute, schemas.DisputeView, from_attributes=True)
 
     @get("/disputes/me", summary="My disputes")
     async def my_disputes(
-        self, principal: NamedDependency[Principal], db_session: NamedDependency[AsyncSession]
+        self, principal: NamedDependency[Principal], disputes: NamedDependency[DisputeService]
     ) -> list[schemas.DisputeView]:
-        return [dispute_view(d) for d in await DisputeService(db_session).mine(principal.id)]
+        return msgspec.convert(
+            await disputes.mine(principal.id), list[schemas.DisputeView], from_attributes=True
+        )
 
 
 class RewardsStaffController(Controller):
@@ -309,9 +244,8 @@ class RewardsStaffController(Controller):
         self,
         data: JSONBody[schemas.ManualEventRequest],
         principal: NamedDependency[Principal],
-        db_session: NamedDependency[AsyncSession],
+        ledger: NamedDependency[LedgerService],
     ) -> schemas.LedgerEvent:
-        ledger = LedgerService(db_session)
         event = await ledger.append_manual(
             kind=data.kind,
             contributor=data.contributor,
@@ -326,10 +260,8 @@ class RewardsStaffController(Controller):
         return msgspec.convert(event.as_json_object(), schemas.LedgerEvent)
 
     @get("/links", summary="Link requests awaiting a decision")
-    async def pending_links(
-        self, db_session: NamedDependency[AsyncSession]
-    ) -> list[schemas.LinkView]:
-        return [link_view(link) for link in await LinkService(db_session).pending()]
+    async def pending_links(self, links: NamedDependency[LinkService]) -> list[schemas.LinkView]:
+        return msgspec.convert(await links.pending(), list[schemas.LinkView], from_attributes=True)
 
     @post(
         "/links/{link_id:uuid}/{decision:str}",
@@ -342,22 +274,24 @@ class RewardsStaffController(Controller):
         decision: FromPath[Literal["approve", "reject"]],
         data: JSONBody[schemas.Decision],
         principal: NamedDependency[Principal],
-        db_session: NamedDependency[AsyncSession],
+        links: NamedDependency[LinkService],
     ) -> schemas.LinkView:
-        link = await LinkService(db_session).decide(
+        link = await links.decide(
             link_id, approve=decision == "approve", staff_id=principal.id, note=data.note
         )
-        return link_view(link)
+        return msgspec.convert(link, schemas.LinkView, from_attributes=True)
 
     @get("/disputes", summary="Every dispute, optionally by state")
     async def disputes(
         self,
-        db_session: NamedDependency[AsyncSession],
+        disputes: NamedDependency[DisputeService],
         dispute_state: Annotated[
             str | None, QueryParameter(name="state", description="open, accepted or rejected")
         ] = None,
     ) -> list[schemas.DisputeView]:
-        return [dispute_view(d) for d in await DisputeService(db_session).all(dispute_state)]
+        return msgspec.convert(
+            await disputes.all(dispute_state), list[schemas.DisputeView], from_attributes=True
+        )
 
     @post(
         "/disputes/{dispute_id:uuid}/{decision:str}",
@@ -370,12 +304,12 @@ class RewardsStaffController(Controller):
         decision: FromPath[Literal["accept", "reject"]],
         data: JSONBody[schemas.Decision],
         principal: NamedDependency[Principal],
-        db_session: NamedDependency[AsyncSession],
+        disputes: NamedDependency[DisputeService],
     ) -> schemas.DisputeView:
-        dispute = await DisputeService(db_session).resolve(
+        dispute = await disputes.resolve(
             dispute_id, accept=decision == "accept", staff_id=principal.id, note=data.note
         )
-        return dispute_view(dispute)
+        return msgspec.convert(dispute, schemas.DisputeView, from_attributes=True)
 
     @get("/github/deliveries", summary="GitHub deliveries, newest first: what became of each")
     async def deliveries(
@@ -393,14 +327,12 @@ class RewardsStaffController(Controller):
     @get("/payouts", summary="Payouts, by period and state")
     async def payouts(
         self,
-        db_session: NamedDependency[AsyncSession],
-        period: Annotated[str | None, QueryParameter(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$")] = None,
+        payouts: NamedDependency[PayoutService],
+        period: Annotated[str | None, QueryParameter(pattern=PERIOD_PATTERN)] = None,
         payout_state: Annotated[str | None, QueryParameter(name="state")] = None,
     ) -> list[schemas.PayoutView]:
-        return [
-            payout_view(p)
-            for p in await PayoutService(db_session).find(period=period, state=payout_state)
-        ]
+        found = await payouts.find(period=period, state=payout_state)
+        return msgspec.convert(found, list[schemas.PayoutView], from_attributes=True)
 
     @post(
         "/payouts/{payout_id:uuid}/transitions",
@@ -412,9 +344,8 @@ class RewardsStaffController(Controller):
         payout_id: FromPath[uuid.UUID],
         data: JSONBody[schemas.TransitionRequest],
         principal: NamedDependency[Principal],
-        db_session: NamedDependency[AsyncSession],
+        payouts: NamedDependency[PayoutService],
     ) -> schemas.PayoutDetail:
-        payouts = PayoutService(db_session)
         payout, changed = await payouts.transition(
             payout_id,
             data.to,
@@ -437,5 +368,7 @@ class RewardsStaffController(Controller):
             for t in await payouts.transitions(payout.id)
         ]
         return schemas.PayoutDetail(
-            payout=payout_view(payout), changed=changed, transitions=history
+            payout=msgspec.convert(payout, schemas.PayoutView, from_attributes=True),
+            changed=changed,
+            transitions=history,
         )

@@ -3,16 +3,28 @@
 import hashlib
 import hmac
 from dataclasses import dataclass
+from typing import Any
 from uuid import UUID
 
+from litestar import Request
+from litestar.di import NamedDependency
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from selflink_api.platform.pagination import PageRequest, paginate
-from selflink_api.platform.problems import ProblemError
+from selflink_api.platform.problems import (
+    BAD_REQUEST,
+    PAYLOAD_TOO_LARGE,
+    UNAUTHORIZED,
+    UNAVAILABLE,
+    UNSUPPORTED_MEDIA_TYPE,
+    VALIDATION,
+    ProblemError,
+)
 from selflink_api.rewards.ledger import DuplicateEventError, LedgerService
 from selflink_api.rewards.models import DeliveryStatus, GithubDelivery
+from selflink_api.settings import Settings
 from selflink_core.rewards import DEFAULT_RULES, NotScored, PayloadError, score_pull_request
 
 SIGNATURE_PREFIX = "sha256="
@@ -27,6 +39,50 @@ def signature_is_valid(secret: str, body: bytes, header: str | None) -> bool:
         return False
     expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
     return hmac.compare_digest(expected, header.removeprefix(SIGNATURE_PREFIX))
+
+
+@dataclass(frozen=True)
+class Webhook:
+    """A delivery whose headers passed every check; its body is not yet read as JSON."""
+
+    delivery_id: str
+    event_type: str
+    body: bytes
+
+
+async def provide_webhook(
+    request: Request[Any, Any, Any], settings: NamedDependency[Settings]
+) -> Webhook:
+    """The checks a delivery passes before its body is read: webhooks configured here, size,
+    signature, media type, delivery id, and an event we take (`ping` or a scored one)."""
+    secret = settings.github_webhook_secret.get_secret_value()
+    if not secret:
+        raise ProblemError(
+            UNAVAILABLE, "GitHub webhooks are not configured here (GITHUB_WEBHOOK_SECRET)."
+        )
+    body = await request.body()
+    if len(body) > settings.github_webhook_max_bytes:
+        raise ProblemError(
+            PAYLOAD_TOO_LARGE,
+            f"Payloads are limited to {settings.github_webhook_max_bytes} bytes.",
+        )
+    if not signature_is_valid(secret, body, request.headers.get("x-hub-signature-256")):
+        raise ProblemError(UNAUTHORIZED, "X-Hub-Signature-256 does not match this payload.")
+    if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
+        raise ProblemError(UNSUPPORTED_MEDIA_TYPE, "Send the webhook as application/json.")
+    event_type = request.headers.get("x-github-event", "")
+    delivery_id = request.headers.get("x-github-delivery", "")
+    if not delivery_id or len(delivery_id) > 100:
+        raise ProblemError(BAD_REQUEST, "X-GitHub-Delivery is missing or too long.")
+    if event_type not in ACCEPTED_EVENTS:
+        raise ProblemError(
+            VALIDATION,
+            f"X-GitHub-Event {event_type!r} is not handled; subscribe to pull_request only.",
+            errors=[
+                {"field": "X-GitHub-Event", "source": "header", "message": "unsupported event"}
+            ],
+        )
+    return Webhook(delivery_id=delivery_id, event_type=event_type, body=body)
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from selflink_api.platform.appendonly import REWARDS_LEDGER, lock_head
 from selflink_api.platform.problems import VALIDATION, ProblemError
 from selflink_api.rewards.models import PeriodState, RewardContributor, RewardEvent, RewardPeriod
 from selflink_core.rewards import (
+    EMPTY_LEDGER_HEAD,
     Event,
     EventDraft,
     EventError,
@@ -51,7 +52,7 @@ class LedgerService:
         last = await self.session.scalar(
             select(RewardEvent).order_by(RewardEvent.seq.desc()).limit(1)
         )
-        return LedgerHead(last.seq, last.hash) if last else LedgerHead(0, "0" * 64)
+        return LedgerHead(last.seq, last.hash) if last else EMPTY_LEDGER_HEAD
 
     async def open_period_for(self, occurred_at: str) -> str:
         """The UTC month of `occurred_at`, or the earliest later month that is not locked."""

@@ -9,8 +9,9 @@ from msgspec import Meta
 
 from selflink_api.platform.pagination import CursorPage
 from selflink_api.rewards.models import PayoutState
+from selflink_core.rewards import PERIOD_PATTERN
 
-Period = Annotated[str, Meta(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$", examples=["2026-10"])]
+Period = Annotated[str, Meta(pattern=PERIOD_PATTERN, examples=["2026-10"])]
 ContributorKey = Annotated[
     str, Meta(pattern=r"^[A-Za-z0-9._:@/+-]{1,200}$", examples=["github:583231"])
 ]
@@ -45,7 +46,7 @@ class ManualEventRequest(Struct):
         Annotated[
             str,
             Meta(
-                pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$",
+                pattern=PERIOD_PATTERN,
                 examples=["2026-10"],
                 description="A month that is not locked, to correct a disputed month; "
                 "the current month by default.",

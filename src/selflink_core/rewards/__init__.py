@@ -12,6 +12,7 @@ files, the clock or randomness, so a service and the CLI get the same bytes from
 - Month: `build_bundle(period, events, figures, previous=..., ledger_head=...)` → `Bundle`;
   `Bundle.files()` → the four files' bytes; `read_bundle(files)`; `Bundle.root`.
 - Checking: `verify_bundle(files, previous=..., ledger=..., expected_root=...)` → report;
+  `read_consistent_bundle(files)` → a `Bundle` fit to prove or explain a row;
   `make_proof`, `parse_proof`, `check_proof`; `explain_row`.
 """
 
@@ -63,6 +64,7 @@ from selflink_core.rewards.chain import (
 from selflink_core.rewards.events import (
     EMPTY_LEDGER_HEAD,
     EVENT_KINDS,
+    PERIOD_PATTERN,
     ZERO_HASH,
     Event,
     EventDraft,
@@ -96,7 +98,12 @@ from selflink_core.rewards.scoring import (
     load_rules,
     score_pull_request,
 )
-from selflink_core.rewards.verification import PreviousBundleError, verify_bundle
+from selflink_core.rewards.verification import (
+    InconsistentBundleError,
+    PreviousBundleError,
+    read_consistent_bundle,
+    verify_bundle,
+)
 
 __all__ = [
     "BUNDLE_FILES",
@@ -107,6 +114,7 @@ __all__ = [
     "EVENT_KINDS",
     "MANIFEST_FILE",
     "PAYOUTS_FILE",
+    "PERIOD_PATTERN",
     "SUMS_FILE",
     "ZERO_HASH",
     "Bundle",
@@ -120,6 +128,7 @@ __all__ = [
     "Figures",
     "FiguresError",
     "InclusionProof",
+    "InconsistentBundleError",
     "LedgerHead",
     "LedgerMerger",
     "LedgerProblem",
@@ -165,6 +174,7 @@ __all__ = [
     "period_of",
     "previous_period",
     "read_bundle",
+    "read_consistent_bundle",
     "reversal_problem",
     "root_from_inclusion_path",
     "root_of_files",

@@ -32,8 +32,11 @@ DRAFT_KEYS: Final = (
 """The keys an author supplies; `seq`, `prev` and `hash` are added when the event is sealed."""
 EVENT_KEYS: Final = tuple(sorted((*DRAFT_KEYS, "hash", "prev", "seq")))
 
+PERIOD_PATTERN: Final = r"^[0-9]{4}-(0[1-9]|1[0-2])$"
+"""A month, `YYYY-MM`; anchored because msgspec and Litestar patterns search, not match."""
+
 _NON_NEGATIVE_KINDS: Final = frozenset({"pr_merged", "bounty", "bonus"})
-_PERIOD = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])")
+_PERIOD = re.compile(PERIOD_PATTERN)
 _TIMESTAMP = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})Z")
 _CONTRIBUTOR = re.compile(r"[A-Za-z0-9._:@/+-]{1,200}")
 _RULES = re.compile(r"[A-Za-z0-9._-]{1,32}")

@@ -20,12 +20,17 @@ from selflink_core.rewards.bundle import (
 )
 from selflink_core.rewards.calculation import PAYOUT_COLUMNS, PayoutRow
 from selflink_core.rewards.chain import LedgerScan, PeriodEvent
-from selflink_core.rewards.events import previous_period
+from selflink_core.rewards.events import ZERO_HASH, previous_period
+from selflink_core.rewards.merkle import merkle_root
 from selflink_core.rewards.report import Mismatch, MismatchError, VerificationReport
 
 
 class PreviousBundleError(ValueError):
     """Verification needs the previous month's bundle, or was given the wrong month's."""
+
+
+class InconsistentBundleError(BundleError):
+    """The files match SHA256SUMS, but the manifest's payouts hash or Merkle root does not."""
 
 
 def _fail(
@@ -97,6 +102,23 @@ def check_file_hashes(files: Mapping[str, bytes], prefix: str = "") -> None:
             prefix + SUMS_FILE,
             "must be exactly three lines '<sha256>  <name>' ending in a newline",
         )
+
+
+def read_consistent_bundle(files: Mapping[str, bytes]) -> Bundle:
+    """A bundle fit to prove or explain a row without recomputing the month (`verify_bundle`):
+    its files match SHA256SUMS (else `MismatchError`), are well formed (else `BundleError`) and
+    its manifest holds the hash and Merkle root of its payouts (else `InconsistentBundleError`).
+    """
+    check_file_hashes(files)
+    bundle = read_bundle(files)
+    manifest = bundle.manifest
+    if manifest.payouts_sha256 != sha256_hex(files[PAYOUTS_FILE]) or manifest.merkle_root != (
+        merkle_root([row.csv_line() for row in bundle.rows]).hex()
+    ):
+        raise InconsistentBundleError(
+            MANIFEST_FILE, f"payouts_sha256 or merkle_root does not match {PAYOUTS_FILE}"
+        )
+    return bundle
 
 
 def _compare_rows(found: Sequence[PayoutRow], expected: Sequence[PayoutRow]) -> None:
@@ -209,7 +231,7 @@ def _check_ledger(bundle: Bundle, ledger: LedgerScan, ledger_name: str) -> str:
             expected=f"at most {ledger.head.seq}",
             found=head.seq,
         )
-    ledger_head_hash = ledger.marked_hash or "0" * 64
+    ledger_head_hash = ledger.marked_hash or ZERO_HASH
     if head.seq and ledger_head_hash != head.hash:
         raise _fail(
             MANIFEST_FILE,

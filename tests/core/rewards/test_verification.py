@@ -5,8 +5,10 @@ import pytest
 from selflink_core.rewards import (
     PAYOUTS_FILE,
     Figures,
+    InconsistentBundleError,
     PreviousBundleError,
     explain_row,
+    read_consistent_bundle,
     scan_ledger,
     verify_bundle,
 )
@@ -41,6 +43,18 @@ def test_a_changed_file_is_named_with_both_hashes(events):
     assert mismatch.file == PAYOUTS_FILE
     assert mismatch.expected != mismatch.found
     assert "SHA256SUMS" in mismatch.reason
+
+
+def test_a_consistent_bundle_reads_back_and_resealed_payouts_do_not(events):
+    bundle = month_bundle(events, "2025-01", Figures(revenue_cents=1000))
+    files = bundle.files()
+    assert read_consistent_bundle(files) == bundle
+    payouts = files[PAYOUTS_FILE].replace(b"github:1,5,0,5,167,0,167", b"github:1,5,0,5,168,0,168")
+    with pytest.raises(InconsistentBundleError) as raised:
+        read_consistent_bundle(_reseal({**files, PAYOUTS_FILE: payouts}))
+    assert str(raised.value) == (
+        "manifest.json: payouts_sha256 or merkle_root does not match payouts.csv"
+    )
 
 
 def test_a_changed_payout_names_row_and_field(events):
