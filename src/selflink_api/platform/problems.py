@@ -93,16 +93,23 @@ class ProblemError(Exception):
 
     @classmethod
     def invalid(
-        cls, field: str, message: str, *, source: str = "body", **details: Any
+        cls,
+        field: str,
+        message: str,
+        *,
+        source: str = "body",
+        detail: str | None = None,
+        **details: Any,
     ) -> "ProblemError":
         """A 422 naming one field as the client sent it, with the platform's wording.
 
-        `source` is where the field came from (`body`, `path`, `query`, `header`); `details`
-        add to the field's entry (e.g. an engine's `code`, or `choices`).
+        `source` is where the field came from (`body`, `path`, `query`, `header`); `detail`
+        replaces the sentence for people ("field: message."); `details` add to the field's
+        entry (e.g. an engine's `code`, or `choices`).
         """
         message = message.rstrip(".")
         entry = {"field": field, "source": source, "message": message, **details}
-        return cls(VALIDATION, f"{field}: {message}.", errors=[entry])
+        return cls(VALIDATION, detail or f"{field}: {message}.", errors=[entry])
 
 
 def problem_response(

@@ -7,7 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from selflink_api.audit import services as audit
-from selflink_api.platform.problems import CONFLICT, FORBIDDEN, NOT_FOUND, VALIDATION, ProblemError
+from selflink_api.platform.problems import CONFLICT, FORBIDDEN, NOT_FOUND, ProblemError
 from selflink_api.rewards.links import LinkService
 from selflink_api.rewards.models import DisputeState, PeriodState, RewardDispute, RewardEvent
 from selflink_api.rewards.snapshots import SnapshotService, require_period
@@ -34,10 +34,10 @@ class DisputeService:
                 select(RewardEvent).where(RewardEvent.event_id == event_id)
             )
             if event is None:
-                raise ProblemError(
-                    VALIDATION,
-                    f"event_id: no event {event_id!r} in the ledger.",
-                    errors=[{"field": "event_id", "source": "body", "message": "no such event"}],
+                raise ProblemError.invalid(
+                    "event_id",
+                    "no such event",
+                    detail=f"event_id: no event {event_id!r} in the ledger.",
                 )
         dispute = RewardDispute(
             period=period,

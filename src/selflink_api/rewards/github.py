@@ -19,7 +19,6 @@ from selflink_api.platform.problems import (
     UNAUTHORIZED,
     UNAVAILABLE,
     UNSUPPORTED_MEDIA_TYPE,
-    VALIDATION,
     ProblemError,
 )
 from selflink_api.rewards.ledger import DuplicateEventError, LedgerService
@@ -75,12 +74,11 @@ async def provide_webhook(
     if not delivery_id or len(delivery_id) > 100:
         raise ProblemError(BAD_REQUEST, "X-GitHub-Delivery is missing or too long.")
     if event_type not in ACCEPTED_EVENTS:
-        raise ProblemError(
-            VALIDATION,
-            f"X-GitHub-Event {event_type!r} is not handled; subscribe to pull_request only.",
-            errors=[
-                {"field": "X-GitHub-Event", "source": "header", "message": "unsupported event"}
-            ],
+        raise ProblemError.invalid(
+            "X-GitHub-Event",
+            "unsupported event",
+            source="header",
+            detail=f"X-GitHub-Event {event_type!r} is not handled; subscribe to pull_request only.",
         )
     return Webhook(delivery_id=delivery_id, event_type=event_type, body=body)
 

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from selflink_api.audit import services as audit
 from selflink_api.platform.appendonly import REWARDS_LEDGER, lock_head
-from selflink_api.platform.problems import VALIDATION, ProblemError
+from selflink_api.platform.problems import ProblemError
 from selflink_api.rewards.models import PeriodState, RewardContributor, RewardEvent, RewardPeriod
 from selflink_core.rewards import (
     EMPTY_LEDGER_HEAD,
@@ -37,11 +37,7 @@ class DuplicateEventError(Exception):
 
 def event_problem(exc: EventError) -> ProblemError:
     field = exc.field or "event"
-    return ProblemError(
-        VALIDATION,
-        f"{field}: {exc}",
-        errors=[{"field": field, "source": "body", "message": str(exc)}],
-    )
+    return ProblemError.invalid(field, str(exc), detail=f"{field}: {exc}")
 
 
 class LedgerService:
@@ -158,10 +154,8 @@ class LedgerService:
         occurred_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         current = occurred_at[:7]
         if period is not None and period > current:
-            raise ProblemError(
-                VALIDATION,
-                f"period: {period} is in the future.",
-                errors=[{"field": "period", "source": "body", "message": "is in the future"}],
+            raise ProblemError.invalid(
+                "period", "is in the future", detail=f"period: {period} is in the future."
             )
         draft = EventDraft(
             id=event_id or f"manual:{kind}:{uuid.uuid4().hex}",
@@ -179,11 +173,7 @@ class LedgerService:
                 draft, appended_by=f"user:{staff_id}", reason=reason, actor_id=staff_id
             )
         except DuplicateEventError as exc:
-            raise ProblemError(
-                VALIDATION,
-                f"event_id: {exc}.",
-                errors=[{"field": "event_id", "source": "body", "message": str(exc)}],
-            ) from None
+            raise ProblemError.invalid("event_id", str(exc), detail=f"event_id: {exc}.") from None
 
     async def _unlocked(self, period: str) -> str:
         state = await self.session.scalar(

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from selflink_api.audit import services as audit
-from selflink_api.platform.problems import CONFLICT, NOT_FOUND, VALIDATION, ProblemError
+from selflink_api.platform.problems import CONFLICT, NOT_FOUND, ProblemError
 from selflink_api.rewards.ledger import LedgerService
 from selflink_api.rewards.models import (
     PayoutState,
@@ -47,10 +47,11 @@ def snapshot_files(snapshot: RewardSnapshot) -> dict[str, bytes]:
 
 def require_period(period: str) -> str:
     if not is_period(period):
-        raise ProblemError(
-            VALIDATION,
-            f"period: must be YYYY-MM, found {period!r}.",
-            errors=[{"field": "period", "source": "path", "message": "must be YYYY-MM"}],
+        raise ProblemError.invalid(
+            "period",
+            "must be YYYY-MM",
+            source="path",
+            detail=f"period: must be YYYY-MM, found {period!r}.",
         )
     return period
 
@@ -141,11 +142,7 @@ class SnapshotService:
             )
         except (FiguresError, BundleError) as exc:
             field = getattr(exc, "field", None) or "figures"
-            raise ProblemError(
-                VALIDATION,
-                str(exc),
-                errors=[{"field": field, "source": "body", "message": str(exc)}],
-            ) from None
+            raise ProblemError.invalid(field, str(exc), detail=str(exc)) from None
 
     async def commit(
         self, period: str, figures: Figures, *, actor: str, dispute_days: int, now: datetime
