@@ -27,6 +27,7 @@ from selflink_api.platform.problems import (
     ProblemError,
 )
 from selflink_api.platform.security import requires_staff
+from selflink_api.platform.values import INT32_MAX
 from selflink_api.rewards import schemas
 from selflink_api.rewards.disputes import DisputeService
 from selflink_api.rewards.github import (
@@ -58,7 +59,8 @@ MEDIA_TYPES = {
     SUMS_FILE: "text/plain",
 }
 Version = Annotated[
-    int | None, QueryParameter(ge=1, description="A committed version; the latest by default.")
+    int | None,
+    QueryParameter(ge=1, le=INT32_MAX, description="A committed version; the latest by default."),
 ]
 
 
