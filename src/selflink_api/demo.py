@@ -248,4 +248,4 @@ def demo(app: Litestar, host: str, port: int, serve: bool) -> None:
     click.echo(f"Rewards transparency: {base}/api/v1/rewards/periods")
     click.echo(f"API docs: {base}/schema")
     if serve:
-        uvicorn.run(app, host=host, port=port, log_config=None)
+        uvicorn.run(app, host=host, port=port, log_config=None, proxy_headers=False)

@@ -81,10 +81,13 @@ async def test_clients_behind_a_trusted_proxy_are_limited_separately() -> None:
         ("10.0.0.2", "10.0.0.3", "10.0.0.3"),  # all hops trusted: the farthest one
         ("10.0.0.2", "not-an-ip", "10.0.0.2"),
         ("2001:db8::1", "2001:0db8:0:0:0:0:0:2, 2a00::5", "2a00::5"),
-        ("testclient", "198.51.100.1", "testclient"),
+        ("testclient", "198.51.100.1", "unknown"),  # never text a client could have written
+        ("not-an-ip", None, "unknown"),
+        ("1" * 6000, "198.51.100.1", "unknown"),
+        (None, "198.51.100.1", "unknown"),
     ],
 )
 def test_client_ip_trusts_forwarded_for_only_through_trusted_proxies(
-    peer: str, forwarded: str | None, expected: str
+    peer: str | None, forwarded: str | None, expected: str
 ) -> None:
     assert client_ip_from(peer, forwarded, PROXIES) == expected

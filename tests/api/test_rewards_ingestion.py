@@ -1,6 +1,7 @@
 """GitHub ingestion: verified, recorded once, scored by a job, never doubled, never lost."""
 
 import hashlib
+from datetime import UTC, datetime
 
 import anyio
 import pytest
@@ -201,3 +202,52 @@ async def test_events_of_a_locked_month_go_to_the_next_open_month(
     assert b'"period":"2026-10"' in first
     assert b'"period":"2026-11"' in late
     assert b'"occurred_at":"2026-10-30T23:59:59Z"' in late
+
+
+SERVER_NOW = datetime(2026, 10, 20, 12, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("number", "author", "merged_at", "reason"),
+    [
+        (-1, 1010, "2026-10-05T12:00:00Z", "number: -1 is not a positive id"),
+        (0, 1010, "2026-10-05T12:00:00Z", "number: 0 is not a positive id"),
+        (10**30, 1010, "2026-10-05T12:00:00Z", "number: 1000000000000000000000000000000 is"),
+        (2**53, 1010, "2026-10-05T12:00:00Z", "number: 9007199254740992 is"),
+        (51, -5, "2026-10-05T12:00:00Z", "user.id: -5 is not a positive id"),
+        (51, 10**30, "2026-10-05T12:00:00Z", "user.id: 1000000000000000000000000000000 is"),
+        (51, 1010, "9999-12-31T23:59:59Z", "merged_at: 9999-12-31T23:59:59Z is more than a day"),
+        (51, 1010, "2026-10-21T12:00:01Z", "after this server's clock (2026-10-20T12:00:00Z)"),
+        (51, 1010, "0001-01-01T00:00:00Z", "merged_at: 0001-01-01T00:00:00Z is before GitHub"),
+        (51, 1010, "2007-12-31T23:59:59Z", "before GitHub existed (2008)"),
+    ],
+)
+async def test_impossible_pull_requests_never_reach_the_ledger_and_staff_see_why(
+    client: Client, settings: Settings, number: int, author: int, merged_at: str, reason: str
+) -> None:
+    client.app.state.job_runner.clock = lambda: SERVER_NOW
+    staff = await make_staff(client, settings)
+    response = await deliver(client, pr_payload(number, author, merged_at=merged_at))
+    assert response.status_code == 202
+    await drain_jobs(client)
+    assert await ledger_lines(client) == []
+    url = "/api/v1/staff/rewards/github/deliveries"
+    failed = (await client.get(url, params={"status": "failed"}, headers=staff.headers)).json()
+    (item,) = failed["items"]
+    assert item["outcome"].startswith("implausible pull request: ")
+    assert reason in item["outcome"]
+    assert item["event_seq"] is None
+
+
+async def test_the_edges_of_plausible_pull_requests_are_appended(client: Client) -> None:
+    client.app.state.job_runner.clock = lambda: SERVER_NOW
+    for number, author, merged_at in [
+        (1, 1, "2008-01-01T00:00:00Z"),
+        (2**53 - 1, 2**53 - 1, "2026-10-21T12:00:00Z"),  # a day ahead of the server clock
+    ]:
+        await deliver(client, pr_payload(number, author, merged_at=merged_at))
+    await drain_jobs(client)
+    lines = await ledger_lines(client)
+    assert len(lines) == 2
+    assert b'"period":"2008-01"' in lines[0]
+    assert b'"contributor":"github:9007199254740991"' in lines[1]

@@ -5,7 +5,10 @@ import unicodedata
 
 from email_validator import EmailNotValidError, validate_email
 
+from selflink_api.platform.values import is_mixed_script
+
 HANDLE_PATTERN = re.compile(r"^[a-z0-9_]{3,30}$")
+LOCAL_PART_SEPARATORS = re.compile(r"[.+_-]")
 RESERVED_HANDLES = frozenset(
     {
         "about", "abuse", "account", "accounts", "admin", "administrator", "api", "app", "auth",
@@ -23,11 +26,23 @@ class InvalidIdentifierError(ValueError):
 
 
 def normalize_email(raw: str) -> str:
-    """The syntactically valid, normalized, lower-cased form used for uniqueness and sign-in."""
+    """The syntactically valid, normalized, lower-cased form used for uniqueness and sign-in.
+
+    The domain is IDNA-normalized (UTS #46: `xn--` and full-width spellings become the one
+    Unicode form), so one address has one key. A domain label or a word of the local part that
+    mixes scripts, as look-alike addresses do (a Cyrillic `a` in a Latin name), is refused.
+    """
     try:
-        return validate_email(raw.strip(), check_deliverability=False).normalized.lower()
+        checked = validate_email(raw.strip(), check_deliverability=False)
     except EmailNotValidError as exc:
         raise InvalidIdentifierError(str(exc)) from exc
+    if any(is_mixed_script(label) for label in checked.domain.split(".")):
+        msg = "a label of the domain mixes letters of different scripts, such as Latin and Cyrillic"
+        raise InvalidIdentifierError(msg)
+    if any(is_mixed_script(word) for word in LOCAL_PART_SEPARATORS.split(checked.local_part)):
+        msg = "a word before the @ mixes letters of different scripts, such as Latin and Cyrillic"
+        raise InvalidIdentifierError(msg)
+    return checked.normalized.lower()
 
 
 def normalize_handle(raw: str) -> str:

@@ -8,6 +8,7 @@ import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
 from selflink_api.accounts.models import MessagePolicy, ProfileVisibility
+from selflink_api.platform.values import INT32_MAX
 
 Email = Annotated[str, Meta(min_length=3, max_length=254, examples=["ada@example.org"])]
 Password = Annotated[
@@ -129,7 +130,9 @@ class BirthData(Struct):
         ]
         | None
     ) = None
-    geonameid: Annotated[int, Meta(ge=1, description="The GeoNames id of `place`.")] | None = None
+    geonameid: (
+        Annotated[int, Meta(ge=1, le=INT32_MAX, description="The GeoNames id of `place`.")] | None
+    ) = None
     latitude: Latitude | None = None
     longitude: Longitude | None = None
 

@@ -59,6 +59,7 @@ from selflink_api.platform.problems import (
     ProblemError,
 )
 from selflink_api.platform.ratelimit import AttemptLimiter
+from selflink_api.platform.values import checked_text
 from selflink_api.settings import Settings
 
 logger = structlog.get_logger("selflink.accounts")
@@ -366,7 +367,7 @@ class AccountService:
     ) -> User:
         """Validate and store a new account with its personal data; sends nothing."""
         email = valid_email(email)
-        display_name = (display_name or "").strip()
+        display_name = checked_text("display_name", (display_name or "").strip())
         if handle is not None:
             try:
                 handles = [normalize_handle(handle)]
@@ -576,6 +577,10 @@ class AccountService:
         self, principal: Principal, changes: schemas.ProfileUpdate
     ) -> schemas.MyAccount:
         user = await self._active_user(principal.id)
+        for name, multiline in (("display_name", False), ("bio", True), ("full_name", False)):
+            value = getattr(changes, name)
+            if value is not msgspec.UNSET:
+                checked_text(name, value, multiline=multiline)
         for name in (
             "display_name",
             "bio",

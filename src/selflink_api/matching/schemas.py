@@ -12,11 +12,14 @@ import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
 from selflink_api.accounts.schemas import Struct
+from selflink_api.platform.values import INT16_MAX
 
 Mode = Literal["dating", "friends"]
 Word = Annotated[str, Meta(max_length=64)]
 Words = Annotated[list[Word], Meta(max_length=64)]
 Age = Annotated[int, Meta(description="Whole years, 18..99.")]
+AgeInput = Annotated[int, Meta(ge=1, le=INT16_MAX, description="Whole years, 18..99.")]
+"""Bounded by the features table's 16-bit ages; the rules then ask for 18..99 by name."""
 
 
 class DatingPreferences(msgspec.Struct, kw_only=True):
@@ -59,8 +62,8 @@ class DatingUpdate(Struct):
     interested_in: Annotated[list[Annotated[str, Meta(max_length=32)]], Meta(max_length=8)] | (
         UnsetType
     ) = UNSET
-    age_min: int | UnsetType = UNSET
-    age_max: int | UnsetType = UNSET
+    age_min: AgeInput | UnsetType = UNSET
+    age_max: AgeInput | UnsetType = UNSET
 
 
 class PreferencesUpdate(Struct):

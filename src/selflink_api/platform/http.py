@@ -22,17 +22,20 @@ logger = structlog.get_logger("selflink.http")
 REQUEST_ID_HEADER = "x-request-id"
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 TrustedNetworks = Sequence[IPv4Network | IPv6Network]
+UNKNOWN_CLIENT = "unknown"
 
 
 def client_ip_from(peer: str | None, forwarded_for: str | None, trusted: TrustedNetworks) -> str:
     """The client address, believing `X-Forwarded-For` only as far as trusted proxies vouch.
 
     Walks the header from the right (the hop nearest to us) and returns the first address that
-    is not one of our proxies; a peer outside the trusted list is the client itself.
+    is not one of our proxies; a peer outside the trusted list is the client itself. The answer
+    is always a parsed IP address or "unknown", never text a client wrote, since it keys rate
+    limits and is logged.
     """
     peer_address = _parse_ip(peer)
     if peer_address is None:
-        return peer or "unknown"
+        return UNKNOWN_CLIENT
     if not _is_trusted(peer_address, trusted) or not forwarded_for:
         return str(peer_address)
     hops = [hop.strip() for hop in forwarded_for.split(",") if hop.strip()]
@@ -64,7 +67,7 @@ def client_ip(connection: "ASGIConnection[Any, Any, Any, Any]") -> str:
     """The client address of a request, as resolved once by `RequestContextMiddleware`."""
     state = connection.scope.get("state", {})
     resolved = state.get("client_ip")
-    return str(resolved) if resolved else "unknown"
+    return str(resolved) if resolved else UNKNOWN_CLIENT
 
 
 async def serve_with_request_context(

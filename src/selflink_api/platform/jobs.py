@@ -32,6 +32,10 @@ logger = structlog.get_logger("selflink.jobs")
 JobFunction = Callable[..., Awaitable[Any]]
 
 
+def system_clock() -> datetime:
+    return datetime.now(UTC)
+
+
 @dataclass(frozen=True)
 class JobContext:
     """What a job receives: settings, its own database sessions and a queue for follow-ups."""
@@ -39,6 +43,8 @@ class JobContext:
     settings: Settings
     session_maker: Callable[[], AsyncSession]
     queue: "JobRunner"
+    clock: Callable[[], datetime] = system_clock
+    """The time jobs judge by (ages, what lies in the future); tests give a fixed one."""
 
     @contextlib.asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
@@ -132,12 +138,13 @@ class InProcessJobRunner:
     settings: Settings
     session_maker: Callable[[], AsyncSession]
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+    clock: Callable[[], datetime] = system_clock
     _tasks: set["asyncio.Task[None]"] = field(default_factory=set)
     _cron_tasks: set["asyncio.Task[None]"] = field(default_factory=set)
 
     @property
     def context(self) -> JobContext:
-        return JobContext(self.settings, self.session_maker, self)
+        return JobContext(self.settings, self.session_maker, self, self.clock)
 
     async def submit(self, job: JobDefinition, kwargs: Mapping[str, Any]) -> None:
         task = asyncio.create_task(self._run(job, dict(kwargs)), name=f"job:{job.name}")

@@ -1,6 +1,8 @@
 """Structured logs: JSON lines with a request id, never bodies, credentials or personal data."""
 
 import logging
+import sys
+import traceback
 from collections.abc import MutableMapping
 from pathlib import Path
 from typing import Any
@@ -45,6 +47,79 @@ def redact_sensitive(_logger: WrappedLogger, _method: str, event: EventDict) -> 
     return event
 
 
+DATABASE_ERROR_PACKAGES = frozenset(
+    {"asyncpg", "aiosqlite", "sqlite3", "psycopg", "sqlalchemy", "advanced_alchemy"}
+)
+SAFE_DATABASE_ERROR_FIELDS = (
+    "sqlstate",
+    "sqlite_errorname",
+    "constraint_name",
+    "table_name",
+    "column_name",
+    "data_type_name",
+)
+"""What a database error may say in the logs: its code and the schema names it concerns."""
+
+
+def scrub_database_errors(_logger: WrappedLogger, _method: str, event: EventDict) -> EventDict:
+    """Log a database error's traceback without its messages, which quote query values.
+
+    `hide_parameters` keeps values out of SQLAlchemy's own text, but the driver's message does
+    not: asyncpg writes `Key (email)=(...) already exists` or `invalid input for query argument
+    $1: '...'`. When an exception's chain holds a database error, every message in the chain is
+    replaced by the exception's kind, SQLSTATE and constraint, table or column name.
+    """
+    error = _exception_of(event.get("exc_info"))
+    if error is None or not any(_is_database_error(item) for item in _chain(error)):
+        return event
+    del event["exc_info"]
+    event["exception"] = _scrubbed_traceback(error)
+    return event
+
+
+def _exception_of(exc_info: Any) -> BaseException | None:
+    if exc_info is True:
+        return sys.exc_info()[1]
+    if isinstance(exc_info, BaseException):
+        return exc_info
+    if isinstance(exc_info, tuple) and len(exc_info) == 3:
+        return exc_info[1] if isinstance(exc_info[1], BaseException) else None
+    return None
+
+
+def _chain(error: BaseException) -> list[BaseException]:
+    """The exception and its causes and contexts, outermost first, as Python prints them."""
+    chain: list[BaseException] = []
+    current: BaseException | None = error
+    while current is not None and all(current is not seen for seen in chain):
+        chain.append(current)
+        current = current.__cause__ or (
+            None if current.__suppress_context__ else current.__context__
+        )
+    return chain
+
+
+def _is_database_error(error: BaseException) -> bool:
+    return type(error).__module__.split(".", 1)[0] in DATABASE_ERROR_PACKAGES
+
+
+def _scrubbed_traceback(error: BaseException) -> str:
+    parts = []
+    for item in reversed(_chain(error)):
+        kind = f"{type(item).__module__}.{type(item).__qualname__}"
+        facts = [
+            f"{name}={value}"
+            for name in SAFE_DATABASE_ERROR_FIELDS
+            if isinstance(value := getattr(item, name, None), str) and value
+        ]
+        frames = "".join(traceback.format_tb(item.__traceback__))
+        described = f"{kind} ({', '.join(facts)})" if facts else kind
+        parts.append(
+            f"Traceback (most recent call last):\n{frames}{described}: [message withheld]\n"
+        )
+    return "\nWhich led to:\n\n".join(parts)
+
+
 def _processors(settings: Settings) -> list[Processor]:
     renderer: Processor = (
         structlog.processors.JSONRenderer()
@@ -56,6 +131,7 @@ def _processors(settings: Settings) -> list[Processor]:
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         redact_sensitive,
+        scrub_database_errors,
         structlog.processors.StackInfoRenderer(),
         structlog.processors.format_exc_info,
         structlog.processors.UnicodeDecoder(),

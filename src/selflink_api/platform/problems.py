@@ -7,6 +7,7 @@ problems add `errors`: one entry per offending field.
 
 import re
 from dataclasses import dataclass
+from enum import Enum
 from http import HTTPStatus
 from typing import Any
 
@@ -143,8 +144,10 @@ UNKNOWN_FIELD = re.compile(r"Object contains unknown field `(?P<name>[^`]*)`")
 
 def _field_error(item: dict[str, Any]) -> dict[str, str]:
     """One entry of `errors`, naming the field as the client sent it: msgspec reports a
-    missing or unknown field at the object that holds it, so the name moves into `field`."""
-    source = str(item.get("source") or "body")
+    missing or unknown field at the object that holds it, so the name moves into `field`.
+    Litestar reports a parameter's source as an enum, written as its value ("query")."""
+    raw_source = item.get("source") or "body"
+    source = str(raw_source.value if isinstance(raw_source, Enum) else raw_source)
     key = str(item.get("key") or "")
     field = "" if source == "body" and key == BODY_PARAMETER else key
     message = str(item.get("message") or "invalid value")

@@ -18,6 +18,7 @@ from selflink_api.platform.jobs import JobQueue
 from selflink_api.platform.pagination import PageRequest
 from selflink_api.platform.problems import MALFORMED_BODY, ProblemError
 from selflink_api.platform.security import requires_staff
+from selflink_api.platform.values import INT32_MAX
 from selflink_api.rewards import schemas
 from selflink_api.rewards.dependencies import (
     provide_dispute_service,
@@ -54,7 +55,8 @@ MEDIA_TYPES = {
     SUMS_FILE: "text/plain",
 }
 Version = Annotated[
-    int | None, QueryParameter(ge=1, description="A committed version; the latest by default.")
+    int | None,
+    QueryParameter(ge=1, le=INT32_MAX, description="A committed version; the latest by default."),
 ]
 
 

@@ -3,6 +3,7 @@
 import hashlib
 import hmac
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -21,15 +22,26 @@ from selflink_api.platform.problems import (
     UNSUPPORTED_MEDIA_TYPE,
     ProblemError,
 )
+from selflink_api.platform.values import SAFE_INTEGER_MAX
 from selflink_api.rewards.ledger import DuplicateEventError, LedgerService
 from selflink_api.rewards.models import DeliveryStatus, GithubDelivery
 from selflink_api.settings import Settings
-from selflink_core.rewards import DEFAULT_RULES, NotScored, PayloadError, score_pull_request
+from selflink_core.rewards import (
+    DEFAULT_RULES,
+    NotScored,
+    PayloadError,
+    Scored,
+    score_pull_request,
+)
 
 SIGNATURE_PREFIX = "sha256="
 SCORED_EVENTS = frozenset({"pull_request"})
 ACCEPTED_EVENTS = SCORED_EVENTS | {"ping"}
 GITHUB_ACTOR = "github"
+EARLIEST_MERGE = datetime(2008, 1, 1, tzinfo=UTC)
+"""GitHub opened in 2008: no pull request was merged before."""
+CLOCK_SKEW = timedelta(days=1)
+"""How far past our clock a merge time may be, for clocks that disagree."""
 
 
 def signature_is_valid(secret: str, body: bytes, header: str | None) -> bool:
@@ -116,7 +128,37 @@ async def record_delivery(
     return Recorded(delivery, is_new=True)
 
 
-async def process_delivery(session: AsyncSession, delivery_id: UUID) -> GithubDelivery | None:
+class ImplausiblePullRequestError(ValueError):
+    """A validly signed pull request with values no real one has; says which."""
+
+
+def check_plausible(scored: Scored, now: datetime) -> None:
+    """Refuse a pull request that cannot be real, before its event becomes permanent.
+
+    The ledger is append-only, so this runs before the append: ids must be positive and within
+    what `POST /rewards/links` accepts (else the event could never be linked), and the merge
+    between GitHub's opening and a day past our clock (else it lands in a month like 9999-12
+    that would never be committed).
+    """
+    for name, value in (("number", scored.number), ("user.id", scored.author_id)):
+        if not 1 <= value <= SAFE_INTEGER_MAX:
+            msg = f"{name}: {str(value)[:40]} is not a positive id below 2^53"
+            raise ImplausiblePullRequestError(msg)
+    merged_at = datetime.fromisoformat(scored.draft.occurred_at)
+    if merged_at < EARLIEST_MERGE:
+        msg = f"merged_at: {scored.draft.occurred_at} is before GitHub existed (2008)"
+        raise ImplausiblePullRequestError(msg)
+    if merged_at > now + CLOCK_SKEW:
+        msg = (
+            f"merged_at: {scored.draft.occurred_at} is more than a day after this server's "
+            f"clock ({now.astimezone(UTC):%Y-%m-%dT%H:%M:%SZ})"
+        )
+        raise ImplausiblePullRequestError(msg)
+
+
+async def process_delivery(
+    session: AsyncSession, delivery_id: UUID, now: datetime
+) -> GithubDelivery | None:
     """Score a recorded pull request and append its event; every outcome is recorded."""
     ledger = LedgerService(session)
     delivery = await session.get(GithubDelivery, delivery_id)
@@ -124,10 +166,13 @@ async def process_delivery(session: AsyncSession, delivery_id: UUID) -> GithubDe
         return delivery
     try:
         result = score_pull_request(delivery.payload, DEFAULT_RULES)
-    except PayloadError as exc:
+        if isinstance(result, Scored):
+            check_plausible(result, now)
+    except (PayloadError, ImplausiblePullRequestError) as exc:
+        kind = "malformed" if isinstance(exc, PayloadError) else "implausible"
         delivery.status, delivery.outcome = (
             DeliveryStatus.FAILED,
-            f"malformed pull request: {exc}"[:500],
+            f"{kind} pull request: {exc}"[:500],
         )
         return delivery
     if isinstance(result, NotScored):

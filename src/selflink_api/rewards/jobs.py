@@ -17,7 +17,7 @@ logger = structlog.get_logger("selflink.rewards")
 async def score_delivery(context: JobContext, delivery_id: str) -> None:
     """Score a recorded GitHub delivery and append its event (idempotent)."""
     async with context.session() as session:
-        delivery = await process_delivery(session, UUID(delivery_id))
+        delivery = await process_delivery(session, UUID(delivery_id), now=context.clock())
     if delivery is not None:
         logger.info("github_delivery_processed", status=delivery.status, seq=delivery.event_seq)
 

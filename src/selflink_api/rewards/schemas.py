@@ -8,6 +8,7 @@ import msgspec
 from msgspec import Meta
 
 from selflink_api.platform.pagination import CursorPage
+from selflink_api.platform.values import SAFE_INTEGER_MAX
 from selflink_api.rewards.models import PayoutState
 from selflink_core.rewards import PERIOD_PATTERN
 
@@ -77,7 +78,7 @@ class LedgerEvent(msgspec.Struct, kw_only=True):
 
 
 class LinkRequest(Struct):
-    github_id: Annotated[int, Meta(ge=1, le=2**53 - 1, examples=[583231])]
+    github_id: Annotated[int, Meta(ge=1, le=SAFE_INTEGER_MAX, examples=[583231])]
     github_login: Annotated[str, Meta(max_length=100, examples=["octocat"])] = ""
     evidence: Annotated[
         str, Meta(max_length=500, examples=["https://gist.github.com/octocat/…"])

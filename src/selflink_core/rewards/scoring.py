@@ -66,10 +66,13 @@ def load_rules(version: str = DEFAULT_RULES) -> Rules:
 
 @dataclass(frozen=True, slots=True)
 class Scored:
-    """The event a pull request produces (period = UTC month of the merge) and how."""
+    """The event a pull request produces (period = UTC month of the merge) and how, with the
+    pull request's number and author id, which the draft holds only inside strings."""
 
     draft: EventDraft
     explanation: tuple[str, ...]
+    number: int
+    author_id: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +107,10 @@ def _utc_seconds(value: Any) -> str:
         raise PayloadError(f"merged_at: not an ISO 8601 timestamp: {value!r}") from None
     if moment.tzinfo is None:
         raise PayloadError(f"merged_at: has no time zone: {value!r}")
-    utc = moment.astimezone(dt.UTC)
+    try:
+        utc = moment.astimezone(dt.UTC)
+    except OverflowError:
+        raise PayloadError(f"merged_at: has no UTC time in years 1-9999: {value!r}") from None
     return (
         f"{utc.year:04d}-{utc.month:02d}-{utc.day:02d}"
         f"T{utc.hour:02d}:{utc.minute:02d}:{utc.second:02d}Z"
@@ -183,7 +189,7 @@ def score_pull_request(payload: bytes, rules_version: str = DEFAULT_RULES) -> Sc
         draft.validate()
     except EventError as exc:
         raise PayloadError(f"the pull request does not make a valid event: {exc}") from None
-    return Scored(draft=draft, explanation=tuple(explanation))
+    return Scored(draft=draft, explanation=tuple(explanation), number=number, author_id=author_id)
 
 
 def _label_names(pull: dict[str, Any]) -> list[str]:

@@ -107,6 +107,8 @@ def test_merge_time_is_truncated_to_seconds_in_utc():
         (webhook(user={"type": "User"}), "user.id"),
         (webhook(merged_at="yesterday"), "merged_at"),
         (webhook(merged_at="2025-03-04T10:11:12"), "time zone"),
+        (webhook(merged_at="0001-01-01T00:00:00+01:00"), "no UTC time"),
+        (webhook(merged_at="9999-12-31T23:00:00-02:00"), "no UTC time"),
         (webhook(labels=[{"color": "red"}]), "labels"),
         (webhook(base={}), "full_name"),
         (webhook(html_url=None), "html_url"),
