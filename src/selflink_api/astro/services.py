@@ -335,10 +335,7 @@ class AstroService:
         self, birth: BirthData, options: astro.ChartOptions, where: Where
     ) -> bytes:
         def compute() -> bytes:
-            normalized = normalize_birth(birth, where)
-            if not has_location(normalized):
-                raise astro.InvalidBirthData("place", "give a place or latitude and longitude")
-            return _chart_json(core_birth(normalized), options)
+            return _chart_json(core_birth(normalize_birth(birth, where)), options)
 
         return await run_engine(where, compute)
 

@@ -75,7 +75,7 @@ class MissingPlace(InvalidBirthData):
     """A chart was asked of a birth known without a place or coordinates."""
 
     def __init__(self) -> None:
-        super().__init__("place", "the birth data has no place or coordinates")
+        super().__init__("place", "give a place or latitude and longitude")
 
 
 class InvalidOption(InvalidInput):
