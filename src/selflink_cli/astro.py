@@ -21,17 +21,19 @@ from selflink_core.astro import (
     BirthData,
     Chart,
     ChartOptions,
+    CountryWithoutPlace,
     InvalidOption,
+    LoneCoordinate,
+    MissingPlace,
     NeedsDisambiguation,
+    PlaceWithCoordinates,
     Result,
+    TimeWithoutPlace,
     composite_chart,
     natal_chart,
     numerology,
-    parse_date,
+    parse_birth,
     parse_moment,
-    parse_time,
-    parse_utc_offset,
-    resolve_place,
     search_places,
     synastry,
     transit_aspect_options,
@@ -141,38 +143,33 @@ def _birth(
     utc_offset: str | None,
     prefix: str = "",
 ) -> BirthData:
-    if place is not None:
-        if latitude is not None or longitude is not None or zone is not None:
+    """The birth a chart is cast for; which options go together is a usage mistake."""
+    with _astro_errors():
+        try:
+            return parse_birth(
+                date=date,
+                time=time,
+                zone=zone,
+                latitude=latitude,
+                longitude=longitude,
+                place=place,
+                country=country,
+                fold=fold,
+                utc_offset=utc_offset,
+            ).for_chart()
+        except PlaceWithCoordinates:
             raise CliError(
                 f"use either --{prefix}place or --{prefix}lat/--{prefix}lon/--{prefix}tz, not both",
                 ExitCode.USAGE,
-            )
-    elif latitude is None or longitude is None:
-        raise CliError(f"give --{prefix}place, or --{prefix}lat and --{prefix}lon", ExitCode.USAGE)
-    if country is not None and place is None:
-        raise CliError(f"--{prefix}country narrows --{prefix}place only", ExitCode.USAGE)
-
-    def build() -> BirthData:
-        birth_date = parse_date(date)
-        birth_time = parse_time(time) if time is not None else None
-        offset = parse_utc_offset(utc_offset) if utc_offset is not None else None
-        if place is not None:
-            return BirthData.at_place(
-                resolve_place(place, country), birth_date, birth_time, fold=fold, utc_offset=offset
-            )
-        assert latitude is not None
-        assert longitude is not None
-        return BirthData(
-            date=birth_date,
-            time=birth_time,
-            latitude=latitude,
-            longitude=longitude,
-            zone=zone,
-            fold=fold,
-            utc_offset=offset,
-        )
-
-    return _guarded(build)
+            ) from None
+        except (MissingPlace, TimeWithoutPlace, LoneCoordinate):
+            raise CliError(
+                f"give --{prefix}place, or --{prefix}lat and --{prefix}lon", ExitCode.USAGE
+            ) from None
+        except CountryWithoutPlace:
+            raise CliError(
+                f"--{prefix}country narrows --{prefix}place only", ExitCode.USAGE
+            ) from None
 
 
 def _options(

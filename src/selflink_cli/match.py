@@ -23,16 +23,17 @@ from selflink_cli.console import console
 from selflink_cli.errors import CliError, ExitCode
 from selflink_core.astro import (
     AstroError,
-    BirthData,
     Chart,
+    CountryWithoutPlace,
+    LoneCoordinate,
     NeedsDisambiguation,
+    ParsedBirth,
+    PlaceWithCoordinates,
+    TimeWithoutPlace,
     birth_features,
     canonical_json,
     chart_features,
-    parse_date,
-    parse_time,
-    parse_utc_offset,
-    resolve_place,
+    parse_birth,
 )
 from selflink_core.astro.errors import AmbiguousPlace
 from selflink_core.matching import (
@@ -107,18 +108,16 @@ def _read_json(path: Path) -> dict[str, Any]:
     return document
 
 
-def _text(birth: Mapping[str, Any], name: str, path: Path) -> str | None:
+def _check_text(birth: Mapping[str, Any], name: str, path: Path) -> None:
     value = birth.get(name)
     if value is not None and not isinstance(value, str):
         raise CliError(f"{path}: birth.{name}: expected a string")
-    return value
 
 
-def _number(birth: Mapping[str, Any], name: str, path: Path) -> float | None:
+def _check_number(birth: Mapping[str, Any], name: str, path: Path) -> None:
     value = birth.get(name)
     if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
         raise CliError(f"{path}: birth.{name}: expected a number")
-    return value
 
 
 def _birth_person(birth: object, profile: ProfileAnswers, path: Path) -> Person:
@@ -129,42 +128,36 @@ def _birth_person(birth: object, profile: ProfileAnswers, path: Path) -> Person:
         raise CliError(
             f"{path}: birth: unknown field {unknown[0]!r}; expected {', '.join(BIRTH_KEYS)}"
         )
-    date = _text(birth, "date", path)
-    if date is None:
+    _check_text(birth, "date", path)
+    if birth.get("date") is None:
         raise CliError(f"{path}: birth.date: required, like 1990-05-17")
-    time, place, country, zone, offset = (
-        _text(birth, name, path) for name in ("time", "place", "country", "zone", "utc_offset")
-    )
-    latitude, longitude = _number(birth, "latitude", path), _number(birth, "longitude", path)
+    for name in ("time", "place", "country", "zone", "utc_offset"):
+        _check_text(birth, name, path)
+    for name in ("latitude", "longitude"):
+        _check_number(birth, name, path)
     fold = birth.get("fold")
     if fold is not None and type(fold) is not int:
         raise CliError(f"{path}: birth.fold: expected 0 or 1")
-    located = latitude is not None or longitude is not None
     with _input_errors(path):
-        birth_date = parse_date(date)
-        if place is None and not located:
-            if time is not None or zone is not None:
-                raise CliError(f"{path}: birth: a time or zone needs a place or coordinates")
-            return Person.from_birth_date(birth_date, profile)
-        if place is not None and (located or zone is not None):
-            raise CliError(f"{path}: birth: give either place or latitude/longitude/zone")
-        if country is not None and place is None:
-            raise CliError(f"{path}: birth.country narrows birth.place only")
-        birth_time = None if time is None else parse_time(time)
-        utc_offset = None if offset is None else parse_utc_offset(offset)
-        if place is not None:
-            data = BirthData.at_place(
-                resolve_place(place, country),
-                birth_date,
-                birth_time,
-                fold=fold,
-                utc_offset=utc_offset,
-            )
-        else:
-            if latitude is None or longitude is None:
-                raise CliError(f"{path}: birth: give both latitude and longitude")
-            data = BirthData(birth_date, birth_time, latitude, longitude, zone, fold, utc_offset)
-        return Person(chart=birth_features(data), profile=profile)
+        parsed = _parsed_birth(birth, path)
+        if parsed.located is None:
+            return Person.from_birth_date(parsed.date, profile)
+        return Person(chart=birth_features(parsed.located), profile=profile)
+
+
+def _parsed_birth(birth: Mapping[str, Any], path: Path) -> ParsedBirth:
+    """The birth by the engine's input rules (`BIRTH_KEYS` are its keywords), the rules on
+    which fields go together worded for a person file."""
+    try:
+        return parse_birth(**birth)
+    except TimeWithoutPlace:
+        raise CliError(f"{path}: birth: a time or zone needs a place or coordinates") from None
+    except PlaceWithCoordinates:
+        raise CliError(f"{path}: birth: give either place or latitude/longitude/zone") from None
+    except CountryWithoutPlace:
+        raise CliError(f"{path}: birth.country narrows birth.place only") from None
+    except LoneCoordinate:
+        raise CliError(f"{path}: birth: give both latitude and longitude") from None
 
 
 def _chart_person(document: object, profile: ProfileAnswers, path: Path) -> Person:

@@ -9,7 +9,7 @@ from litestar.testing import AsyncTestClient
 
 from selflink_api.platform.jobs import JobContext
 from selflink_api.settings import Settings
-from tests.api.people import Person
+from tests.api.people import Person, register
 from tests.api.test_auth import sql
 
 T = TypeVar("T")
@@ -23,6 +23,13 @@ async def put_birth(client: Client, person: Person, birth: dict[str, Any]) -> di
     response = await client.put("/api/v1/astro/birth-data", headers=person.headers, json=birth)
     assert response.status_code == 200, response.text
     return dict(response.json())
+
+
+async def person_born(client: Client, handle: str, birth: dict[str, Any]) -> Person:
+    """Someone registered, with their birth data stored."""
+    person = await register(client, handle)
+    await put_birth(client, person, birth)
+    return person
 
 
 async def natal(client: Client, person: Person, **query: str) -> dict[str, Any]:

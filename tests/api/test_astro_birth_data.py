@@ -10,6 +10,7 @@ from tests.api.astro_helpers import (
     Client,
     cached_rows,
     natal,
+    person_born,
     problem_error,
     put_birth,
 )
@@ -158,8 +159,7 @@ async def test_patch_users_me_applies_the_same_rules_and_resolution(client: Clie
 
 
 async def test_a_date_alone_serves_numerology_but_a_chart_needs_a_place(client: Client) -> None:
-    person = await register(client, "date_only")
-    await put_birth(client, person, {"date": "1990-05-17"})
+    person = await person_born(client, "date_only", {"date": "1990-05-17"})
     numbers = await client.get(
         "/api/v1/astro/numerology/me", headers=person.headers, params={"year": 2026}
     )
@@ -175,8 +175,7 @@ async def test_a_date_alone_serves_numerology_but_a_chart_needs_a_place(client: 
 async def test_changing_birth_data_drops_cached_charts_and_the_next_chart_is_new(
     client: Client, settings: Settings
 ) -> None:
-    person = await register(client, "changer")
-    await put_birth(client, person, BERLIN_1990)
+    person = await person_born(client, "changer", BERLIN_1990)
     before = await natal(client, person)
     await natal(client, person, zodiac="sidereal")
     assert len(await cached_rows(settings)) == 2
@@ -195,8 +194,7 @@ async def test_changing_birth_data_drops_cached_charts_and_the_next_chart_is_new
 async def test_deleting_birth_data_deletes_cached_charts(
     client: Client, settings: Settings
 ) -> None:
-    person = await register(client, "forgetter")
-    await put_birth(client, person, PARIS_1988)
+    person = await person_born(client, "forgetter", PARIS_1988)
     await natal(client, person)
     assert len(await cached_rows(settings)) == 1
     deleted = await client.delete(BIRTH_DATA, headers=person.headers)
@@ -210,8 +208,7 @@ async def test_deleting_birth_data_deletes_cached_charts(
 async def test_birth_data_changed_through_patch_users_me_drops_cached_charts(
     client: Client, settings: Settings
 ) -> None:
-    person = await register(client, "patch_changer")
-    await put_birth(client, person, PARIS_1988)
+    person = await person_born(client, "patch_changer", PARIS_1988)
     await natal(client, person)
     await client.patch("/api/v1/users/me", headers=person.headers, json={"bio": "unrelated"})
     await drain_jobs(client)
@@ -224,8 +221,7 @@ async def test_birth_data_changed_through_patch_users_me_drops_cached_charts(
 async def test_a_chart_cached_right_after_a_birth_change_outlives_the_late_forget_job(
     client: Client, settings: Settings
 ) -> None:
-    person = await register(client, "quick_changer")
-    await put_birth(client, person, PARIS_1988)
+    person = await person_born(client, "quick_changer", PARIS_1988)
     await put_birth(client, person, BERLIN_1990)  # publishes birth_data.changed
     chart = await natal(client, person)  # cached before or after the subscribers ran
     await drain_jobs(client)
@@ -257,8 +253,7 @@ async def test_deleting_the_account_deletes_cached_charts(
 async def test_cached_charts_hold_no_birth_data_or_hash_in_clear(
     client: Client, settings: Settings
 ) -> None:
-    person = await register(client, "sealed")
-    await put_birth(client, person, BERLIN_1990)
+    person = await person_born(client, "sealed", BERLIN_1990)
     chart = await natal(client, person)
     [row] = await cached_rows(settings)
     options_key, index, rules_version, ephemeris, _key_id, ciphertext = row

@@ -2,7 +2,6 @@
 numerology, synastry, and the job that recomputes charts made under older rules."""
 
 import datetime as dt
-import importlib.util
 import json
 from pathlib import Path
 from typing import Any
@@ -27,11 +26,13 @@ from tests.api.astro_helpers import (
     cached_rows,
     natal,
     on_app_loop,
+    person_born,
     problem_error,
     put_birth,
 )
 from tests.api.conftest import make_settings
 from tests.api.people import Person, register
+from tests.core.astro.astro_helpers import swiss_ephemeris_files
 
 pytestmark = pytest.mark.anyio
 
@@ -43,14 +44,6 @@ def refuse_to_compute(*_args: object) -> bytes:
     raise AssertionError("the chart was computed instead of served from the cache")
 
 
-def swiss_ephemeris_files() -> Path:
-    """The Swiss Ephemeris data files shipped in the stellium wheel (a dev dependency)."""
-    spec = importlib.util.find_spec("stellium")
-    assert spec is not None
-    assert spec.origin is not None
-    return Path(spec.origin).parent / "data" / "swisseph" / "ephe"
-
-
 def arcseconds_between(a: float, b: float) -> float:
     return abs((a - b + 180.0) % 360.0 - 180.0) * 3600.0
 
@@ -59,8 +52,7 @@ def arcseconds_between(a: float, b: float) -> float:
 
 
 async def test_my_chart_matches_the_swiss_ephemeris_files(client: Client) -> None:
-    person = await register(client, "referenced")
-    await put_birth(client, person, BERLIN_1990)
+    person = await person_born(client, "referenced", BERLIN_1990)
     chart = await natal(client, person)
     assert chart["input"]["utc"] == "1990-05-17T12:30:00Z"
     assert (chart["rules_version"], chart["kind"], chart["ephemeris"]) == (
@@ -82,8 +74,7 @@ async def test_my_chart_matches_the_swiss_ephemeris_files(client: Client) -> Non
 async def test_my_chart_is_served_from_the_cache_as_the_canonical_bytes(
     client: Client, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    person = await register(client, "cached")
-    await put_birth(client, person, BERLIN_1990)
+    person = await person_born(client, "cached", BERLIN_1990)
     first = await client.get("/api/v1/astro/natal/me", headers=person.headers)
     assert first.headers["content-type"] == "application/json"
     document = first.json()
@@ -104,8 +95,7 @@ async def test_my_chart_is_served_from_the_cache_as_the_canonical_bytes(
 
 
 async def test_options_unknown_time_polar_houses_and_the_sidereal_zodiac(client: Client) -> None:
-    person = await register(client, "optioned")
-    await put_birth(client, person, {"date": "1990-05-17", "place": "Longyearbyen"})
+    person = await person_born(client, "optioned", {"date": "1990-05-17", "place": "Longyearbyen"})
     chart = await natal(client, person)
     assert chart["time_known"] is False
     assert (chart["houses"], chart["angles"], chart["house_system_used"]) == (None, None, None)
@@ -255,8 +245,7 @@ async def test_an_ephemeris_that_does_not_cover_the_date_is_a_422(tmp_path: Path
 
 
 async def test_transits_at_a_moment_or_now(client: Client) -> None:
-    person = await register(client, "transited")
-    await put_birth(client, person, BERLIN_1990)
+    person = await person_born(client, "transited", BERLIN_1990)
     chart = await natal(client, person)
     response = await client.get(
         "/api/v1/astro/transits/me",

@@ -77,9 +77,7 @@ def test_every_controller_is_declared_by_a_domain() -> None:
 def test_every_table_belongs_to_a_declared_model_module() -> None:
     metadata = load_models(DOMAINS)
     declared = set(PLATFORM_MODEL_MODULES) | {m.__name__ for d in DOMAINS for m in d.models}
-    owners = {
-        mapper.local_table.name: mapper.class_.__module__ for mapper in orm_registry.mappers
-    }
+    owners = {mapper.local_table.name: mapper.class_.__module__ for mapper in orm_registry.mappers}
     undeclared = sorted(
         f"{table} ({owners.get(table, '?')})"
         for table in metadata.tables
@@ -127,5 +125,5 @@ def test_two_jobs_with_one_name_are_refused() -> None:
     @background_job("system.heartbeat")
     async def impostor(_context: object) -> None: ...
 
-    with pytest.raises(ValueError, match="two jobs are named 'system.heartbeat'"):
+    with pytest.raises(ValueError, match=r"two jobs are named 'system\.heartbeat'"):
         all_jobs((*DOMAINS, Domain(name="test", jobs=(impostor,))))

@@ -9,29 +9,14 @@ import sys
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
 from selflink_cli.main import app
 from selflink_core.astro import canonical_json
-
-runner = CliRunner()
-BERLIN = [
-    "--date",
-    "1990-05-17",
-    "--time",
-    "14:30",
-    "--tz",
-    "Europe/Berlin",
-    "--lat",
-    "52.52",
-    "--lon",
-    "13.405",
-]
+from tests.cli.astro_helpers import BERLIN, in_berlin, outcome, runner
 
 
 def run(*args: str) -> tuple[int, str, str]:
-    result = runner.invoke(app, ["astro", *args])
-    return result.exit_code, result.stdout, result.stderr
+    return outcome("astro", *args)
 
 
 def test_chart_table_names_the_assumptions() -> None:
@@ -90,33 +75,11 @@ def test_ambiguous_place_is_a_usage_error_listing_candidates() -> None:
     ("args", "code"),
     [
         (
-            [
-                "--date",
-                "2021-03-28",
-                "--time",
-                "02:30",
-                "--tz",
-                "Europe/Berlin",
-                "--lat",
-                "52.5",
-                "--lon",
-                "13.4",
-            ],
+            in_berlin("2021-03-28", "02:30"),
             2,
         ),
         (
-            [
-                "--date",
-                "2021-10-31",
-                "--time",
-                "02:30",
-                "--tz",
-                "Europe/Berlin",
-                "--lat",
-                "52.5",
-                "--lon",
-                "13.4",
-            ],
+            in_berlin("2021-10-31", "02:30"),
             2,
         ),
         (["--date", "1990-05-17", "--lat", "52.5"], 2),
@@ -138,18 +101,7 @@ def test_exit_codes(args: list[str], code: int) -> None:
 
 
 def test_gap_error_names_both_offsets_and_fold_settles_it() -> None:
-    gap = [
-        "--date",
-        "2021-03-28",
-        "--time",
-        "02:30",
-        "--tz",
-        "Europe/Berlin",
-        "--lat",
-        "52.5",
-        "--lon",
-        "13.4",
-    ]
+    gap = in_berlin("2021-03-28", "02:30")
     _, _, err = run("chart", *gap)
     assert "UTC+01:00" in err
     assert "UTC+02:00" in err

@@ -5,12 +5,11 @@ import re
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
 from selflink_cli.main import app
 from selflink_core.astro import canonical_json
+from tests.cli.astro_helpers import BERLIN, outcome, runner
 
-runner = CliRunner()
 ADA = {
     "birth": {"date": "1990-05-17", "time": "14:30", "place": "Berlin", "country": "DE"},
     "profile": {
@@ -39,8 +38,7 @@ def write(folder: Path, name: str, document: object) -> str:
 
 
 def run(*args: str) -> tuple[int, str, str]:
-    result = runner.invoke(app, ["match", *args])
-    return result.exit_code, result.stdout, result.stderr
+    return outcome("match", *args)
 
 
 def test_the_explanation_names_total_components_and_reasons(tmp_path: Path) -> None:
@@ -151,19 +149,7 @@ def test_bad_files_fail_with_one_line_and_the_documented_code(
 def test_a_sidereal_chart_is_refused(tmp_path: Path) -> None:
     chart = runner.invoke(
         app,
-        [
-            "astro",
-            "chart",
-            "--date",
-            "1990-05-17",
-            "--lat",
-            "52.52",
-            "--lon",
-            "13.405",
-            "--zodiac",
-            "sidereal",
-            "--json",
-        ],
+        ["astro", "chart", *BERLIN, "--zodiac", "sidereal", "--json"],
     ).stdout
     status, _, err = run(
         "score", write(tmp_path, "chart.json", chart), write(tmp_path, "ada.json", ADA)

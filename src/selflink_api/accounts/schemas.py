@@ -78,8 +78,8 @@ class AccountDeletionRequest(Struct):
 
 
 class BirthData(Struct):
-    """A birth as the person knows it; the astro domain validates and normalizes it
-    (`selflink_api.astro.birth`), whether it arrives here or at /astro/birth-data."""
+    """A birth as the person knows it; `accounts.birth` checks and normalizes it by the
+    engine's input rules, whether it arrives here or at /astro/birth-data."""
 
     date: Annotated[dt.date, Meta(description="Local date, 1800-01-01..2200-12-31.")]
     time: LocalTime | None = None

@@ -22,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from selflink_api.accounts import schemas
+from selflink_api.accounts.birth import Where, normalize_birth
 from selflink_api.accounts.identifiers import (
     InvalidIdentifierError,
     handle_candidates,
@@ -39,7 +40,6 @@ from selflink_api.accounts.models import (
     UserPersonalData,
 )
 from selflink_api.accounts.passwords import PasswordVault, build_hasher, password_problems
-from selflink_api.astro.inputs import Where, normalize_birth
 from selflink_api.notifications import services as outbox
 from selflink_api.notifications.jobs import deliver_message
 from selflink_api.platform.crypto import (

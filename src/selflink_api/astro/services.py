@@ -21,23 +21,20 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from selflink_api.accounts.models import User
-from selflink_api.accounts.schemas import BirthData, PersonalData
-from selflink_api.accounts.services import PersonalDataStore
-from selflink_api.astro.inputs import (
+from selflink_api.accounts.birth import (
     BODY,
-    QUERY,
     STORED,
     Where,
     astro_problem,
-    chart_options,
     core_birth,
     engine_errors,
     has_location,
     normalize_birth,
-    options_from_key,
-    options_key,
 )
+from selflink_api.accounts.models import User
+from selflink_api.accounts.schemas import BirthData, PersonalData
+from selflink_api.accounts.services import PersonalDataStore
+from selflink_api.astro.inputs import QUERY, chart_options, options_from_key, options_key
 from selflink_api.astro.models import CachedChart
 from selflink_api.astro.schemas import ChartOptionsInput, ChartRequest, SynastryRequest
 from selflink_api.platform.crypto import (
@@ -339,10 +336,7 @@ class AstroService:
         self, birth: BirthData, options: astro.ChartOptions, where: Where
     ) -> bytes:
         def compute() -> bytes:
-            normalized = normalize_birth(birth, where)
-            if not has_location(normalized):
-                raise astro.InvalidBirthData("place", "give a place or latitude and longitude")
-            return _chart_json(core_birth(normalized), options)
+            return _chart_json(core_birth(normalize_birth(birth, where)), options)
 
         return await run_engine(where, compute)
 

@@ -24,8 +24,8 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
+from selflink_api.accounts.birth import core_birth, has_location
 from selflink_api.accounts.schemas import BirthData
-from selflink_api.astro.inputs import core_birth, has_location
 from selflink_api.matching.schemas import PreferencesDocument
 from selflink_core import astro
 from selflink_core.astro import AstroError

@@ -11,7 +11,7 @@ while the core promises the same bytes on every machine.
 
 import unicodedata
 
-from selflink_api.platform.problems import VALIDATION, ProblemError
+from selflink_api.platform.problems import ProblemError
 
 INT16_MAX = 2**15 - 1
 """The largest value of a `SmallInteger` column or a 16-bit array field."""
@@ -55,11 +55,7 @@ def checked_text(field: str, value: str, *, multiline: bool = False) -> str:
     """`value` unchanged, or a 422 naming `field` when `text_problem` refuses it."""
     problem = text_problem(value, multiline=multiline)
     if problem is not None:
-        raise ProblemError(
-            VALIDATION,
-            f"{field}: {problem}.",
-            errors=[{"field": field, "source": "body", "message": problem}],
-        )
+        raise ProblemError.invalid(field, problem)
     return value
 
 

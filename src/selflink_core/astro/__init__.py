@@ -9,6 +9,9 @@ Thread safety: all calls into pyswisseph are serialized by one process-wide lock
 piece of pyswisseph's global state they depend on, so concurrent threads get the same results
 as sequential calls. Throughput does not grow with threads; use processes to scale.
 
+Birth data as people give it (plain strings and numbers) goes through `parse_birth`, the one
+set of input rules the CLI and the API share; its typed errors let each surface word them.
+
 Typical use by the API layer::
 
     birth = BirthData(date=..., time=..., latitude=..., longitude=..., zone="Europe/Paris")
@@ -18,7 +21,8 @@ Typical use by the API layer::
     synastry(chart, other), composite_chart(chart, other), transits(chart, at=now)
     numerology(birth.date, year=now.year)
 
-Errors are `AstroError` subclasses: `InvalidInput` (with `field`), `UnknownPlace`,
+Errors are `AstroError` subclasses: `InvalidInput` (with `field`; `InvalidBirthData` has one
+subclass for each rule of which fields go together), `UnknownPlace`,
 `NeedsDisambiguation` (`AmbiguousPlace`, `NonexistentLocalTime`, `AmbiguousLocalTime`, with
 `choices`) and `EphemerisUnavailable`; each has `to_dict()` for an HTTP 422 body.
 """
@@ -29,12 +33,17 @@ from selflink_core.astro.errors import (
     AmbiguousLocalTime,
     AmbiguousPlace,
     AstroError,
+    CountryWithoutPlace,
     EphemerisUnavailable,
     InvalidBirthData,
     InvalidInput,
     InvalidOption,
+    LoneCoordinate,
+    MissingPlace,
     NeedsDisambiguation,
     NonexistentLocalTime,
+    PlaceWithCoordinates,
+    TimeWithoutPlace,
     UnknownPlace,
 )
 from selflink_core.astro.features import (
@@ -47,7 +56,10 @@ from selflink_core.astro.features import (
 from selflink_core.astro.inputs import (
     AspectOptions,
     BirthData,
+    BirthForm,
     ChartOptions,
+    ParsedBirth,
+    parse_birth,
     parse_date,
     parse_moment,
     parse_time,
@@ -69,17 +81,24 @@ __all__ = [
     "AspectOptions",
     "AstroError",
     "BirthData",
+    "BirthForm",
     "Chart",
     "ChartFeatures",
     "ChartOptions",
+    "CountryWithoutPlace",
     "EphemerisUnavailable",
     "InvalidBirthData",
     "InvalidInput",
     "InvalidOption",
+    "LoneCoordinate",
+    "MissingPlace",
     "NeedsDisambiguation",
     "NonexistentLocalTime",
+    "ParsedBirth",
     "Place",
+    "PlaceWithCoordinates",
     "Result",
+    "TimeWithoutPlace",
     "UnknownPlace",
     "batch_features",
     "birth_features",
@@ -90,6 +109,7 @@ __all__ = [
     "input_hash",
     "natal_chart",
     "numerology",
+    "parse_birth",
     "parse_date",
     "parse_moment",
     "parse_time",

@@ -43,6 +43,41 @@ class InvalidBirthData(InvalidInput):
     code = "invalid_birth_data"
 
 
+class PlaceWithCoordinates(InvalidBirthData):
+    """A place and coordinates (or a zone) both say where, where only one may."""
+
+    def __init__(self) -> None:
+        super().__init__("place", "give a place, or coordinates and a zone, not both")
+
+
+class TimeWithoutPlace(InvalidBirthData):
+    """A time or zone came without a place or coordinates, where it would be ignored."""
+
+    def __init__(self, field: str) -> None:
+        super().__init__(field, "a time or zone needs a place or coordinates")
+
+
+class CountryWithoutPlace(InvalidBirthData):
+    """A country narrows a place name; with coordinates or alone it has nothing to narrow."""
+
+    def __init__(self) -> None:
+        super().__init__("country", "narrows a place name; it cannot go with coordinates")
+
+
+class LoneCoordinate(InvalidBirthData):
+    """One coordinate without the other; `field` names the missing one."""
+
+    def __init__(self, missing: str) -> None:
+        super().__init__(missing, "give latitude and longitude together")
+
+
+class MissingPlace(InvalidBirthData):
+    """A chart was asked of a birth known without a place or coordinates."""
+
+    def __init__(self) -> None:
+        super().__init__("place", "give a place or latitude and longitude")
+
+
 class InvalidOption(InvalidInput):
     """A chart or aspect option is unknown or out of range."""
 

@@ -11,6 +11,7 @@ import functools
 import math
 import re
 from dataclasses import dataclass, field
+from enum import Enum
 from importlib import resources
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final
@@ -19,11 +20,16 @@ from zoneinfo import ZoneInfo
 from selflink_core.astro.canonical import rounded
 from selflink_core.astro.errors import (
     AmbiguousLocalTime,
+    CountryWithoutPlace,
     InvalidBirthData,
     InvalidOption,
+    LoneCoordinate,
+    MissingPlace,
     NonexistentLocalTime,
+    PlaceWithCoordinates,
+    TimeWithoutPlace,
 )
-from selflink_core.astro.places import Place, zone_at
+from selflink_core.astro.places import Place, resolve_place, zone_at
 from selflink_core.astro.zodiac import (
     ASPECT_KINDS,
     ASPECT_SETS,
@@ -84,6 +90,11 @@ def _check_coordinate(value: object, name: str, limit: float) -> float:
     if not -limit <= value <= limit:
         raise InvalidBirthData(name, f"{value} is outside -{limit:g}..{limit:g}")
     return rounded(float(value), COORDINATE_DECIMALS)
+
+
+def _check_fold(value: object) -> None:
+    if value not in (None, 0, 1):
+        raise InvalidBirthData("fold", "expected 0 (earlier) or 1 (later)")
 
 
 @functools.lru_cache(maxsize=512)
@@ -188,8 +199,7 @@ class BirthData:
         object.__setattr__(self, "longitude", _check_coordinate(self.longitude, "longitude", 180))
         if self.zone is not None:
             object.__setattr__(self, "zone", canonical_zone(self.zone))
-        if self.fold not in (None, 0, 1):
-            raise InvalidBirthData("fold", "expected 0 (earlier) or 1 (later)")
+        _check_fold(self.fold)
         if self.utc_offset is not None:
             if not isinstance(self.utc_offset, dt.timedelta):
                 raise InvalidBirthData("utc_offset", "expected a duration")
@@ -229,6 +239,128 @@ class BirthData:
     @property
     def time_known(self) -> bool:
         return self.time is not None
+
+
+class BirthForm(Enum):
+    """How a surface lets people say where they were born (see `parse_birth`)."""
+
+    EXCLUSIVE = "exclusive"
+    """A place (name or ``geonames:ID``, with an optional country) or coordinates (with an
+    optional zone), never both; a time or zone needs one of them. What a person types."""
+    RECORD = "record"
+    """As the API keeps it: a place name beside coordinates only labels them, a GeoNames id may
+    come with its place's own name, country, zone and coordinates, and a time may be kept before
+    a place is known. An empty place name is no place."""
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedBirth:
+    """Birth fields that passed the input rules.
+
+    `located` is the engine's birth when a place or coordinates were given, None when only the
+    date (and what came with it) is known; `zone` is then the place's own when it was named.
+    `label` is a place name kept beside coordinates (`BirthForm.RECORD` only).
+    """
+
+    date: dt.date
+    time: dt.time | None
+    zone: str | None
+    fold: int | None
+    utc_offset: dt.timedelta | None
+    label: str | None
+    located: BirthData | None
+
+    def for_chart(self) -> BirthData:
+        """The birth to cast a chart for: a chart needs a place or coordinates."""
+        if self.located is None:
+            raise MissingPlace
+        return self.located
+
+
+def parse_birth(
+    *,
+    date: str | dt.date,
+    time: str | None = None,
+    zone: str | None = None,
+    latitude: float | None = None,
+    longitude: float | None = None,
+    place: str | None = None,
+    country: str | None = None,
+    geonameid: int | None = None,
+    fold: int | None = None,
+    utc_offset: str | None = None,
+    form: BirthForm = BirthForm.EXCLUSIVE,
+) -> ParsedBirth:
+    """Birth data from the plain values a person gave, by the one set of input rules.
+
+    Which fields may go together is checked first (`PlaceWithCoordinates`, `TimeWithoutPlace`,
+    `CountryWithoutPlace`, `LoneCoordinate`), then each value, then the place is looked up in
+    the gazetteer (`UnknownPlace`, `AmbiguousPlace`). Whether the wall-clock time exists in its
+    zone is `resolve_birth`'s question, asked when the birth is used.
+    """
+    if form is BirthForm.RECORD and place is not None:
+        place = place.strip() or None
+    given_coordinates = latitude is not None or longitude is not None
+    if form is BirthForm.EXCLUSIVE:
+        named = place is not None or geonameid is not None
+        if named and (given_coordinates or zone is not None):
+            raise PlaceWithCoordinates
+        if not named and not given_coordinates and (time is not None or zone is not None):
+            raise TimeWithoutPlace("time" if time is not None else "zone")
+    looked_up = geonameid is not None or (place is not None and not given_coordinates)
+    if country is not None and not looked_up:
+        raise CountryWithoutPlace
+    if not looked_up and given_coordinates and (latitude is None or longitude is None):
+        raise LoneCoordinate("longitude" if longitude is None else "latitude")
+
+    birth_date = parse_date(date) if isinstance(date, str) else _check_date(date, "date")
+    birth_time = None if time is None else parse_time(time)
+    offset = None if utc_offset is None else parse_utc_offset(utc_offset)
+    zone = None if zone is None else canonical_zone(zone)
+    _check_fold(fold)
+    located: BirthData | None = None
+    if looked_up:
+        found = _named_place(place, country, geonameid, (latitude, longitude))
+        if zone is not None and zone != found.zone:
+            raise InvalidBirthData("zone", f"{found.name} keeps {found.zone} time, not {zone}")
+        located = BirthData.at_place(found, birth_date, birth_time, fold=fold, utc_offset=offset)
+    elif latitude is not None and longitude is not None:
+        located = BirthData(birth_date, birth_time, latitude, longitude, zone, fold, offset)
+    return ParsedBirth(
+        date=birth_date,
+        time=birth_time,
+        zone=zone if located is None else located.zone,
+        fold=fold,
+        utc_offset=offset,
+        label=place if located is not None and located.place is None else None,
+        located=located,
+    )
+
+
+def _named_place(
+    name: str | None,
+    country: str | None,
+    geonameid: int | None,
+    coordinates: tuple[float | None, float | None],
+) -> Place:
+    """The gazetteer entry that `geonameid`, or else the name and country, designate; what
+    else was given about it must be its own."""
+    if geonameid is None:
+        assert name is not None
+        return resolve_place(name, country)
+    found = resolve_place(f"geonames:{geonameid}")
+    if country is not None and country.upper() != found.country:
+        raise InvalidBirthData("country", f"geonames:{found.geonameid} is in {found.country}")
+    if name is not None and name not in {found.name, f"geonames:{found.geonameid}"}:
+        raise InvalidBirthData("place", f"geonames:{found.geonameid} is {found.name}")
+    for axis, given, own in zip(
+        ("latitude", "longitude"), coordinates, (found.latitude, found.longitude), strict=True
+    ):
+        if given is not None and rounded(given, COORDINATE_DECIMALS) != rounded(
+            own, COORDINATE_DECIMALS
+        ):
+            raise InvalidBirthData(axis, f"{found.name} lies at {own}, not {given}")
+    return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -455,11 +587,14 @@ __all__ = [
     "LAST_DATE",
     "AspectOptions",
     "BirthData",
+    "BirthForm",
     "ChartOptions",
+    "ParsedBirth",
     "ResolvedBirth",
     "canonical_zone",
     "check_moment",
     "format_utc_offset",
+    "parse_birth",
     "parse_date",
     "parse_moment",
     "parse_time",

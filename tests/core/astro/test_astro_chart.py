@@ -2,17 +2,13 @@
 summaries, and the canonical document."""
 
 import datetime as dt
-import hashlib
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
-from astro_helpers import BERLIN_1990, PARIS_1988
+from astro_helpers import BERLIN_1990, PARIS_1988, expected_input_hash, utc_births
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.core.hash_seeds import outputs_across_hash_seeds
 
 from selflink_core.astro import (
     HOUSE_SYSTEMS,
@@ -202,17 +198,7 @@ def test_chart_ruler_is_the_ruler_of_the_rising_sign() -> None:
 
 def test_input_hash_is_the_hash_of_the_normalized_input_and_options() -> None:
     chart = natal_chart(BERLIN_1990)
-    document = chart.document
-    expected = hashlib.sha256(
-        canonical_json(
-            {
-                "kind": "natal_chart",
-                "rules_version": "astro-1",
-                "input": document["input"],
-                "options": document["options"],
-            }
-        )
-    ).hexdigest()
+    expected = expected_input_hash(chart.document)
     assert chart.input_hash == expected == input_hash(BERLIN_1990)
     assert input_hash(BERLIN_1990, ChartOptions(house_system="koch")) != expected
 
@@ -223,14 +209,7 @@ def test_a_chart_restored_from_its_json_is_the_same_chart() -> None:
     assert restored.to_json() == chart.to_json()
 
 
-births = st.builds(
-    BirthData,
-    date=st.dates(dt.date(1800, 1, 1), dt.date(2200, 12, 31)),
-    time=st.none() | st.times().map(lambda t: t.replace(microsecond=0)),
-    latitude=st.floats(-89.9, 89.9),
-    longitude=st.floats(-180, 180),
-    zone=st.just("UTC"),
-)
+births = utc_births(dt.date(1800, 1, 1), dt.date(2200, 12, 31), max_latitude=89.9)
 
 
 @settings(max_examples=60, deadline=None)
@@ -259,19 +238,7 @@ sys.stdout.write(hashlib.sha256(payload).hexdigest())
 
 
 def test_same_bytes_across_hash_seeds() -> None:
-    digests = set()
-    for seed in ("0", "1", "4242"):
-        env = {**os.environ, "PYTHONHASHSEED": seed}
-        done = subprocess.run(
-            [sys.executable, "-c", SCRIPT],
-            env=env,
-            capture_output=True,
-            text=True,
-            check=True,
-            cwd=Path(__file__).parent,
-        )
-        digests.add(done.stdout)
-    assert len(digests) == 1
+    assert len(outputs_across_hash_seeds(SCRIPT)) == 1
 
 
 @settings(max_examples=300)

@@ -4,7 +4,7 @@ import datetime as dt
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 
 import pytest
-from astro_helpers import BERLIN_1990, PARIS_1988
+from astro_helpers import BERLIN_1990, PARIS_1988, utc_births
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -25,14 +25,7 @@ from selflink_core.astro import (
 from selflink_core.astro.features import BATCH_CHUNK
 from selflink_core.astro.synastry import midpoint
 
-births = st.builds(
-    BirthData,
-    date=st.dates(dt.date(1900, 1, 1), dt.date(2100, 12, 31)),
-    time=st.none() | st.times().map(lambda t: t.replace(microsecond=0)),
-    latitude=st.floats(-60, 60),
-    longitude=st.floats(-180, 180),
-    zone=st.just("UTC"),
-)
+births = utc_births(dt.date(1900, 1, 1), dt.date(2100, 12, 31), max_latitude=60)
 
 
 @settings(max_examples=25, deadline=None)

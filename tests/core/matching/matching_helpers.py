@@ -1,29 +1,13 @@
 """Hypothesis strategies and shared people for the matching tests."""
 
-import datetime as dt
-
 from hypothesis import strategies as st
 
-from selflink_core.astro import BirthData, ChartFeatures
+from selflink_core.astro import ChartFeatures
 from selflink_core.matching import Person, ProfileAnswers, vocabulary
 from selflink_core.matching.rules import LIFE_PATHS, SET_PARTS
 
 VOCABULARY = vocabulary()
 
-BERLIN_1990 = BirthData(
-    date=dt.date(1990, 5, 17),
-    time=dt.time(14, 30),
-    latitude=52.52,
-    longitude=13.405,
-    zone="Europe/Berlin",
-)
-PARIS_1988 = BirthData(
-    date=dt.date(1988, 11, 2),
-    time=dt.time(6, 5, 30),
-    latitude=48.8566,
-    longitude=2.3522,
-    zone="Europe/Paris",
-)
 
 # Published longitudes carry six decimals.
 longitudes = st.integers(0, 359_999_999).map(lambda micro: micro / 1_000_000)

@@ -1,9 +1,6 @@
 """Same bytes in fresh interpreters with different hash seeds."""
 
-import os
-import subprocess
-import sys
-from pathlib import Path
+from tests.core.hash_seeds import outputs_across_hash_seeds
 
 SCRIPT = """
 import datetime as dt, hashlib, sys
@@ -31,15 +28,4 @@ sys.stdout.write(hashlib.sha256(payload).hexdigest())
 
 
 def test_same_bytes_across_hash_seeds() -> None:
-    digests = set()
-    for seed in ("0", "1", "4242"):
-        done = subprocess.run(
-            [sys.executable, "-c", SCRIPT],
-            env={**os.environ, "PYTHONHASHSEED": seed},
-            capture_output=True,
-            text=True,
-            check=True,
-            cwd=Path(__file__).parent,
-        )
-        digests.add(done.stdout)
-    assert len(digests) == 1
+    assert len(outputs_across_hash_seeds(SCRIPT)) == 1

@@ -10,7 +10,8 @@ import polars as pl
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from matching_helpers import BERLIN_1990, PARIS_1988, people
+from matching_helpers import people
+from tests.core.astro.astro_helpers import BERLIN_1990, PARIS_1988
 
 from selflink_core.astro import ChartOptions, batch_features, birth_features
 from selflink_core.matching import (
