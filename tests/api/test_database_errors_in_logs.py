@@ -6,6 +6,7 @@ already exists`) although SQLAlchemy's `hide_parameters` keeps them out of its o
 
 import json
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 import anyio
@@ -19,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from selflink_api.platform.jobs import JobContext, background_job
 from tests.api.conftest import SUITE_LOG, drain_jobs
+from tests.api.services import create_postgres_database, drop_postgres_database, postgres_dsn
 
 pytestmark = pytest.mark.anyio
 
@@ -48,10 +50,13 @@ async def twice_later(context: JobContext, value: str) -> None:
 
 
 @pytest.fixture
-def database_url(database_url: str) -> str:
-    if database_url.startswith("sqlite"):
-        pytest.skip("SQLite's messages quote no values; asyncpg's do")
-    return database_url
+def database_url(postgres_template: str) -> Iterator[str]:
+    """PostgreSQL only: asyncpg's messages quote values, SQLite's quote none."""
+    name = create_postgres_database(template=postgres_template)
+    try:
+        yield postgres_dsn(name)
+    finally:
+        drop_postgres_database(name)
 
 
 @pytest.fixture
