@@ -7,6 +7,7 @@ problems add `errors`: one entry per offending field.
 
 import re
 from dataclasses import dataclass
+from enum import Enum
 from http import HTTPStatus
 from typing import Any
 
@@ -124,7 +125,8 @@ UNKNOWN_FIELD = re.compile(r"Object contains unknown field `(?P<name>[^`]*)`")
 def _field_error(item: dict[str, Any]) -> dict[str, str]:
     """One entry of `errors`, naming the field as the client sent it: msgspec reports a
     missing or unknown field at the object that holds it, so the name moves into `field`."""
-    source = str(item.get("source") or "body")
+    raw_source = item.get("source") or "body"
+    source = str(raw_source.value if isinstance(raw_source, Enum) else raw_source)
     key = str(item.get("key") or "")
     field = "" if source == "body" and key == BODY_PARAMETER else key
     message = str(item.get("message") or "invalid value")
@@ -168,6 +170,8 @@ def _handle_http(request: Request[Any, Any, Any], exc: HTTPException) -> Respons
         return problem_response(request, MALFORMED_BODY, "The request body is not valid JSON.")
     kind = kind_for_status(exc.status_code)
     headers = dict(exc.headers or {})
+    if kind is METHOD_NOT_ALLOWED and "allow" in headers:  # as OPTIONS lists them
+        headers["allow"] = ", ".join(sorted(m.strip() for m in headers["allow"].split(",")))
     if kind is RATE_LIMITED and "Retry-After" not in headers:
         headers["Retry-After"] = headers.get("RateLimit-Reset", "60")
     generic = {kind.title.lower(), HTTPStatus(kind.status).phrase.lower()}
