@@ -1,6 +1,5 @@
 """HTTP endpoints of rewards: public transparency, GitHub ingestion, contributors, staff."""
 
-import json
 import uuid
 from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal
@@ -26,6 +25,7 @@ from selflink_api.platform.problems import (
     VALIDATION,
     ProblemError,
 )
+from selflink_api.platform.requests import parse_json
 from selflink_api.platform.security import requires_staff
 from selflink_api.rewards import schemas
 from selflink_api.rewards.disputes import DisputeService
@@ -240,7 +240,7 @@ class RewardsController(Controller):
                 ],
             )
         try:
-            json.loads(body)
+            parse_json(body)
         except ValueError:
             raise ProblemError(MALFORMED_BODY, "The payload is not valid JSON.") from None
         recorded = await record_delivery(db_session, delivery_id, event_type, body)
