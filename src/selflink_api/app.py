@@ -56,6 +56,7 @@ from selflink_api.platform.logging import build_structlog_config
 from selflink_api.platform.pagination import provide_page_request
 from selflink_api.platform.problems import EXCEPTION_HANDLERS
 from selflink_api.platform.ratelimit import AttemptLimiter
+from selflink_api.platform.requests import RequestInputGuard
 from selflink_api.platform.security import requires_admin
 from selflink_api.settings import Settings, load_settings
 
@@ -111,6 +112,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         middleware=[
             prometheus.middleware,
             rate_limit.middleware,
+            RequestInputGuard(),
         ],
         dependencies={
             "jobs": Provide(provide_job_queue, sync_to_thread=False),

@@ -67,6 +67,20 @@ async def test_malformed_json_is_400(client: AsyncTestClient[Litestar]) -> None:
     assert_problem(response, 400, "malformed-body")
 
 
+async def test_a_route_added_later_gets_the_input_rules(client: AsyncTestClient[Litestar]) -> None:
+    """The rules are the platform's: a new JSON route needs nothing to get them."""
+    duplicated = b'{"name": "ada", "name": "bob", "times": 1}'
+    for content, content_type, status, slug in (
+        (b'{"name": "ada", "times": 1}', "text/plain", 415, "unsupported-media-type"),
+        (duplicated, "application/json", 400, "malformed-body"),
+        (b'{"name": "a\\u0000", "times": 1}', "application/json", 422, "validation-error"),
+    ):
+        response = await client.post(
+            "/api/v1/probe/greetings", content=content, headers={"content-type": content_type}
+        )
+        assert_problem(response, status, slug)
+
+
 async def test_invalid_fields_are_422_with_field_errors(client: AsyncTestClient[Litestar]) -> None:
     response = await client.post("/api/v1/probe/greetings", json={"name": "ada", "times": "x"})
     body = assert_problem(response, 422, "validation-error")

@@ -191,6 +191,8 @@ def _handle_http(request: Request[Any, Any, Any], exc: HTTPException) -> Respons
         return problem_response(request, MALFORMED_BODY, "The request body is not valid JSON.")
     kind = kind_for_status(exc.status_code)
     headers = dict(exc.headers or {})
+    if kind is METHOD_NOT_ALLOWED and "allow" in headers:  # as OPTIONS lists them
+        headers["allow"] = ", ".join(sorted(m.strip() for m in headers["allow"].split(",")))
     if kind is RATE_LIMITED and "Retry-After" not in headers:
         headers["Retry-After"] = headers.get("RateLimit-Reset", "60")
     generic = {kind.title.lower(), HTTPStatus(kind.status).phrase.lower()}

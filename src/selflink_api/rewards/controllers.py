@@ -1,6 +1,5 @@
 """HTTP endpoints of rewards: public transparency, GitHub ingestion, contributors, staff."""
 
-import json
 import uuid
 from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal
@@ -17,6 +16,7 @@ from selflink_api.accounts.services import Principal
 from selflink_api.platform.jobs import JobQueue
 from selflink_api.platform.pagination import PageRequest
 from selflink_api.platform.problems import MALFORMED_BODY, ProblemError
+from selflink_api.platform.requests import parse_json
 from selflink_api.platform.security import requires_staff
 from selflink_api.platform.values import INT32_MAX
 from selflink_api.rewards import schemas
@@ -172,7 +172,7 @@ class RewardsController(Controller):
         if webhook.event_type == "ping":
             return Response({"status": "pong"}, status_code=200)
         try:
-            json.loads(webhook.body)
+            parse_json(webhook.body)
         except ValueError:
             raise ProblemError(MALFORMED_BODY, "The payload is not valid JSON.") from None
         recorded = await record_delivery(
