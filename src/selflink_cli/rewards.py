@@ -45,6 +45,7 @@ from selflink_core.rewards import (
     DEFAULT_RULES,
     EMPTY_LEDGER_HEAD,
     MANIFEST_FILE,
+    PREVIOUS_BUNDLE_PREFIX,
     Bundle,
     BundleError,
     CanonicalJsonError,
@@ -223,9 +224,8 @@ def _label_mismatch(
     mismatch = report.mismatch
     if mismatch is None:
         return
-    prefix = "previous bundle/"
-    if mismatch.file.startswith(prefix):
-        name = f"{previous}/{mismatch.file.removeprefix(prefix)}"
+    if mismatch.file.startswith(PREVIOUS_BUNDLE_PREFIX):
+        name = f"{previous}/{mismatch.file.removeprefix(PREVIOUS_BUNDLE_PREFIX)}"
     elif ledger is not None and mismatch.file == str(ledger):
         name = str(ledger)
     else:
