@@ -25,6 +25,7 @@ from selflink_cli.rewards_remote import (
 )
 from selflink_core.rewards import (
     MANIFEST_FILE,
+    PREVIOUS_BUNDLE_PREFIX,
     SUMS_FILE,
     BundleError,
     Manifest,
@@ -129,9 +130,8 @@ def verify_fetched(
         raise CliError(f"{month.folder_url}: {exc}") from None
     mismatch = report.mismatch
     if mismatch is not None and mismatch.file != ledger_url:
-        prefix = "previous bundle/"
-        if mismatch.file.startswith(prefix) and previous is not None:
-            name = f"{previous.folder_url}/{mismatch.file.removeprefix(prefix)}"
+        if mismatch.file.startswith(PREVIOUS_BUNDLE_PREFIX) and previous is not None:
+            name = f"{previous.folder_url}/{mismatch.file.removeprefix(PREVIOUS_BUNDLE_PREFIX)}"
         else:
             name = f"{month.folder_url}/{mismatch.file}"
         report.mismatch = dataclasses.replace(mismatch, file=name)

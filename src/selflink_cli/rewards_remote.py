@@ -103,6 +103,12 @@ def _reason(exc: BaseException, timeout: float) -> str:
     return str(exc) or type(exc).__name__
 
 
+def _content_length(response: http.client.HTTPResponse) -> int | None:
+    """The announced length: `read` returns short bodies without complaint, so we compare."""
+    length = response.getheader("Content-Length", "")
+    return int(length) if length.isdigit() else None
+
+
 def _retryable(exc: BaseException) -> bool:
     if isinstance(exc, urllib.error.HTTPError):
         return exc.code in _RETRY_STATUSES
@@ -197,12 +203,14 @@ class Remote:
         raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
 
     def _read_capped(self, url: str, response: http.client.HTTPResponse, limit: int) -> bytes:
-        length = response.getheader("Content-Length")
-        if length is not None and length.isdigit() and int(length) > limit:
-            raise CliError(f"{url}: {int(length):,} bytes is more than the {limit:,}-byte cap")
+        length = _content_length(response)
+        if length is not None and length > limit:
+            raise CliError(f"{url}: {length:,} bytes is more than the {limit:,}-byte cap")
         data = response.read(limit + 1)
         if len(data) > limit:
             raise CliError(f"{url}: more than the {limit:,}-byte cap")
+        if length is not None and len(data) < length:
+            raise http.client.IncompleteRead(data, length - len(data))
         return data
 
     def get(self, url: str, limit: int = FILE_LIMIT) -> bytes:
@@ -245,9 +253,13 @@ class Remote:
                     state.restart()
                 else:
                     state.pending.clear()
+                length, received = _content_length(response), 0
                 while not state.done:
                     chunk = response.read(_CHUNK)
+                    received += len(chunk)
                     if not chunk:
+                        if length is not None and received < length:
+                            raise http.client.IncompleteRead(b"", length - received)
                         state.finish()
                         break
                     state.add(chunk)
