@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import IO, Any, Final, TypeVar
 
 from selflink_cli.errors import CliError, ExitCode
-from selflink_core.rewards import BUNDLE_FILES
+from selflink_core.rewards import BUNDLE_FILES, is_period
 
 API_PATH: Final = "/api/v1/rewards"
 DEFAULT_TIMEOUT: Final = 30.0
@@ -311,8 +311,10 @@ def _published_month(url: str, item: Any) -> PublishedMonth:
         )
     except (KeyError, TypeError):
         raise CliError(f"{url}: not the list of periods expected") from None
+    # The period names a folder under --save: nothing but YYYY-MM may reach the file system.
     if not (
         isinstance(month.period, str)
+        and is_period(month.period)
         and isinstance(month.version, int)
         and isinstance(month.root, str)
         and isinstance(month.currency, str)
@@ -338,9 +340,9 @@ def published_month(remote: Remote, period: str) -> tuple[PublishedMonth, dict[s
         raise CliError(f"{url}: not the period expected")
     versions = {}
     for item in detail["versions"]:
-        if not isinstance(item, dict):
+        if not isinstance(item, dict) or not isinstance(item.get("version"), int):
             raise CliError(f"{url}: not the period expected")
-        versions[str(item.get("root"))] = int(item.get("version", 0))
+        versions[str(item.get("root"))] = item["version"]
     return _published_month(url, detail.get("summary")), versions
 
 

@@ -364,3 +364,12 @@ def test_option_mistakes_are_usage_errors(run: Run, args: list[str], message: st
     result = run("verify", *args)
     assert result.exit_code == ExitCode.USAGE
     assert message in result.stderr
+
+
+def test_a_listed_period_that_is_not_a_month_is_refused(run: Run, mirror: Mirror, tmp_path: Path):
+    mirror.alter["/api/v1/rewards/periods"] = lambda data: data.replace(b"2026-08", b"../../x")
+    result = _verify_all(run, mirror.url, "--save", tmp_path / "saved")
+    assert result.exit_code == ExitCode.BAD_INPUT
+    assert result.stderr == (
+        f"error: {mirror.url}/api/v1/rewards/periods: not the list of periods expected\n"
+    )
