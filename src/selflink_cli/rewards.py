@@ -82,7 +82,7 @@ from selflink_core.rewards.report import Mismatch, MismatchError
 
 EXIT_CODES_HELP: Final = (
     "Exit codes: 0 success or verified, 1 verification failed, 2 usage error, "
-    "3 unreadable or malformed input."
+    "3 unreadable or malformed input, or a server that cannot be reached."
 )
 _HEX_ROOT = re.compile(r"[0-9a-fA-F]{64}")
 
@@ -246,7 +246,7 @@ TimeoutOption = Annotated[
     typer.Option(
         "--timeout",
         metavar="SECONDS",
-        help=f"With --from: per request [default: {DEFAULT_TIMEOUT:g}]",
+        help=f"With --from: per request (default {DEFAULT_TIMEOUT:g}).",
     ),
 ]
 RetriesOption = Annotated[
@@ -254,7 +254,7 @@ RetriesOption = Annotated[
     typer.Option(
         "--retries",
         metavar="N",
-        help=f"With --from: retries of a failed request [default: {DEFAULT_RETRIES}]",
+        help=f"With --from: retries of a failed request (default {DEFAULT_RETRIES}).",
     ),
 ]
 
@@ -282,7 +282,7 @@ def _only_with_from(**options: object) -> None:
 def verify(
     folder: Annotated[
         Path | None,
-        typer.Argument(metavar="[DIR]", help="The bundle folder to verify (or use --from)."),
+        typer.Argument(metavar="DIR", help="The bundle folder to verify (or use --from)."),
     ] = None,
     previous: Annotated[
         Path | None,
@@ -449,7 +449,7 @@ def prove(
     ],
     folder: Annotated[
         Path | None,
-        typer.Argument(metavar="[DIR]", help="The bundle folder (or use --from)."),
+        typer.Argument(metavar="DIR", help="The bundle folder (or use --from)."),
     ] = None,
     out: Annotated[
         Path | None, typer.Option("--out", metavar="FILE", help="Write here instead of stdout.")
