@@ -370,6 +370,10 @@ def verify(
     _finish_report(report, json_output)
 
 
+def _months(count: int) -> str:
+    return f"{count} month" if count == 1 else f"{count} months"
+
+
 def _verify_from(
     source: str,
     folder: Path | None,
@@ -419,13 +423,13 @@ def _verify_from(
         first = failed[0].mismatch
         assert first is not None
         typer.echo(
-            f"verification failed: {len(failed)} of {len(reports)} months from {remote.base}; "
+            f"verification failed: {len(failed)} of {_months(len(reports))} from {remote.base}; "
             f"first: {first.message()}",
             err=True,
         )
         raise typer.Exit(int(ExitCode.VERIFICATION_FAILED))
     if not json_output:
-        sys.stdout.write(f"verified: {len(reports)} months from {remote.base}\n")
+        sys.stdout.write(f"verified: {_months(len(reports))} from {remote.base}\n")
 
 
 def _finish_report(report: VerificationReport, json_output: bool) -> None:
