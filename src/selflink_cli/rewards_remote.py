@@ -29,6 +29,8 @@ FILE_LIMIT: Final = 1 << 30
 """A bundle file, a proof or a JSON listing: far beyond any real month."""
 LEDGER_LIMIT: Final = 1 << 36
 _CHUNK: Final = 1 << 20
+_LINE_LIMIT: Final = 16 << 20
+"""Far longer than any event line; a longer run without a newline is not kept in memory."""
 _RETRY_STATUSES: Final = frozenset({408, 425, 429, 500, 502, 503, 504})
 _BACKOFF_SECONDS: Final = 0.5
 _BACKOFF_MAX_SECONDS: Final = 30.0
@@ -46,14 +48,14 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def check_url(url: str, option: str = "--from") -> str:
+def check_url(url: str) -> str:
     """The URL if it may be used: HTTPS, or plain HTTP to a loopback address (exit 2 if not)."""
     parts = urllib.parse.urlsplit(url)
     if parts.scheme not in ("https", "http") or not parts.hostname:
-        raise CliError(f"{option}: expected an https:// URL, found {url!r}", ExitCode.USAGE)
+        raise CliError(f"--from: expected an https:// URL, found {url!r}", ExitCode.USAGE)
     if parts.scheme == "http" and not _is_loopback(parts.hostname):
         raise CliError(
-            f"{option}: plain http is only allowed to this machine (127.0.0.0/8, ::1, "
+            f"--from: plain http is only allowed to this machine (127.0.0.0/8, ::1, "
             f"localhost); use https:// for {parts.hostname}",
             ExitCode.USAGE,
         )
@@ -120,7 +122,7 @@ class _LedgerDownload:
     """How far a ledger download has got: only whole lines are on disk, the rest in `pending`."""
 
     out: IO[bytes]
-    stop_marker: bytes | None
+    stop_marker: bytes
     written: int = 0
     pending: bytearray = field(default_factory=bytearray)
     done: bool = False
@@ -136,24 +138,27 @@ class _LedgerDownload:
         self.pending += chunk
         end = self.pending.rfind(b"\n") + 1
         if not end:
+            if len(self.pending) > _LINE_LIMIT:  # not an event line: pass it on to the scan
+                self._write_pending()
             return
         lines = bytes(self.pending[:end])
-        if self.stop_marker is not None:
-            found = lines.find(self.stop_marker)
-            if found >= 0:
-                lines = lines[: lines.index(b"\n", found) + 1]
-                self.done = True
+        found = lines.find(self.stop_marker)
+        if found >= 0:
+            lines = lines[: lines.index(b"\n", found) + 1]
+            self.done = True
         self.out.write(lines)
         self.written += len(lines)
         del self.pending[:end]
 
+    def _write_pending(self) -> None:
+        self.out.write(self.pending)
+        self.written += len(self.pending)
+        self.pending.clear()
+
     def finish(self) -> None:
         """The stream ended: keep an unterminated last line, for the scan to report."""
-        if not self.done:
-            self.out.write(self.pending)
-            self.written += len(self.pending)
-            self.pending.clear()
-            self.done = True
+        self._write_pending()
+        self.done = True
 
 
 class Remote:
@@ -165,13 +170,11 @@ class Remote:
         *,
         timeout: float = DEFAULT_TIMEOUT,
         retries: int = DEFAULT_RETRIES,
-        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         base = check_url(url).rstrip("/")
         self.base = base if base.endswith(API_PATH) else base + API_PATH
         self.timeout = timeout
         self.retries = retries
-        self.sleep = sleep
         self._opener = urllib.request.build_opener(_SafeRedirects())
 
     def url(self, *parts: str, version: int | None = None) -> str:
@@ -193,7 +196,7 @@ class Remote:
         """Run `attempt`, again after 0.5 s, 1 s, 2 s… while the failure may be passing."""
         for number in range(self.retries + 1):
             if number:
-                self.sleep(min(_BACKOFF_SECONDS * 2 ** (number - 1), _BACKOFF_MAX_SECONDS))
+                time.sleep(min(_BACKOFF_SECONDS * 2 ** (number - 1), _BACKOFF_MAX_SECONDS))
             try:
                 return attempt()
             except (OSError, http.client.HTTPException) as exc:
@@ -228,8 +231,8 @@ class Remote:
         except ValueError:
             raise CliError(f"{url}: not the JSON {what} expected") from None
 
-    def download_ledger(self, out: IO[bytes], *, head_seq: int | None) -> str:
-        """Write the ledger to `out`, up to the line of seq `head_seq` (all of it if None).
+    def download_ledger(self, out: IO[bytes], *, head_seq: int) -> str:
+        """Write the ledger to `out`, up to the line of seq `head_seq` (or to its end).
 
         After a broken connection it asks only for the rest (Range: bytes=N-): the ledger is
         append-only, so the bytes already received stay valid. A server that answers 200
@@ -238,7 +241,7 @@ class Remote:
         url = self.url("ledger.jsonl")
         # Canonical JSON sorts keys, so seq is followed by source_sha256; a quote inside a
         # string is escaped, so the marker cannot appear inside a value.
-        marker = None if head_seq is None else f',"seq":{head_seq},"source_sha256":'.encode()
+        marker = f',"seq":{head_seq},"source_sha256":'.encode()
         state = _LedgerDownload(out, marker)
         if head_seq == 0:
             return url
@@ -271,7 +274,7 @@ class Remote:
         return url
 
 
-def save_ledger(remote: Remote, path: Path, head_seq: int | None) -> str:
+def save_ledger(remote: Remote, path: Path, head_seq: int) -> str:
     """Download the ledger into `path`, written beside it and renamed into place when whole."""
     partial = path.with_name(f".{path.name}.part")
     try:
@@ -283,12 +286,6 @@ def save_ledger(remote: Remote, path: Path, head_seq: int | None) -> str:
     finally:
         partial.unlink(missing_ok=True)
     return url
-
-
-def wait_seconds(value: float, option: str) -> float:
-    if not value > 0:
-        raise CliError(f"{option}: must be more than 0 seconds", ExitCode.USAGE)
-    return value
 
 
 @dataclass(frozen=True)
