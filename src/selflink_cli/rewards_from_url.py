@@ -29,6 +29,7 @@ from selflink_core.rewards import (
     SUMS_FILE,
     BundleError,
     Manifest,
+    Mismatch,
     PreviousBundleError,
     VerificationReport,
     parse_manifest,
@@ -128,6 +129,15 @@ def verify_fetched(
         )
     except PreviousBundleError as exc:
         raise CliError(f"{month.folder_url}: {exc}") from None
+    if report.mismatch is None and report.period != month.period:
+        # The local form has no such check: there the folder's name is only a name.
+        report.mismatch = Mismatch(
+            file=MANIFEST_FILE,
+            reason="the server publishes this bundle as another month's",
+            field="period",
+            expected=month.period,
+            found=report.period,
+        )
     mismatch = report.mismatch
     if mismatch is not None and mismatch.file != ledger_url:
         if mismatch.file.startswith(PREVIOUS_BUNDLE_PREFIX) and previous is not None:

@@ -6,6 +6,7 @@ each request to the demo and alters one answer. The demo starts once for the mod
 
 import contextlib
 import dataclasses
+import hashlib
 import http.server
 import json
 import os
@@ -257,6 +258,20 @@ def test_wrong_previous_root_fails(run: Run, mirror: Mirror):
     assert result.stderr.startswith(
         f"verification failed: {mirror.url}/api/v1/rewards/periods/2026-10/files/manifest.json, "
         "previous_root: the previous bundle given is not the one this bundle follows"
+    )
+
+
+def test_another_months_bundle_under_a_months_url_fails(run: Run, mirror: Mirror):
+    september = _bundle_of(mirror.upstream, "2026-09")
+    for name, data in september.items():
+        mirror.alter[FILES.format("2026-10", name)] = lambda _old, data=data: data
+    root = hashlib.sha256(september["SHA256SUMS"]).hexdigest()
+    result = run("verify", "--from", mirror.url, "--period", "2026-10", "--root", root)
+    assert result.exit_code == ExitCode.VERIFICATION_FAILED
+    assert result.stderr == (
+        f"verification failed: {mirror.url}/api/v1/rewards/periods/2026-10/files/manifest.json, "
+        "period: the server publishes this bundle as another month's "
+        "(expected 2026-10, found 2026-09)\n"
     )
 
 
