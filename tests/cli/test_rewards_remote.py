@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from selflink_cli.errors import CliError, ExitCode
-from selflink_cli.rewards_remote import check_url
+from selflink_cli.rewards_remote import Remote, check_url
 from selflink_core.rewards import (
     BUNDLE_FILES,
     build_bundle,
@@ -348,6 +348,15 @@ def test_prove_and_statement_from_the_demo(run: Run, demo: str):
     lines = statement.stdout.splitlines()
     assert lines[0].startswith("github:1001: linked to an account; 7 events")
     assert [line[:7] for line in lines[1:]] == list(MONTHS)
+
+
+def test_a_body_over_the_cap_is_refused(demo: str):
+    remote = Remote(demo, retries=0)
+    url = remote.url("periods")
+    with pytest.raises(CliError, match=r"bytes is more than the 100-byte cap$") as caught:
+        remote.get(url, limit=100)
+    assert caught.value.message.startswith(f"{url}: ")
+    assert caught.value.exit_code == ExitCode.BAD_INPUT
 
 
 @pytest.mark.parametrize(
