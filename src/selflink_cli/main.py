@@ -49,7 +49,7 @@ app = typer.Typer(
     help=(
         "SelfLink's offline toolkit: reproduce reward bundles and their hashes, and compute "
         "charts.\n\nExit codes: 0 success, 1 verification failed, 2 usage error, "
-        "3 unreadable or malformed input."
+        "3 unreadable or malformed input, or a server that cannot be reached."
     ),
     no_args_is_help=True,
     pretty_exceptions_enable=False,

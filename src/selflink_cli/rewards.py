@@ -19,17 +19,33 @@ from selflink_cli.rewards_files import (
     write_bundle_folder,
     write_file_atomically,
 )
+from selflink_cli.rewards_from_url import (
+    FetchedMonth,
+    fetch_all,
+    fetch_month,
+    verify_months,
+)
 from selflink_cli.rewards_output import (
     print_bundle_summary,
     print_explanation,
     print_json,
+    print_month_line,
     print_report,
+    print_statement,
+)
+from selflink_cli.rewards_remote import (
+    DEFAULT_RETRIES,
+    DEFAULT_TIMEOUT,
+    Remote,
+    published_month,
+    published_months,
 )
 from selflink_cli.rewards_synth import periods_between, synth_ledger
 from selflink_core.rewards import (
     DEFAULT_RULES,
     EMPTY_LEDGER_HEAD,
     MANIFEST_FILE,
+    PREVIOUS_BUNDLE_PREFIX,
     Bundle,
     BundleError,
     CanonicalJsonError,
@@ -66,7 +82,7 @@ from selflink_core.rewards.report import Mismatch, MismatchError
 
 EXIT_CODES_HELP: Final = (
     "Exit codes: 0 success or verified, 1 verification failed, 2 usage error, "
-    "3 unreadable or malformed input."
+    "3 unreadable or malformed input, or a server that cannot be reached."
 )
 _HEX_ROOT = re.compile(r"[0-9a-fA-F]{64}")
 
@@ -208,9 +224,8 @@ def _label_mismatch(
     mismatch = report.mismatch
     if mismatch is None:
         return
-    prefix = "previous bundle/"
-    if mismatch.file.startswith(prefix):
-        name = f"{previous}/{mismatch.file.removeprefix(prefix)}"
+    if mismatch.file.startswith(PREVIOUS_BUNDLE_PREFIX):
+        name = f"{previous}/{mismatch.file.removeprefix(PREVIOUS_BUNDLE_PREFIX)}"
     elif ledger is not None and mismatch.file == str(ledger):
         name = str(ledger)
     else:
@@ -218,9 +233,57 @@ def _label_mismatch(
     report.mismatch = dataclasses.replace(mismatch, file=name)
 
 
+FromOption = Annotated[
+    str | None,
+    typer.Option(
+        "--from",
+        metavar="URL",
+        help="Download from this server (https://, or http:// to this machine) instead.",
+    ),
+]
+TimeoutOption = Annotated[
+    float | None,
+    typer.Option(
+        "--timeout",
+        metavar="SECONDS",
+        help=f"With --from: per request (default {DEFAULT_TIMEOUT:g}).",
+    ),
+]
+RetriesOption = Annotated[
+    int | None,
+    typer.Option(
+        "--retries",
+        metavar="N",
+        help=f"With --from: retries of a failed request (default {DEFAULT_RETRIES}).",
+    ),
+]
+
+
+def _remote(source: str, timeout: float | None, retries: int | None) -> Remote:
+    if timeout is not None and not 0 < timeout <= 3600:
+        raise CliError("--timeout: must be more than 0 and at most 3600 seconds", ExitCode.USAGE)
+    if retries is not None and not 0 <= retries <= 10:
+        raise CliError("--retries: must be between 0 and 10", ExitCode.USAGE)
+    return Remote(
+        source,
+        timeout=DEFAULT_TIMEOUT if timeout is None else timeout,
+        retries=DEFAULT_RETRIES if retries is None else retries,
+    )
+
+
+def _only_with_from(**options: object) -> None:
+    """Refuse the remote options without --from: silently ignoring them would mislead."""
+    for name, value in options.items():
+        if value is not None and value is not False:
+            raise CliError(f"--{name.replace('_', '-')} only applies with --from", ExitCode.USAGE)
+
+
 @app.command(epilog=EXIT_CODES_HELP)
 def verify(
-    folder: Annotated[Path, typer.Argument(metavar="DIR", help="The bundle folder to verify.")],
+    folder: Annotated[
+        Path | None,
+        typer.Argument(metavar="DIR", help="The bundle folder to verify (or use --from)."),
+    ] = None,
     previous: Annotated[
         Path | None,
         typer.Option("--previous", metavar="DIR", help="The previous month's bundle folder."),
@@ -235,14 +298,51 @@ def verify(
     json_output: Annotated[
         bool, typer.Option("--json", help="Print one JSON object with the verdict.")
     ] = False,
+    source: FromOption = None,
+    period: Annotated[
+        str | None,
+        typer.Option("--period", metavar="YYYY-MM", help="With --from: the month to verify."),
+    ] = None,
+    all_months: Annotated[
+        bool,
+        typer.Option("--all", help="With --from: every published month, in order, chained."),
+    ] = False,
+    save: Annotated[
+        Path | None,
+        typer.Option(
+            "--save", metavar="DIR", help="With --from: keep the downloaded files in DIR."
+        ),
+    ] = None,
+    timeout: TimeoutOption = None,
+    retries: RetriesOption = None,
 ) -> None:
     """Recompute everything the format defines and report the first difference.
 
     Checks the files against SHA256SUMS, the canonical manifest, every event line, the payouts
     from the events, figures and previous bundle, the Merkle root and the root; with --ledger
     the chain, that events.jsonl is exactly the ledger's lines of the month, and the head.
+    With --from URL the month (or --all months) and the ledger are downloaded and checked the
+    same way, against the root the server lists unless --root pins it.
     """
     expected_root = _root(root)
+    if source is not None:
+        _verify_from(
+            source,
+            folder,
+            previous,
+            ledger,
+            expected_root,
+            json_output,
+            period,
+            all_months,
+            save,
+            timeout,
+            retries,
+        )
+        return
+    _only_with_from(period=period, all=all_months, save=save, timeout=timeout, retries=retries)
+    if folder is None:
+        raise CliError("give the bundle folder DIR, or --from URL", ExitCode.USAGE)
     files = read_bundle_folder(folder)
     previous_files = read_bundle_folder(previous) if previous is not None else None
     scan = None
@@ -270,6 +370,68 @@ def verify(
     _finish_report(report, json_output)
 
 
+def _months(count: int) -> str:
+    return f"{count} month" if count == 1 else f"{count} months"
+
+
+def _verify_from(
+    source: str,
+    folder: Path | None,
+    previous: Path | None,
+    ledger: Path | None,
+    expected_root: str | None,
+    json_output: bool,
+    period: str | None,
+    all_months: bool,
+    save: Path | None,
+    timeout: float | None,
+    retries: int | None,
+) -> None:
+    if folder is not None:
+        raise CliError("give either the bundle folder DIR or --from URL, not both", ExitCode.USAGE)
+    if previous is not None or ledger is not None:
+        raise CliError(
+            "--previous and --ledger are downloaded with --from; leave them out", ExitCode.USAGE
+        )
+    if (period is None) == (not all_months):
+        raise CliError("with --from, give exactly one of --period YYYY-MM or --all", ExitCode.USAGE)
+    if all_months and expected_root is not None:
+        raise CliError("--root pins one month's root; use it with --period", ExitCode.USAGE)
+    remote = _remote(source, timeout, retries)
+    months: list[FetchedMonth]
+    if period is not None:
+        months = [fetch_month(remote, _period(period), expected_root)]
+    else:
+        months = fetch_all(remote)
+    reports = verify_months(remote, months, save)
+    if period is not None:
+        _finish_report(reports[0], json_output)
+        return
+    failed = [report for report in reports if report.mismatch is not None]
+    if json_output:
+        print_json(
+            {
+                "verified": not failed,
+                "source": remote.base,
+                "months": [report.as_json_object() for report in reports],
+            }
+        )
+    else:
+        for month, report in zip(months, reports, strict=True):
+            print_month_line(month.period, report)
+    if failed:
+        first = failed[0].mismatch
+        assert first is not None
+        typer.echo(
+            f"verification failed: {len(failed)} of {_months(len(reports))} from {remote.base}; "
+            f"first: {first.message()}",
+            err=True,
+        )
+        raise typer.Exit(int(ExitCode.VERIFICATION_FAILED))
+    if not json_output:
+        sys.stdout.write(f"verified: {_months(len(reports))} from {remote.base}\n")
+
+
 def _finish_report(report: VerificationReport, json_output: bool) -> None:
     if json_output:
         print_json(report.as_json_object())
@@ -286,15 +448,44 @@ def _finish_report(report: VerificationReport, json_output: bool) -> None:
 
 @app.command(epilog=EXIT_CODES_HELP)
 def prove(
-    folder: Annotated[Path, typer.Argument(metavar="DIR", help="The bundle folder.")],
     contributor: Annotated[
         str, typer.Option("--contributor", metavar="KEY", help="e.g. github:583231")
     ],
+    folder: Annotated[
+        Path | None,
+        typer.Argument(metavar="DIR", help="The bundle folder (or use --from)."),
+    ] = None,
     out: Annotated[
         Path | None, typer.Option("--out", metavar="FILE", help="Write here instead of stdout.")
     ] = None,
+    source: FromOption = None,
+    period: Annotated[
+        str | None, typer.Option("--period", metavar="YYYY-MM", help="With --from: the month.")
+    ] = None,
+    root: Annotated[
+        str | None,
+        typer.Option("--root", metavar="HEX", help="With --from: the published root to expect."),
+    ] = None,
+    timeout: TimeoutOption = None,
+    retries: RetriesOption = None,
 ) -> None:
-    """Make the inclusion proof of one contributor's row (checkable with the root alone)."""
+    """Make the inclusion proof of one contributor's row (checkable with the root alone).
+
+    With --from URL --period P the server's proof is downloaded and checked instead, against
+    the root it lists for the month unless --root pins it.
+    """
+    if source is not None:
+        if folder is not None:
+            raise CliError(
+                "give either the bundle folder DIR or --from URL, not both", ExitCode.USAGE
+            )
+        if period is None:
+            raise CliError("--from needs --period YYYY-MM", ExitCode.USAGE)
+        _prove_from(_remote(source, timeout, retries), _period(period), contributor, root, out)
+        return
+    _only_with_from(period=period, root=root, timeout=timeout, retries=retries)
+    if folder is None:
+        raise CliError("give the bundle folder DIR, or --from URL", ExitCode.USAGE)
     bundle = _checked_bundle(folder)
     try:
         proof = make_proof(bundle, contributor)
@@ -311,6 +502,20 @@ def prove(
         )
 
 
+def _prove_from(
+    remote: Remote, period: str, contributor: str, root: str | None, out: Path | None
+) -> None:
+    """Download the contributor's proof of the month and check it as `check-proof` does."""
+    pinned = _root(root)
+    month, versions = published_month(remote, period)
+    version = versions.get(pinned, month.version) if pinned else month.version
+    url = remote.url("periods", period, "proofs", contributor, version=version)
+    data = remote.get(url)
+    if out is not None:
+        write_file_atomically(out, data)
+    _check_proof_bytes(data, url, pinned or month.root)
+
+
 @app.command("check-proof", epilog=EXIT_CODES_HELP)
 def check_proof_command(
     proof_file: Annotated[Path, typer.Argument(metavar="FILE", help="A proof from `prove`.")],
@@ -320,18 +525,21 @@ def check_proof_command(
 ) -> None:
     """Check an inclusion proof: its row leads to the manifest, the manifest to the root."""
     expected_root = _root(root)
-    data = read_bytes(proof_file, "proof")
+    _check_proof_bytes(read_bytes(proof_file, "proof"), str(proof_file), expected_root)
+
+
+def _check_proof_bytes(data: bytes, name: str, expected_root: str | None) -> None:
     try:
         proof = parse_proof(data)
     except ProofError as exc:
-        report = VerificationReport(subject=str(proof_file))
-        report.mismatch = Mismatch(file=str(proof_file), reason=str(exc))
+        report = VerificationReport(subject=name)
+        report.mismatch = Mismatch(file=name, reason=str(exc))
         _finish_report(report, json_output=False)
         return
     report = check_proof(proof, expected_root)
-    report.subject = f"{proof_file} ({proof.period})"
+    report.subject = f"{name} ({proof.period})"
     if report.mismatch is not None:
-        report.mismatch = dataclasses.replace(report.mismatch, file=str(proof_file))
+        report.mismatch = dataclasses.replace(report.mismatch, file=name)
     row = proof.row
     if report.ok and row is not None:
         sys.stdout.write(
@@ -341,6 +549,37 @@ def check_proof_command(
             f"row {proof.index + 1} of {proof.tree_size}\n"
         )
     _finish_report(report, json_output=False)
+
+
+@app.command(epilog=EXIT_CODES_HELP)
+def statement(
+    source: Annotated[
+        str,
+        typer.Option(
+            "--from", metavar="URL", help="The server (https://, or http:// to this machine)."
+        ),
+    ],
+    contributor: Annotated[
+        str, typer.Option("--contributor", metavar="KEY", help="e.g. github:583231")
+    ],
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Print the server's statement as it is.")
+    ] = False,
+    timeout: TimeoutOption = None,
+    retries: RetriesOption = None,
+) -> None:
+    """A contributor's history from a server: every month with a row, and the events."""
+    remote = _remote(source, timeout, retries)
+    url = remote.url("contributors", contributor, "statement")
+    data = remote.get_json(url, "statement")
+    if json_output:
+        print_json(data)
+        return
+    currencies = {month.period: month.currency for month in published_months(remote)}
+    try:
+        print_statement(data, currencies)
+    except (KeyError, TypeError, ValueError):
+        raise CliError(f"{url}: not the statement expected") from None
 
 
 @app.command(epilog=EXIT_CODES_HELP)

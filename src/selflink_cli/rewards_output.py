@@ -131,6 +131,33 @@ def print_report(report: VerificationReport) -> None:
         sys.stdout.write(f"verified: {report.subject}, root {report.root}\n")
 
 
+def print_month_line(period: str, report: VerificationReport) -> None:
+    """One line of `verify --all`: the month and its root, or the first difference."""
+    if report.mismatch is None:
+        sys.stdout.write(f"verified  {period}  root {report.root}\n")
+    else:
+        sys.stdout.write(f"FAILED    {period}  {report.mismatch.message()}\n")
+
+
+def print_statement(statement: dict[str, Any], currencies: dict[str, str]) -> None:
+    """A contributor's months, oldest first, one line each; the server's JSON has the rest."""
+    events = statement["events"]
+    linked = "linked to an account" if statement["linked"] else "not linked to an account"
+    points = sum(int(event["points"]) for event in events)
+    sys.stdout.write(
+        f"{statement['contributor']}: {linked}; {len(events):,} events, {points:,} points\n"
+    )
+    for month in statement["months"]:
+        money = currencies.get(month["period"], "")
+        state = month["payout_state"] or "not payable yet"
+        sys.stdout.write(
+            f"{month['period']}  {month['state']:<9}  payout {cents(month['payout_cents'], money)}"
+            f" (share {cents(month['share_cents'], money)}, carried out "
+            f"{cents(month['carry_out_cents'], money)}), {month['period_points']:,} points, "
+            f"{month['eligible_points']:,} eligible; payout {state}; root {month['root']}\n"
+        )
+
+
 def print_explanation(explanation: RowExplanation, bundle: Bundle) -> None:
     from rich.markup import escape  # noqa: PLC0415 - see the module docstring
     from rich.table import Table  # noqa: PLC0415

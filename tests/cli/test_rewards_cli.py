@@ -103,6 +103,12 @@ def test_three_months_calculate_verify_prove_and_tamper(run: Run, ledger: Path, 
     assert failed.stderr.startswith(f"verification failed: {march}/payouts.csv")
     assert "SHA256SUMS" in failed.stderr
 
+    january = tmp_path / "2025-01"
+    (january / "payouts.csv").write_bytes(b"tampered\n")
+    tampered_previous = run("verify", tmp_path / "2025-02", "--previous", january)
+    assert tampered_previous.exit_code == 1
+    assert tampered_previous.stderr.startswith(f"verification failed: {january}/payouts.csv")
+
     needs_previous = run("verify", tmp_path / "2025-02")
     assert needs_previous.exit_code == 2
     assert "--previous" in needs_previous.stderr

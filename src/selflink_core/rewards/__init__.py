@@ -99,6 +99,7 @@ from selflink_core.rewards.scoring import (
     score_pull_request,
 )
 from selflink_core.rewards.verification import (
+    PREVIOUS_BUNDLE_PREFIX,
     InconsistentBundleError,
     PreviousBundleError,
     read_consistent_bundle,
@@ -115,6 +116,7 @@ __all__ = [
     "MANIFEST_FILE",
     "PAYOUTS_FILE",
     "PERIOD_PATTERN",
+    "PREVIOUS_BUNDLE_PREFIX",
     "SUMS_FILE",
     "ZERO_HASH",
     "Bundle",

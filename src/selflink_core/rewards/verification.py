@@ -2,6 +2,7 @@
 
 from collections.abc import Mapping, Sequence
 from dataclasses import fields
+from typing import Final
 
 from selflink_core.rewards.bundle import (
     BUNDLE_FILES,
@@ -23,6 +24,9 @@ from selflink_core.rewards.chain import LedgerScan, PeriodEvent
 from selflink_core.rewards.events import ZERO_HASH, previous_period
 from selflink_core.rewards.merkle import merkle_root
 from selflink_core.rewards.report import Mismatch, MismatchError, VerificationReport
+
+PREVIOUS_BUNDLE_PREFIX: Final = "previous bundle: "
+"""Starts the file name of a mismatch in the previous bundle, for callers to name it."""
 
 
 class PreviousBundleError(ValueError):
@@ -184,7 +188,7 @@ def _check_previous(
                 f"pass the {previous_period(manifest.period)} bundle with --previous"
             )
         return None
-    prefix = "previous bundle: "
+    prefix = PREVIOUS_BUNDLE_PREFIX
     check_file_hashes(previous_files, prefix)
     try:
         previous = read_bundle(previous_files)
