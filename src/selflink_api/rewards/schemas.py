@@ -10,7 +10,8 @@ from msgspec import Meta
 from selflink_api.platform.pagination import CursorPage
 from selflink_api.rewards.models import PayoutState
 
-Period = Annotated[str, Meta(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$", examples=["2026-10"])]
+PERIOD_PATTERN = r"^[0-9]{4}-(0[1-9]|1[0-2])$"
+Period = Annotated[str, Meta(pattern=PERIOD_PATTERN, examples=["2026-10"])]
 ContributorKey = Annotated[
     str, Meta(pattern=r"^[A-Za-z0-9._:@/+-]{1,200}$", examples=["github:583231"])
 ]
