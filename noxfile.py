@@ -1,4 +1,4 @@
-"""Developer and CI sessions: `uv run nox -s tests lint typecheck arch golden`."""
+"""Developer and CI sessions: `uv run nox -s tests lint typecheck arch fuzz golden`."""
 
 import glob
 import os
@@ -6,7 +6,7 @@ import os
 import nox
 
 nox.options.default_venv_backend = "uv"
-nox.options.sessions = ["lint", "typecheck", "arch", "tests"]
+nox.options.sessions = ["lint", "typecheck", "arch", "fuzz", "tests"]
 nox.options.reuse_existing_virtualenvs = True
 
 # pyenv keeps 3.12 and 3.13 out of PATH unless selected; make them findable for `golden`.
@@ -48,6 +48,23 @@ def typecheck(session: nox.Session) -> None:
 @nox.session(python=False)
 def arch(session: nox.Session) -> None:
     session.run("uv", "run", "--frozen", "lint-imports", external=True)
+
+
+@nox.session(python=False)
+def fuzz(session: nox.Session) -> None:
+    """Schemathesis over every operation of the OpenAPI document, signed in and not, on SQLite.
+
+    `tests/api/fuzz_openapi.py` is not a `test_*` file, so the plain `pytest` run skips it.
+    """
+    session.run(
+        "uv",
+        "run",
+        "--frozen",
+        "pytest",
+        "tests/api/fuzz_openapi.py",
+        *session.posargs,
+        external=True,
+    )
 
 
 @nox.session(python=PYTHONS)

@@ -16,9 +16,7 @@ from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.enums import ScopeType
 from litestar.middleware.rate_limit import RateLimitConfig
-from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
-from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
+from litestar.plugins.prometheus import PrometheusConfig
 from litestar.plugins.structlog import StructlogPlugin
 from litestar.stores.memory import MemoryStore
 from litestar.stores.redis import RedisStore
@@ -27,7 +25,7 @@ from litestar.types import Receive, Scope, Send
 from litestar_saq import CronJob, QueueConfig, SAQConfig, SAQPlugin
 from redis.asyncio import Redis
 
-from selflink_api.accounts.auth import build_jwt_auth
+from selflink_api.accounts.auth import ANONYMOUS_ALLOWED, build_jwt_auth
 from selflink_api.commands import SelflinkCommands
 from selflink_api.domains import DOMAINS
 from selflink_api.platform import jobs as jobs_platform
@@ -53,6 +51,7 @@ from selflink_api.platform.jobs import (
     saq_task,
 )
 from selflink_api.platform.logging import build_structlog_config
+from selflink_api.platform.openapi import ApiContract, ClosedStructSchemas, build_openapi_config
 from selflink_api.platform.pagination import provide_page_request
 from selflink_api.platform.problems import EXCEPTION_HANDLERS
 from selflink_api.platform.ratelimit import AttemptLimiter
@@ -102,10 +101,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
         exclude=OPERATOR_PATHS,
         store="rate_limit",
     )
+    plugins += [
+        ApiContract(jwt_auth, rate_limit, anonymous_opt_key=ANONYMOUS_ALLOWED),
+        ClosedStructSchemas(),
+    ]
     return SelflinkApp(
         route_handlers=[
             *root_controllers(DOMAINS),
-            PrometheusController,
             Router(API_VERSION_PREFIX, route_handlers=list(api_controllers(DOMAINS))),
         ],
         plugins=plugins,
@@ -120,13 +122,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         },
         exception_handlers=EXCEPTION_HANDLERS,
         stores=StoreRegistry(default_factory=_store_factory(redis)),
-        openapi_config=OpenAPIConfig(
-            title="SelfLink API",
-            version="1",
-            description="SelfLink's REST API. Errors are RFC 9457 problem details.",
-            path="/schema",
-            render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
-        ),
+        openapi_config=build_openapi_config(),
         cors_config=CORSConfig(allow_origins=list(settings.cors_allow_origins))
         if settings.cors_allow_origins
         else None,

@@ -19,6 +19,7 @@ from selflink_api.accounts.services import (
     Principal,
     RefreshTokenReusedError,
 )
+from selflink_api.platform.openapi import problems
 from selflink_api.platform.problems import UNAUTHORIZED, ProblemError
 
 PUBLIC = {"exclude_from_auth": True}
@@ -35,21 +36,39 @@ class AuthController(Controller):
     tags = ["auth"]  # noqa: RUF012
     dependencies = ACCOUNT_DEPENDENCIES
 
-    @post("/register", opt=PUBLIC, summary="Create an account and sign in", status_code=201)
+    @post(
+        "/register",
+        opt=PUBLIC,
+        summary="Create an account and sign in",
+        status_code=201,
+        responses=problems(409),
+    )
     async def register(
         self, data: JSONBody[schemas.RegisterRequest], accounts: NamedDependency[AccountService]
     ) -> schemas.SignedIn:
         user, tokens = await accounts.register(data)
         return schemas.SignedIn(user=await accounts.my_account(user.id), session=tokens)
 
-    @post("/login", opt=PUBLIC, summary="Sign in with email or handle", status_code=200)
+    @post(
+        "/login",
+        opt=PUBLIC,
+        summary="Sign in with email or handle",
+        status_code=200,
+        responses=problems(401),
+    )
     async def login(
         self, data: JSONBody[schemas.LoginRequest], accounts: NamedDependency[AccountService]
     ) -> schemas.SignedIn:
         user, tokens = await accounts.login(data)
         return schemas.SignedIn(user=await accounts.my_account(user.id), session=tokens)
 
-    @post("/refresh", opt=PUBLIC, summary="Rotate the refresh token", status_code=200)
+    @post(
+        "/refresh",
+        opt=PUBLIC,
+        summary="Rotate the refresh token",
+        status_code=200,
+        responses=problems(401),
+    )
     async def refresh(
         self,
         data: JSONBody[schemas.RefreshRequest],

@@ -14,7 +14,14 @@ Email = Annotated[str, Meta(min_length=3, max_length=254, examples=["ada@example
 Password = Annotated[
     str, Meta(min_length=1, max_length=1024, examples=["correct horse battery staple"])
 ]
-Handle = Annotated[str, Meta(min_length=1, max_length=31, examples=["ada_lovelace"])]
+Handle = Annotated[
+    str,
+    Meta(
+        pattern=r"^@?[A-Za-z0-9_]{3,30}$",
+        description="3 to 30 letters, digits or _; case and a leading @ are ignored.",
+        examples=["ada_lovelace"],
+    ),
+]
 DisplayName = Annotated[str, Meta(min_length=1, max_length=80, examples=["Ada Lovelace"])]
 Latitude = Annotated[float, Meta(ge=-90, le=90)]
 LocalTime = Annotated[

@@ -23,6 +23,7 @@ from selflink_api.astro.schemas import (
     SynastryRequest,
 )
 from selflink_api.astro.services import AstroService
+from selflink_api.platform.openapi import problems
 
 PUBLIC = {"exclude_from_auth": True}
 
@@ -50,7 +51,8 @@ def documented(kind: str) -> dict[int, ResponseSpec]:
             data_container=dict[str, Any],
             generate_examples=False,
             description=f"The engine's {kind} document, canonical JSON (docs/astro.md).",
-        )
+        ),
+        **problems(404),  # no birth data yet
     }
 
 
@@ -63,7 +65,7 @@ class AstroController(Controller):
         "chart_options": Provide(provide_chart_options, sync_to_thread=False),
     }
 
-    @get("/birth-data", summary="My birth data")
+    @get("/birth-data", summary="My birth data", responses=problems(404))
     async def birth_data(
         self, principal: NamedDependency[Principal], astro: NamedDependency[AstroService]
     ) -> BirthData:
@@ -146,7 +148,8 @@ class AstroController(Controller):
                 generate_examples=False,
                 description='{"composite": <composite chart> | null, "synastry": <synastry>}, '
                 "canonical JSON (docs/astro.md).",
-            )
+            ),
+            **problems(404),  # the person named is not open to matching
         },
     )
     async def synastry(

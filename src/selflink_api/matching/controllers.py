@@ -20,6 +20,7 @@ from selflink_api.matching.schemas import (
 )
 from selflink_api.matching.services import MatchingService
 from selflink_api.platform.jobs import JobQueue
+from selflink_api.platform.openapi import problems
 from selflink_core.matching import load_rules, vocabulary
 
 PUBLIC = {"exclude_from_auth": True}
@@ -63,7 +64,11 @@ class MatchingController(Controller):
     ) -> None:
         await matching.delete_preferences(principal.id)
 
-    @get("/with/{handle:str}", summary="How well I match a person open to matching, explained")
+    @get(
+        "/with/{handle:str}",
+        summary="How well I match a person open to matching, explained",
+        responses=problems(409),
+    )
     async def match_with(
         self,
         handle: FromPath[str],
@@ -72,7 +77,11 @@ class MatchingController(Controller):
     ) -> Match:
         return await matching.match_with(principal.id, handle)
 
-    @get("/recommendations", summary="People to meet, best first, a diverse page at a time")
+    @get(
+        "/recommendations",
+        summary="People to meet, best first, a diverse page at a time",
+        responses=problems(409),
+    )
     async def recommendations(
         self,
         principal: NamedDependency[Principal],

@@ -7,13 +7,15 @@ from typing import Annotated, Any, Literal
 import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency, Provide
-from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.openapi import ResponseSpec
+from litestar.params import FromPath, JSONBody, PathParameter, QueryParameter
 from litestar.response import Stream
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from selflink_api.accounts.controllers import ACCOUNT_DEPENDENCIES
 from selflink_api.accounts.services import Principal
 from selflink_api.platform.jobs import JobQueue
+from selflink_api.platform.openapi import problems
 from selflink_api.platform.pagination import PageRequest
 from selflink_api.platform.problems import MALFORMED_BODY, ProblemError
 from selflink_api.platform.requests import parse_json
@@ -54,6 +56,9 @@ MEDIA_TYPES = {
     PAYOUTS_FILE: "text/csv",
     SUMS_FILE: "text/plain",
 }
+PeriodInPath = Annotated[
+    str, PathParameter(pattern=schemas.PERIOD_PATTERN, description="A month, YYYY-MM.")
+]
 Version = Annotated[
     int | None,
     QueryParameter(ge=1, le=INT32_MAX, description="A committed version; the latest by default."),
@@ -91,7 +96,12 @@ class RewardsController(Controller):
     tags = ["rewards"]  # noqa: RUF012
     dependencies = REWARDS_DEPENDENCIES
 
-    @get("/ledger.jsonl", opt=PUBLIC, summary="The whole ledger, format-1 lines in seq order")
+    @get(
+        "/ledger.jsonl",
+        opt=PUBLIC,
+        summary="The whole ledger, format-1 lines in seq order",
+        media_type="application/x-ndjson",
+    )
     async def ledger(self, request: Request[Any, Any, Any]) -> Stream:
         """Its own session: the request's closes as the response starts, before the stream runs."""
         session_maker = request.app.state.session_maker
@@ -111,7 +121,7 @@ class RewardsController(Controller):
 
     @get("/periods/{period:str}", opt=PUBLIC, summary="One month and its versions")
     async def period(
-        self, period: FromPath[str], transparency: NamedDependency[TransparencyService]
+        self, period: PeriodInPath, transparency: NamedDependency[TransparencyService]
     ) -> schemas.PeriodDetail:
         return await transparency.period(period)
 
@@ -120,7 +130,7 @@ class RewardsController(Controller):
     )
     async def file(
         self,
-        period: FromPath[str],
+        period: PeriodInPath,
         name: FromPath[str],
         transparency: NamedDependency[TransparencyService],
         version: Version = None,
@@ -139,7 +149,7 @@ class RewardsController(Controller):
     )
     async def proof(
         self,
-        period: FromPath[str],
+        period: PeriodInPath,
         contributor: FromPath[str],
         transparency: NamedDependency[TransparencyService],
         version: Version = None,
@@ -162,6 +172,10 @@ class RewardsController(Controller):
         opt=PUBLIC,
         summary="GitHub pull_request webhook (signed)",
         status_code=202,
+        responses={
+            200: ResponseSpec(data_container=dict[str, str], description="A ping, answered"),
+            **problems(400, 401, 413, 415, 422, 503),
+        },
     )
     async def github_webhook(
         self,
@@ -187,7 +201,12 @@ class RewardsController(Controller):
         )
         return Response(accepted, status_code=202)
 
-    @post("/links", summary="Ask to link a GitHub account to mine", status_code=201)
+    @post(
+        "/links",
+        summary="Ask to link a GitHub account to mine",
+        status_code=201,
+        responses=problems(409),
+    )
     async def request_link(
         self,
         data: JSONBody[schemas.LinkRequest],
@@ -209,10 +228,11 @@ class RewardsController(Controller):
         "/periods/{period:str}/disputes",
         summary="Dispute a month during its window",
         status_code=201,
+        responses=problems(409),
     )
     async def open_dispute(
         self,
-        period: FromPath[str],
+        period: PeriodInPath,
         data: JSONBody[schemas.DisputeRequest],
         principal: NamedDependency[Principal],
         disputes: NamedDependency[DisputeService],

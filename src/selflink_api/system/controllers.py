@@ -6,10 +6,12 @@ import msgspec
 import structlog
 from litestar import Controller, Request, get
 from litestar.di import NamedDependency
+from litestar.plugins.prometheus import PrometheusController
 from litestar.response import Response
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from selflink_api.platform.openapi import problems
 from selflink_api.platform.problems import UNAVAILABLE, problem_response
 
 logger = structlog.get_logger("selflink.system")
@@ -36,7 +38,7 @@ class SystemController(Controller):
         "/ready",
         summary="Readiness: the database (and Redis, when configured) answer",
         exclude_from_auth=True,
-        responses={},
+        responses=problems(503),
     )
     async def ready(
         self, request: Request[Any, Any, Any], db_engine: NamedDependency[AsyncEngine]
@@ -51,6 +53,17 @@ class SystemController(Controller):
         return problem_response(
             request, UNAVAILABLE, f"Not ready: {unavailable} unreachable.", checks=checks
         )
+
+
+class MetricsController(PrometheusController):
+    """Litestar's Prometheus endpoint, documented as the text it answers rather than JSON."""
+
+    tags = ["system"]  # noqa: RUF012 - Litestar reads this class attribute
+
+    @get(summary="Prometheus metrics", media_type="text/plain")
+    async def get(self) -> Response[bytes]:
+        response: Response[bytes] = await PrometheusController.get.fn(self)
+        return response
 
 
 async def _check_database(engine: AsyncEngine) -> str:

@@ -2,12 +2,12 @@
 
 from selflink_api.platform.domains import Domain
 from selflink_api.system import jobs, models
-from selflink_api.system.controllers import SystemController
+from selflink_api.system.controllers import MetricsController, SystemController
 
 DOMAIN = Domain(
     name="system",
     models=(models,),
-    root_controllers=(SystemController,),
+    root_controllers=(SystemController, MetricsController),
     jobs=jobs.JOBS,
     schedules=jobs.SCHEDULES,
 )
