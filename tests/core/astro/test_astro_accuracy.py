@@ -2,6 +2,7 @@
 
 import datetime as dt
 import hashlib
+from pathlib import Path
 
 import pytest
 import swisseph as swe
@@ -12,9 +13,11 @@ from hypothesis import strategies as st
 from selflink_core.astro import (
     BirthData,
     ChartOptions,
+    EphemerisFilesCorrupt,
     EphemerisSource,
     EphemerisUnavailable,
     InvalidOption,
+    ephemeris,
     natal_chart,
     transits,
 )
@@ -165,7 +168,9 @@ def test_chart_states_the_ephemeris_and_its_files() -> None:
     assert transits(natal_chart(birth), at).document["options"]["ephemeris_files"] == SHIPPED_FILES
 
 
-def test_a_directory_without_the_asteroid_file_warns_that_chiron_is_missing(tmp_path) -> None:
+def test_a_directory_without_the_asteroid_file_warns_that_chiron_is_missing(
+    tmp_path: Path,
+) -> None:
     for name in ("sepl_18.se1", "semo_18.se1"):
         (tmp_path / name).write_bytes((SHIPPED_DIRECTORY / name).read_bytes())
     birth = BirthData(dt.date(2000, 1, 1), dt.time(12), latitude=0.0, longitude=0.0, zone="UTC")
@@ -180,3 +185,23 @@ def test_moshier_reads_no_files() -> None:
         EphemerisSource("moshier", str(swiss_ephemeris_files()))
     with pytest.raises(InvalidOption, match="not one of"):
         ChartOptions(ephemeris="jpl")
+
+
+def test_a_damaged_shipped_file_is_a_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in SHIPPED_FILES:
+        (tmp_path / name).write_bytes((SHIPPED_DIRECTORY / name).read_bytes())
+    damaged = bytearray((tmp_path / "semo_18.se1").read_bytes())
+    damaged[5000] ^= 1
+    (tmp_path / "semo_18.se1").write_bytes(bytes(damaged))
+    monkeypatch.setattr(ephemeris, "SHIPPED_DIRECTORY", tmp_path)
+    check = ephemeris.shipped_directory.__wrapped__  # the cached result is the real directory's
+    with pytest.raises(EphemerisFilesCorrupt, match=r"semo_18\.se1 has SHA-256 .*expected ecfa54"):
+        check()
+    (tmp_path / "seas_18.se1").unlink()
+    (tmp_path / "semo_18.se1").write_bytes((SHIPPED_DIRECTORY / "semo_18.se1").read_bytes())
+    with pytest.raises(EphemerisFilesCorrupt, match=r"cannot read .*seas_18\.se1"):
+        check()
+    (tmp_path / "seas_18.se1").write_bytes((SHIPPED_DIRECTORY / "seas_18.se1").read_bytes())
+    assert check() == str(tmp_path)
