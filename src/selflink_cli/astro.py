@@ -101,6 +101,7 @@ EphemerisOption = Annotated[
     str,
     typer.Option(
         "--ephemeris",
+        envvar="SELFLINK_EPHEMERIS",
         help="swiss_ephemeris (the files shipped with SelfLink, or --ephemeris-path) or "
         "moshier (built in: no files, less precise, no Chiron).",
     ),
