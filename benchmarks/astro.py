@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 import swisseph as swe
 
-from selflink_core.astro import BirthData, batch_features, natal_chart
+from selflink_core.astro import BirthData, ChartOptions, batch_features, natal_chart
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -78,14 +78,19 @@ def births(items: list[Subject]) -> list[BirthData]:
     ]
 
 
+# The figures in README.md were measured with Moshier (the default until issue #19); the
+# engines compared here use it too.
+MOSHIER = ChartOptions(ephemeris="moshier")
+
+
 def full_charts(people: list[BirthData]) -> None:
     for person in people:
-        natal_chart(person).to_json()
+        natal_chart(person, MOSHIER).to_json()
 
 
 def charts_without_json(people: list[BirthData]) -> None:
     for person in people:
-        natal_chart(person)
+        natal_chart(person, MOSHIER)
 
 
 def kerykeion_subjects(items: list[Subject]) -> None:
@@ -137,7 +142,7 @@ def main() -> None:
 
     items = subjects(args.charts)
     people = births(items)
-    natal_chart(people[0])  # load zone data once, outside the timings
+    natal_chart(people[0], MOSHIER)  # load zone data once, outside the timings
     peer_items = items[: args.kerykeion]
     kerykeion_subjects(peer_items[:5])
     measured = rates(
@@ -151,14 +156,14 @@ def main() -> None:
     )
 
     batch_people = births(subjects(args.batch, seed=7))
-    frame = batch_features(batch_people)
-    features = [seconds(lambda: batch_features(batch_people)) for _ in range(args.repeats)]
+    frame = batch_features(batch_people, MOSHIER)
+    features = [seconds(lambda: batch_features(batch_people, MOSHIER)) for _ in range(args.repeats)]
     spread = []
     if args.workers:
         with ProcessPoolExecutor(args.workers) as workers:
-            batch_features(batch_people[:1000], executor=workers)  # start the workers
+            batch_features(batch_people[:1000], MOSHIER, executor=workers)  # start the workers
             spread = [
-                seconds(lambda: batch_features(batch_people, executor=workers))
+                seconds(lambda: batch_features(batch_people, MOSHIER, executor=workers))
                 for _ in range(args.repeats)
             ]
     charts = seconds(lambda: full_charts(batch_people))

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from selflink_api.accounts import schemas
+from selflink_api.accounts.birth import ephemeris_source
 from selflink_api.accounts.commands import account_service
 from selflink_api.accounts.models import Role, User
 from selflink_api.matching.models import MatchingPreferences
@@ -103,8 +104,8 @@ async def seed_matching(app: Litestar, session: AsyncSession) -> bool:
     preferences = PreferencesStore(session, cipher)
     for handle, user_id in people.items():
         await preferences.save(user_id, demo_preferences(handle))
-    ephemeris_path = app.state.settings.astro_ephemeris_path or None
-    await FeatureStore(session, cipher, ephemeris_path).refresh(list(people.values()))
+    ephemeris = ephemeris_source(app.state.settings)
+    await FeatureStore(session, cipher, ephemeris).refresh(list(people.values()))
     return True
 
 

@@ -7,7 +7,7 @@ tools build the app they need without touching the process environment.
 from enum import StrEnum
 from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
-from typing import Annotated, Self
+from typing import Annotated, Literal, Self
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -97,8 +97,12 @@ class Settings(BaseSettings):
         int, Field(validation_alias="GITHUB_WEBHOOK_MAX_BYTES", ge=1024)
     ] = 1_048_576
     rewards_dispute_days: Annotated[int, Field(validation_alias="REWARDS_DISPUTE_DAYS", ge=0)] = 7
-    # Astrology: Swiss Ephemeris files (the built-in Moshier ephemeris without them) and the
-    # per-client limit of charts computed for arbitrary input (POST /astro/charts, /synastry)
+    # Astrology: the ephemeris (the Swiss Ephemeris files shipped with the engine, or those in
+    # SELFLINK_EPHEMERIS_PATH; or the built-in Moshier one) and the per-client limit of charts
+    # computed for arbitrary input (POST /astro/charts, /synastry)
+    astro_ephemeris: Annotated[
+        Literal["swiss_ephemeris", "moshier"], Field(validation_alias="SELFLINK_EPHEMERIS")
+    ] = "swiss_ephemeris"
     astro_ephemeris_path: Annotated[str, Field(validation_alias="SELFLINK_EPHEMERIS_PATH")] = ""
     astro_charts_per_minute: Annotated[
         int, Field(validation_alias="ASTRO_CHARTS_PER_MINUTE", ge=1)

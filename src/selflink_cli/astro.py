@@ -98,11 +98,21 @@ AspectsOption = Annotated[
     str, typer.Option("--aspects", help="major, or all to add the minor aspects.")
 ]
 EphemerisOption = Annotated[
+    str,
+    typer.Option(
+        "--ephemeris",
+        envvar="SELFLINK_EPHEMERIS",
+        help="swiss_ephemeris (the files shipped with SelfLink, or --ephemeris-path) or "
+        "moshier (built in: no files, less precise, no Chiron).",
+    ),
+]
+EphemerisPathOption = Annotated[
     str | None,
     typer.Option(
         "--ephemeris-path",
         envvar="SELFLINK_EPHEMERIS_PATH",
-        help="Directory of Swiss Ephemeris .se1 files; the built-in Moshier ephemeris otherwise.",
+        help="Directory of other Swiss Ephemeris .se1 files (swiss_ephemeris only); "
+        "the shipped files otherwise.",
     ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print canonical JSON instead.")]
@@ -173,15 +183,23 @@ def _birth(
 
 
 def _options(
-    house_system: str, zodiac: str, ayanamsa: str | None, aspects: str, ephemeris_path: str | None
+    house_system: str,
+    zodiac: str,
+    ayanamsa: str | None,
+    aspects: str,
+    ephemeris: str,
+    ephemeris_path: str | None,
 ) -> ChartOptions:
+    """Chart options; `SELFLINK_EPHEMERIS_PATH` in the environment does not stop a request
+    for Moshier, which reads no files."""
     return _guarded(
         lambda: ChartOptions(
             house_system=house_system,
             zodiac=zodiac,
             ayanamsa=ayanamsa,
             aspects=AspectOptions(aspects=aspects),
-            ephemeris_path=ephemeris_path,
+            ephemeris=ephemeris,
+            ephemeris_path=None if ephemeris == "moshier" else ephemeris_path,
         )
     )
 
@@ -209,14 +227,15 @@ def chart(
     zodiac: ZodiacOption = "tropical",
     ayanamsa: AyanamsaOption = None,
     aspects: AspectsOption = "major",
-    ephemeris_path: EphemerisOption = None,
+    ephemeris: EphemerisOption = "swiss_ephemeris",
+    ephemeris_path: EphemerisPathOption = None,
     json: JsonOption = False,
 ) -> None:
     """A natal chart: bodies, houses, angles, aspects and summaries."""
     birth = _birth(
         date, time, tz, lat, lon, place=place, country=country, fold=fold, utc_offset=utc_offset
     )
-    options = _options(house_system, zodiac, ayanamsa, aspects, ephemeris_path)
+    options = _options(house_system, zodiac, ayanamsa, aspects, ephemeris, ephemeris_path)
     _emit(_guarded(lambda: natal_chart(birth, options)), json, render_chart)
 
 
@@ -264,7 +283,8 @@ def synastry_command(
     zodiac: ZodiacOption = "tropical",
     ayanamsa: AyanamsaOption = None,
     aspects: AspectsOption = "major",
-    ephemeris_path: EphemerisOption = None,
+    ephemeris: EphemerisOption = "swiss_ephemeris",
+    ephemeris_path: EphemerisPathOption = None,
     composite: Annotated[
         bool, typer.Option("--composite", help="Show the midpoint composite chart instead.")
     ] = False,
@@ -286,7 +306,7 @@ def synastry_command(
         utc_offset=with_utc_offset,
         prefix="with-",
     )
-    options = _options(house_system, zodiac, ayanamsa, aspects, ephemeris_path)
+    options = _options(house_system, zodiac, ayanamsa, aspects, ephemeris, ephemeris_path)
     one, two = _pair(first, second, options)
     if composite:
         _emit(_guarded(lambda: composite_chart(one, two, options.aspects)), json, render_chart)
@@ -318,19 +338,24 @@ def transits_command(
     zodiac: ZodiacOption = "tropical",
     ayanamsa: AyanamsaOption = None,
     aspects: AspectsOption = "major",
-    ephemeris_path: EphemerisOption = None,
+    ephemeris: EphemerisOption = "swiss_ephemeris",
+    ephemeris_path: EphemerisPathOption = None,
     json: JsonOption = False,
 ) -> None:
     """Transits of a moment (default: now) to a natal chart."""
     birth = _birth(
         date, time, tz, lat, lon, place=place, country=country, fold=fold, utc_offset=utc_offset
     )
-    options = _options(house_system, zodiac, ayanamsa, aspects, ephemeris_path)
+    options = _options(house_system, zodiac, ayanamsa, aspects, ephemeris, ephemeris_path)
     moment = _guarded(lambda: parse_moment(at)) if at is not None else _now()
     natal = _guarded(lambda: natal_chart(birth, options))
     result = _guarded(
         lambda: transits(
-            natal, moment, transit_aspect_options(aspects), ephemeris_path=ephemeris_path
+            natal,
+            moment,
+            transit_aspect_options(aspects),
+            ephemeris=options.ephemeris,
+            ephemeris_path=options.ephemeris_path,
         )
     )
     _emit(result, json, render_result)

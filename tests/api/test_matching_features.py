@@ -29,6 +29,7 @@ from selflink_api.matching.features import (
 )
 from selflink_api.matching.schemas import DatingPreferences, PreferencesDocument
 from selflink_api.platform.crypto import PersonalDataCipher
+from selflink_core import astro
 from selflink_core.matching import (
     CandidateMatrix,
     Person,
@@ -114,7 +115,7 @@ def full_precision(birth: BirthData | None, preferences: PreferencesDocument) ->
 def test_stored_records_score_exactly_like_the_full_features(
     batch: list[tuple[BirthData | None, PreferencesDocument]],
 ) -> None:
-    records = compute_records(batch, None)
+    records = compute_records(batch, astro.EphemerisSource())
     stored = [person_of(record) for record in records]
     exact = [full_precision(birth, preferences) for birth, preferences in batch]
     ranking = rank(stored[0], CandidateMatrix.from_frame(records_frame(records)))
@@ -146,7 +147,9 @@ def test_stored_records_score_exactly_like_the_full_features(
 
 
 def test_a_leap_day_birthday_counts_on_the_first_of_march() -> None:
-    records = compute_records([(BirthData(date=dt.date(2000, 2, 29)), PreferencesDocument())], None)
+    records = compute_records(
+        [(BirthData(date=dt.date(2000, 2, 29)), PreferencesDocument())], astro.EphemerisSource()
+    )
     assert ages_on(records, dt.date(2026, 2, 28)).tolist() == [25]
     assert ages_on(records, dt.date(2026, 3, 1)).tolist() == [26]
 
@@ -157,7 +160,7 @@ def test_the_pool_patches_changes_and_leaves_out_what_it_cannot_read() -> None:
         (BirthData(date=dt.date(1990 + n, 1 + n, 10 + n)), PreferencesDocument(values=["humor"]))
         for n in range(4)
     ]
-    records = compute_records(batch, None)
+    records = compute_records(batch, astro.EphemerisSource())
     ids = sorted(uuid.uuid4() for _ in range(4))
 
     def stored(index: int, revision: int, blob: bytes | None = None) -> StoredRow:

@@ -12,6 +12,7 @@ from selflink_api.matching.jobs import refresh_stale_features
 from selflink_api.matching.models import MatchingFeatures, MatchingPreferences
 from selflink_api.platform.jobs import JobContext
 from selflink_api.settings import Settings
+from selflink_core import astro
 from tests.api.astro_helpers import Client, on_app_loop, put_birth
 from tests.api.conftest import drain_jobs
 from tests.api.matching_helpers import FIRST, SECOND, born, join, stored_rows
@@ -120,7 +121,7 @@ async def test_refusals_read_the_same_whoever_is_behind_them(
 async def test_stale_features_are_recomputed_in_batches(client: Client, settings: Settings) -> None:
     people = [
         await join(client, f"stale_{n}", birth=born(f"199{n}-0{n + 1}-1{n}"), values=["humor"])
-        for n in range(3)
+        for n in range(4)
     ]
     departed = await join(client, "departed")
     await drain_jobs(client)
@@ -146,6 +147,11 @@ async def test_stale_features_are_recomputed_in_batches(client: Client, settings
                 delete(MatchingFeatures).where(MatchingFeatures.user_id == UUID(people[2].id))
             )
             await session.execute(
+                update(MatchingFeatures)
+                .where(MatchingFeatures.user_id == UUID(people[3].id))
+                .values(ephemeris="moshier", ciphertext=b"other ephemeris")
+            )
+            await session.execute(
                 update(MatchingPreferences)
                 .where(MatchingPreferences.user_id == UUID(departed.id))
                 .values(key_id="gone")
@@ -155,20 +161,16 @@ async def test_stale_features_are_recomputed_in_batches(client: Client, settings
     await sql(settings, "UPDATE users SET status = 'deleted' WHERE handle = 'departed'")
     await on_app_loop(client, lambda context: refresh_stale_features(context, batch_size=1))
 
-    assert await stored_rows(settings, "matching_features") == [
-        ("stale_0",),
-        ("stale_1",),
-        ("stale_2",),
-    ]
-    assert await stored_rows(settings, "matching_preferences") == [
-        ("stale_0",),
-        ("stale_1",),
-        ("stale_2",),
-    ]
+    stale = [("stale_0",), ("stale_1",), ("stale_2",), ("stale_3",)]
+    assert await stored_rows(settings, "matching_features") == stale
+    assert await stored_rows(settings, "matching_preferences") == stale
     rows = await sql(
-        settings, "SELECT user_id, rules_version, key_id, revision FROM matching_features"
+        settings,
+        "SELECT user_id, rules_version, key_id, revision, ephemeris FROM matching_features",
     )
-    assert {(row[1], row[2]) for row in rows} == {("match-1", "derived-1")}
+    assert {(row[1], row[2], row[4]) for row in rows} == {
+        ("match-1", "derived-1", astro.EphemerisSource().identity())
+    }
     assert all(row[3] > max(before.values()) for row in rows)
     assert await match_with(client, people[0], "stale_1") == expected
 

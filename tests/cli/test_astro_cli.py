@@ -22,8 +22,35 @@ def run(*args: str) -> tuple[int, str, str]:
 def test_chart_table_names_the_assumptions() -> None:
     code, out, _ = run("chart", *BERLIN)
     assert code == 0
-    for expected in ("Europe/Berlin", "UTC+02:00", "placidus", "moshier", "Taurus", "Aspects"):
+    for expected in (
+        "Europe/Berlin",
+        "UTC+02:00",
+        "placidus",
+        "swiss_ephemeris",
+        "Taurus",
+        "Chiron",
+        "Aspects",
+    ):
         assert expected in out
+
+
+def test_the_ephemeris_is_the_shipped_files_unless_moshier_is_asked_for(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    default = json.loads(run("chart", *BERLIN, "--json")[1])
+    assert (default["ephemeris"], sorted(default["options"]["ephemeris_files"])) == (
+        "swiss_ephemeris",
+        ["seas_18.se1", "semo_18.se1", "sepl_18.se1"],
+    )
+    monkeypatch.setenv("SELFLINK_EPHEMERIS_PATH", "/nonexistent")
+    code, out, _ = run(
+        "transits", *BERLIN, "--ephemeris", "moshier", "--at", "2026-03-01T12:00:00Z", "--json"
+    )
+    assert code == 0
+    transits = json.loads(out)
+    assert (transits["ephemeris"], transits["options"]["ephemeris_files"]) == ("moshier", {})
+    assert [warning["code"] for warning in transits["warnings"]] == ["chiron_unavailable"]
+    assert run("chart", *BERLIN, "--ephemeris", "jpl")[0] == 2
 
 
 def test_chart_json_is_canonical_and_carries_hash_and_version() -> None:

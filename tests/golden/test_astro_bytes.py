@@ -2,7 +2,8 @@
 
 Polar houses, the date line and the poles are where a NumPy or time-zone-data difference would
 show. `nox -s golden` runs this on 3.11, 3.12 and 3.13 against digests recorded once; a digest
-may only change together with the astro rules version.
+may only change together with the astro rules version or the default ephemeris, in a commit of
+its own saying why.
 """
 
 import datetime as dt

@@ -17,6 +17,7 @@ from typing import Any
 
 from selflink_api.accounts.schemas import BirthData
 from selflink_api.platform.problems import ProblemError
+from selflink_api.settings import Settings
 from selflink_core import astro
 from selflink_core.astro.errors import (
     AmbiguousLocalTime,
@@ -39,6 +40,14 @@ class Where:
 
     source: str = "body"
     prefix: str = ""
+
+
+def ephemeris_source(settings: Settings) -> astro.EphemerisSource:
+    """The server's ephemeris, for every chart and matching feature it computes: charts of
+    one person must agree wherever they are used."""
+    if settings.astro_ephemeris == astro.MOSHIER:
+        return astro.EphemerisSource(astro.MOSHIER)
+    return astro.EphemerisSource(astro.SWISS_EPHEMERIS, settings.astro_ephemeris_path or None)
 
 
 BODY = Where()

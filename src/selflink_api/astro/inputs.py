@@ -16,7 +16,7 @@ QUERY = Where(source="query")
 
 
 def chart_options(
-    choice: ChartOptionsInput, ephemeris_path: str | None, where: Where
+    choice: ChartOptionsInput, ephemeris: astro.EphemerisSource, where: Where
 ) -> astro.ChartOptions:
     """The engine's chart options for a request's choice (the ephemeris is the server's)."""
     with engine_errors(where):
@@ -31,7 +31,8 @@ def chart_options(
                 if choice.luminary_orb_bonus is None
                 else choice.luminary_orb_bonus,
             ),
-            ephemeris_path=ephemeris_path,
+            ephemeris=ephemeris.name,
+            ephemeris_path=ephemeris.path,
         )
 
 
@@ -49,12 +50,13 @@ def options_key(options: astro.ChartOptions) -> str:
     )
 
 
-def options_from_key(key: str, ephemeris_path: str | None) -> astro.ChartOptions:
+def options_from_key(key: str, ephemeris: astro.EphemerisSource) -> astro.ChartOptions:
     chosen = json.loads(key)
     return astro.ChartOptions(
         house_system=chosen["house_system"],
         zodiac=chosen["zodiac"],
         ayanamsa=chosen["ayanamsa"],
         aspects=astro.AspectOptions(aspects=chosen["aspects"]),
-        ephemeris_path=ephemeris_path,
+        ephemeris=ephemeris.name,
+        ephemeris_path=ephemeris.path,
     )

@@ -5,6 +5,7 @@ from uuid import UUID
 
 import structlog
 
+from selflink_api.accounts.birth import ephemeris_source
 from selflink_api.astro.services import ChartCache
 from selflink_api.platform.crypto import build_cipher
 from selflink_api.platform.jobs import CronSchedule, JobContext, background_job
@@ -22,7 +23,7 @@ async def forget_charts(context: JobContext, user_id: str) -> None:
     on this). Charts cached since from the current birth data stay."""
     settings = context.settings
     async with context.session() as session:
-        cache = ChartCache(session, build_cipher(settings), settings.astro_ephemeris_path or None)
+        cache = ChartCache(session, build_cipher(settings), ephemeris_source(settings))
         await cache.forget_stale(UUID(user_id))
 
 
@@ -30,11 +31,11 @@ async def forget_charts(context: JobContext, user_id: str) -> None:
 async def refresh_stale_charts(context: JobContext, batch_size: int = REFRESH_BATCH_SIZE) -> None:
     """Recompute stale cached charts, one committed batch at a time, until none is left."""
     cipher = build_cipher(context.settings)
-    ephemeris_path = context.settings.astro_ephemeris_path or None
+    ephemeris = ephemeris_source(context.settings)
     refreshed = 0
     while True:
         async with context.session() as session:
-            looked_at = await ChartCache(session, cipher, ephemeris_path).refresh_stale(batch_size)
+            looked_at = await ChartCache(session, cipher, ephemeris).refresh_stale(batch_size)
         refreshed += looked_at
         if looked_at < batch_size:
             break

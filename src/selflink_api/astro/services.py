@@ -28,6 +28,7 @@ from selflink_api.accounts.birth import (
     astro_problem,
     core_birth,
     engine_errors,
+    ephemeris_source,
     has_location,
     normalize_birth,
 )
@@ -91,8 +92,8 @@ class AstroToolkit:
     events: EventBus
 
     @property
-    def ephemeris_path(self) -> str | None:
-        return self.settings.astro_ephemeris_path or None
+    def ephemeris(self) -> astro.EphemerisSource:
+        return ephemeris_source(self.settings)
 
 
 class ChartCache:
@@ -106,12 +107,13 @@ class ChartCache:
     """
 
     def __init__(
-        self, session: AsyncSession, cipher: PersonalDataCipher, ephemeris_path: str | None
+        self, session: AsyncSession, cipher: PersonalDataCipher, ephemeris: astro.EphemerisSource
     ) -> None:
         self.session = session
         self.cipher = cipher
-        self.ephemeris_path = ephemeris_path
-        self.ephemeris = "moshier" if ephemeris_path is None else "swiss_ephemeris"
+        self.source = ephemeris
+        # The ephemeris and its files' digests: rows of other files are stale.
+        self.ephemeris = ephemeris.identity()
 
     @staticmethod
     def context(user_id: UUID, index: str) -> bytes:
@@ -181,7 +183,7 @@ class ChartCache:
 
     async def _gives(self, birth: BirthData, row: CachedChart) -> bool:
         try:
-            options = options_from_key(row.options_key, self.ephemeris_path)
+            options = options_from_key(row.options_key, self.source)
             _, input_hash = await anyio.to_thread.run_sync(_located_birth, birth, options)
         except AstroError:
             return False
@@ -216,7 +218,7 @@ class ChartCache:
                 await self.session.delete(row)
                 continue
             try:
-                options = options_from_key(row.options_key, self.ephemeris_path)
+                options = options_from_key(row.options_key, self.source)
                 input_hash, document = await anyio.to_thread.run_sync(_fresh_chart, birth, options)
             except AstroError:
                 await self.session.delete(row)
@@ -246,7 +248,7 @@ class AstroService:
         self.jobs = jobs
         self.client_ip = client_ip
         self.personal_data = PersonalDataStore(session, toolkit.cipher)
-        self.charts = ChartCache(session, toolkit.cipher, toolkit.ephemeris_path)
+        self.charts = ChartCache(session, toolkit.cipher, toolkit.ephemeris)
 
     # Birth data ---------------------------------------------------------------------------
 
@@ -295,7 +297,7 @@ class AstroService:
     # Charts of the signed-in person -------------------------------------------------------
 
     def _options(self, choice: ChartOptionsInput, where: Where) -> astro.ChartOptions:
-        return chart_options(choice, self.toolkit.ephemeris_path, where)
+        return chart_options(choice, self.toolkit.ephemeris, where)
 
     async def my_chart(self, user_id: UUID, choice: ChartOptionsInput) -> bytes:
         options = self._options(choice, QUERY)
@@ -306,10 +308,12 @@ class AstroService:
             moment = _now() if at is None else astro.parse_moment(at, "at")
             aspects = astro.transit_aspect_options(choice.aspects)
         natal = astro.Chart.from_dict(json.loads(await self.my_chart(user_id, choice)))
-        ephemeris_path = self.toolkit.ephemeris_path
+        source = self.toolkit.ephemeris
 
         def compute() -> bytes:
-            return astro.transits(natal, moment, aspects, ephemeris_path=ephemeris_path).to_json()
+            return astro.transits(
+                natal, moment, aspects, ephemeris=source.name, ephemeris_path=source.path
+            ).to_json()
 
         return await run_engine(QUERY, compute)
 

@@ -122,12 +122,14 @@ def _features(
 
 
 def compute_records(
-    people: Sequence[tuple[BirthData | None, PreferencesDocument]], ephemeris_path: str | None
+    people: Sequence[tuple[BirthData | None, PreferencesDocument]],
+    ephemeris: astro.EphemerisSource,
 ) -> Records:
     """The records of a batch of people, from their birth data and preferences."""
     births = [birth for birth, _ in people]
     answers = [ProfileAnswers.from_dict(preferences.answers()) for _, preferences in people]
-    frame = _features(births, answers, astro.ChartOptions(ephemeris_path=ephemeris_path))
+    options = astro.ChartOptions(ephemeris=ephemeris.name, ephemeris_path=ephemeris.path)
+    frame = _features(births, answers, options)
     records = np.zeros(len(people), dtype=RECORD)
     for index, name in enumerate(LONGITUDE_COLUMNS):
         longitudes = frame[name].to_numpy()

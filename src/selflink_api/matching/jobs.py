@@ -6,6 +6,7 @@ from uuid import UUID
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from selflink_api.accounts.birth import ephemeris_source
 from selflink_api.matching.services import FeatureStore
 from selflink_api.platform.crypto import build_cipher
 from selflink_api.platform.jobs import CronSchedule, JobContext, background_job
@@ -17,7 +18,7 @@ STALE_BATCH_SIZE = 200
 
 def _store(context: JobContext, session: AsyncSession) -> FeatureStore:
     settings = context.settings
-    return FeatureStore(session, build_cipher(settings), settings.astro_ephemeris_path or None)
+    return FeatureStore(session, build_cipher(settings), ephemeris_source(settings))
 
 
 @background_job("matching.refresh_features", timeout_seconds=60)

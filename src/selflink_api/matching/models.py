@@ -30,7 +30,9 @@ class MatchingFeatures(Base):
     encrypted.
 
     `rules_version` and `layout` say which rules and record layout it was computed for,
-    `key_id` which key sealed it, so stale rows can be found and recomputed. `revision` is the
+    `ephemeris` from which ephemeris files (`EphemerisSource.identity`), `key_id` which key
+    sealed it, so stale rows can be found and recomputed. Rows of another ephemeris still
+    serve until then: the positions differ by arcseconds, not meaning. `revision` is the
     value of `MatchingRevision` when the row was last written; in-process candidate caches
     reload only rows newer than what they hold.
     """
@@ -40,6 +42,7 @@ class MatchingFeatures(Base):
     user_id: Mapped[UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), unique=True)
     rules_version: Mapped[str] = mapped_column(String(32))
     layout: Mapped[int] = mapped_column(SmallInteger)
+    ephemeris: Mapped[str] = mapped_column(String(32))
     revision: Mapped[int] = mapped_column(BigInteger)
     key_id: Mapped[str] = mapped_column(String(32))
     ciphertext: Mapped[bytes] = mapped_column(LargeBinary)

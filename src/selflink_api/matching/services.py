@@ -23,6 +23,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import flag_modified
 
+from selflink_api.accounts.birth import ephemeris_source
 from selflink_api.accounts.models import AccountStatus, User
 from selflink_api.accounts.schemas import BirthData
 from selflink_api.accounts.services import PersonalDataStore
@@ -63,7 +64,7 @@ from selflink_api.platform.problems import (
 )
 from selflink_api.settings import Settings
 from selflink_api.social.services import SocialService
-from selflink_core import matching
+from selflink_core import astro, matching
 from selflink_core.matching import (
     LENSES,
     RULES_VERSION,
@@ -94,8 +95,8 @@ class MatchingToolkit:
     candidates: CandidateCache
 
     @property
-    def ephemeris_path(self) -> str | None:
-        return self.settings.astro_ephemeris_path or None
+    def ephemeris(self) -> astro.EphemerisSource:
+        return ephemeris_source(self.settings)
 
 
 def _core_problem(error: MatchingError, prefix: str = "") -> ProblemError:
@@ -220,11 +221,11 @@ class FeatureInputs:
 
 
 def _computed(
-    inputs: Sequence[FeatureInputs], ephemeris_path: str | None
+    inputs: Sequence[FeatureInputs], ephemeris: astro.EphemerisSource
 ) -> list[tuple[UUID, bytes]]:
     if not inputs:
         return []
-    records = compute_records([(item.birth, item.preferences) for item in inputs], ephemeris_path)
+    records = compute_records([(item.birth, item.preferences) for item in inputs], ephemeris)
     return [(item.user_id, record.tobytes()) for item, record in zip(inputs, records, strict=True)]
 
 
@@ -236,11 +237,13 @@ class FeatureStore:
     """
 
     def __init__(
-        self, session: AsyncSession, cipher: PersonalDataCipher, ephemeris_path: str | None
+        self, session: AsyncSession, cipher: PersonalDataCipher, ephemeris: astro.EphemerisSource
     ) -> None:
         self.session = session
         self.cipher = cipher
-        self.ephemeris_path = ephemeris_path
+        self.source = ephemeris
+        # The ephemeris and its files' digests: rows of another are stale.
+        self.ephemeris = ephemeris.identity()
         self.preferences = PreferencesStore(session, cipher)
 
     async def next_revision(self) -> int:
@@ -292,7 +295,7 @@ class FeatureStore:
                 self.preferences.seal(row, document)
                 flag_modified(row, "updated_at")  # kept: a new seal, not a change of content
             inputs.append(FeatureInputs(user_id, data.birth if data else None, document))
-        records = await anyio.to_thread.run_sync(_computed, inputs, self.ephemeris_path)
+        records = await anyio.to_thread.run_sync(_computed, inputs, self.source)
         if departed:
             await self.session.execute(
                 delete(MatchingPreferences).where(MatchingPreferences.user_id.in_(departed))
@@ -327,6 +330,7 @@ class FeatureStore:
                     "user_id": user_id,
                     "rules_version": RULES_VERSION,
                     "layout": LAYOUT,
+                    "ephemeris": self.ephemeris,
                     "revision": revision,
                     "key_id": sealed.key_id,
                     "ciphertext": sealed.blob,
@@ -336,7 +340,15 @@ class FeatureStore:
         dialect = self.session.get_bind().dialect.name
         insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
         statement = insert(MatchingFeatures)
-        replaced = ("rules_version", "layout", "revision", "key_id", "ciphertext", "updated_at")
+        replaced = (
+            "rules_version",
+            "layout",
+            "ephemeris",
+            "revision",
+            "key_id",
+            "ciphertext",
+            "updated_at",
+        )
         await self.session.execute(
             statement.on_conflict_do_update(
                 index_elements=["user_id"],
@@ -358,8 +370,8 @@ class FeatureStore:
 
     async def stale_user_ids(self, after: UUID | None, limit: int) -> list[UUID]:
         """People whose matching data needs work, in id order after `after`: features of other
-        rules, layout or key; preferences without features (a lost job) or under a retired
-        key; anything left of a deleted account."""
+        rules, layout, ephemeris or key; preferences without features (a lost job) or under a
+        retired key; anything left of a deleted account."""
         active = self.cipher.active_key_id
         departed = User.status == AccountStatus.DELETED
         candidates = union(
@@ -367,6 +379,7 @@ class FeatureStore:
                 or_(
                     MatchingFeatures.rules_version != RULES_VERSION,
                     MatchingFeatures.layout != LAYOUT,
+                    MatchingFeatures.ephemeris != self.ephemeris,
                     MatchingFeatures.key_id != active,
                 )
             ),
@@ -461,7 +474,7 @@ class MatchingService:
         self.session = session
         self.toolkit = toolkit
         self.store = PreferencesStore(session, toolkit.cipher)
-        self.features = FeatureStore(session, toolkit.cipher, toolkit.ephemeris_path)
+        self.features = FeatureStore(session, toolkit.cipher, toolkit.ephemeris)
 
     async def preferences(self, user_id: UUID) -> Preferences:
         row = await self.store.row(user_id)

@@ -2,8 +2,9 @@
 
 Everything here is deterministic: results are canonical JSON documents carrying
 `rules_version` and an `input_hash` of the normalized inputs, so equal inputs give equal bytes.
-The engine reads only data shipped in installed packages (gazetteer, zone polygons, tzdata) and,
-when a caller passes a directory, Swiss Ephemeris files; it never reads the clock.
+The engine reads only data shipped in installed packages (gazetteer, zone polygons, tzdata, the
+Swiss Ephemeris files for 1800-2399) and, when a caller passes a directory, other Swiss
+Ephemeris files; it never reads the clock.
 
 Thread safety: all calls into pyswisseph are serialized by one process-wide lock and set every
 piece of pyswisseph's global state they depend on, so concurrent threads get the same results
@@ -29,6 +30,13 @@ subclass for each rule of which fields go together), `UnknownPlace`,
 
 from selflink_core.astro.canonical import canonical_json
 from selflink_core.astro.chart import Chart, Result, input_hash, natal_chart
+from selflink_core.astro.ephemeris import (
+    EPHEMERIDES,
+    MOSHIER,
+    SWISS_EPHEMERIS,
+    EphemerisFilesCorrupt,
+    EphemerisSource,
+)
 from selflink_core.astro.errors import (
     AmbiguousLocalTime,
     AmbiguousPlace,
@@ -74,8 +82,11 @@ from selflink_core.astro.zodiac import AYANAMSAS, HOUSE_SYSTEMS, RULES_VERSION
 
 __all__ = [
     "AYANAMSAS",
+    "EPHEMERIDES",
     "HOUSE_SYSTEMS",
+    "MOSHIER",
     "RULES_VERSION",
+    "SWISS_EPHEMERIS",
     "AmbiguousLocalTime",
     "AmbiguousPlace",
     "AspectOptions",
@@ -86,6 +97,8 @@ __all__ = [
     "ChartFeatures",
     "ChartOptions",
     "CountryWithoutPlace",
+    "EphemerisFilesCorrupt",
+    "EphemerisSource",
     "EphemerisUnavailable",
     "InvalidBirthData",
     "InvalidInput",

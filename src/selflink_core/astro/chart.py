@@ -30,7 +30,7 @@ from selflink_core.astro.canonical import (
     plain_text,
     rounded,
 )
-from selflink_core.astro.ephemeris import Ephemeris, Houses, Sky, julian_day, observe
+from selflink_core.astro.ephemeris import MOSHIER, Ephemeris, Houses, Sky, julian_day, observe
 from selflink_core.astro.errors import InvalidInput
 from selflink_core.astro.inputs import (
     AspectOptions,
@@ -549,7 +549,7 @@ class _CastingPlan:
     @classmethod
     def of(cls, options: ChartOptions) -> _CastingPlan:
         return cls(
-            ephemeris=Ephemeris.for_options(options.ephemeris_path, options.ayanamsa),
+            ephemeris=Ephemeris.for_options(options.source, options.ayanamsa),
             options_json=canonical_json(options.to_dict()).decode(),
         )
 
@@ -573,6 +573,7 @@ def _options_key(options: ChartOptions) -> tuple[Any, ...]:
         options.house_system,
         options.zodiac,
         options.ayanamsa,
+        options.ephemeris,
         options.ephemeris_path,
         aspects.aspects,
         tuple(aspects.orbs.items()),
@@ -593,9 +594,6 @@ def _casting_plan(options: ChartOptions) -> _CastingPlan:
     return plan
 
 
-_DEFAULT_PLAN: Final = _casting_plan(_DEFAULT_OPTIONS)
-
-
 def input_hash(birth: BirthData, options: ChartOptions | None = None) -> str:
     """The `input_hash` a natal chart for these inputs carries (a cheap cache key)."""
     plan = _casting_plan(options or _DEFAULT_OPTIONS)
@@ -606,7 +604,7 @@ def input_hash(birth: BirthData, options: ChartOptions | None = None) -> str:
 def natal_chart(birth: BirthData, options: ChartOptions | None = None) -> Chart:
     """Cast the natal chart for a birth. Pure apart from reading bundled data files."""
     options = options or _DEFAULT_OPTIONS
-    plan = _DEFAULT_PLAN if options is _DEFAULT_OPTIONS else _casting_plan(options)
+    plan = _casting_plan(options)
     resolved = resolve_birth(birth)
     utc = resolved.utc
     jd_ut = julian_day(utc.year, utc.month, utc.day, utc.hour * 3600 + utc.minute * 60 + utc.second)
@@ -619,6 +617,7 @@ def natal_chart(birth: BirthData, options: ChartOptions | None = None) -> Chart:
         fallback_house_system=FALLBACK_HOUSE_SYSTEM,
         latitude=birth.latitude,
         longitude=birth.longitude,
+        chiron=True,
     )
     warnings = _warnings(birth, options, sky, at_pole)
     if not birth.time_known:
@@ -766,13 +765,21 @@ def _warnings(
             )
         )
     if sky.chiron_missing:
-        warnings.append(
-            warning(
-                "chiron_unavailable",
-                "the ephemeris directory has no asteroid file for this date; Chiron is omitted",
-            )
-        )
+        warnings.append(chiron_warning(options.ephemeris))
     return warnings
+
+
+def chiron_warning(ephemeris: str) -> dict[str, str]:
+    """Why a chart or transit has no Chiron: Moshier never computes it; other files may lack
+    the asteroid file."""
+    if ephemeris == MOSHIER:
+        return warning(
+            "chiron_unavailable", "the Moshier ephemeris does not compute Chiron; Chiron is omitted"
+        )
+    return warning(
+        "chiron_unavailable",
+        "the ephemeris directory has no asteroid file for this date; Chiron is omitted",
+    )
 
 
 def _moon_range_warning(jd_ut: float, ephemeris: Ephemeris) -> dict[str, str]:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Final
 import polars as pl
 
 from selflink_core.astro.chart import Chart, normalized_longitudes
-from selflink_core.astro.ephemeris import Ephemeris, julian_day, observe
+from selflink_core.astro.ephemeris import Ephemeris, EphemerisSource, julian_day, observe
 from selflink_core.astro.inputs import BirthData, ChartOptions, resolve_birth
 from selflink_core.astro.numerology import life_path
 from selflink_core.astro.zodiac import ELEMENTS, FALLBACK_HOUSE_SYSTEM, MODALITIES, PLANETS
@@ -132,7 +132,7 @@ def _computed(
 def birth_features(birth: BirthData, options: ChartOptions | None = None) -> ChartFeatures:
     """Features straight from birth data: only the ten planets and the angles are computed."""
     options = options or ChartOptions()
-    ephemeris = Ephemeris.for_options(options.ephemeris_path, options.ayanamsa)
+    ephemeris = Ephemeris.for_options(options.source, options.ayanamsa)
     longitudes, ascendant, mc = _computed(birth, options.house_system, ephemeris)
     elements, modalities = _balance(int(longitude // 30.0) for longitude in longitudes)
     return ChartFeatures(
@@ -161,12 +161,13 @@ BATCH_CHUNK: Final = 500
 
 
 def _feature_rows(
-    births: Sequence[BirthData], settings: tuple[str, str | None, str | None]
+    births: Sequence[BirthData], settings: tuple[str, str | None, str, str | None]
 ) -> list[tuple[float | int | bool | None, ...]]:
-    """`batch_features` rows for (house system, ayanamsa, ephemeris path): module-level and
-    with plain arguments so that workers can run it (chart options do not pickle)."""
-    house_system, ayanamsa, path = settings
-    ephemeris = Ephemeris.for_options(path, ayanamsa)
+    """`batch_features` rows for (house system, ayanamsa, ephemeris, ephemeris path):
+    module-level and with plain arguments so that workers can run it (chart options do not
+    pickle)."""
+    house_system, ayanamsa, name, path = settings
+    ephemeris = Ephemeris.for_options(EphemerisSource(name, path), ayanamsa)
     rows = []
     for birth in births:
         longitudes, ascendant, mc = _computed(birth, house_system, ephemeris)
@@ -199,7 +200,7 @@ def batch_features(
     same. The engine never starts processes itself.
     """
     options = options or ChartOptions()
-    settings = (options.house_system, options.ayanamsa, options.ephemeris_path)
+    settings = (options.house_system, options.ayanamsa, options.ephemeris, options.ephemeris_path)
     if executor is None:
         rows = _feature_rows(births, settings)
     else:

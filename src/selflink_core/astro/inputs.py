@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Final
 from zoneinfo import ZoneInfo
 
 from selflink_core.astro.canonical import rounded
+from selflink_core.astro.ephemeris import SWISS_EPHEMERIS, EphemerisSource
 from selflink_core.astro.errors import (
     AmbiguousLocalTime,
     CountryWithoutPlace,
@@ -535,15 +536,16 @@ def _check_orb(value: object, name: str) -> float:
 class ChartOptions:
     """How to cast a chart. Sidereal charts default to the Lahiri ayanamsa, stated in results.
 
-    `ephemeris_path` is a directory of Swiss Ephemeris ``.se1`` files; without it the built-in
-    Moshier ephemeris is used. The path itself never enters results or hashes, only which
-    ephemeris answered.
+    `ephemeris` is ``swiss_ephemeris`` (the files shipped with the engine, or those in the
+    directory `ephemeris_path`) or ``moshier`` (built in, no files, no Chiron). The path itself
+    never enters results or hashes; the ephemeris and its files' SHA-256 do.
     """
 
     house_system: str = "placidus"
     zodiac: str = "tropical"
     ayanamsa: str | None = None
     aspects: AspectOptions = field(default_factory=AspectOptions)
+    ephemeris: str = SWISS_EPHEMERIS
     ephemeris_path: str | None = None
 
     def __post_init__(self) -> None:
@@ -565,12 +567,11 @@ class ChartOptions:
                 )
         if not isinstance(self.aspects, AspectOptions):
             raise InvalidOption("aspects", "expected AspectOptions")
-        if self.ephemeris_path is not None and not self.ephemeris_path.strip():
-            raise InvalidOption("ephemeris_path", "the directory name is empty")
+        EphemerisSource(self.ephemeris, self.ephemeris_path)  # refuses a bad pair
 
     @property
-    def ephemeris(self) -> str:
-        return "moshier" if self.ephemeris_path is None else "swiss_ephemeris"
+    def source(self) -> EphemerisSource:
+        return EphemerisSource(self.ephemeris, self.ephemeris_path)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -579,6 +580,7 @@ class ChartOptions:
             "ayanamsa": self.ayanamsa,
             "aspects": self.aspects.to_dict(),
             "ephemeris": self.ephemeris,
+            "ephemeris_files": self.source.files,
         }
 
 

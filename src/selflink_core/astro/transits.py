@@ -15,10 +15,16 @@ from selflink_core.astro.chart import (
     Result,
     body_records,
     chart_points,
+    chiron_warning,
     hash_document,
-    warning,
 )
-from selflink_core.astro.ephemeris import Ephemeris, julian_day, observe
+from selflink_core.astro.ephemeris import (
+    SWISS_EPHEMERIS,
+    Ephemeris,
+    EphemerisSource,
+    julian_day,
+    observe,
+)
 from selflink_core.astro.inputs import AspectOptions, check_moment, transit_aspect_options
 from selflink_core.astro.zodiac import RULES_VERSION
 
@@ -33,23 +39,26 @@ def transits(
     at: dt.datetime,
     aspects: AspectOptions | None = None,
     *,
+    ephemeris: str = SWISS_EPHEMERIS,
     ephemeris_path: str | None = None,
 ) -> Result:
     """Positions at `at` (an aware datetime, whole seconds) in the natal chart's zodiac, the
     natal house each falls in, and aspects from each transiting body (`first`) to each natal
     point (`second`). Natal points stand still, so `applying` follows the transiting body.
+    `ephemeris` and `ephemeris_path` are as in `ChartOptions`.
     """
     moment = check_moment(at)
     options = aspects or transit_aspect_options()
     zodiac, ayanamsa = natal.zodiac
-    ephemeris = Ephemeris.for_options(ephemeris_path, ayanamsa if zodiac == "sidereal" else None)
+    source = EphemerisSource(ephemeris, ephemeris_path)
+    computing = Ephemeris.for_options(source, ayanamsa if zodiac == "sidereal" else None)
     jd_ut = julian_day(
         moment.year,
         moment.month,
         moment.day,
         moment.hour * 3600 + moment.minute * 60 + moment.second,
     )
-    sky = observe(jd_ut, ephemeris)
+    sky = observe(jd_ut, computing, chiron=True)
     cusps = natal.document["houses"]
     finder = None if cusps is None else HouseFinder([cusp["cusp"] for cusp in cusps])
     positions = list(sky.positions.values())
@@ -64,29 +73,22 @@ def transits(
     natal_points = [
         Point(point.name, point.longitude, 0.0) for point in chart_points(natal.document)
     ]
-    ephemeris_name = "moshier" if ephemeris_path is None else "swiss_ephemeris"
     payload = {
         "at": moment.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "natal_input_hash": natal.input_hash,
         "options": {
             "aspects": options.to_dict(),
             "ayanamsa": ayanamsa,
-            "ephemeris": ephemeris_name,
+            "ephemeris": ephemeris,
+            "ephemeris_files": source.files,
             "zodiac": zodiac,
         },
     }
-    warnings = []
-    if sky.chiron_missing:
-        warnings.append(
-            warning(
-                "chiron_unavailable",
-                "the ephemeris directory has no asteroid file for this date; Chiron is omitted",
-            )
-        )
+    warnings = [chiron_warning(ephemeris)] if sky.chiron_missing else []
     document: dict[str, Any] = {
         "aspects": find_aspects(transiting, natal_points, options),
         "bodies": bodies,
-        "ephemeris": ephemeris_name,
+        "ephemeris": ephemeris,
         "input_hash": hash_document(TRANSITS, payload, ()),
         "julian_day_ut": rounded(jd_ut, JULIAN_DAY_DECIMALS),
         "kind": TRANSITS,

@@ -71,7 +71,15 @@ def chart_options(draw: st.DrawFn) -> ChartOptions:
         zodiac=zodiac,
         ayanamsa=draw(st.sampled_from(sorted(AYANAMSAS))) if zodiac == "sidereal" else None,
         aspects=AspectOptions(which, orbs, draw(st.floats(0, 15))),
-        ephemeris_path=str(swiss_ephemeris_files()) if draw(st.booleans()) else None,
+        **draw(
+            st.sampled_from(
+                [
+                    {},
+                    {"ephemeris": "moshier"},
+                    {"ephemeris_path": str(swiss_ephemeris_files())},
+                ]
+            )
+        ),
     )
 
 
