@@ -1,9 +1,11 @@
 """Exit codes and the one-line error contract shared by every `selflink` command."""
 
 import os
+import signal
 import sys
 from collections.abc import Sequence
 from enum import IntEnum
+from types import FrameType
 from typing import Any
 
 import typer
@@ -60,18 +62,32 @@ def _discard_stdout() -> None:
         os.close(null)
 
 
+def _interrupt_once(_signum: int, _frame: FrameType | None) -> None:
+    """Ctrl-C interrupts once; later ones are ignored, so they cannot break the clean-up.
+
+    A second KeyboardInterrupt raised while the first unwinds (leaving a process pool, say)
+    would surface as a traceback or leave the clean-up half done; the process is exiting anyway.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    raise KeyboardInterrupt
+
+
 class SelflinkGroup(TyperGroup):
     """Root command group: every failure leaves as one stderr line and its documented code.
 
     A `CliError` from any command prints its message; a usage mistake Click catches (a value of
     the wrong type, a missing or unknown option or argument, an unknown command) prints Click's
     message on one line, exit 2, instead of Typer's boxed panel. A closed stdout exits quietly
-    with 141, like a Unix tool killed by SIGPIPE.
+    with 141, like a Unix tool killed by SIGPIPE. Ctrl-C prints `error: interrupted`, exit 130
+    (Typer would exit 130 without a word).
     """
 
     def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
+        except KeyboardInterrupt:
+            typer.echo("error: interrupted", err=True)
+            raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
         except CliError as exc:
             typer.echo(f"error: {_one_line(exc.message)}", err=True)
             raise typer.Exit(int(exc.exit_code)) from None
@@ -90,6 +106,26 @@ class SelflinkGroup(TyperGroup):
         **extra: Any,
     ) -> Any:
         """Run the command; in standalone mode (the console script) exit with the code."""
+        # Left alone when Ctrl-C is ignored already, as in a background job of a script.
+        if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+            signal.signal(signal.SIGINT, _interrupt_once)
+        try:
+            return self._main(
+                args, prog_name, complete_var, standalone_mode, windows_expand_args, **extra
+            )
+        finally:
+            if signal.getsignal(signal.SIGINT) is _interrupt_once:
+                signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    def _main(
+        self,
+        args: Sequence[str] | None,
+        prog_name: str | None,
+        complete_var: str | None,
+        standalone_mode: bool,
+        windows_expand_args: bool,
+        **extra: Any,
+    ) -> Any:
         run_options: dict[str, Any] = {
             "args": args,
             "prog_name": prog_name,

@@ -1,0 +1,57 @@
+"""Ctrl-C on a parallel ledger scan: exit 130, one line, however many times it is pressed."""
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+# The child scans in worker processes (as for a large ledger) that never finish on their own:
+# each says "started" and then waits to be told to stop, which only the parent's Ctrl-C does.
+_CHILD = """
+import signal, sys
+signal.signal(signal.SIGINT, signal.default_int_handler)  # as in an interactive shell
+from selflink_cli import ledger_scan
+ledger_scan.PARALLEL_THRESHOLD = 2
+ledger_scan._cpu_count = lambda: 2
+def scan_until_stopped(lines, **_options):
+    sys.stderr.write("started\\n")
+    sys.stderr.flush()
+    ledger_scan._stop.wait()
+    ledger_scan._count_progress(0)
+ledger_scan.scan_chunk = scan_until_stopped
+from selflink_cli.main import app
+sys.argv[0] = "selflink"
+app()
+"""
+
+
+@pytest.mark.parametrize("presses", [1, 2, 5])
+def test_ctrl_c_during_a_parallel_scan_exits_130_with_one_line(
+    ledger: Path, tmp_path: Path, presses: int
+) -> None:
+    command = ["rewards", "calculate", "--ledger", str(ledger), "--period", "2025-02"]
+    process = subprocess.Popen(
+        [sys.executable, "-c", _CHILD, *command, "--out", str(tmp_path / "out")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # its own process group, signalled as a terminal does
+    )
+    try:
+        assert process.stderr is not None
+        assert process.stderr.readline() == "started\n"
+        for _ in range(presses):
+            os.killpg(process.pid, signal.SIGINT)
+        stdout, stderr = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    assert process.returncode == 130
+    assert stdout == ""
+    lines = [line for line in stderr.splitlines() if line != "started"]
+    assert lines == ["error: interrupted"]
+    assert not (tmp_path / "out").exists()
