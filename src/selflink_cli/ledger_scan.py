@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 from selflink_cli.errors import CliError
-from selflink_cli.rewards_output import byte_progress
+from selflink_cli.rewards_output import progress_bar
 from selflink_core.rewards import (
     EMPTY_LEDGER_HEAD,
     ChunkScan,
@@ -144,8 +144,12 @@ def scan_ledger_file(
     mark_seq: int = 0,
     workers: int | None = None,
     label: str = "checking ledger",
+    quiet: bool = False,
 ) -> LedgerScan:
-    """Check the whole ledger file; raises `CliError` (exit 3) only if it cannot be read."""
+    """Check the whole ledger file; raises `CliError` (exit 3) only if it cannot be read.
+
+    A progress bar shows on a terminal unless `quiet` (see `progress_bar`).
+    """
     global _progress_counter, _stop  # noqa: PLW0603 - shared with forked workers by inheritance
     # A scan allocates millions of objects that all live until the end: collecting garbage
     # meanwhile finds nothing and costs time. Forked workers inherit the setting.
@@ -160,7 +164,7 @@ def scan_ledger_file(
             raise CliError(f"{path}: is not a file; expected a ledger")
         size = path.stat().st_size
         processes = min(workers or _cpu_count(), max(1, size // (PARALLEL_THRESHOLD // 2)))
-        with byte_progress(size, label) as advance:
+        with progress_bar(size, label, quiet=quiet) as advance:
             if processes <= 1 or size < PARALLEL_THRESHOLD or sys.platform != "linux":
                 return merge_chunks(
                     [scan_chunk(_lines(path, 0, size, advance), period=period, mark_seq=mark_seq)]
