@@ -1,5 +1,6 @@
 """Exit codes and the one-line error contract shared by every `selflink` command."""
 
+import difflib
 import os
 import signal
 import sys
@@ -38,8 +39,24 @@ def _one_line(message: str) -> str:
     return " ".join(message.split())
 
 
+def _drop_far_suggestions(exc: typer.TyperException) -> None:
+    """Keep Click's suggestions for an unknown option only if close without the dashes.
+
+    Click compares whole names, so the `--` every option shares made `--out` a match for `--bogus`.
+    """
+    possibilities = getattr(exc, "possibilities", None)
+    if possibilities:
+        typed = str(getattr(exc, "option_name", "")).lstrip("-")
+        exc.possibilities = [  # type: ignore[attr-defined]
+            name
+            for name in possibilities
+            if difflib.SequenceMatcher(None, typed, name.lstrip("-")).ratio() >= 0.6
+        ]
+
+
 def _usage_message(exc: typer.TyperException) -> str:
     """Click's message for a usage mistake as one line, in the style of the app's own errors."""
+    _drop_far_suggestions(exc)
     message = _one_line(exc.format_message()).rstrip(".")
     if message[:1].isupper() and message[1:2].islower():
         message = message[0].lower() + message[1:]
