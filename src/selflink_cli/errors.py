@@ -95,16 +95,13 @@ class SelflinkGroup(TyperGroup):
     A `CliError` from any command prints its message; a usage mistake Click catches (a value of
     the wrong type, a missing or unknown option or argument, an unknown command) prints Click's
     message on one line, exit 2, instead of Typer's boxed panel. A closed stdout exits quietly
-    with 141, like a Unix tool killed by SIGPIPE. Ctrl-C prints `error: interrupted`, exit 130
-    (Typer would exit 130 without a word).
+    with 141, like a Unix tool killed by SIGPIPE. Ctrl-C, wherever it lands, prints
+    `error: interrupted` and exits 130 (Typer's own handling exits 130 without a word).
     """
 
     def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
-        except KeyboardInterrupt:
-            typer.echo("error: interrupted", err=True)
-            raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
         except CliError as exc:
             typer.echo(f"error: {_one_line(exc.message)}", err=True)
             raise typer.Exit(int(exc.exit_code)) from None
@@ -123,16 +120,22 @@ class SelflinkGroup(TyperGroup):
         **extra: Any,
     ) -> Any:
         """Run the command; in standalone mode (the console script) exit with the code."""
+        previous = signal.getsignal(signal.SIGINT)
         # Left alone when Ctrl-C is ignored already, as in a background job of a script.
-        if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        interruptible = callable(previous)
+        if interruptible:
             signal.signal(signal.SIGINT, _interrupt_once)
         try:
             return self._main(
                 args, prog_name, complete_var, standalone_mode, windows_expand_args, **extra
             )
+        except KeyboardInterrupt:  # outside Typer's handling, as while flushing stdout at the end
+            sys.exit(int(ExitCode.INTERRUPTED))
         finally:
-            if signal.getsignal(signal.SIGINT) is _interrupt_once:
-                signal.signal(signal.SIGINT, signal.default_int_handler)
+            if interruptible and signal.getsignal(signal.SIGINT) is _interrupt_once:
+                signal.signal(signal.SIGINT, previous)
+            elif interruptible:  # `_interrupt_once` has run
+                typer.echo("error: interrupted", err=True)
 
     def _main(
         self,

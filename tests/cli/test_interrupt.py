@@ -4,6 +4,7 @@ import os
 import signal
 import subprocess
 import sys
+from importlib.metadata import entry_points
 from pathlib import Path
 
 import pytest
@@ -55,3 +56,37 @@ def test_ctrl_c_during_a_parallel_scan_exits_130_with_one_line(
     lines = [line for line in stderr.splitlines() if line != "started"]
     assert lines == ["error: interrupted"]
     assert not (tmp_path / "out").exists()
+
+
+# Ctrl-C arrives (twice) while the console script is still importing the commands.
+_LOADING = """
+import os, signal, sys
+signal.signal(signal.SIGINT, signal.default_int_handler)  # as in an interactive shell
+class CtrlCWhileImporting:
+    def find_spec(self, name, path=None, target=None):
+        if name == "selflink_cli.main":
+            os.kill(os.getpid(), signal.SIGINT)
+            os.kill(os.getpid(), signal.SIGINT)
+        return None
+sys.meta_path.insert(0, CtrlCWhileImporting())
+from selflink_cli.launch import main
+sys.argv[0] = "selflink"
+main()
+"""
+
+
+def test_ctrl_c_while_the_command_loads_is_one_line() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", _LOADING, "--version"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert (done.returncode, done.stdout, done.stderr) == (130, "", "error: interrupted\n")
+
+
+def test_the_console_script_is_the_launcher() -> None:
+    """`selflink` must start through `launch`, or a Ctrl-C while loading prints a traceback."""
+    (script,) = entry_points(group="console_scripts", name="selflink")
+    assert script.value == "selflink_cli.launch:main"
