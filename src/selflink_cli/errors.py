@@ -4,6 +4,7 @@ import difflib
 import os
 import signal
 import sys
+import threading
 from collections.abc import Sequence
 from enum import IntEnum
 from types import FrameType
@@ -121,8 +122,9 @@ class SelflinkGroup(TyperGroup):
     ) -> Any:
         """Run the command; in standalone mode (the console script) exit with the code."""
         previous = signal.getsignal(signal.SIGINT)
-        # Left alone when Ctrl-C is ignored already, as in a background job of a script.
-        interruptible = callable(previous)
+        # Left alone when Ctrl-C is ignored already, as in a background job of a script, and
+        # off the main thread (only it can set handlers), as when a program runs a command.
+        interruptible = callable(previous) and threading.current_thread() is threading.main_thread()
         if interruptible:
             signal.signal(signal.SIGINT, _interrupt_once)
         try:
