@@ -4,10 +4,14 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from importlib.metadata import entry_points
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner, Result
+
+from selflink_cli.main import app
 
 # The child scans in worker processes (as for a large ledger) that never finish on their own:
 # each says "started" and then waits to be told to stop, which only the parent's Ctrl-C does.
@@ -90,3 +94,12 @@ def test_the_console_script_is_the_launcher() -> None:
     """`selflink` must start through `launch`, or a Ctrl-C while loading prints a traceback."""
     (script,) = entry_points(group="console_scripts", name="selflink")
     assert script.value == "selflink_cli.launch:main"
+
+
+def test_a_command_runs_off_the_main_thread() -> None:
+    """Only the main thread may set a Ctrl-C handler; elsewhere the command runs without one."""
+    results: list[Result] = []
+    thread = threading.Thread(target=lambda: results.append(CliRunner().invoke(app, ["--version"])))
+    thread.start()
+    thread.join()
+    assert (results[0].exit_code, results[0].exception) == (0, None)
