@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
@@ -16,16 +17,19 @@ import typer
 from selflink_cli.astro_render import render_chart, render_numerology, render_places, render_result
 from selflink_cli.errors import CliError, ExitCode
 from selflink_core.astro import (
+    AmbiguousLocalTime,
     AspectOptions,
     AstroError,
     BirthData,
     Chart,
     ChartOptions,
     CountryWithoutPlace,
+    InvalidBirthData,
     InvalidOption,
     LoneCoordinate,
     MissingPlace,
     NeedsDisambiguation,
+    NonexistentLocalTime,
     PlaceWithCoordinates,
     Result,
     TimeWithoutPlace,
@@ -34,12 +38,13 @@ from selflink_core.astro import (
     numerology,
     parse_birth,
     parse_moment,
+    read_date,
     search_places,
     synastry,
     transit_aspect_options,
     transits,
 )
-from selflink_core.astro.errors import AmbiguousPlace
+from selflink_core.astro.errors import AmbiguousPlace, UnknownPlace
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -75,7 +80,10 @@ CountryOption = Annotated[
 FoldOption = Annotated[
     int | None,
     typer.Option(
-        "--fold", help="0 or 1: which reading of a time a DST change skipped or repeated."
+        "--fold",
+        min=0,
+        max=1,
+        help="0 or 1: which reading of a time a DST change skipped or repeated.",
     ),
 ]
 OffsetOption = Annotated[
@@ -118,21 +126,63 @@ EphemerisPathOption = Annotated[
 JsonOption = Annotated[bool, typer.Option("--json", help="Print canonical JSON instead.")]
 
 
+_BIRTH_FLAGS = {
+    "date": "date",
+    "time": "time",
+    "zone": "tz",
+    "latitude": "lat",
+    "longitude": "lon",
+    "place": "place",
+    "country": "country",
+    "fold": "fold",
+    "utc_offset": "utc-offset",
+}
+"""The core's birth fields by the options that set them, so errors name what was typed."""
+
+
+def _local_time_message(exc: NonexistentLocalTime | AmbiguousLocalTime, prefix: str) -> str:
+    """The core's advice in this command's options (`--with-fold 1`, not "fold 1")."""
+    fold, offsets, offset = f"--{prefix}fold", exc.offsets, f"--{prefix}utc-offset"
+    if isinstance(exc, NonexistentLocalTime):
+        return (
+            f"{exc.local} does not exist in {exc.zone} (clocks skipped it); give {fold} 0 to "
+            f"read it at UTC{offsets[0]} or {fold} 1 for UTC{offsets[1]}, or {offset}"
+        )
+    return (
+        f"{exc.local} happened twice in {exc.zone}; give {fold} 0 for the first "
+        f"(UTC{offsets[0]}) or {fold} 1 for the second (UTC{offsets[1]}), or {offset}"
+    )
+
+
+def _about_birth(exc: AstroError, prefix: str) -> str:
+    """A birth's error led by its option; the second person's says so (`--with-lat`)."""
+    if isinstance(exc, NonexistentLocalTime | AmbiguousLocalTime):
+        message = _local_time_message(exc, prefix)
+    elif isinstance(exc, InvalidBirthData) and exc.field in _BIRTH_FLAGS:
+        reason = exc.message.removeprefix(f"{exc.field}: ")
+        message = f"--{prefix}{_BIRTH_FLAGS[exc.field]}: {reason}"
+    elif isinstance(exc, AmbiguousPlace | UnknownPlace) and prefix:  # names the place already
+        message = f"--{prefix}place: {exc.message}"
+    else:
+        message = exc.message
+    return f"second person: {message}" if prefix else message
+
+
 @contextmanager
-def _astro_errors() -> Iterator[None]:
+def _astro_errors(birth_prefix: str | None = None) -> Iterator[None]:
+    """Astro errors as one line; with `birth_prefix` ("" or "with-") about a birth's options."""
     try:
         yield
-    except AmbiguousPlace as exc:
-        listing = "; ".join(
-            f"geonames:{place.geonameid} {place.name}, {place.admin1} {place.country} "
-            f"({place.zone}, population {place.population})"
-            for place in exc.candidates
-        )
-        raise CliError(f"{exc.message}: {listing}", ExitCode.USAGE) from None
-    except (NeedsDisambiguation, InvalidOption) as exc:
-        raise CliError(exc.message, ExitCode.USAGE) from None
     except AstroError as exc:
-        raise CliError(exc.message, ExitCode.BAD_INPUT) from None
+        message = exc.message if birth_prefix is None else _about_birth(exc, birth_prefix)
+        if isinstance(exc, AmbiguousPlace):
+            message += ": " + "; ".join(
+                f"geonames:{place.geonameid} {place.name}, {place.admin1} {place.country} "
+                f"({place.zone}, population {place.population})"
+                for place in exc.candidates
+            )
+        usage = isinstance(exc, NeedsDisambiguation | InvalidOption)
+        raise CliError(message, ExitCode.USAGE if usage else ExitCode.BAD_INPUT) from None
 
 
 def _guarded(function: Callable[[], T]) -> T:
@@ -154,7 +204,7 @@ def _birth(
     prefix: str = "",
 ) -> BirthData:
     """The birth a chart is cast for; which options go together is a usage mistake."""
-    with _astro_errors():
+    with _astro_errors(prefix):
         try:
             return parse_birth(
                 date=date,
@@ -182,6 +232,16 @@ def _birth(
             ) from None
 
 
+def _check_ephemeris_folder(path: str) -> None:
+    """Say what is wrong with the folder itself; the engine would only find no data for the date."""
+    folder = Path(path)
+    if not folder.is_dir():
+        reason = "is not a folder" if folder.exists() else "does not exist"
+        raise CliError(f"--ephemeris-path: {path} {reason}")
+    if not any(folder.glob("*.se1")):
+        raise CliError(f"--ephemeris-path: {path} holds no Swiss Ephemeris files (*.se1)")
+
+
 def _options(
     house_system: str,
     zodiac: str,
@@ -192,6 +252,8 @@ def _options(
 ) -> ChartOptions:
     """Chart options; `SELFLINK_EPHEMERIS_PATH` in the environment does not stop a request
     for Moshier, which reads no files."""
+    if ephemeris_path and ephemeris != "moshier":
+        _check_ephemeris_folder(ephemeris_path)
     return _guarded(
         lambda: ChartOptions(
             house_system=house_system,
@@ -202,6 +264,12 @@ def _options(
             ephemeris_path=None if ephemeris == "moshier" else ephemeris_path,
         )
     )
+
+
+def _natal(birth: BirthData, options: ChartOptions, prefix: str = "") -> Chart:
+    """The chart of a birth; a wall-clock time to settle is asked of its own options."""
+    with _astro_errors(prefix):
+        return natal_chart(birth, options)
 
 
 def _emit(result: Result, as_json: bool, render: Callable[[dict[str, Any]], None]) -> None:
@@ -236,7 +304,7 @@ def chart(
         date, time, tz, lat, lon, place=place, country=country, fold=fold, utc_offset=utc_offset
     )
     options = _options(house_system, zodiac, ayanamsa, aspects, ephemeris, ephemeris_path)
-    _emit(_guarded(lambda: natal_chart(birth, options)), json, render_chart)
+    _emit(_natal(birth, options), json, render_chart)
 
 
 WithDate = Annotated[str, typer.Option("--with-date", help="The other person's birth date.")]
@@ -248,14 +316,12 @@ WithPlace = Annotated[str | None, typer.Option("--with-place", help="The other p
 WithCountry = Annotated[
     str | None, typer.Option("--with-country", help="Country narrowing --with-place.")
 ]
-WithFold = Annotated[int | None, typer.Option("--with-fold", help="The other person's fold.")]
+WithFold = Annotated[
+    int | None, typer.Option("--with-fold", min=0, max=1, help="The other person's fold.")
+]
 WithOffset = Annotated[
     str | None, typer.Option("--with-utc-offset", help="The other person's UTC offset.")
 ]
-
-
-def _pair(first: BirthData, second: BirthData, options: ChartOptions) -> tuple[Chart, Chart]:
-    return _guarded(lambda: (natal_chart(first, options), natal_chart(second, options)))
 
 
 @app.command(name="synastry")
@@ -307,7 +373,7 @@ def synastry_command(
         prefix="with-",
     )
     options = _options(house_system, zodiac, ayanamsa, aspects, ephemeris, ephemeris_path)
-    one, two = _pair(first, second, options)
+    one, two = _natal(first, options), _natal(second, options, "with-")
     if composite:
         _emit(_guarded(lambda: composite_chart(one, two, options.aspects)), json, render_chart)
     else:
@@ -348,7 +414,7 @@ def transits_command(
     )
     options = _options(house_system, zodiac, ayanamsa, aspects, ephemeris, ephemeris_path)
     moment = _guarded(lambda: parse_moment(at)) if at is not None else _now()
-    natal = _guarded(lambda: natal_chart(birth, options))
+    natal = _natal(birth, options)
     result = _guarded(
         lambda: transits(
             natal,
@@ -371,10 +437,7 @@ def numerology_command(
     json: JsonOption = False,
 ) -> None:
     """Life path, birthday number and personal year (the "matrix" numbers)."""
-    try:
-        birth_date = dt.date.fromisoformat(date.strip())
-    except ValueError:
-        raise CliError(f"date: {date!r} is not a date like 1990-05-17") from None
+    birth_date = _guarded(lambda: read_date(date, "--date"))
     target = year if year is not None else _now().year
     _emit(_guarded(lambda: numerology(birth_date, target)), json, render_numerology)
 

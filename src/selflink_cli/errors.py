@@ -1,9 +1,13 @@
 """Exit codes and the one-line error contract shared by every `selflink` command."""
 
+import difflib
 import os
+import signal
 import sys
+import threading
 from collections.abc import Sequence
 from enum import IntEnum
+from types import FrameType
 from typing import Any
 
 import typer
@@ -36,8 +40,24 @@ def _one_line(message: str) -> str:
     return " ".join(message.split())
 
 
+def _drop_far_suggestions(exc: typer.TyperException) -> None:
+    """Keep Click's suggestions for an unknown option only if close without the dashes.
+
+    Click compares whole names, so the `--` every option shares made `--out` a match for `--bogus`.
+    """
+    possibilities = getattr(exc, "possibilities", None)
+    if possibilities:
+        typed = str(getattr(exc, "option_name", "")).lstrip("-")
+        exc.possibilities = [  # type: ignore[attr-defined]
+            name
+            for name in possibilities
+            if difflib.SequenceMatcher(None, typed, name.lstrip("-")).ratio() >= 0.6
+        ]
+
+
 def _usage_message(exc: typer.TyperException) -> str:
     """Click's message for a usage mistake as one line, in the style of the app's own errors."""
+    _drop_far_suggestions(exc)
     message = _one_line(exc.format_message()).rstrip(".")
     if message[:1].isupper() and message[1:2].islower():
         message = message[0].lower() + message[1:]
@@ -60,13 +80,24 @@ def _discard_stdout() -> None:
         os.close(null)
 
 
+def _interrupt_once(_signum: int, _frame: FrameType | None) -> None:
+    """Ctrl-C interrupts once; later ones are ignored, so they cannot break the clean-up.
+
+    A second KeyboardInterrupt raised while the first unwinds (leaving a process pool, say)
+    would surface as a traceback or leave the clean-up half done; the process is exiting anyway.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    raise KeyboardInterrupt
+
+
 class SelflinkGroup(TyperGroup):
     """Root command group: every failure leaves as one stderr line and its documented code.
 
     A `CliError` from any command prints its message; a usage mistake Click catches (a value of
     the wrong type, a missing or unknown option or argument, an unknown command) prints Click's
     message on one line, exit 2, instead of Typer's boxed panel. A closed stdout exits quietly
-    with 141, like a Unix tool killed by SIGPIPE.
+    with 141, like a Unix tool killed by SIGPIPE. Ctrl-C, wherever it lands, prints
+    `error: interrupted` and exits 130 (Typer's own handling exits 130 without a word).
     """
 
     def invoke(self, ctx: Any) -> Any:
@@ -90,6 +121,33 @@ class SelflinkGroup(TyperGroup):
         **extra: Any,
     ) -> Any:
         """Run the command; in standalone mode (the console script) exit with the code."""
+        previous = signal.getsignal(signal.SIGINT)
+        # Left alone when Ctrl-C is ignored already, as in a background job of a script, and
+        # off the main thread (only it can set handlers), as when a program runs a command.
+        interruptible = callable(previous) and threading.current_thread() is threading.main_thread()
+        if interruptible:
+            signal.signal(signal.SIGINT, _interrupt_once)
+        try:
+            return self._main(
+                args, prog_name, complete_var, standalone_mode, windows_expand_args, **extra
+            )
+        except KeyboardInterrupt:  # outside Typer's handling, as while flushing stdout at the end
+            sys.exit(int(ExitCode.INTERRUPTED))
+        finally:
+            if interruptible and signal.getsignal(signal.SIGINT) is _interrupt_once:
+                signal.signal(signal.SIGINT, previous)
+            elif interruptible:  # `_interrupt_once` has run
+                typer.echo("error: interrupted", err=True)
+
+    def _main(
+        self,
+        args: Sequence[str] | None,
+        prog_name: str | None,
+        complete_var: str | None,
+        standalone_mode: bool,
+        windows_expand_args: bool,
+        **extra: Any,
+    ) -> Any:
         run_options: dict[str, Any] = {
             "args": args,
             "prog_name": prog_name,

@@ -9,6 +9,7 @@ import gc
 import itertools
 import multiprocessing
 import os
+import signal
 import stat
 import sys
 from collections.abc import Callable, Iterator
@@ -16,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 from selflink_cli.errors import CliError
-from selflink_cli.rewards_output import byte_progress
+from selflink_cli.rewards_output import progress_bar
 from selflink_core.rewards import (
     EMPTY_LEDGER_HEAD,
     ChunkScan,
@@ -34,8 +35,14 @@ _HEAD_START: Final = 0.12
 
 if TYPE_CHECKING:
     from multiprocessing.sharedctypes import Synchronized
+    from multiprocessing.synchronize import Event
 
 _progress_counter: "Synchronized[int] | None" = None
+_stop: "Event | None" = None
+
+
+class _StoppedError(Exception):
+    """Raised in a worker told to stop: the parent is leaving (Ctrl-C, or a failed chunk)."""
 
 
 def _cpu_count() -> int:
@@ -99,8 +106,20 @@ def _boundaries(path: Path, size: int, parts: int) -> list[tuple[int, int]]:
     return list(zip(starts, ends, strict=True))
 
 
+def _ignore_interrupts() -> None:
+    """Workers leave Ctrl-C to the parent, which stops them through `_stop`.
+
+    Otherwise the terminal's SIGINT reaches every worker too: each turns it into an exception
+    to send back, and a second Ctrl-C interrupts that, printing a worker's traceback or killing
+    it in the middle of writing its result, so the parent waits forever for the pool.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def _count_progress(size: int) -> None:
-    counter = _progress_counter
+    counter, stop = _progress_counter, _stop
+    if stop is not None and stop.is_set():
+        raise _StoppedError
     if counter is not None:
         with counter.get_lock():
             counter.value += size
@@ -125,9 +144,13 @@ def scan_ledger_file(
     mark_seq: int = 0,
     workers: int | None = None,
     label: str = "checking ledger",
+    quiet: bool = False,
 ) -> LedgerScan:
-    """Check the whole ledger file; raises `CliError` (exit 3) only if it cannot be read."""
-    global _progress_counter  # noqa: PLW0603 - shared with forked workers by inheritance
+    """Check the whole ledger file; raises `CliError` (exit 3) only if it cannot be read.
+
+    A progress bar shows on a terminal unless `quiet` (see `progress_bar`).
+    """
+    global _progress_counter, _stop  # noqa: PLW0603 - shared with forked workers by inheritance
     # A scan allocates millions of objects that all live until the end: collecting garbage
     # meanwhile finds nothing and costs time. Forked workers inherit the setting.
     collecting = gc.isenabled()
@@ -141,37 +164,45 @@ def scan_ledger_file(
             raise CliError(f"{path}: is not a file; expected a ledger")
         size = path.stat().st_size
         processes = min(workers or _cpu_count(), max(1, size // (PARALLEL_THRESHOLD // 2)))
-        with byte_progress(size, label) as advance:
+        with progress_bar(size, label, quiet=quiet) as advance:
             if processes <= 1 or size < PARALLEL_THRESHOLD or sys.platform != "linux":
                 return merge_chunks(
                     [scan_chunk(_lines(path, 0, size, advance), period=period, mark_seq=mark_seq)]
                 )
             context = multiprocessing.get_context("fork")
             _progress_counter = context.Value("q", 0)
+            _stop = context.Event()
             ranges = _boundaries(path, size, processes)
             merger = LedgerMerger()
-            with concurrent.futures.ProcessPoolExecutor(len(ranges), mp_context=context) as pool:
+            with concurrent.futures.ProcessPoolExecutor(
+                len(ranges), mp_context=context, initializer=_ignore_interrupts
+            ) as pool:
                 futures = [
                     pool.submit(_scan_range, path, byte_range, index == 0, period, mark_seq)
                     for index, byte_range in enumerate(ranges)
                 ]
-                reported = 0
-                for future in futures:
-                    while True:
-                        done, _ = concurrent.futures.wait([future], timeout=0.1)
-                        value = _progress_counter.value
-                        advance(value - reported)
-                        reported = value
-                        if done:
-                            break
-                    # Folding this chunk in overlaps with the scanning of later ones.
-                    merger.add(future.result())
+                try:
+                    reported = 0
+                    for future in futures:
+                        while True:
+                            done, _ = concurrent.futures.wait([future], timeout=0.1)
+                            value = _progress_counter.value
+                            advance(value - reported)
+                            reported = value
+                            if done:
+                                break
+                        # Folding this chunk in overlaps with the scanning of later ones.
+                        merger.add(future.result())
+                except BaseException:
+                    # Leaving the pool waits for its workers: have them stop at their next batch.
+                    _stop.set()
+                    raise
             return merger.result()
     except FileNotFoundError:
         raise CliError(f"{path}: no such ledger file") from None
     except OSError as exc:
         raise CliError(f"{path}: cannot read the ledger: {exc.strerror or exc}") from None
     finally:
-        _progress_counter = None
+        _progress_counter = _stop = None
         if collecting:
             gc.enable()

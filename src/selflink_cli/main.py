@@ -53,6 +53,8 @@ app = typer.Typer(
     ),
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    # Subcommands inherit the names from the root's context, the lazy groups included.
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.add_typer(rewards.app, name="rewards")
 

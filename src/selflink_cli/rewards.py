@@ -26,12 +26,14 @@ from selflink_cli.rewards_from_url import (
     verify_months,
 )
 from selflink_cli.rewards_output import (
+    Quiet,
     print_bundle_summary,
     print_explanation,
     print_json,
     print_month_line,
     print_report,
     print_statement,
+    progress_bar,
 )
 from selflink_cli.rewards_remote import (
     DEFAULT_RETRIES,
@@ -168,6 +170,7 @@ def calculate(
     json_output: Annotated[
         bool, typer.Option("--json", help="Print one JSON object: the manifest and the root.")
     ] = False,
+    quiet: Quiet = False,
 ) -> None:
     """Dry run: compute a month's bundle from the ledger and write it into DIR.
 
@@ -196,7 +199,7 @@ def calculate(
             check_previous(period, currency, previous_bundle)
         except BundleError as exc:
             raise CliError(f"--previous {previous}: {exc.reason}", ExitCode.USAGE) from None
-    scan = scan_ledger_file(ledger, period=period)
+    scan = scan_ledger_file(ledger, period=period, quiet=quiet)
     if scan.problem is not None:
         raise CliError(_ledger_problem(ledger, scan))
     try:
@@ -315,6 +318,7 @@ def verify(
     ] = None,
     timeout: TimeoutOption = None,
     retries: RetriesOption = None,
+    quiet: Quiet = False,
 ) -> None:
     """Recompute everything the format defines and report the first difference.
 
@@ -353,7 +357,7 @@ def verify(
             manifest = None
         if manifest is not None:
             scan = scan_ledger_file(
-                ledger, period=manifest.period, mark_seq=manifest.ledger_head.seq
+                ledger, period=manifest.period, mark_seq=manifest.ledger_head.seq, quiet=quiet
             )
     try:
         report = verify_bundle(
@@ -655,6 +659,7 @@ def ledger_append(  # noqa: PLR0912 - one check per documented refusal
             help="With --from-pr: book into this month (default: the merge month).",
         ),
     ] = None,
+    quiet: Quiet = False,
 ) -> None:
     """Validate, seal and append one event atomically; refuses duplicates and broken chains."""
     if (event is None) == (from_pr is None):
@@ -689,7 +694,7 @@ def ledger_append(  # noqa: PLR0912 - one check per documented refusal
             draft = dataclasses.replace(draft, period=period)
     with ledger_lock(ledger):
         if ledger.exists():
-            scan = scan_ledger_file(ledger)
+            scan = scan_ledger_file(ledger, quiet=quiet)
             if scan.problem is not None:
                 raise CliError(f"{_ledger_problem(ledger, scan)}; refusing to append")
             try:
@@ -712,9 +717,10 @@ def ledger_append(  # noqa: PLR0912 - one check per documented refusal
 @ledger_app.command("verify", epilog=EXIT_CODES_HELP)
 def ledger_verify(
     ledger: Annotated[Path, typer.Argument(metavar="LEDGER", help="The ledger file.")],
+    quiet: Quiet = False,
 ) -> None:
     """Check every line, the hash chain, unique ids and reversals; name the first bad seq."""
-    scan = scan_ledger_file(ledger)
+    scan = scan_ledger_file(ledger, quiet=quiet)
     if scan.problem is not None:
         typer.echo(f"verification failed: {_ledger_problem(ledger, scan)}", err=True)
         raise typer.Exit(int(ExitCode.VERIFICATION_FAILED))
@@ -735,6 +741,7 @@ def ledger_synth(
         typer.Option("--periods", metavar="YYYY-MM..YYYY-MM", help="First and last month."),
     ],
     seed: Annotated[int, typer.Option("--seed", metavar="S", help="Same seed, same bytes.")],
+    quiet: Quiet = False,
 ) -> None:
     """Write a deterministic synthetic ledger to stdout (demos and benchmarks)."""
     first, separator, last = periods.partition("..")
@@ -751,10 +758,12 @@ def ledger_synth(
         raise CliError("--contributors: must be between 1 and 1,000,000", ExitCode.USAGE)
     output = sys.stdout.buffer
     batch: list[bytes] = []
-    for line in synth_ledger(events, contributors, periods_between(first, last), seed):
-        batch.append(line)
-        if len(batch) >= 10_000:
-            output.write(b"".join(batch))
-            batch.clear()
-    output.write(b"".join(batch))
+    with progress_bar(events, "writing ledger", quiet=quiet, unit="events") as advance:
+        for line in synth_ledger(events, contributors, periods_between(first, last), seed):
+            batch.append(line)
+            if len(batch) >= 10_000:
+                output.write(b"".join(batch))
+                advance(len(batch))
+                batch.clear()
+        output.write(b"".join(batch))
     output.flush()

@@ -8,7 +8,9 @@ import contextlib
 import json
 import sys
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any, Final, Literal
+
+import typer
 
 from selflink_core.rewards import Bundle, RowExplanation, VerificationReport
 
@@ -30,18 +32,29 @@ def stderr_console() -> "Console":
     return console(stderr=True, highlight=False)
 
 
-@contextlib.contextmanager
-def byte_progress(total: int, label: str) -> Iterator[Callable[[int], None]]:
-    """A progress bar on stderr for long runs, only when stderr is a terminal.
+PROGRESS_FROM: Final = {"bytes": 8 << 20, "events": 20_000}
+"""Work smaller than this (per unit) is over in a second or so, before a bar would help."""
 
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Show no progress bar.")]
+
+
+@contextlib.contextmanager
+def progress_bar(
+    total: int, label: str, *, quiet: bool, unit: Literal["bytes", "events"] = "bytes"
+) -> Iterator[Callable[[int], None]]:
+    """A progress bar on stderr for long runs, only when stderr is a terminal and not `quiet`.
+
+    Rich decides what a terminal is, so `TTY_COMPATIBLE=1` or `FORCE_COLOR` force the bar.
     It refreshes only when advanced, so no background thread exists when workers are forked.
     """
-    if not sys.stderr.isatty() or total < (8 << 20):
-        yield lambda _size: None
+    console = None if quiet or total < PROGRESS_FROM[unit] else stderr_console()
+    if console is None or not console.is_terminal:
+        yield lambda _amount: None
         return
     from rich.progress import (  # noqa: PLC0415 - see the module docstring
         BarColumn,
         DownloadColumn,
+        MofNCompleteColumn,
         Progress,
         TextColumn,
         TimeRemainingColumn,
@@ -50,16 +63,16 @@ def byte_progress(total: int, label: str) -> Iterator[Callable[[int], None]]:
     progress = Progress(
         TextColumn(label),
         BarColumn(),
-        DownloadColumn(),
+        DownloadColumn() if unit == "bytes" else MofNCompleteColumn(),
         TimeRemainingColumn(),
-        console=stderr_console(),
+        console=console,
         auto_refresh=False,
         transient=True,
     )
     task = progress.add_task(label, total=total)
 
-    def advance(size: int) -> None:
-        progress.update(task, advance=size)
+    def advance(amount: int) -> None:
+        progress.update(task, advance=amount)
         progress.refresh()
 
     with progress:

@@ -137,6 +137,98 @@ def test_gap_error_names_both_offsets_and_fold_settles_it() -> None:
     assert json.loads(out)["input"]["utc"] == "2021-03-28T00:30:00Z"
 
 
+LATE_BERLIN = ["--date", "1990-05-17", "--lat", "52.5", "--lon", "13.4"]
+
+
+@pytest.mark.parametrize(
+    ("second", "message"),
+    [
+        (
+            ["--with-date", "1991-01-01", "--with-lat", "95", "--with-lon", "10"],
+            "error: second person: --with-lat: 95.0 is outside -90..90\n",
+        ),
+        (
+            ["--with-date", "1991-02-30", "--with-lat", "50", "--with-lon", "10"],
+            "error: second person: --with-date: '1991-02-30' is not a date: "
+            "1991-02 has no day 30 (it has 28)\n",
+        ),
+        (
+            ["--with-date", "1991-01-01", "--with-place", "Xyzzyville"],
+            "error: second person: --with-place: no place named 'Xyzzyville' in the gazetteer\n",
+        ),
+    ],
+)
+def test_errors_about_the_second_birth_say_so(second: list[str], message: str) -> None:
+    code, out, err = run("synastry", *BERLIN, *second)
+    assert (code, out, err) == (3, "", message)
+
+
+def test_first_birth_errors_name_its_options() -> None:
+    _, _, err = run("chart", "--date", "1990-05-17", "--lat", "95", "--lon", "1")
+    assert err == "error: --lat: 95.0 is outside -90..90\n"
+
+
+@pytest.mark.parametrize(("command", "prefix"), [("chart", ""), ("synastry", "with-")])
+def test_a_daylight_saving_gap_suggests_the_fold_option_of_that_birth(
+    command: str, prefix: str
+) -> None:
+    gap = in_berlin("2021-03-28", "02:30")
+    args = [*BERLIN, *(f"--with-{arg[2:]}" if arg.startswith("--") else arg for arg in gap)]
+    code, _, err = run(command, *(gap if command == "chart" else args))
+    assert code == 2
+    assert f"give --{prefix}fold 0 to read it at UTC+01:00 or --{prefix}fold 1 for UTC+02:00" in err
+    assert err.endswith(f"or --{prefix}utc-offset\n")
+    assert err.startswith("error: second person: " if prefix else "error: 2021-03-28T02:30:00")
+    code, _, _ = run(command, *(gap if command == "chart" else args), f"--{prefix}fold", "1")
+    assert code == 0
+
+
+def test_an_overlap_suggests_the_fold_option() -> None:
+    _, _, err = run("chart", *in_berlin("2021-10-31", "02:30"))
+    assert "give --fold 0 for the first (UTC+02:00) or --fold 1 for the second (UTC+01:00)" in err
+
+
+def test_a_missing_or_empty_ephemeris_folder_is_named(tmp_path: Path) -> None:
+    missing = tmp_path / "nonexistent"
+    code, _, err = run("chart", *BERLIN, "--ephemeris-path", str(missing))
+    assert (code, err) == (3, f"error: --ephemeris-path: {missing} does not exist\n")
+    code, _, err = run("chart", *BERLIN, "--ephemeris-path", str(tmp_path))
+    assert (code, err) == (
+        3,
+        f"error: --ephemeris-path: {tmp_path} holds no Swiss Ephemeris files (*.se1)\n",
+    )
+    afile = tmp_path / "file.se1"
+    afile.write_bytes(b"")
+    code, _, err = run("chart", *BERLIN, "--ephemeris-path", str(afile))
+    assert (code, err) == (3, f"error: --ephemeris-path: {afile} is not a folder\n")
+
+
+@pytest.mark.parametrize("command", ["chart", "numerology"])
+def test_a_day_its_month_lacks_is_named(command: str) -> None:
+    extra = [] if command == "numerology" else ["--lat", "1", "--lon", "1"]
+    code, _, err = run(command, "--date", "1990-02-30", *extra)
+    assert (code, err) == (
+        3,
+        "error: --date: '1990-02-30' is not a date: 1990-02 has no day 30 (it has 28)\n",
+    )
+    code, _, err = run(command, "--date", "2024-02-30", *extra)
+    assert "2024-02 has no day 30 (it has 29)" in err
+    code, _, err = run(command, "--date", "1990-5-17", *extra)
+    assert err == "error: --date: '1990-5-17' is not a date like 1990-05-17\n"
+
+
+@pytest.mark.parametrize(
+    ("command", "option"),
+    [("chart", "--fold"), ("synastry", "--fold"), ("synastry", "--with-fold")],
+)
+def test_a_fold_other_than_0_or_1_is_a_usage_error(command: str, option: str) -> None:
+    other = ["--with-date", "1991-01-01", "--with-lat", "50", "--with-lon", "10"]
+    code, out, err = run(command, *BERLIN, *(other if command == "synastry" else []), option, "2")
+    assert (code, out) == (2, "")
+    assert err.startswith(f"error: invalid value for '{option}': ")
+    assert len(err.splitlines()) == 1
+
+
 def test_synastry_and_composite() -> None:
     other = [
         "--with-date",

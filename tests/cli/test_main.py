@@ -8,6 +8,7 @@ from importlib.metadata import version
 from pathlib import Path
 
 import pytest
+import typer
 from typer.testing import CliRunner
 
 from selflink_cli.main import app
@@ -81,6 +82,47 @@ def test_help_still_works_everywhere() -> None:
     bare = runner.invoke(app, ["rewards"])
     assert (bare.exit_code, bare.stderr) == (2, "")
     assert "Usage:" in bare.stdout
+
+
+def _commands(path: list[str]) -> list[list[str]]:
+    """`path` and every command and group below it, lazily loaded groups included."""
+    command = typer.main.get_command(app)
+    context = command.make_context("selflink", ["--help"], resilient_parsing=True)
+    found = [path]
+    for name in path:
+        command = command.get_command(context, name)
+    for name in getattr(command, "list_commands", lambda _context: [])(context):
+        found.extend(_commands([*path, name]))
+    return found
+
+
+def test_dash_h_is_help_for_the_root_and_every_subcommand() -> None:
+    commands = _commands([])
+    assert ["astro", "synastry"] in commands
+    assert ["rewards", "ledger", "synth"] in commands
+    for args in commands:
+        short = runner.invoke(app, [*args, "-h"])
+        assert (short.exit_code, short.stderr) == (0, ""), args
+        assert short.stdout == runner.invoke(app, [*args, "--help"]).stdout
+        assert "-h" in short.stdout
+
+
+@pytest.mark.parametrize(
+    ("option", "suggestion"),
+    [
+        ("--bogus", None),
+        ("--x", None),
+        ("--ledgr", "--ledger"),
+        ("--revenue-cent", "--revenue-cents"),
+    ],
+)
+def test_an_unknown_option_suggests_only_close_names(option: str, suggestion: str | None) -> None:
+    result = runner.invoke(app, ["rewards", "calculate", option])
+    assert result.exit_code == 2
+    hint = f" (Possible options: {suggestion})" if suggestion else ""
+    assert result.stderr == (
+        f"error: no such option: {option}{hint}; see 'selflink rewards calculate --help'\n"
+    )
 
 
 def test_the_installed_command_prints_one_error_line() -> None:
@@ -162,7 +204,7 @@ def test_help_screens_give_flags_no_type(args: list[str]) -> None:
     result = runner.invoke(app, args, env={"COLUMNS": "120"})
     assert result.exit_code == 0
     assert "<bool>" not in result.stdout
-    assert re.search(r"--help +Show this message and exit", result.stdout)
+    assert re.search(r"--help +-h +Show this message and exit", result.stdout)
     if args[0] == "rewards":
         assert re.search(r"--json +Print one JSON object", result.stdout)
         assert re.search(r"--pool-bps +<int> ", result.stdout)  # options with values keep theirs

@@ -72,6 +72,7 @@ from selflink_core.astro.inputs import (
     parse_moment,
     parse_time,
     parse_utc_offset,
+    read_date,
     transit_aspect_options,
 )
 from selflink_core.astro.numerology import numerology
@@ -127,6 +128,7 @@ __all__ = [
     "parse_moment",
     "parse_time",
     "parse_utc_offset",
+    "read_date",
     "resolve_place",
     "search_places",
     "synastry",

@@ -6,6 +6,7 @@ so the same birth data resolves to the same instant on every machine.
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import functools
 import math
@@ -124,13 +125,28 @@ def parse_utc_offset(text: str) -> dt.timedelta:
     return -offset if sign == "-" else offset
 
 
+_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
+
+
+def read_date(text: str, name: str = "date") -> dt.date:
+    """Read ``YYYY-MM-DD``; a well-formed day its month lacks (1990-02-30) is named as such."""
+    try:
+        return dt.date.fromisoformat(text.strip())
+    except ValueError:
+        match = _DATE.fullmatch(text.strip())
+        year, month, day = (int(part) for part in match.groups()) if match else (0, 0, 0)
+        if year >= 1 and 1 <= month <= 12 and day >= 1:
+            days = calendar.monthrange(year, month)[1]
+            raise InvalidBirthData(
+                name,
+                f"{text!r} is not a date: {year:04d}-{month:02d} has no day {day} (it has {days})",
+            ) from None
+        raise InvalidBirthData(name, f"{text!r} is not a date like 1990-05-17") from None
+
+
 def parse_date(text: str, name: str = "date") -> dt.date:
     """Read ``YYYY-MM-DD`` and check the supported range."""
-    try:
-        value = dt.date.fromisoformat(text.strip())
-    except ValueError:
-        raise InvalidBirthData(name, f"{text!r} is not a date like 1990-05-17") from None
-    return _check_date(value, name)
+    return _check_date(read_date(text, name), name)
 
 
 _TIME = re.compile(r"(\d{2}):(\d{2})(?::(\d{2}))?")
