@@ -252,9 +252,7 @@ def _options(
 ) -> ChartOptions:
     """Chart options; `SELFLINK_EPHEMERIS_PATH` in the environment does not stop a request
     for Moshier, which reads no files."""
-    if ephemeris_path and ephemeris != "moshier":
-        _check_ephemeris_folder(ephemeris_path)
-    return _guarded(
+    options = _guarded(
         lambda: ChartOptions(
             house_system=house_system,
             zodiac=zodiac,
@@ -264,6 +262,9 @@ def _options(
             ephemeris_path=None if ephemeris == "moshier" else ephemeris_path,
         )
     )
+    if options.ephemeris_path:
+        _check_ephemeris_folder(options.ephemeris_path)
+    return options
 
 
 def _natal(birth: BirthData, options: ChartOptions, prefix: str = "") -> Chart:
