@@ -270,7 +270,7 @@ def demo(app: Litestar, host: str, port: int, serve: bool) -> None:
     click.echo(
         f"Recommendations (with the token): {base}/api/v1/matching/recommendations?mode=dating"
     )
-    click.echo(f"Rewards transparency: {base}/api/v1/rewards/periods")
+    click.echo(f"Rewards transparency: {base}/transparency (JSON: {base}/api/v1/rewards/periods)")
     click.echo(f"API docs: {base}/schema")
     if serve:
         uvicorn.run(app, host=host, port=port, log_config=None, proxy_headers=False)

@@ -3,13 +3,19 @@
 import csv
 import io
 import re
+import shutil
+import subprocess
+from pathlib import Path
 
 import anyio
+import httpx
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from tests.api.operator import selflink_api
+from tests.api.services import unavailable
+from tests.api.test_serve import demo_server
 
 pytestmark = pytest.mark.anyio
 
@@ -101,3 +107,35 @@ async def test_unknown_month_or_contributor_is_a_problem_document(client: Client
         assert response.status_code in {404, 422}, url
     empty = await client.get("/transparency")
     assert (empty.status_code, "No month has been committed yet." in empty.text) == (200, True)
+
+
+def chromium(*args: str) -> subprocess.CompletedProcess[str]:
+    """Headless Chromium; without its sandbox, which a container's root user cannot have."""
+    browser = shutil.which("chromium")
+    if browser is None:
+        unavailable("chromium", "not installed; `apt-get install -y chromium`")
+    command = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+
+
+def test_a_browser_shows_the_pages_of_a_real_demo_server(tmp_path: Path) -> None:
+    assert chromium("--version").returncode == 0  # skips here, before a server starts, if absent
+    with demo_server(tmp_path) as (base_url, _):
+        contributor = "github:1001"
+        statement = httpx.get(f"{base_url}/api/v1/rewards/contributors/{contributor}/statement")
+        dom = chromium("--dump-dom", f"{base_url}/transparency/contributors/{contributor}")
+        assert dom.returncode == 0, dom.stderr
+        payouts = [month["payout_cents"] for month in statement.json()["months"]]
+        assert cents_in(dom.stdout.split("<h2>", 1)[1]) == payouts
+        assert dom.stdout.count("<rect") == len(payouts)
+        screenshot = tmp_path / "transparency.png"
+        shot = chromium(
+            "--window-size=1200,900", f"--screenshot={screenshot}", f"{base_url}/transparency"
+        )
+        assert shot.returncode == 0, shot.stderr
+        months = httpx.get(f"{base_url}/api/v1/rewards/periods").json()
+        page = chromium("--dump-dom", f"{base_url}/transparency").stdout
+    assert screenshot.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+    assert screenshot.stat().st_size > 10_000  # a drawn page, not a blank one
+    for month in months:
+        assert f"verify --from {base_url} --period {month['period']}" in page
