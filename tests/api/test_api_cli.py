@@ -7,6 +7,10 @@ import sys
 from importlib.metadata import version
 from pathlib import Path
 
+import pytest
+
+from selflink_api.platform.logging import logs_as_json
+from tests.api.conftest import make_settings
 from tests.api.operator import selflink_api
 
 
@@ -61,3 +65,27 @@ def test_demo_on_a_busy_port_fails_before_seeding(database_url: str) -> None:
     assert refused.returncode == 2
     assert refused.stderr == f"error: port {port} is in use on 127.0.0.1; pass --port\n"
     assert refused.stdout == ""
+
+
+@pytest.mark.parametrize(
+    ("terminal", "log_file", "log_json", "expected"),
+    [
+        (True, "", None, False),  # a person reads the console
+        (False, "", None, True),  # a pipe: a machine reads it
+        (True, "server.log", None, True),  # a file is always JSON unless told
+        (True, "", True, True),
+        (False, "", False, False),
+    ],
+)
+def test_logs_are_json_unless_a_person_reads_a_terminal(
+    monkeypatch: pytest.MonkeyPatch,
+    terminal: bool,
+    log_file: str,
+    log_json: bool | None,
+    expected: bool,
+) -> None:
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: terminal)
+    overrides: dict[str, object] = {"LOG_FILE": log_file}
+    if log_json is not None:
+        overrides["LOG_JSON"] = log_json
+    assert logs_as_json(make_settings("sqlite+aiosqlite:///:memory:", **overrides)) is expected
