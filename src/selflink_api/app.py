@@ -7,6 +7,7 @@ from typing import Any
 
 import anyio
 from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig, SQLAlchemyPlugin
+from jinja2 import Environment, PackageLoader, PrefixLoader, StrictUndefined
 from litestar import Litestar, Router
 from litestar.channels import ChannelsPlugin
 from litestar.channels.backends.memory import MemoryChannelsBackend
@@ -16,11 +17,13 @@ from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.enums import ScopeType
 from litestar.middleware.rate_limit import RateLimitConfig
+from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.plugins.prometheus import PrometheusConfig
 from litestar.plugins.structlog import StructlogPlugin
 from litestar.stores.memory import MemoryStore
 from litestar.stores.redis import RedisStore
 from litestar.stores.registry import StoreRegistry
+from litestar.template import TemplateConfig
 from litestar.types import Receive, Scope, Send
 from litestar_saq import CronJob, QueueConfig, SAQConfig, SAQPlugin
 from redis.asyncio import Redis
@@ -38,6 +41,7 @@ from selflink_api.platform.domains import (
     build_shared,
     build_toolkits,
     root_controllers,
+    template_packages,
 )
 from selflink_api.platform.http import client_ip, serve_with_request_context
 from selflink_api.platform.jobs import (
@@ -126,6 +130,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         cors_config=CORSConfig(allow_origins=list(settings.cors_allow_origins))
         if settings.cors_allow_origins
         else None,
+        template_config=TemplateConfig(engine=JinjaTemplateEngine.from_environment(templates())),
         request_max_body_size=settings.max_request_body_bytes,
         lifespan=[_lifespan(settings, database, runner, redis)],
         on_app_init=[jwt_auth.on_app_init],
@@ -158,6 +163,14 @@ class SelflinkApp(Litestar):
             trusted_proxies=self.state.settings.trusted_proxies,
             job_runner=self.state.job_runner,
         )
+
+
+def templates() -> Environment:
+    """Every domain's templates as `<domain>/<file>`; escaped, and a missing value is an error."""
+    loaders = {name: PackageLoader(package) for name, package in template_packages(DOMAINS).items()}
+    return Environment(
+        loader=PrefixLoader(loaders), autoescape=True, undefined=StrictUndefined, auto_reload=False
+    )
 
 
 def provide_job_queue() -> JobQueue:

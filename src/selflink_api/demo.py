@@ -1,6 +1,9 @@
 """`selflink-api demo`: one command from a fresh clone to a filled, running SelfLink."""
 
+import errno
 import json
+import socket
+import sys
 from datetime import date
 
 import anyio
@@ -200,6 +203,26 @@ async def seed_rewards(session: AsyncSession, users: list[User]) -> None:
             )
 
 
+def refuse_unusable_address(host: str, port: int) -> None:
+    """Fail before seeding and printing sign-in help for a server that could never start."""
+    try:
+        family, kind, protocol, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM
+        )[0]
+        with socket.socket(family, kind, protocol) as probe:
+            # Uvicorn sets SO_REUSEADDR too: a port whose last connections linger is free to it.
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(address)
+    except OSError as exc:
+        reason = (
+            f"port {port} is in use on {host}; pass --port"
+            if exc.errno == errno.EADDRINUSE
+            else f"cannot listen on {host} port {port}: {exc.strerror or exc}"
+        )
+        click.echo(f"error: {reason}", err=True)
+        sys.exit(2)
+
+
 def demo_pull_request(number: int, author: int, merged_at: str, labels: list[str]) -> bytes:
     repo = "selflink/selflink"
     pull = {
@@ -220,6 +243,8 @@ def demo_pull_request(number: int, author: int, merged_at: str, labels: list[str
 @click.option("--serve/--no-serve", default=True, show_default=True, help="Serve after seeding.")
 def demo(app: Litestar, host: str, port: int, serve: bool) -> None:
     """Migrate, seed a dozen demo people (once), print how to sign in, and serve."""
+    if serve:
+        refuse_unusable_address(host, port)
     config = build_sqlalchemy_config(app.state.settings)
     try:
         upgrade_schema(config)
@@ -246,7 +271,7 @@ def demo(app: Litestar, host: str, port: int, serve: bool) -> None:
     click.echo(
         f"Recommendations (with the token): {base}/api/v1/matching/recommendations?mode=dating"
     )
-    click.echo(f"Rewards transparency: {base}/api/v1/rewards/periods")
+    click.echo(f"Rewards transparency: {base}/transparency (JSON: {base}/api/v1/rewards/periods)")
     click.echo(f"API docs: {base}/schema")
     if serve:
         uvicorn.run(app, host=host, port=port, log_config=None, proxy_headers=False)

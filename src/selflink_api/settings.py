@@ -177,10 +177,6 @@ class Settings(BaseSettings):
             return self.run_schedules
         return self.profile is Profile.LOCAL and not self.redis_url
 
-    @property
-    def logs_as_json(self) -> bool:
-        return True if self.log_json is None else self.log_json
-
 
 def load_settings(**overrides: object) -> Settings:
     """Read settings from the environment; keyword overrides win (used by tests and tools)."""

@@ -4,8 +4,8 @@ import os
 from dataclasses import dataclass
 
 from click.testing import CliRunner
-from litestar.cli.main import litestar_group
 
+from selflink_api.cli import selflink_api as selflink_api_group
 from tests.api.conftest import SUITE_LOG, TEST_SECRET_KEY
 
 
@@ -27,5 +27,7 @@ def selflink_api(database_url: str, *args: str, **env: str) -> Outcome:
         "LOG_FILE": str(SUITE_LOG),
     }
     environment |= env
-    result = CliRunner().invoke(litestar_group, list(args), env=environment, catch_exceptions=False)
+    result = CliRunner().invoke(
+        selflink_api_group, list(args), env=environment, catch_exceptions=False
+    )
     return Outcome(result.exit_code, result.stdout, result.stderr)

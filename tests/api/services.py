@@ -6,7 +6,7 @@ import socket
 import threading
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import NoReturn, TypeVar
 
 import asyncpg
 import pytest
@@ -40,7 +40,7 @@ def run_sync(make_coroutine: Callable[[], Awaitable[T]]) -> T:
     return result[0]
 
 
-def unavailable(service: str, reason: str) -> None:
+def unavailable(service: str, reason: str) -> NoReturn:
     message = f"{service} is not reachable ({reason})"
     if IN_CI:
         pytest.fail(f"{message}; CI=true requires it", pytrace=False)

@@ -1,4 +1,4 @@
-"""Who may call what: every /api/v1 endpoint by (anonymous, another user, owner, staff).
+"""Who may call what: every /api/v1 endpoint and page, by anonymous, other, owner and staff.
 
 The table is checked against the app's route table, so an endpoint added without a row here
 fails the suite. "owner" is the person the path names ({handle}) or, for /me routes, the caller.
@@ -141,6 +141,9 @@ MATRIX: dict[tuple[str, str], tuple[dict[str, int], Body]] = {
     ("GET", "/api/v1/rewards/periods/{period:str}/proofs/{contributor:str}"): public(404),
     ("GET", "/api/v1/rewards/contributors/{contributor:str}/statement"): public(404),
     ("POST", "/api/v1/rewards/github/webhook"): public(503),
+    ("GET", "/transparency"): public(200),
+    ("GET", "/transparency/{period:str}"): public(404),
+    ("GET", "/transparency/contributors/{contributor:str}"): public(404),
     ("POST", "/api/v1/rewards/links"): signed_in_only(201, lambda c, a: {"github_id": 4242}),
     ("GET", "/api/v1/rewards/links/me"): signed_in_only(200),
     ("POST", "/api/v1/rewards/periods/{period:str}/disputes"): signed_in_only(
@@ -190,7 +193,7 @@ def api_routes(app: Litestar) -> set[tuple[str, str]]:
     return {
         (method, route.path)
         for route in app.routes
-        if route.path.startswith("/api/v1/")
+        if route.path.startswith(("/api/v1/", "/transparency"))
         for method in getattr(route, "methods", ())
         if method not in {"OPTIONS", "HEAD"}
     }
@@ -219,7 +222,8 @@ async def test_endpoint_answers_each_kind_of_caller(
             response = await client.request(
                 method, url, headers=actor.headers if actor else {}, json=body(cast, actor)
             )
-            answer = response.json() if response.content else None
+            is_json = response.headers.get("content-type", "").startswith("application/json")
+            answer = response.json() if is_json else None
             if isinstance(answer, dict):  # remember issued tokens: they must never be logged
                 tokens = answer.get("session", answer)
                 remember(tokens.get("access_token", ""), tokens.get("refresh_token", ""))

@@ -164,6 +164,16 @@ async def test_export_holds_everything_about_me(client: Client) -> None:
     assert len(export["sessions"]) == 1
     assert export["matching"]["preferences"]["modes"] == ["friends"]
     assert [r["contributor"] for r in export["rewards"]["link_requests"]] == ["github:31337"]
+    times = {
+        "exported_at": export["exported_at"],
+        "account": export["account"]["created_at"],
+        "session": export["sessions"][0]["created_at"],
+        "session expiry": export["sessions"][0]["expires_at"],
+        "matching": export["matching"]["updated_at"],
+        "link request": export["rewards"]["link_requests"][0]["created_at"],
+    }
+    assert [name for name, text in times.items() if not text.endswith("Z")] == []
+    assert "+00:00" not in response.text
 
 
 async def test_deleting_my_account_destroys_personal_data_and_ties(

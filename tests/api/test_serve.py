@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -30,26 +31,27 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[tuple[str, Path, Path]]:
-    """`selflink-api demo` in an empty folder, with no configuration at all."""
+@contextmanager
+def demo_server(folder: Path) -> Iterator[tuple[str, Path]]:
+    """`selflink-api demo` in `folder`, with no configuration but its public address."""
     port = free_port()
-    log_path = tmp_path / "server.log"
+    base_url = f"http://127.0.0.1:{port}"
+    log_path = folder / "server.log"
     env = {
         k: v
         for k, v in os.environ.items()
         if not k.startswith(("DATABASE_", "REDIS_", "SELFLINK_"))
     }
+    env["PUBLIC_BASE_URL"] = base_url
     executable = Path(sys.executable).with_name("selflink-api")
     with log_path.open("w") as log:
         process = subprocess.Popen(
             [str(executable), "demo", "--host", "127.0.0.1", "--port", str(port)],
-            cwd=tmp_path,
+            cwd=folder,
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
         )
-        base_url = f"http://127.0.0.1:{port}"
         try:
             deadline = time.monotonic() + STARTUP_SECONDS
             while True:
@@ -61,10 +63,17 @@ def server(tmp_path: Path) -> Iterator[tuple[str, Path, Path]]:
                 if process.poll() is not None or time.monotonic() > deadline:
                     pytest.fail(f"server did not start:\n{log_path.read_text()}")
                 time.sleep(0.1)
-            yield base_url, tmp_path, log_path
+            yield base_url, log_path
         finally:
             process.terminate()
             process.wait(timeout=30)
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[tuple[str, Path, Path]]:
+    """`selflink-api demo` in an empty folder."""
+    with demo_server(tmp_path) as (base_url, log_path):
+        yield base_url, tmp_path, log_path
 
 
 def test_embedded_defaults_serve_health_ready_and_schema(server: tuple[str, Path, Path]) -> None:

@@ -616,7 +616,11 @@ class AccountService:
         return await self.my_account(user.id)
 
     async def export(self, principal: Principal) -> dict[str, Any]:
-        """Everything SelfLink holds about the signed-in person."""
+        """Everything SelfLink holds about the signed-in person.
+
+        Times stay datetimes here and in every section: the response encoder writes them in UTC
+        with `Z`, as in every other response.
+        """
         account = await self.my_account(principal.id)
         sessions = (
             await self.session.scalars(
@@ -632,15 +636,15 @@ class AccountService:
         }
         return {
             "format": "selflink-account-export/1",
-            "exported_at": datetime.now(UTC).isoformat(),
+            "exported_at": datetime.now(UTC),
             "account": msgspec.to_builtins(account),
             **sections,
             "sessions": [
                 {
                     "id": str(s.id),
-                    "created_at": s.created_at.isoformat(),
-                    "expires_at": s.expires_at.isoformat(),
-                    "revoked_at": s.revoked_at.isoformat() if s.revoked_at else None,
+                    "created_at": s.created_at,
+                    "expires_at": s.expires_at,
+                    "revoked_at": s.revoked_at,
                 }
                 for s in sessions
             ],

@@ -685,5 +685,5 @@ async def export_for_user(
         return None
     return {
         "preferences": msgspec.to_builtins(store.read(row)),
-        "updated_at": row.updated_at.isoformat(),
+        "updated_at": row.updated_at,
     }

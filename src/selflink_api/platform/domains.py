@@ -56,7 +56,9 @@ class Domain:
     `jobs` lists the jobs a domain enqueues directly; scheduled and subscribed jobs are
     registered from `schedules` and `subscriptions` as well, so no job can be forgotten by the
     Redis workers. `controllers` are served under `/api/v1`; `root_controllers` at the root,
-    for operators (`/health`). `toolkit` builds the domain's long-lived helpers, kept on the
+    for operators (`/health`) and pages people read (`/transparency`). `templates` says the
+    package has a `templates/` folder, whose Jinja files handlers name `<domain>/<file>`.
+    `toolkit` builds the domain's long-lived helpers, kept on the
     app's state under the domain's name.
     """
 
@@ -73,6 +75,7 @@ class Domain:
     encrypted_stores: tuple[EncryptedStore[Any], ...] = ()
     commands: tuple[click.Command, ...] = ()
     toolkit: Callable[[Shared], object] | None = None
+    templates: bool = False
 
 
 def all_jobs(domains: Iterable[Domain]) -> tuple[JobDefinition, ...]:
@@ -107,6 +110,11 @@ def api_controllers(domains: Iterable[Domain]) -> tuple[type[Controller], ...]:
 
 def root_controllers(domains: Iterable[Domain]) -> tuple[type[Controller], ...]:
     return tuple(controller for domain in domains for controller in domain.root_controllers)
+
+
+def template_packages(domains: Iterable[Domain]) -> dict[str, str]:
+    """Each domain with templates: its name, the prefix of its template names, and package."""
+    return {d.name: f"selflink_api.{d.name}" for d in domains if d.templates}
 
 
 def all_encrypted_stores(domains: Iterable[Domain]) -> tuple[EncryptedStore[Any], ...]:

@@ -120,10 +120,20 @@ def _scrubbed_traceback(error: BaseException) -> str:
     return "\nWhich led to:\n\n".join(parts)
 
 
+def logs_as_json(settings: Settings) -> bool:
+    """JSON for files and pipes, which machines read; a console where a person reads the logs.
+
+    `LOG_JSON` decides when set; otherwise the logs are JSON unless they go to a terminal.
+    """
+    if settings.log_json is not None:
+        return settings.log_json
+    return bool(settings.log_file) or not sys.stdout.isatty()
+
+
 def _processors(settings: Settings) -> list[Processor]:
     renderer: Processor = (
         structlog.processors.JSONRenderer()
-        if settings.logs_as_json
+        if logs_as_json(settings)
         else structlog.dev.ConsoleRenderer(colors=False)
     )
     return [

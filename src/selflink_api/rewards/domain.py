@@ -6,11 +6,14 @@ from selflink_api.rewards import jobs, models
 from selflink_api.rewards.commands import rewards
 from selflink_api.rewards.controllers import RewardsController, RewardsStaffController
 from selflink_api.rewards.links import export_for_user
+from selflink_api.rewards.pages import TransparencyPages
 
 DOMAIN = Domain(
     name="rewards",
     models=(models,),
     controllers=(RewardsController, RewardsStaffController),
+    root_controllers=(TransparencyPages,),
+    templates=True,
     jobs=jobs.JOBS,
     schedules=jobs.SCHEDULES,
     subscriptions={ACCOUNT_DELETED: (jobs.forget_user,)},

@@ -172,7 +172,7 @@ async def export_for_user(
                 "github_login": link.github_login,
                 "evidence": link.evidence,
                 "state": link.state,
-                "created_at": link.created_at.isoformat(),
+                "created_at": link.created_at,
             }
             for link in links
         ],
@@ -183,7 +183,7 @@ async def export_for_user(
                 "event_id": dispute.event_id,
                 "state": dispute.state,
                 "resolution_note": dispute.resolution_note,
-                "created_at": dispute.created_at.isoformat(),
+                "created_at": dispute.created_at,
             }
             for dispute in disputes
         ],

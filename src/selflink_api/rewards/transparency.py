@@ -15,6 +15,7 @@ from selflink_api.rewards.models import (
 )
 from selflink_api.rewards.snapshots import SnapshotService, require_period, snapshot_files
 from selflink_core.rewards import (
+    PayoutRow,
     ProofError,
     make_proof,
     parse_manifest,
@@ -97,6 +98,10 @@ class TransparencyService:
             ],
             files=sorted(snapshot_files(current)),
         )
+
+    async def payouts(self, period: str) -> tuple[PayoutRow, ...]:
+        """The current bundle's rows, as its `payouts.csv` lists them."""
+        return read_bundle(snapshot_files(await self.snapshots.snapshot(period, None))).rows
 
     async def file(self, period: str, name: str, version: int | None) -> bytes:
         files = snapshot_files(await self.snapshots.snapshot(period, version))
