@@ -75,7 +75,11 @@ def build_openapi_config() -> OpenAPIConfig:
     return OpenAPIConfig(
         title="SelfLink API",
         version="1",
-        description="SelfLink's REST API. Errors are RFC 9457 problem details.",
+        description=(
+            "SelfLink's REST API. Errors are RFC 9457 problem details. Every string, in a body, "
+            "a path or a query, refuses U+0000 (422); JSON bodies are UTF-8, at most 64 levels "
+            "deep, with no key repeated in an object (400)."
+        ),
         path=DOCS_PATH,
         render_plugins=[
             SwaggerRenderPlugin(
