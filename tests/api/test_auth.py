@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from selflink_api.app import create_app
 from selflink_api.settings import Settings
-from tests.api.conftest import drain_jobs, logged, make_settings
+from tests.api.conftest import app_client, drain_jobs, logged, make_settings
 from tests.api.people import PASSWORD, Person, login, register, remember, unique_email
 
 pytestmark = pytest.mark.anyio
@@ -164,7 +164,7 @@ async def test_bad_credentials_get_one_generic_answer(client: Client) -> None:
 async def test_unknown_accounts_cost_as_much_as_wrong_passwords(database_url: str) -> None:
     """Real Argon2 cost, so a missing account cannot be told apart by its quick answer."""
     settings = make_settings(database_url, ARGON2_MEMORY_KIB=32768, ARGON2_TIME_COST=2)
-    async with AsyncTestClient(app=create_app(settings)) as client:
+    async with app_client(create_app(settings)) as client:
         person = await register(client, "timing_person")
 
         async def duration(login: str) -> float:
@@ -182,7 +182,7 @@ async def test_unknown_accounts_cost_as_much_as_wrong_passwords(database_url: st
 
 async def test_login_and_register_are_rate_limited(database_url: str) -> None:
     settings = make_settings(database_url, AUTH_ATTEMPTS_PER_ACCOUNT=3, AUTH_ATTEMPTS_PER_IP=6)
-    async with AsyncTestClient(app=create_app(settings)) as client:
+    async with app_client(create_app(settings)) as client:
         person = await register(client, "limited_person")
         statuses = [
             (
@@ -213,13 +213,13 @@ async def test_login_and_register_are_rate_limited(database_url: str) -> None:
 
 
 async def test_login_upgrades_password_parameters(database_url: str, settings: Settings) -> None:
-    async with AsyncTestClient(app=create_app(settings)) as client:
+    async with app_client(create_app(settings)) as client:
         person = await register(client, "upgrade_person")
     (old_hash,) = (
         await sql(settings, "SELECT password_hash FROM users WHERE handle = 'upgrade_person'")
     )[0]
     stronger = make_settings(database_url, ARGON2_MEMORY_KIB=4096, ARGON2_TIME_COST=2)
-    async with AsyncTestClient(app=create_app(stronger)) as client:
+    async with app_client(create_app(stronger)) as client:
         await login(client, person.handle)
     (new_hash,) = (
         await sql(settings, "SELECT password_hash FROM users WHERE handle = 'upgrade_person'")

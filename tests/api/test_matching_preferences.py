@@ -13,7 +13,7 @@ from selflink_api.platform.crypto import generate_key
 from selflink_api.settings import Settings
 from selflink_core.matching import vocabulary
 from tests.api.astro_helpers import Client, problem_error
-from tests.api.conftest import drain_jobs, make_settings
+from tests.api.conftest import app_client, drain_jobs, make_settings
 from tests.api.matching_helpers import (
     PREFERENCES,
     dating,
@@ -176,7 +176,7 @@ async def test_deleting_the_account_deletes_matching_data(
 async def test_rotating_the_key_reseals_matching_data(database_url: str) -> None:
     old_key, new_key, index_key = generate_key(), generate_key(), generate_key()
     settings = make_settings(database_url, PII_KEYS=f"k1:{old_key}", PII_INDEX_KEY=index_key)
-    async with Client(app=create_app(settings)) as client:
+    async with app_client(create_app(settings)) as client:
         person = await join(client, "rotated", birth={"date": "1990-05-17"}, values=["faith"])
         await drain_jobs(client)
         before = (await client.get(PREFERENCES, headers=person.headers)).json()
@@ -187,7 +187,7 @@ async def test_rotating_the_key_reseals_matching_data(database_url: str) -> None
     assert rotated.returncode == 0, rotated.stderr
     assert "2 matching records" in rotated.stdout
     new_only = make_settings(database_url, PII_KEYS=f"k2:{new_key}", PII_INDEX_KEY=index_key)
-    async with Client(app=create_app(new_only)) as client:
+    async with app_client(create_app(new_only)) as client:
         again = await login(client, person.email)
         assert (await client.get(PREFERENCES, headers=again.headers)).json() == before
         page = await client.get(
