@@ -2,8 +2,15 @@
 
 Each test session migrates one template per engine (the real Alembic migrations, never
 `create_all`); each test gets its own copy, so tests never see each other's rows.
+
+Background jobs run in-process; a test client from `app_client` (the `client` fixture is one)
+fails the test when any attempt of a job it enqueued fails. `drain_jobs` raises the failed
+attempts as an `ExceptionGroup`, and so does closing the client for jobs nobody drained.
+A test about failing jobs expects them explicitly: `with pytest.RaisesGroup(...)` around
+`drain_jobs`.
 """
 
+import contextlib
 import json
 import os
 import shutil
@@ -19,6 +26,7 @@ from litestar.testing import AsyncTestClient
 
 from selflink_api.app import create_app
 from selflink_api.platform.database import build_sqlalchemy_config, upgrade_schema
+from selflink_api.platform.jobs import InProcessJobRunner
 from selflink_api.settings import Settings, load_settings
 from tests.api.people import SECRETS
 from tests.api.services import (
@@ -139,14 +147,28 @@ def app(settings: Settings) -> Litestar:
     return create_app(settings)
 
 
+@contextlib.asynccontextmanager
+async def app_client(app: Litestar) -> AsyncIterator[AsyncTestClient[Litestar]]:
+    """A test client of `app` whose in-process jobs must not fail; on closing, after the app's
+    shutdown waited for its jobs, it raises the failed attempts nobody drained."""
+    runner = app.state.job_runner
+    if isinstance(runner, InProcessJobRunner):
+        runner.failures = []
+    async with AsyncTestClient(app=app) as test_client:
+        yield test_client
+    if isinstance(runner, InProcessJobRunner):
+        runner.raise_failures()
+
+
 @pytest.fixture
 async def client(app: Litestar) -> AsyncIterator[AsyncTestClient[Litestar]]:
-    async with AsyncTestClient(app=app) as test_client:
+    async with app_client(app) as test_client:
         yield test_client
 
 
 async def drain_jobs(client: AsyncTestClient[Litestar]) -> None:
-    """Wait for the in-process jobs, on the loop the test client runs the app on."""
+    """Wait for the in-process jobs, on the loop the test client runs the app on; raises the
+    attempts that failed meanwhile as an `ExceptionGroup`."""
     runner = client.app.state.job_runner
     await anyio.to_thread.run_sync(client.blocking_portal.call, runner.drain)
 

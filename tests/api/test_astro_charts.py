@@ -30,7 +30,7 @@ from tests.api.astro_helpers import (
     problem_error,
     put_birth,
 )
-from tests.api.conftest import make_settings
+from tests.api.conftest import app_client, make_settings
 from tests.api.people import Person, register
 from tests.core.astro.astro_helpers import swiss_ephemeris_files
 
@@ -223,7 +223,7 @@ async def test_a_chart_for_any_input_is_the_engines_document_and_nothing_is_stor
 
 async def test_charts_for_any_input_are_limited_per_client() -> None:
     settings = make_settings("sqlite+aiosqlite:///:memory:", ASTRO_CHARTS_PER_MINUTE=2)
-    async with Client(app=create_app(settings)) as client:
+    async with app_client(create_app(settings)) as client:
         statuses = [
             (await client.post(CHARTS, json={"birth": PARIS_1988})).status_code for _ in range(2)
         ]
@@ -264,7 +264,7 @@ async def test_the_server_may_use_moshier_whatever_the_path() -> None:
 
 async def test_an_ephemeris_that_does_not_cover_the_date_is_a_422(tmp_path: Path) -> None:
     settings = make_settings("sqlite+aiosqlite:///:memory:", SELFLINK_EPHEMERIS_PATH=str(tmp_path))
-    async with Client(app=create_app(settings)) as client:
+    async with app_client(create_app(settings)) as client:
         error = problem_error(await client.post(CHARTS, json={"birth": PARIS_1988}))
     assert (error["field"], error["code"]) == ("birth.date", "ephemeris_unavailable")
 

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from selflink_api.app import create_app
 from selflink_api.settings import Settings
-from tests.api.conftest import drain_jobs, logged, make_settings
+from tests.api.conftest import app_client, drain_jobs, logged, make_settings
 from tests.api.people import PASSWORD, Person, login, register, remember, unique_email
 
 pytestmark = pytest.mark.anyio
@@ -174,7 +174,7 @@ async def test_unknown_accounts_cost_as_much_as_wrong_passwords(
         return real_verify(hasher, encoded, password)
 
     monkeypatch.setattr(argon2.PasswordHasher, "verify", counting_verify)
-    async with AsyncTestClient(app=create_app(settings)) as client:
+    async with app_client(create_app(settings)) as client:
         person = await register(client, "timing_person")
 
         async def hashes_checked(login: str) -> list[argon2.Parameters]:
@@ -194,7 +194,7 @@ async def test_unknown_accounts_cost_as_much_as_wrong_passwords(
 
 async def test_login_and_register_are_rate_limited(database_url: str) -> None:
     settings = make_settings(database_url, AUTH_ATTEMPTS_PER_ACCOUNT=3, AUTH_ATTEMPTS_PER_IP=6)
-    async with AsyncTestClient(app=create_app(settings)) as client:
+    async with app_client(create_app(settings)) as client:
         person = await register(client, "limited_person")
         statuses = [
             (
@@ -225,13 +225,13 @@ async def test_login_and_register_are_rate_limited(database_url: str) -> None:
 
 
 async def test_login_upgrades_password_parameters(database_url: str, settings: Settings) -> None:
-    async with AsyncTestClient(app=create_app(settings)) as client:
+    async with app_client(create_app(settings)) as client:
         person = await register(client, "upgrade_person")
     (old_hash,) = (
         await sql(settings, "SELECT password_hash FROM users WHERE handle = 'upgrade_person'")
     )[0]
     stronger = make_settings(database_url, ARGON2_MEMORY_KIB=4096, ARGON2_TIME_COST=2)
-    async with AsyncTestClient(app=create_app(stronger)) as client:
+    async with app_client(create_app(stronger)) as client:
         await login(client, person.handle)
     (new_hash,) = (
         await sql(settings, "SELECT password_hash FROM users WHERE handle = 'upgrade_person'")

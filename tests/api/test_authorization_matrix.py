@@ -11,11 +11,10 @@ from typing import Any
 
 import pytest
 from litestar import Litestar
-from litestar.testing import AsyncTestClient
 
 from selflink_api.app import create_app
 from selflink_api.settings import Settings
-from tests.api.conftest import make_settings
+from tests.api.conftest import app_client, make_settings
 from tests.api.people import PASSWORD, Person, register, remember, unique_email
 from tests.api.test_auth import make_staff
 
@@ -209,7 +208,7 @@ async def test_endpoint_answers_each_kind_of_caller(
     settings: Settings, method: str, path: str
 ) -> None:
     expected, body = MATRIX[(method, path)]
-    async with AsyncTestClient(app=create_app(settings)) as client:
+    async with app_client(create_app(settings)) as client:
         for actor_name in ACTORS:
             tag = uuid.uuid4().hex[:6]
             cast = Cast(

@@ -3,11 +3,10 @@
 
 import anyio
 import pytest
-from litestar.testing import AsyncTestClient
 
 from selflink_api.app import create_app
 from selflink_api.platform.crypto import generate_key
-from tests.api.conftest import drain_jobs, make_settings
+from tests.api.conftest import app_client, drain_jobs, make_settings
 from tests.api.operator import selflink_api
 from tests.api.people import PASSWORD, login, register, remember
 from tests.api.test_auth import sql
@@ -32,7 +31,7 @@ def test_create_admin_then_sign_in_as_admin(database_url: str) -> None:
     assert made.stdout.strip().endswith("created admin @rooty")
 
     async def signed_in() -> dict[str, object]:
-        async with AsyncTestClient(app=create_app(make_settings(database_url))) as client:
+        async with app_client(create_app(make_settings(database_url))) as client:
             admin = await login(client, "rooty", password)
             return dict((await client.get("/api/v1/users/me", headers=admin.headers)).json())
 
@@ -67,7 +66,7 @@ async def rotate_key_scenario(database_url: str) -> None:
     index_key = generate_key()
     old_only = {"PII_KEYS": f"k1:{old_key}", "PII_INDEX_KEY": index_key}
     settings = make_settings(database_url, **old_only)
-    async with AsyncTestClient(app=create_app(settings)) as client:
+    async with app_client(create_app(settings)) as client:
         person = await register(client, "rotated_person")
         await client.patch(
             "/api/v1/users/me", headers=person.headers, json={"full_name": "Kept Across Keys"}
@@ -84,7 +83,7 @@ async def rotate_key_scenario(database_url: str) -> None:
     assert "re-encrypted 1 personal-data records" in rotated.stdout
     assert {row[0] for row in await sql(settings, "SELECT key_id FROM user_pii")} == {"k2"}
     new_only = make_settings(database_url, PII_KEYS=f"k2:{new_key}", PII_INDEX_KEY=index_key)
-    async with AsyncTestClient(app=create_app(new_only)) as client:
+    async with app_client(create_app(new_only)) as client:
         again = await login(client, person.email)  # found by the blind index, decrypted with k2
         me = (await client.get("/api/v1/users/me", headers=again.headers)).json()
     assert me["full_name"] == "Kept Across Keys"
@@ -92,7 +91,7 @@ async def rotate_key_scenario(database_url: str) -> None:
 
 def test_outbox_list_shows_held_emails(database_url: str) -> None:
     async def sign_up() -> str:
-        async with AsyncTestClient(app=create_app(make_settings(database_url))) as client:
+        async with app_client(create_app(make_settings(database_url))) as client:
             person = await register(client, "mail_reader")
             await drain_jobs(client)
             return person.email

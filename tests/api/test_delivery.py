@@ -9,11 +9,12 @@ from typing import Any
 import anyio
 import pytest
 from aiosmtpd.controller import Controller
+from aiosmtplib import SMTPConnectError
 from litestar.channels import ChannelsPlugin
-from litestar.testing import AsyncTestClient
 
 from selflink_api.app import create_app
-from tests.api.conftest import drain_jobs, make_settings
+from selflink_api.notifications.jobs import DELIVERY_ATTEMPTS
+from tests.api.conftest import app_client, drain_jobs, make_settings
 from tests.api.people import register, remember
 from tests.api.test_auth import sql
 
@@ -52,7 +53,7 @@ async def test_verification_email_is_sent_by_smtp_and_then_forgotten(
 ) -> None:
     inbox, port = smtp_server
     settings = make_settings(database_url, SMTP_URL=f"smtp+plain://127.0.0.1:{port}")
-    async with AsyncTestClient(app=create_app(settings)) as client:
+    async with app_client(create_app(settings)) as client:
         person = await register(client, "mail_receiver")
         await drain_jobs(client)
     ((recipients, message),) = inbox.messages
@@ -68,14 +69,15 @@ async def test_verification_email_is_sent_by_smtp_and_then_forgotten(
 
 async def test_unreachable_smtp_keeps_the_message_for_a_retry(database_url: str) -> None:
     settings = make_settings(database_url, SMTP_URL=f"smtp+plain://127.0.0.1:{free_port()}")
-    async with AsyncTestClient(app=create_app(settings)) as client:
+    async with app_client(create_app(settings)) as client:
         client.app.state.job_runner.sleep = _no_wait
         await register(client, "mail_waiter")
-        await drain_jobs(client)
+        with pytest.RaisesGroup(*[SMTPConnectError] * DELIVERY_ATTEMPTS):
+            await drain_jobs(client)
     ((status, ciphertext, attempts),) = await sql(
         settings, "SELECT status, ciphertext, attempts FROM outbox_messages"
     )
-    assert (status, attempts) == ("failed", 5)
+    assert (status, attempts) == ("failed", DELIVERY_ATTEMPTS)
     assert ciphertext is not None  # still deliverable by hand; deleted with the account
 
 
@@ -98,7 +100,7 @@ async def test_channels_deliver_published_events(
 ) -> None:
     overrides = {"REDIS_URL": request.getfixturevalue("redis_url")} if backend == "redis" else {}
     app = create_app(make_settings(database_url, **overrides))
-    async with AsyncTestClient(app=app) as client:
+    async with app_client(app) as client:
         channels = app.plugins.get(ChannelsPlugin)
         received = await anyio.to_thread.run_sync(client.blocking_portal.call, _roundtrip, channels)
     assert received == b"hello"

@@ -1,4 +1,5 @@
-"""Background jobs: submitted after the commit, retried, timed out; the same job on SAQ."""
+"""Background jobs: submitted after the commit, retried, timed out, failing the test that
+enqueued them when they fail; the same job on SAQ."""
 
 import asyncio
 import uuid
@@ -21,7 +22,7 @@ from selflink_api.platform.problems import CONFLICT, ProblemError
 from selflink_api.settings import Settings
 from selflink_api.system.jobs import heartbeat
 from selflink_api.system.models import WorkerHeartbeat
-from tests.api.conftest import drain_jobs, make_settings
+from tests.api.conftest import app_client, drain_jobs, make_settings
 
 pytestmark = pytest.mark.anyio
 
@@ -33,9 +34,20 @@ async def request_heartbeat(runner: FromPath[str], jobs: NamedDependency[JobQueu
         raise ProblemError(CONFLICT, "the transaction is rolled back, so is the job")
 
 
+@background_job("probe.refusing", attempts=1)
+async def refusing(_context: JobContext) -> None:
+    raise LookupError("the probe job refuses")
+
+
+@post("/api/v1/probe/refusals", status_code=202, exclude_from_auth=True)
+async def request_refusal(jobs: NamedDependency[JobQueue]) -> None:
+    await jobs.enqueue(refusing)
+
+
 @pytest.fixture
 def app(app: Litestar) -> Litestar:
     app.register(request_heartbeat)
+    app.register(request_refusal)
     return app
 
 
@@ -69,15 +81,40 @@ async def test_job_of_a_failed_request_never_runs(
     assert await beats_of(settings, "rolled-back") == 0
 
 
-def make_runner(delays: list[float]) -> InProcessJobRunner:
-    """A runner whose back-off waits are recorded instead of slept; these jobs use no database."""
+def refused() -> pytest.RaisesExc[LookupError]:
+    """The probe job's error, noted with the job and attempt it came from."""
+    return pytest.RaisesExc(
+        LookupError, check=lambda error: "probe.refusing, attempt 1/1" in error.__notes__[0]
+    )
+
+
+async def test_a_failed_job_fails_the_test_whose_request_enqueued_it(app: Litestar) -> None:
+    with pytest.RaisesGroup(refused()):
+        async with app_client(app) as client:
+            assert (await client.post("/api/v1/probe/refusals")).status_code == 202
+            await drain_jobs(client)
+
+
+async def test_a_failed_job_nobody_drained_fails_the_test_when_its_client_closes(
+    app: Litestar,
+) -> None:
+    with pytest.RaisesGroup(refused()):
+        async with app_client(app) as client:
+            assert (await client.post("/api/v1/probe/refusals")).status_code == 202
+
+
+def make_runner(delays: list[float], failures: list[Exception] | None = None) -> InProcessJobRunner:
+    """A runner whose back-off waits are recorded instead of slept; these jobs use no database.
+    Without `failures` it only logs failed attempts, as in production."""
 
     async def record_delay(seconds: float) -> None:
         delays.append(seconds)
 
     settings = make_settings("sqlite+aiosqlite:///:memory:")
     config = build_sqlalchemy_config(settings)
-    return InProcessJobRunner(settings, config.create_session_maker(), sleep=record_delay)
+    return InProcessJobRunner(
+        settings, config.create_session_maker(), sleep=record_delay, failures=failures
+    )
 
 
 async def test_failing_job_is_retried_with_backoff_until_it_succeeds() -> None:
@@ -90,9 +127,10 @@ async def test_failing_job_is_retried_with_backoff_until_it_succeeds() -> None:
             raise ConnectionError("transient")
 
     delays: list[float] = []
-    runner = make_runner(delays)
+    runner = make_runner(delays, failures=[])
     await runner.submit(flaky, {"fail_times": 2})
-    await runner.drain()
+    with pytest.RaisesGroup(ConnectionError, ConnectionError):  # in tests, retried ones count
+        await runner.drain()
     assert calls == [1, 2, 3]
     assert delays == [0.5, 1.0]
 
@@ -133,7 +171,7 @@ async def test_the_same_job_runs_end_to_end_on_redis_and_saq(
     app = create_app(settings)
     app.register(request_heartbeat)
     try:
-        async with AsyncTestClient(app=app) as client:
+        async with app_client(app) as client:
             response = await client.post("/api/v1/probe/heartbeats/saq")
             assert response.status_code == 202
             assert await beats_of(settings, "saq") == 0  # queued in Redis, not run in-process
@@ -166,7 +204,7 @@ async def _delete_queue_keys(redis_url: str, queue_name: str) -> None:
 
 async def test_the_saq_monitor_is_for_admins_only(database_url: str, redis_url: str) -> None:
     app = create_app(make_settings(database_url, REDIS_URL=redis_url))
-    async with AsyncTestClient(app=app) as client:
+    async with app_client(app) as client:
         for path in ("/saq", "/saq/api/queues"):
             response = await client.get(path)
             assert response.status_code == 401, path

@@ -1,6 +1,8 @@
 """Matching preferences: the vocabulary, a merge patch checked against it field by field,
 encrypted storage, and the features they produce appearing and going away."""
 
+import functools
+import threading
 import typing
 from typing import Any
 
@@ -8,12 +10,14 @@ import anyio
 import pytest
 
 from selflink_api.app import create_app
+from selflink_api.matching import services
+from selflink_api.matching.jobs import refresh_features
 from selflink_api.matching.schemas import Mode
 from selflink_api.platform.crypto import generate_key
 from selflink_api.settings import Settings
 from selflink_core.matching import vocabulary
 from tests.api.astro_helpers import Client, problem_error
-from tests.api.conftest import drain_jobs, make_settings
+from tests.api.conftest import app_client, drain_jobs, make_settings
 from tests.api.matching_helpers import (
     PREFERENCES,
     dating,
@@ -158,6 +162,40 @@ async def test_preferences_and_features_are_stored_encrypted_and_deleted_on_requ
     assert (await client.get(PREFERENCES, headers=person.headers)).json()["updated_at"] is None
 
 
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)  # SQLite: one writer
+async def test_a_refresh_that_found_no_preferences_leaves_features_stored_meanwhile(
+    client: Client, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Birth data saved just before the first preferences enqueues a refresh that can look
+    before the preferences exist and finish after their own refresh stored the features (seen
+    under load: `join`, then a 404 from /matching/with); it must leave those features alone."""
+    person = await register(client, "early_bird")
+    await drain_jobs(client)
+    looked, resume = threading.Event(), threading.Event()
+    compute = services._computed
+
+    def paused_when_nobody_is_found(inputs: Any, ephemeris_path: str | None) -> Any:
+        if not inputs:
+            looked.set()
+            resume.wait(60)
+        return compute(inputs, ephemeris_path)
+
+    monkeypatch.setattr(services, "_computed", paused_when_nobody_is_found)
+    context = client.app.state.job_runner.context
+    early = client.blocking_portal.start_task_soon(
+        functools.partial(refresh_features, context, user_id=person.id)
+    )
+    try:
+        assert await anyio.to_thread.run_sync(looked.wait, 60)
+        await patch_preferences(client, person, {"modes": ["friends"]})
+        await drain_jobs(client)
+        assert await stored_rows(settings, "matching_features") == [("early_bird",)]
+    finally:
+        resume.set()
+    await anyio.to_thread.run_sync(early.result)
+    assert await stored_rows(settings, "matching_features") == [("early_bird",)]
+
+
 async def test_deleting_the_account_deletes_matching_data(
     client: Client, settings: Settings
 ) -> None:
@@ -176,7 +214,7 @@ async def test_deleting_the_account_deletes_matching_data(
 async def test_rotating_the_key_reseals_matching_data(database_url: str) -> None:
     old_key, new_key, index_key = generate_key(), generate_key(), generate_key()
     settings = make_settings(database_url, PII_KEYS=f"k1:{old_key}", PII_INDEX_KEY=index_key)
-    async with Client(app=create_app(settings)) as client:
+    async with app_client(create_app(settings)) as client:
         person = await join(client, "rotated", birth={"date": "1990-05-17"}, values=["faith"])
         await drain_jobs(client)
         before = (await client.get(PREFERENCES, headers=person.headers)).json()
@@ -187,7 +225,7 @@ async def test_rotating_the_key_reseals_matching_data(database_url: str) -> None
     assert rotated.returncode == 0, rotated.stderr
     assert "1 matching preferences and 1 matching features" in rotated.stdout
     new_only = make_settings(database_url, PII_KEYS=f"k2:{new_key}", PII_INDEX_KEY=index_key)
-    async with Client(app=create_app(new_only)) as client:
+    async with app_client(create_app(new_only)) as client:
         again = await login(client, person.email)
         assert (await client.get(PREFERENCES, headers=again.headers)).json() == before
         page = await client.get(

@@ -11,7 +11,7 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from selflink_api.app import create_app
-from tests.api.conftest import make_settings
+from tests.api.conftest import app_client, make_settings
 
 pytestmark = pytest.mark.anyio
 
@@ -21,7 +21,7 @@ ASSET = re.compile(r"""(?:src|href)=["']([^"']+)["']""")
 @pytest.fixture
 async def client() -> AsyncIterator[AsyncTestClient[Litestar]]:
     app = create_app(make_settings("sqlite+aiosqlite:///:memory:"))
-    async with AsyncTestClient(app=app) as test_client:
+    async with app_client(app) as test_client:
         yield test_client
 
 

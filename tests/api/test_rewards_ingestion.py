@@ -10,7 +10,7 @@ from litestar.testing import AsyncTestClient
 
 from selflink_api.app import create_app
 from selflink_api.settings import Settings
-from tests.api.conftest import drain_jobs, make_settings
+from tests.api.conftest import app_client, drain_jobs, make_settings
 from tests.api.operator import selflink_api
 from tests.api.rewards_helpers import deliver, pr_payload
 from tests.api.test_auth import make_staff, sql
@@ -170,7 +170,7 @@ async def test_a_malformed_pull_request_is_recorded_as_failed(
 
 
 async def test_without_a_secret_the_endpoint_is_unavailable(database_url: str) -> None:
-    async with AsyncTestClient(app=create_app(make_settings(database_url))) as client:
+    async with app_client(create_app(make_settings(database_url))) as client:
         response = await deliver(client, pr_payload(47, 1006))
     assert response.status_code == 503
 

@@ -5,7 +5,7 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from selflink_api.app import create_app
-from tests.api.conftest import make_settings
+from tests.api.conftest import app_client, make_settings
 
 pytestmark = pytest.mark.anyio
 
@@ -26,7 +26,7 @@ async def test_ready_reports_the_database(client: AsyncTestClient[Litestar]) -> 
 
 async def test_ready_is_503_when_the_database_is_unreachable() -> None:
     app = create_app(make_settings("postgresql://nobody@127.0.0.1:1/none"))
-    async with AsyncTestClient(app=app) as client:
+    async with app_client(app) as client:
         response = await client.get("/ready")
     assert response.status_code == 503
     assert response.headers["content-type"] == "application/problem+json"
@@ -37,7 +37,7 @@ async def test_ready_is_503_when_the_database_is_unreachable() -> None:
 
 async def test_ready_checks_redis_when_configured(database_url: str, redis_url: str) -> None:
     app = create_app(make_settings(database_url, REDIS_URL=redis_url))
-    async with AsyncTestClient(app=app) as client:
+    async with app_client(app) as client:
         response = await client.get("/ready")
     assert response.status_code == 200
     assert response.json()["checks"] == {"database": "ok", "redis": "ok"}
@@ -45,7 +45,7 @@ async def test_ready_checks_redis_when_configured(database_url: str, redis_url: 
 
 async def test_ready_is_503_when_redis_is_unreachable(database_url: str) -> None:
     app = create_app(make_settings(database_url, REDIS_URL="redis://127.0.0.1:1/0"))
-    async with AsyncTestClient(app=app) as client:
+    async with app_client(app) as client:
         response = await client.get("/ready")
     assert response.status_code == 503
     assert response.json()["checks"] == {"database": "ok", "redis": "unavailable"}

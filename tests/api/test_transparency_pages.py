@@ -120,7 +120,8 @@ def chromium(*args: str) -> subprocess.CompletedProcess[str]:
 
 def test_a_browser_shows_the_pages_of_a_real_demo_server(tmp_path: Path) -> None:
     assert chromium("--version").returncode == 0  # skips here, before a server starts, if absent
-    with demo_server(tmp_path) as (base_url, _):
+    with demo_server(tmp_path) as running:
+        base_url = running.base_url
         contributor = "github:1001"
         statement = httpx.get(f"{base_url}/api/v1/rewards/contributors/{contributor}/statement")
         dom = chromium("--dump-dom", f"{base_url}/transparency/contributors/{contributor}")

@@ -17,7 +17,17 @@ import msgspec
 import numpy as np
 import numpy.typing as npt
 import structlog
-from sqlalchemy import CompoundSelect, delete, or_, select, union, update
+from sqlalchemy import (
+    ColumnElement,
+    CompoundSelect,
+    and_,
+    delete,
+    exists,
+    or_,
+    select,
+    union,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -229,6 +239,19 @@ def _computed(
     return [(item.user_id, record.tobytes()) for item, record in zip(inputs, records, strict=True)]
 
 
+def _orphaned(user_ids: Sequence[UUID]) -> ColumnElement[bool]:
+    """Features of these people that have no preferences, checked when the statement runs.
+
+    A refresh that found no preferences row had nothing to lock: the person's first
+    preferences may have been committed since, and their own refresh may already have stored
+    features, which must stay (on PostgreSQL each statement sees the latest commits).
+    """
+    return and_(
+        MatchingFeatures.user_id.in_(user_ids),
+        ~exists().where(MatchingPreferences.user_id == MatchingFeatures.user_id),
+    )
+
+
 class FeatureStore:
     """The precomputed features: written by the jobs, read by requests.
 
@@ -305,17 +328,16 @@ class FeatureStore:
             return
         revision = await self.next_revision()
         if removed:
-            await self.session.execute(
-                delete(MatchingFeatures).where(MatchingFeatures.user_id.in_(removed))
-            )
+            await self.session.execute(delete(MatchingFeatures).where(_orphaned(removed)))
         if records:
             await self._store(records, revision)
 
     async def _has_features(self, user_ids: Sequence[UUID]) -> bool:
+        """Whether any of these people has features but no preferences (see `_orphaned`)."""
         if not user_ids:
             return False
         found = await self.session.scalar(
-            select(MatchingFeatures.id).where(MatchingFeatures.user_id.in_(user_ids)).limit(1)
+            select(MatchingFeatures.id).where(_orphaned(user_ids)).limit(1)
         )
         return found is not None
 

@@ -133,12 +133,19 @@ def backoff_delay(job: JobDefinition, failed_attempt: int) -> float:
 
 @dataclass
 class InProcessJobRunner:
-    """Runs jobs as tasks of this event loop, after the response, with timeouts and retries."""
+    """Runs jobs as tasks of this event loop, after the response, with timeouts and retries.
+
+    A failed attempt is logged and never reaches the request that enqueued the job. Tests give
+    the runner a `failures` list to also keep each failed attempt's error (with a note naming
+    the job and attempt); `drain` and `raise_failures` then raise them, so a failing job fails
+    the test that caused it instead of a later, puzzling assertion.
+    """
 
     settings: Settings
     session_maker: Callable[[], AsyncSession]
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
     clock: Callable[[], datetime] = system_clock
+    failures: list[Exception] | None = None
     _tasks: set["asyncio.Task[None]"] = field(default_factory=set)
     _cron_tasks: set["asyncio.Task[None]"] = field(default_factory=set)
 
@@ -158,6 +165,9 @@ class InProcessJobRunner:
                     await job(self.context, **kwargs)
             except Exception as exc:  # a job's failure must never take the process down
                 retrying = attempt < job.attempts
+                if self.failures is not None:
+                    exc.add_note(f"in background job {job.name}, attempt {attempt}/{job.attempts}")
+                    self.failures.append(exc)
                 logger.warning(
                     "job_failed",
                     job=job.name,
@@ -174,9 +184,19 @@ class InProcessJobRunner:
                 return
 
     async def drain(self) -> None:
-        """Wait until every submitted job (and the jobs they submit) has finished."""
+        """Wait until every submitted job (and the jobs they submit) has finished, then raise
+        the failures recorded meanwhile (see `raise_failures`)."""
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        self.raise_failures()
+
+    def raise_failures(self) -> None:
+        """Raise the recorded failed attempts as one `ExceptionGroup`, and forget them."""
+        if self.failures:
+            failures = list(self.failures)
+            self.failures.clear()
+            msg = f"{len(failures)} background job attempt(s) failed"
+            raise ExceptionGroup(msg, failures)
 
     def start_cron(self, schedules: Sequence[CronSchedule]) -> None:
         for schedule in schedules:
