@@ -16,6 +16,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromQuery
 from litestar.testing import AsyncTestClient
 from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from selflink_api.platform.jobs import JobContext, background_job
@@ -102,7 +103,8 @@ async def test_a_failed_job_is_logged_without_its_values(client: Client) -> None
     await anyio.to_thread.run_sync(
         client.blocking_portal.call, runner.submit, twice_later, {"value": value}
     )
-    await drain_jobs(client)
+    with pytest.RaisesGroup(IntegrityError):  # the failure is the point: opted in
+        await drain_jobs(client)
     assert value not in SUITE_LOG.read_text(encoding="utf-8")
     failures = [e for e in log_entries("job_failed") if e.get("job") == "probe.twice"]
     assert failures
