@@ -262,7 +262,9 @@ RetriesOption = Annotated[
 ]
 
 
-def _remote(source: str, timeout: float | None, retries: int | None) -> Remote:
+def _remote(
+    source: str, timeout: float | None, retries: int | None, *, quiet: bool = False
+) -> Remote:
     if timeout is not None and not 0 < timeout <= 3600:
         raise CliError("--timeout: must be more than 0 and at most 3600 seconds", ExitCode.USAGE)
     if retries is not None and not 0 <= retries <= 10:
@@ -271,6 +273,7 @@ def _remote(source: str, timeout: float | None, retries: int | None) -> Remote:
         source,
         timeout=DEFAULT_TIMEOUT if timeout is None else timeout,
         retries=DEFAULT_RETRIES if retries is None else retries,
+        quiet=quiet,
     )
 
 
@@ -342,6 +345,7 @@ def verify(
             save,
             timeout,
             retries,
+            quiet,
         )
         return
     _only_with_from(period=period, all=all_months, save=save, timeout=timeout, retries=retries)
@@ -390,6 +394,7 @@ def _verify_from(
     save: Path | None,
     timeout: float | None,
     retries: int | None,
+    quiet: bool,
 ) -> None:
     if folder is not None:
         raise CliError("give either the bundle folder DIR or --from URL, not both", ExitCode.USAGE)
@@ -401,7 +406,7 @@ def _verify_from(
         raise CliError("with --from, give exactly one of --period YYYY-MM or --all", ExitCode.USAGE)
     if all_months and expected_root is not None:
         raise CliError("--root pins one month's root; use it with --period", ExitCode.USAGE)
-    remote = _remote(source, timeout, retries)
+    remote = _remote(source, timeout, retries, quiet=quiet)
     months: list[FetchedMonth]
     if period is not None:
         months = [fetch_month(remote, _period(period), expected_root)]

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import IO, Any, Final, TypeVar
 
 from selflink_cli.errors import CliError, ExitCode
+from selflink_cli.rewards_output import progress_bar
 from selflink_core.rewards import BUNDLE_FILES, is_period
 
 API_PATH: Final = "/api/v1/rewards"
@@ -123,6 +124,7 @@ class _LedgerDownload:
 
     out: IO[bytes]
     stop_marker: bytes
+    advance: Callable[[int], None]
     written: int = 0
     pending: bytearray = field(default_factory=bytearray)
     done: bool = False
@@ -148,6 +150,7 @@ class _LedgerDownload:
             self.done = True
         self.out.write(lines)
         self.written += len(lines)
+        self.advance(lines.count(b"\n"))
         del self.pending[:end]
 
     def _write_pending(self) -> None:
@@ -170,11 +173,13 @@ class Remote:
         *,
         timeout: float = DEFAULT_TIMEOUT,
         retries: int = DEFAULT_RETRIES,
+        quiet: bool = False,
     ) -> None:
         base = check_url(url).rstrip("/")
         self.base = base if base.endswith(API_PATH) else base + API_PATH
         self.timeout = timeout
         self.retries = retries
+        self.quiet = quiet
         self._opener = urllib.request.build_opener(_SafeRedirects())
 
     def url(self, *parts: str, version: int | None = None) -> str:
@@ -242,9 +247,17 @@ class Remote:
         # Canonical JSON sorts keys, so seq is followed by source_sha256; a quote inside a
         # string is escaped, so the marker cannot appear inside a value.
         marker = f',"seq":{head_seq},"source_sha256":'.encode()
-        state = _LedgerDownload(out, marker)
         if head_seq == 0:
             return url
+        with progress_bar(
+            head_seq, "downloading ledger", quiet=self.quiet, unit="events"
+        ) as advance:
+            self._download(url, _LedgerDownload(out, marker, advance))
+        out.flush()
+        return url
+
+    def _download(self, url: str, state: _LedgerDownload) -> None:
+        """One download, continued with a Range request after each break."""
 
         def attempt() -> None:
             headers = {"Range": f"bytes={state.written}-"} if state.written else {}
@@ -270,8 +283,6 @@ class Remote:
                         raise CliError(f"{url}: more than the {LEDGER_LIMIT:,}-byte cap")
 
         self._with_retries(url, attempt)
-        out.flush()
-        return url
 
 
 def save_ledger(remote: Remote, path: Path, head_seq: int) -> str:

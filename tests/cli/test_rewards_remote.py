@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pytest
 
+from selflink_cli import rewards_output
 from selflink_cli.errors import CliError, ExitCode
 from selflink_cli.rewards_remote import Remote, check_url
 from selflink_core.rewards import (
@@ -186,6 +187,17 @@ def test_every_demo_month_verifies_from_its_url(run: Run, demo: str, tmp_path: P
         local = run("verify", saved / month, *previous, "--ledger", saved / "ledger.jsonl")
         assert local.exit_code == 0, local.stderr
         assert local.stdout.splitlines()[-1].split()[-1] == result.stdout.split()[-1]
+
+
+@pytest.mark.parametrize("quiet", [[], ["--quiet"]])
+def test_the_ledger_download_shows_progress_on_a_terminal(
+    run: Run, demo: str, monkeypatch: pytest.MonkeyPatch, quiet: list[str]
+):
+    monkeypatch.setitem(rewards_output.PROGRESS_FROM, "events", 1)  # the demo's ledger is short
+    monkeypatch.setenv("TTY_COMPATIBLE", "1")  # what Rich takes for a terminal
+    result = _verify_all(run, demo, *quiet)
+    assert result.exit_code == 0, result.stderr
+    assert ("downloading ledger" in result.stderr) is not quiet
 
 
 def test_all_months_as_json(run: Run, demo: str):
