@@ -8,7 +8,6 @@ rotating the header and fresh rate limits for each request.
 import json
 import os
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.api.test_serve import STARTUP_SECONDS, free_port
+from tests.servers import SELFLINK_API, free_port, wait_until_serving
 
 RATE_LIMIT = 8
 AUTH_ATTEMPTS = 3
@@ -49,11 +48,10 @@ def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str
         "ARGON2_MEMORY_KIB": "1024",
         "ARGON2_PARALLELISM": "1",
     }
-    executable = str(Path(sys.executable).with_name("selflink-api"))
     command = COMMANDS[request.param]
     if command[0] == "run":
         subprocess.run(
-            [executable, "database", "upgrade", "--no-prompt"],
+            [SELFLINK_API, "database", "upgrade", "--no-prompt"],
             cwd=tmp_path,
             env=env,
             capture_output=True,
@@ -64,7 +62,7 @@ def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str
     output = tmp_path / "server.out"
     with output.open("w") as out:
         process = subprocess.Popen(
-            [executable, *command, "--host", "127.0.0.1", "--port", str(port)],
+            [SELFLINK_API, *command, "--host", "127.0.0.1", "--port", str(port)],
             cwd=tmp_path,
             env=env,
             stdout=out,
@@ -73,16 +71,7 @@ def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str
         )
         base_url = f"http://127.0.0.1:{port}"
         try:
-            deadline = time.monotonic() + STARTUP_SECONDS
-            while True:
-                try:
-                    if httpx.get(f"{base_url}/health", timeout=1).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if process.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"server did not start:\n{output.read_text()}")
-                time.sleep(0.2)
+            wait_until_serving(base_url, process, output)
             yield base_url, log_path
         finally:
             process.terminate()

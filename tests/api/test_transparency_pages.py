@@ -15,7 +15,7 @@ from litestar.testing import AsyncTestClient
 
 from tests.api.operator import selflink_api
 from tests.api.services import unavailable
-from tests.api.test_serve import demo_server
+from tests.servers import demo_server
 
 pytestmark = pytest.mark.anyio
 

@@ -9,10 +9,7 @@ import dataclasses
 import hashlib
 import http.server
 import json
-import os
 import socket
-import subprocess
-import sys
 import threading
 import time
 import urllib.error
@@ -32,17 +29,11 @@ from selflink_core.rewards import (
     read_bundle,
 )
 from tests.cli.conftest import Run
+from tests.servers import demo_server
 
-STARTUP_SECONDS = 120
 MONTHS = ("2026-08", "2026-09", "2026-10")
 FILES = "/api/v1/rewards/periods/{}/files/{}"
 LEDGER = "/api/v1/rewards/ledger.jsonl"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _get(url: str) -> bytes:
@@ -53,39 +44,8 @@ def _get(url: str) -> bytes:
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`selflink-api demo` in an empty folder: three committed months, chained."""
-    folder = tmp_path_factory.mktemp("demo")
-    port = _free_port()
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("DATABASE_", "REDIS_", "SELFLINK_"))
-    }
-    executable = Path(sys.executable).with_name("selflink-api")
-    log_path = folder / "server.log"
-    with log_path.open("w") as log:
-        process = subprocess.Popen(
-            [str(executable), "demo", "--host", "127.0.0.1", "--port", str(port)],
-            cwd=folder,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        base_url = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + STARTUP_SECONDS
-            while True:
-                try:
-                    _get(f"{base_url}/api/v1/rewards/periods")
-                    break
-                except (OSError, urllib.error.URLError):
-                    pass
-                if process.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"server did not start:\n{log_path.read_text()}")
-                time.sleep(0.2)
-            yield base_url
-        finally:
-            process.terminate()
-            process.wait(timeout=30)
+    with demo_server(tmp_path_factory.mktemp("demo")) as running:
+        yield running.base_url
 
 
 @dataclasses.dataclass

@@ -1,0 +1,84 @@
+"""Real server processes for the tests: a free loopback port, a start awaited, a clean stop."""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+SELFLINK_API = str(Path(sys.executable).with_name("selflink-api"))
+STARTUP_SECONDS = 120
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Server:
+    base_url: str
+    folder: Path
+    log_path: Path
+    process: "subprocess.Popen[bytes]"
+
+    def stop(self) -> str:
+        """Stop the server and return its whole log.
+
+        Uvicorn finishes the requests in flight before it exits, so every access line (written
+        just after its response was sent) is in the log by then.
+        """
+        if self.process.poll() is None:
+            self.process.terminate()
+        self.process.wait(timeout=30)
+        return self.log_path.read_text()
+
+
+@contextmanager
+def demo_server(folder: Path) -> Iterator[Server]:
+    """`selflink-api demo` in `folder`, with no configuration but its public address."""
+    port = free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    log_path = folder / "server.log"
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DATABASE_", "REDIS_", "SELFLINK_"))
+    }
+    env["PUBLIC_BASE_URL"] = base_url
+    with log_path.open("w") as log:
+        process = subprocess.Popen(
+            [SELFLINK_API, "demo", "--host", "127.0.0.1", "--port", str(port)],
+            cwd=folder,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        running = Server(base_url, folder, log_path, process)
+        try:
+            wait_until_serving(base_url, process, log_path)
+            yield running
+        finally:
+            running.stop()
+
+
+def wait_until_serving(base_url: str, process: "subprocess.Popen[bytes]", log_path: Path) -> None:
+    """Return once `/health` answers 200; fail with the server's log if it exits or never does."""
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while True:
+        try:
+            if httpx.get(f"{base_url}/health", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            pytest.fail(f"server did not start:\n{log_path.read_text()}")
+        time.sleep(0.1)
