@@ -80,13 +80,21 @@ def _discard_stdout() -> None:
         os.close(null)
 
 
+_INTERRUPTIBLE_PID: list[int] = []
+"""The process that installed `_interrupt_once`; a forked worker inherits the handler."""
+
+
 def _interrupt_once(_signum: int, _frame: FrameType | None) -> None:
     """Ctrl-C interrupts once; later ones are ignored, so they cannot break the clean-up.
 
     A second KeyboardInterrupt raised while the first unwinds (leaving a process pool, say)
     would surface as a traceback or leave the clean-up half done; the process is exiting anyway.
+    A worker forked before its initializer ignored Ctrl-C only ignores it: its parent, in the
+    same process group, got the same signal and stops it.
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if _INTERRUPTIBLE_PID and os.getpid() != _INTERRUPTIBLE_PID[-1]:
+        return
     raise KeyboardInterrupt
 
 
@@ -126,6 +134,7 @@ class SelflinkGroup(TyperGroup):
         # off the main thread (only it can set handlers), as when a program runs a command.
         interruptible = callable(previous) and threading.current_thread() is threading.main_thread()
         if interruptible:
+            _INTERRUPTIBLE_PID.append(os.getpid())
             signal.signal(signal.SIGINT, _interrupt_once)
         try:
             return self._main(
