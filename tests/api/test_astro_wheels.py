@@ -17,13 +17,13 @@ from tests.api.astro_helpers import (
     problem_error,
 )
 from tests.api.people import register
-from tests.api.test_astro_charts import person_with_chart
 
 pytestmark = pytest.mark.anyio
 
 WHEEL = "/api/v1/astro/natal/me/wheel"
 BIWHEEL = "/api/v1/astro/synastry/wheel"
 CHARTS = "/api/v1/astro/charts"
+SYNASTRY = "/api/v1/astro/synastry"
 
 
 def check_picture_headers(headers: Headers) -> None:
@@ -87,8 +87,12 @@ async def test_a_bi_wheel_of_two_explicit_births(client: Client) -> None:
 async def test_a_bi_wheel_with_a_handle_is_refused_it_would_draw_their_chart(
     client: Client,
 ) -> None:
-    me = await person_with_chart(client, "drawer", BERLIN_1990)
-    await person_with_chart(client, "drawn_one", PARIS_1988)
+    me = await person_born(client, "drawer", BERLIN_1990)
+    them = await person_born(client, "drawn_one", PARIS_1988)
+    await client.patch("/api/v1/users/me", headers=them.headers, json={"discoverable": True})
+    assert (
+        await client.post(SYNASTRY, headers=me.headers, json={"handle": "drawn_one"})
+    ).is_success
     response = await client.post(BIWHEEL, headers=me.headers, json={"handle": "drawn_one"})
     error = problem_error(response)
     assert error["field"] == "handle"

@@ -251,6 +251,11 @@ def _glyph(path: str, x: str, y: str, colour: str, scale: str = "1.00") -> str:
     )
 
 
+def _title(text: str) -> str:
+    """A text alternative; escaped although every word comes from the engine's vocabulary."""
+    return f"<title>{escape(text)}</title>"
+
+
 def _text(x: str, y: str, size: str, text: str, colour: str = INK) -> str:
     return f'<text x="{x}" y="{y}" font-size="{size}" fill="{colour}" {_FONT}>{escape(text)}</text>'
 
@@ -262,7 +267,7 @@ def _zodiac(frame: _Frame, layout: _Layout) -> Iterable[str]:
         tint, colour = ELEMENT_COLOURS[sign_element(index)]
         x, y = frame.xy(index * 30.0 + 15.0, (outer + inner) / 2)
         yield (
-            f'<g class="sign"><title>{sign.capitalize()}</title>'
+            f'<g class="sign">{_title(sign.capitalize())}'
             f'<path d="{frame.sector(index * 30.0, index * 30.0 + 30.0, inner, outer)}" '
             f'fill="{tint}" stroke="{INK}" stroke-width="1.00"/>'
             f"{_glyph(SIGN_GLYPHS[index], x, y, colour, '1.05')}</g>"
@@ -284,9 +289,10 @@ def _houses(frame: _Frame, layout: _Layout, cusps: Sequence[Mapping[str, Any]]) 
     for cusp, following in zip(cusps, [*cusps[1:], cusps[0]], strict=True):
         middle = cusp["cusp"] + (following["cusp"] - cusp["cusp"]) % 360.0 / 2
         x, y = frame.xy(middle, radius)
+        number = str(cusp["house"])
         yield (
-            f'<g class="house"><title>House {cusp["house"]} from {_where(cusp)}</title>'
-            f"{_text(x, y, '12.00', str(cusp['house']))}</g>"
+            f'<g class="house">{_title(f"House {number} from {_where(cusp)}")}'
+            f"{_text(x, y, '12.00', number)}</g>"
         )
     yield "</g>"
 
@@ -299,7 +305,7 @@ def _axes(frame: _Frame, layout: _Layout, angles: Mapping[str, Any]) -> Iterable
         x, y = frame.xy(angle["longitude"], layout.zodiac_outer + 18.0)
         line = frame.line(angle["longitude"], layout.aspects, layout.zodiac_outer + 6.0)
         yield (
-            f'<g class="angle"><title>{_name(name)} {_where(angle)}</title>'
+            f'<g class="angle">{_title(f"{_name(name)} {_where(angle)}")}'
             f'<path d="{line}" stroke="{INK}" stroke-width="2.20"/>'
             f"{_text(x, y, '13.00', label)}</g>"
         )
@@ -329,7 +335,7 @@ def _bodies(
         tick = frame.line(longitude, ring.edge - 7.0, ring.edge)
         leader = f"M{frame.point(longitude, ring.edge - 7.0)}L{frame.point(at, ring.glyph + 12.0)}"
         parts = [
-            f'<g class="body" data-body="{name}"><title>{escape(described)}</title>',
+            f'<g class="body" data-body="{escape(name)}">{_title(described)}',
             f'<path d="{tick}{leader}" stroke="{ring.ink}" stroke-width="0.80"/>',
             _glyph(BODY_GLYPHS[name], *frame.xy(at, ring.glyph), ring.ink),
             _text(*frame.xy(at, ring.degree), "12.00", f"{degrees}°", ring.ink),
@@ -372,12 +378,12 @@ def _aspects(
         )
         yield (
             f'<path d="M{start}L{end}" stroke="{colour}" stroke-width="1.40" '
-            f'stroke-opacity="{opacity}"{dash}><title>{escape(described)}</title></path>'
+            f'stroke-opacity="{opacity}"{dash}>{_title(described)}</path>'
         )
     yield "</g>"
 
 
-def _describe_chart(document: Mapping[str, Any], owner: str) -> str:
+def _describe_chart(document: Mapping[str, Any]) -> str:
     """One sentence per chart for `<desc>`: angles, then every body."""
     parts = []
     if document.get("angles"):
@@ -386,17 +392,18 @@ def _describe_chart(document: Mapping[str, Any], owner: str) -> str:
     for body in document["bodies"]:
         house = f" in house {body['house']}" if body["house"] is not None else ""
         parts.append(f"{_name(body['name'])} {_where(body)}{house}")
-    return f"{owner}{'; '.join(parts)}."
+    return f"{'; '.join(parts)}."
 
 
 def _zodiac_phrase(document: Mapping[str, Any]) -> str:
+    """Such as `Sidereal (lahiri) zodiac, koch houses.`; a composite names no zodiac."""
     options = document.get("options") or {}
-    zodiac = options.get("zodiac", "tropical")
-    if options.get("ayanamsa"):
-        zodiac += f" ({options['ayanamsa']})"
     houses = document.get("house_system_used")
-    house_text = f"{houses} houses" if houses else "no houses (birth time unknown)"
-    return f"{zodiac.capitalize()} zodiac, {house_text.replace('_', ' ')}."
+    phrase = f"{houses} houses" if houses else "no houses (birth time unknown)"
+    if "zodiac" in options:
+        ayanamsa = f" ({options['ayanamsa']})" if options.get("ayanamsa") else ""
+        phrase = f"{options['zodiac']}{ayanamsa} zodiac, {phrase}"
+    return f"{phrase.replace('_', ' ').capitalize()}."
 
 
 def _frame_for(layout: _Layout, document: Mapping[str, Any]) -> _Frame:
@@ -442,8 +449,8 @@ def wheel_svg(chart: Mapping[str, Any]) -> str:
     frame = _frame_for(layout, chart)
     kind = _KINDS.get(chart["kind"], "Chart")
     points = _points(chart)
-    description = f"{_zodiac_phrase(chart)} {_describe_chart(chart, '')}"
-    if len(chart["aspects"]):
+    description = f"{_zodiac_phrase(chart)} {_describe_chart(chart)}"
+    if chart["aspects"]:
         description += f" {len(chart['aspects'])} aspects drawn as lines."
     layers = [
         *_zodiac(frame, layout),
@@ -472,7 +479,7 @@ def biwheel_svg(
     overlay = synastry.get("second_in_first_houses") or {}
     description = (
         f"{_zodiac_phrase(first)} Inner ring, with its houses: "
-        f"{_describe_chart(first, '')} Outer ring: {_describe_chart(second, '')} "
+        f"{_describe_chart(first)} Outer ring: {_describe_chart(second)} "
         f"{len(synastry['aspects'])} aspects between them drawn as lines."
     )
     layers = [

@@ -105,6 +105,7 @@ def test_a_composite_chart_draws_as_a_wheel_too() -> None:
     composite = composite_chart(BERLIN, PARIS)
     root = check_accessible(wheel_svg(composite.to_dict()), [body_names(composite)])
     assert root.findtext(f"{SVG}title") == "Composite chart wheel"
+    assert (root.findtext(f"{SVG}desc") or "").startswith("Placidus houses. Ascendant")
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
