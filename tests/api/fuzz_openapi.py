@@ -47,7 +47,9 @@ SEMANTIC_REJECTIONS = {
     ("PUT", "/api/v1/astro/birth-data"): "gazetteer places, IANA zones, local times that exist",
     ("POST", "/api/v1/astro/charts"): "gazetteer places, zones, options valid together",
     ("POST", "/api/v1/astro/synastry"): "gazetteer places, zones, options valid together",
+    ("POST", "/api/v1/astro/synastry/wheel"): "as /synastry; a handle or composite is refused",
     ("GET", "/api/v1/astro/natal/me"): "chart options valid together (ayanamsa needs sidereal)",
+    ("GET", "/api/v1/astro/natal/me/wheel"): "chart options valid together, as /natal/me",
     ("GET", "/api/v1/astro/transits/me"): "timestamps the engine reads; options valid together",
     ("PATCH", "/api/v1/matching/preferences"): "words from GET /api/v1/matching/vocabulary",
 }
