@@ -1,5 +1,6 @@
 """Rounding and canonical JSON helpers against their definitions and the rfc8785 reference."""
 
+import hashlib
 import math
 
 import pytest
@@ -47,16 +48,27 @@ def test_non_finite_floats_have_no_json_form(value: float) -> None:
         float_json(value)
 
 
+# Floats around every boundary where msgspec's form and RFC 8785's differ (1e-6, 1e-5, 1e16,
+# 1e21), integral ones and -0.0, besides any float at all.
+boundary_floats = st.sampled_from(
+    [-0.0, 0.0, 1.0, -120.0, 1e-7, 1e-6, 9.5e-6, 1e-5, 1e15, 1e16, 1.25e20, 1e21, 5e-324]
+) | st.integers(-30, 30).map(lambda power: -(10.0**power))
+# Hex digests (input hashes, ephemeris files) hold "<digit>e<digit>" that is no number.
+digests = st.binary(min_size=1, max_size=8).map(lambda data: hashlib.sha256(data).hexdigest())
 json_values = st.recursive(
     st.none()
     | st.booleans()
     | st.integers(-(2**53) + 1, 2**53 - 1)
     | finite_floats
+    | boundary_floats
+    | digests
     | st.text(st.characters(codec="utf-8")).filter(plain_text),
     lambda children: (
         st.lists(children, max_size=4)
         | st.dictionaries(
-            st.text(st.characters(max_codepoint=127), max_size=8), children, max_size=4
+            st.text(st.characters(max_codepoint=127), max_size=8).filter(plain_text),
+            children,
+            max_size=4,
         )
     ),
     max_leaves=30,
