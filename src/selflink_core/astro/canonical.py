@@ -137,6 +137,16 @@ def ecmascript_numbers(text: bytes) -> bytes:
 
 
 _ENCODER: Final = msgspec.json.Encoder(order="sorted")
+_IN_KEY_ORDER: Final = msgspec.json.Encoder()
+
+
+def engine_json(value: Any) -> bytes:
+    """RFC 8785 bytes of a value the engine built: every object's keys ASCII and inserted in
+    sorted order, no digits in its strings, and no float that is -0.0 or 1e16 or more in
+    magnitude. msgspec writes such floats with an exponent only below 1e-5 ("1e-6"), so a
+    document without "e-" needs no exponent search."""
+    text = _INTEGRAL_FRACTION.sub(b"", _IN_KEY_ORDER.encode(value))
+    return _exponent_numbers(text) if b"e-" in text else text
 
 
 def fast_canonical_json(document: Any) -> bytes:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import math
-import re
 import threading
 from bisect import bisect_right
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ from selflink_core.astro.canonical import (
     JULIAN_DAY_DECIMALS,
     ROUNDING_SHIFT,
     canonical_json,
+    engine_json,
     fast_canonical_json,
     float_json,
     json_string,
@@ -39,7 +39,6 @@ from selflink_core.astro.inputs import (
     resolve_birth,
 )
 from selflink_core.astro.zodiac import (
-    ANGLE_NAMES,
     ASPECTING_ANGLES,
     ELEMENTS,
     FALLBACK_HOUSE_SYSTEM,
@@ -347,76 +346,7 @@ def document_json(document: Mapping[str, Any]) -> bytes:
     return canonical_json(document)
 
 
-# The natal chart writer: the document's fixed shape written out in key order. Every float in
-# the positions section is a degree value rounded to 6 decimals (k / 10**6 for an integer k, far
-# below 2**52 / 10**6), so `.6f` writes exactly the digits of k / 10**6 and, without its trailing
-# zeros, the shortest round-trip digits that RFC 8785 writes (in fixed notation, as RFC 8785 does
-# from 1e-6 up; the engine's rounding never gives -0.0). Each such float is followed by `_MARK`
-# until `_without_trailing_zeros` drops them. A natal chart's bodies all have speeds, so
-# `retrograde` and `applying` are never null, and either every body has a house or none has.
-_MARK: Final = "\x01"
 _JSON_BOOLEAN: Final = {True: "true", False: "false", None: "null"}
-_ANGLES_IN_KEY_ORDER: Final = tuple(sorted(ANGLE_NAMES))
-
-
-def _bodies_json(bodies: Iterable[Mapping[str, Any]], *, with_houses: bool) -> str:
-    json = _JSON_BOOLEAN
-    if with_houses:
-        return ",".join(
-            [
-                f'{{"degree_in_sign":{body["degree_in_sign"]:.6f}\x01,"house":{body["house"]:d},'
-                f'"latitude":{body["latitude"]:.6f}\x01,"longitude":{body["longitude"]:.6f}\x01,'
-                f'"name":"{body["name"]}","retrograde":{json[body["retrograde"]]},'
-                f'"sign":"{body["sign"]}","speed":{body["speed"]:.6f}\x01}}'
-                for body in bodies
-            ]
-        )
-    return ",".join(
-        [
-            f'{{"degree_in_sign":{body["degree_in_sign"]:.6f}\x01,"house":null,'
-            f'"latitude":{body["latitude"]:.6f}\x01,"longitude":{body["longitude"]:.6f}\x01,'
-            f'"name":"{body["name"]}","retrograde":{json[body["retrograde"]]},'
-            f'"sign":"{body["sign"]}","speed":{body["speed"]:.6f}\x01}}'
-            for body in bodies
-        ]
-    )
-
-
-def _aspects_json(aspects: Iterable[Mapping[str, Any]]) -> str:
-    json = _JSON_BOOLEAN
-    return ",".join(
-        [
-            f'{{"applying":{json[aspect["applying"]]},"aspect":"{aspect["aspect"]}",'
-            f'"first":"{aspect["first"]}","orb":{aspect["orb"]:.6f}\x01,'
-            f'"second":"{aspect["second"]}"}}'
-            for aspect in aspects
-        ]
-    )
-
-
-def _cusps_json(cusps: Iterable[Mapping[str, Any]]) -> str:
-    return ",".join(
-        [
-            f'{{"cusp":{cusp["cusp"]:.6f}\x01,"degree_in_sign":{cusp["degree_in_sign"]:.6f}\x01,'
-            f'"house":{cusp["house"]:d},"sign":"{cusp["sign"]}"}}'
-            for cusp in cusps
-        ]
-    )
-
-
-def _angles_json(angles: Mapping[str, Mapping[str, Any]]) -> str:
-    return "{%s}" % ",".join(  # noqa: UP031 - braces of JSON, not of a format string
-        [
-            f'"{name}":{{"degree_in_sign":{angle["degree_in_sign"]:.6f}\x01,'
-            f'"longitude":{angle["longitude"]:.6f}\x01,"sign":"{angle["sign"]}",'
-            f'"speed":{angle["speed"]:.6f}\x01}}'
-            for name, angle in zip(
-                _ANGLES_IN_KEY_ORDER, map(angles.__getitem__, _ANGLES_IN_KEY_ORDER), strict=True
-            )
-        ]
-    )
-
-
 _SUMMARY_JSON: Final = (
     '{"chart_ruler":%s,"elements":{"air":%d,"earth":%d,"fire":%d,"water":%d},'
     '"modalities":{"cardinal":%d,"fixed":%d,"mutable":%d},'
@@ -429,14 +359,6 @@ _INPUT_JSON: Final = (
 )
 _PLACE_JSON: Final = '{"admin1":%s,"country":%s,"geonameid":%d,"name":%s}'
 _WARNING_JSON: Final = '{"code":"%s","message":%s}'
-# Read backwards, a marked float's trailing zeros (and its point, if nothing is left after it)
-# follow the mark.
-_REVERSED_TRAILING_ZEROS: Final = re.compile("\x010+\\.?")
-
-
-def _without_trailing_zeros(text: str) -> str:
-    """`text` with each marked `%.6f` float in its shortest form and the marks removed."""
-    return _REVERSED_TRAILING_ZEROS.sub("", text[::-1])[::-1].replace(_MARK, "")
 
 
 def _input_json(section: Mapping[str, Any]) -> str:
@@ -466,28 +388,20 @@ def _input_json(section: Mapping[str, Any]) -> str:
 
 
 def _natal_chart_json(document: Mapping[str, Any], input_json: str, options_json: str) -> bytes:
-    """Canonical JSON of a natal chart document built by `natal_chart`."""
-    angles = document["angles"]
-    cusps = document["houses"]
-    ayanamsa = document["ayanamsa_degrees"]
-    system = document["house_system_used"]
-    positions = "".join(
-        (
-            '{"angles":',
-            "null" if angles is None else _angles_json(angles),
-            ',"aspects":[',
-            _aspects_json(document["aspects"]),
-            '],"ayanamsa_degrees":',
-            "null" if ayanamsa is None else f"{ayanamsa:.6f}{_MARK}",
-            ',"bodies":[',
-            _bodies_json(document["bodies"], with_houses=cusps is not None),
-            '],"ephemeris":"',
-            document["ephemeris"],
-            '","house_system_used":',
-            "null" if system is None else f'"{system}"',
-            ',"houses":',
-            "null" if cusps is None else f"[{_cusps_json(cusps)}]",
-        )
+    """Canonical JSON of a natal chart document built by `natal_chart`: the positions section
+    (angles to houses) through `engine_json`, for which `_natal_document` inserts every record's
+    keys in sorted order and rounds every float to 6 decimals (never to -0.0); the rest from the
+    document's fixed shape."""
+    positions = engine_json(
+        {
+            "angles": document["angles"],
+            "aspects": document["aspects"],
+            "ayanamsa_degrees": document["ayanamsa_degrees"],
+            "bodies": document["bodies"],
+            "ephemeris": document["ephemeris"],
+            "house_system_used": document["house_system_used"],
+            "houses": document["houses"],
+        }
     )
     facts = document["summary"]
     ruler = facts["chart_ruler"]
@@ -515,28 +429,30 @@ def _natal_chart_json(document: Mapping[str, Any], input_json: str, options_json
             for item in document["warnings"]
         ]
     )
-    return "".join(
-        (
-            _without_trailing_zeros(positions),
-            ',"input":',
-            input_json,
-            ',"input_hash":"',
-            document["input_hash"],
-            '","julian_day_ut":',
-            float_json(document["julian_day_ut"]),
-            ',"kind":"natal_chart","options":',
-            options_json,
-            ',"rules_version":"',
-            RULES_VERSION,
-            '","summary":',
-            summary_json,
-            ',"time_known":',
-            _JSON_BOOLEAN[document["time_known"]],
-            ',"warnings":[',
-            warnings,
-            "]}",
-        )
-    ).encode()
+    return (
+        positions[:-1]
+        + "".join(
+            (
+                ',"input":',
+                input_json,
+                ',"input_hash":"',
+                document["input_hash"],
+                '","julian_day_ut":',
+                float_json(document["julian_day_ut"]),
+                ',"kind":"natal_chart","options":',
+                options_json,
+                ',"rules_version":"',
+                RULES_VERSION,
+                '","summary":',
+                summary_json,
+                ',"time_known":',
+                _JSON_BOOLEAN[document["time_known"]],
+                ',"warnings":[',
+                warnings,
+                "]}",
+            )
+        ).encode()
+    )
 
 
 @dataclass(frozen=True, slots=True)
