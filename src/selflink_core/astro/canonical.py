@@ -63,6 +63,7 @@ _LOOKS_LIKE_A_NUMBER_TO_REWRITE = re.compile(r"\d(?:\.0(?!\d)|e-?\d)")
 _NEGATIVE_ZERO = re.compile(rb"-0\.0(?=[,\]}])")
 _INTEGRAL_FRACTION = re.compile(rb"\.0(?=[,\]}])(?<=\d\.0)")
 _EXPONENT = re.compile(rb"e(?<=\de)-?\d")
+_NEGATIVE_EXPONENT = re.compile(rb"e-")
 _NUMBER = re.compile(rb"-?\d(?:\.\d+)?e-?\d+")
 _NUMBER_BYTES: Final = b"0123456789.-"
 
@@ -143,10 +144,10 @@ _IN_KEY_ORDER: Final = msgspec.json.Encoder()
 def engine_json(value: Any) -> bytes:
     """RFC 8785 bytes of a value the engine built: every object's keys ASCII and inserted in
     sorted order, no digits in its strings, and no float that is -0.0 or 1e16 or more in
-    magnitude. msgspec writes such floats with an exponent only below 1e-5 ("1e-6"), so a
-    document without "e-" needs no exponent search."""
+    magnitude. msgspec writes such floats with an exponent only below 1e-5 ("1e-6"), so text
+    without "e-" needs no exponent search (this regex search is the fastest test for it)."""
     text = _INTEGRAL_FRACTION.sub(b"", _IN_KEY_ORDER.encode(value))
-    return _exponent_numbers(text) if b"e-" in text else text
+    return _exponent_numbers(text) if _NEGATIVE_EXPONENT.search(text) else text
 
 
 def fast_canonical_json(document: Any) -> bytes:

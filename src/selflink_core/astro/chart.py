@@ -165,24 +165,31 @@ def body_records(
     return records
 
 
+def _angle(longitude: float, speed: float | None) -> dict[str, Any]:
+    """The record of an angle at an unrounded longitude (rounding written out: the hot path)."""
+    longitude = ((longitude % 360.0) * DEGREE_SCALE + ROUNDING_SHIFT - ROUNDING_SHIFT) / (
+        DEGREE_SCALE
+    )
+    if longitude >= 360.0:
+        longitude = 0.0
+    sign = int(longitude // 30.0)
+    return {
+        "degree_in_sign": _degree_in_sign(longitude, sign),
+        "longitude": longitude,
+        "sign": SIGNS[sign],
+        "speed": None
+        if speed is None
+        else (speed * DEGREE_SCALE + ROUNDING_SHIFT - ROUNDING_SHIFT) / DEGREE_SCALE,
+    }
+
+
 def angle_records(
     longitudes: dict[str, float], speeds: dict[str, float] | None
 ) -> dict[str, dict[str, Any]]:
-    speed: Iterable[float | None] = (
-        _rounded_values(speeds[name] for name in longitudes) if speeds else [None] * len(longitudes)
-    )
-    records = {}
-    for name, longitude, angle_speed in zip(
-        longitudes, normalized_longitudes(longitudes.values()), speed, strict=True
-    ):
-        sign = int(longitude // 30.0)
-        records[name] = {
-            "degree_in_sign": _degree_in_sign(longitude, sign),
-            "longitude": longitude,
-            "sign": SIGNS[sign],
-            "speed": angle_speed,
-        }
-    return records
+    return {
+        name: _angle(longitude, None if speeds is None else speeds[name])
+        for name, longitude in longitudes.items()
+    }
 
 
 def cusp_records(cusps: Iterable[float]) -> list[dict[str, Any]]:
@@ -561,22 +568,13 @@ def _check_finite(sky: Sky) -> None:
 
 
 def _natal_angles(houses: Houses) -> dict[str, dict[str, Any]]:
-    return angle_records(
-        {
-            "ascendant": houses.ascendant,
-            "descendant": houses.ascendant + 180.0,
-            "ic": houses.mc + 180.0,
-            "mc": houses.mc,
-            "vertex": houses.vertex,
-        },
-        {
-            "ascendant": houses.ascendant_speed,
-            "descendant": houses.ascendant_speed,
-            "ic": houses.mc_speed,
-            "mc": houses.mc_speed,
-            "vertex": houses.vertex_speed,
-        },
-    )
+    return {
+        "ascendant": _angle(houses.ascendant, houses.ascendant_speed),
+        "descendant": _angle(houses.ascendant + 180.0, houses.ascendant_speed),
+        "ic": _angle(houses.mc + 180.0, houses.mc_speed),
+        "mc": _angle(houses.mc, houses.mc_speed),
+        "vertex": _angle(houses.vertex, houses.vertex_speed),
+    }
 
 
 def _natal_document(
