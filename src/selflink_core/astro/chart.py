@@ -212,14 +212,17 @@ def _cusp_records(longitudes: Iterable[float]) -> list[dict[str, Any]]:
     return records
 
 
+_ELEMENT_OF: Final = tuple(sign % 4 for sign in range(12))
+_MODALITY_OF: Final = tuple(sign % 3 for sign in range(12))
+_ILLUMINATION_SCALE: Final = 10.0**ILLUMINATION_DECIMALS
+
+
 def _summary(
     planet_signs: Iterable[int], sun: float, moon: float, rising: int | None
 ) -> dict[str, Any]:
-    elements = dict.fromkeys(ELEMENTS, 0)
-    modalities = dict.fromkeys(MODALITIES, 0)
-    for sign in planet_signs:
-        elements[ELEMENTS[sign % 4]] += 1
-        modalities[MODALITIES[sign % 3]] += 1
+    signs = list(planet_signs)
+    elements = [_ELEMENT_OF[sign] for sign in signs]
+    modalities = [_MODALITY_OF[sign] for sign in signs]
     ruler = None
     if rising is not None:
         ruler = {
@@ -227,17 +230,21 @@ def _summary(
             "traditional": TRADITIONAL_RULERS[rising],
             "modern": MODERN_RULERS[rising],
         }
-    elongation = normalized_longitude(moon - sun)
+    elongation = ((moon - sun) % 360.0 * DEGREE_SCALE + ROUNDING_SHIFT - ROUNDING_SHIFT) / (
+        DEGREE_SCALE
+    )
+    if elongation >= 360.0:
+        elongation = 0.0
+    illumination = (1.0 - math.cos(math.radians(elongation))) / 2.0
     return {
-        "elements": elements,
-        "modalities": modalities,
+        "elements": {name: elements.count(index) for index, name in enumerate(ELEMENTS)},
+        "modalities": {name: modalities.count(index) for index, name in enumerate(MODALITIES)},
         "chart_ruler": ruler,
         "moon_phase": {
             "name": MOON_PHASES[int(elongation // 45.0)],
             "angle": elongation,
-            "illumination": rounded(
-                (1.0 - math.cos(math.radians(elongation))) / 2.0, ILLUMINATION_DECIMALS
-            ),
+            "illumination": (illumination * _ILLUMINATION_SCALE + ROUNDING_SHIFT - ROUNDING_SHIFT)
+            / _ILLUMINATION_SCALE,
         },
     }
 

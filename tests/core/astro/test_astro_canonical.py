@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from selflink_core.astro.canonical import (
     DEGREE_SCALE,
+    ILLUMINATION_DECIMALS,
     ROUNDING_SHIFT,
     canonical_json,
     engine_json,
@@ -31,6 +32,14 @@ def test_the_rounding_shift_rounds_like_rounded(value: float) -> None:
     assert shifted == rounded(value)
     if shifted == 0.0:
         assert math.copysign(1.0, shifted) == 1.0  # never -0.0, like `rounded`
+
+
+@settings(max_examples=1000)
+@given(st.floats(0, 1) | st.integers(0, 10**4).map(lambda k: (k + 0.5) / 10**4))
+def test_the_rounding_shift_rounds_illuminations_like_rounded(value: float) -> None:
+    scale = 10.0**ILLUMINATION_DECIMALS
+    shifted = (value * scale + ROUNDING_SHIFT - ROUNDING_SHIFT) / scale
+    assert shifted == rounded(value, ILLUMINATION_DECIMALS)
 
 
 finite_floats = st.floats(allow_nan=False, allow_infinity=False)
