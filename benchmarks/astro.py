@@ -1,10 +1,14 @@
 """Astro throughput: full charts vs raw pyswisseph (the floor) vs kerykeion, plus the 10,000-chart
 matching batch. Run: `uv run python benchmarks/astro.py [--charts N] [--batch N] [--repeats N]`.
 
-All subjects are random but seeded; every engine gets the same instants and places, with the
-Moshier ephemeris, in one process on one core (the batch is also timed over worker processes).
-The engines take turns within each repeat, so a load change on a shared machine hits them alike;
-rates are medians over the repeats (best in brackets), with the load average before and after.
+All subjects are random but seeded; every engine gets the same instants and places, in one
+process on one core (the batch is also timed over worker processes). Raw pyswisseph and
+selflink are timed on each ephemeris, compared like with like: Moshier, and the Swiss Ephemeris
+files selflink ships (its default since issue #19; the raw calls read the same directory).
+kerykeion reads its own directory, which holds only the asteroid file (seas_18.se1), so
+pyswisseph computes its planets and Moon with Moshier. The engines take turns within each
+repeat, so a load change on a shared machine hits them alike; rates are medians over the
+repeats (best in brackets), with the load average before and after. The batch uses Moshier.
 """
 
 from __future__ import annotations
@@ -17,11 +21,13 @@ import random
 import statistics
 import time
 from concurrent.futures import ProcessPoolExecutor
+from functools import partial
 from typing import TYPE_CHECKING
 
 import swisseph as swe
 
 from selflink_core.astro import BirthData, ChartOptions, batch_features, natal_chart
+from selflink_core.astro.ephemeris import shipped_directory
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -43,10 +49,10 @@ def subjects(count: int, seed: int = 6) -> list[Subject]:
 
 
 def rates(
-    engines: dict[str, tuple[Callable[[], None], int]], repeats: int
-) -> dict[str, list[float]]:
+    engines: dict[tuple[str, str], tuple[Callable[[], None], int]], repeats: int
+) -> dict[tuple[str, str], list[float]]:
     """Charts per second of each engine in each repeat, the engines taking turns."""
-    measured: dict[str, list[float]] = {name: [] for name in engines}
+    measured: dict[tuple[str, str], list[float]] = {name: [] for name in engines}
     for _ in range(repeats):
         for name, (run, count) in engines.items():
             started = time.perf_counter()
@@ -56,17 +62,26 @@ def rates(
 
 
 BODIES = (*range(10), swe.MEAN_NODE, swe.TRUE_NODE, swe.MEAN_APOG)
-RAW = "raw pyswisseph (13 bodies + houses, floor)"
+RAW = "raw pyswisseph (the floor)"
+FULL = "selflink full chart + canonical JSON"
+NO_JSON = "selflink full chart, no JSON"
 PEER = "kerykeion subject + aspects + JSON"
+FILES = "shipped files"
+PEER_FILES = "own files (Moshier)"
 
 
-def raw_pyswisseph(items: list[Subject]) -> None:
-    """The same position and house calls a chart makes, and nothing else."""
-    flags = swe.FLG_MOSEPH | swe.FLG_SPEED
+def raw_pyswisseph(items: list[Subject], ephemeris: str) -> None:
+    """The same position and house calls a chart makes, and nothing else: with the files, a
+    chart also computes Chiron."""
+    if ephemeris == FILES:
+        swe.set_ephe_path(shipped_directory())  # once a run: kerykeion sets its own in between
+        flags, bodies = swe.FLG_SWIEPH | swe.FLG_SPEED, (*BODIES, swe.CHIRON)
+    else:
+        flags, bodies = swe.FLG_MOSEPH | swe.FLG_SPEED, BODIES
     for moment, latitude, longitude in items:
         hours = moment.hour + moment.minute / 60
         jd = swe.julday(moment.year, moment.month, moment.day, hours, swe.GREG_CAL)
-        for body in BODIES:
+        for body in bodies:
             swe.calc_ut(jd, body, flags)
         swe.houses_ex2(jd, latitude, longitude, b"P", 0)
 
@@ -78,19 +93,18 @@ def births(items: list[Subject]) -> list[BirthData]:
     ]
 
 
-# The figures in README.md were measured with Moshier (the default until issue #19); the
-# engines compared here use it too.
 MOSHIER = ChartOptions(ephemeris="moshier")
+OPTIONS = {"Moshier": MOSHIER, FILES: ChartOptions()}
 
 
-def full_charts(people: list[BirthData]) -> None:
+def full_charts(people: list[BirthData], options: ChartOptions = MOSHIER) -> None:
     for person in people:
-        natal_chart(person, MOSHIER).to_json()
+        natal_chart(person, options).to_json()
 
 
-def charts_without_json(people: list[BirthData]) -> None:
+def charts_without_json(people: list[BirthData], options: ChartOptions) -> None:
     for person in people:
-        natal_chart(person, MOSHIER)
+        natal_chart(person, options)
 
 
 def kerykeion_subjects(items: list[Subject]) -> None:
@@ -142,18 +156,19 @@ def main() -> None:
 
     items = subjects(args.charts)
     people = births(items)
-    natal_chart(people[0], MOSHIER)  # load zone data once, outside the timings
+    for options in OPTIONS.values():
+        natal_chart(people[0], options)  # load zone data and check the files, outside the timings
     peer_items = items[: args.kerykeion]
     kerykeion_subjects(peer_items[:5])
-    measured = rates(
-        {
-            RAW: (lambda: raw_pyswisseph(items), len(items)),
-            "selflink full chart + canonical JSON": (lambda: full_charts(people), len(people)),
-            "selflink full chart, no JSON": (lambda: charts_without_json(people), len(people)),
-            PEER: (lambda: kerykeion_subjects(peer_items), len(peer_items)),
-        },
-        args.repeats,
-    )
+    engines: dict[tuple[str, str], tuple[Callable[[], None], int]] = {}
+    for ephemeris, options in OPTIONS.items():
+        engines |= {
+            (RAW, ephemeris): (partial(raw_pyswisseph, items, ephemeris), len(items)),
+            (FULL, ephemeris): (partial(full_charts, people, options), len(people)),
+            (NO_JSON, ephemeris): (partial(charts_without_json, people, options), len(people)),
+        }
+    engines[PEER, PEER_FILES] = (partial(kerykeion_subjects, peer_items), len(peer_items))
+    measured = rates(engines, args.repeats)
 
     batch_people = births(subjects(args.batch, seed=7))
     frame = batch_features(batch_people, MOSHIER)
@@ -170,13 +185,17 @@ def main() -> None:
 
     print(f"Python {platform.python_version()} on {platform.machine()}, pyswisseph {swe.version}")
     print(f"load average before {load_before}, after {load()}; medians of {args.repeats} repeats")
-    raw = statistics.median(measured[RAW])
-    peer = statistics.median(measured[PEER])
-    print(f"{'engine':<44}{'charts/s':>10}{'(best)':>9}{'vs raw':>9}{'vs kerykeion':>14}")
-    for name, values in measured.items():
+    peer = statistics.median(measured[PEER, PEER_FILES])
+    print(
+        f"{'engine':<38}{'ephemeris':<20}{'charts/s':>9}{'(best)':>9}{'vs raw':>8}"
+        f"{'vs kerykeion':>14}"
+    )
+    for (name, ephemeris), values in measured.items():
         rate = statistics.median(values)
+        floor = measured.get((RAW, ephemeris))
+        versus_raw = f"{rate / statistics.median(floor):.0%}" if floor else "-"
         print(
-            f"{name:<44}{rate:>10.0f}{f'({max(values):.0f})':>9}{rate / raw:>9.0%}"
+            f"{name:<38}{ephemeris:<20}{rate:>9.0f}{f'({max(values):.0f})':>9}{versus_raw:>8}"
             f"{rate / peer:>13.1f}x"
         )
     over_workers = (

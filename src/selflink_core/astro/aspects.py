@@ -26,10 +26,13 @@ _BUCKET_MARGIN: Final = 1.0
 
 # (name, longitude, speed): a `Point` or a plain tuple of the same fields.
 AspectPoint = tuple[str, float, float | None]
-# (name, angle, orb limit) of an aspect that may fit a pair, in table order.
+# (name, angle, orb limit) of an aspect that may fit a pair.
 Candidate = tuple[str, float, float]
-# Candidates by whole degree of (first - second) mod 360, index 0..360.
-CandidateTable = tuple[tuple[Candidate, ...], ...]
+# By whole degree of (first - second) mod 360, index 0..360: None when no aspect can fit, the one
+# candidate (most buckets), or several in table order.
+CandidateTable = tuple[Candidate | list[Candidate] | None, ...]
+# (index in first, index in second, first name, second name, candidate table) of a pair to test.
+Pair = tuple[int, int, str, str, CandidateTable]
 
 
 class Point(NamedTuple):
@@ -55,20 +58,50 @@ def _candidate_tables(
 
     def table(allowance: float) -> CandidateTable:
         kinds = [(name, _ANGLES[name], orb + allowance) for name, orb in orbs]
-        buckets = []
+        buckets: list[Candidate | list[Candidate] | None] = []
         for bucket in range(361):
             low, high = _separation_range(bucket)
-            buckets.append(
-                tuple(
-                    (name, angle, limit)
-                    for name, angle, limit in kinds
-                    if angle - limit - _BUCKET_MARGIN <= high
-                    and low <= angle + limit + _BUCKET_MARGIN
-                )
-            )
+            fitting = [
+                (name, angle, limit)
+                for name, angle, limit in kinds
+                if angle - limit - _BUCKET_MARGIN <= high and low <= angle + limit + _BUCKET_MARGIN
+            ]
+            buckets.append(fitting[0] if len(fitting) == 1 else fitting or None)
         return tuple(buckets)
 
     return table(0.0), table(luminary_orb_bonus)
+
+
+@functools.lru_cache(maxsize=128)
+def _pairs(
+    first: tuple[str, ...],
+    second: tuple[str, ...] | None,
+    orbs: tuple[tuple[str, float], ...],
+    luminary_orb_bonus: float,
+) -> tuple[Pair, ...]:
+    """The pairs to test between points of these names, each with its candidate table: the
+    same few name lists (a natal chart's, a synastry's) come back for every chart."""
+    plain, boosted = _candidate_tables(orbs, luminary_orb_bonus)
+    if second is None:
+        indices = [
+            (i, j)
+            for i in range(len(first))
+            for j in range(i + 1, len(first))
+            if not (first[i] in NODES and first[j] in NODES)
+        ]
+        second = first
+    else:
+        indices = [(i, j) for i in range(len(first)) for j in range(len(second))]
+    return tuple(
+        (
+            i,
+            j,
+            first[i],
+            second[j],
+            boosted if first[i] in LUMINARIES or second[j] in LUMINARIES else plain,
+        )
+        for i, j in indices
+    )
 
 
 def find_aspects(
@@ -78,55 +111,54 @@ def find_aspects(
 ) -> list[dict[str, Any]]:
     """Aspects within `first` (each pair once, never node to node) or between two sets."""
     others = first if second is None else second
-    if not first or not others:
-        return []
-    plain, boosted = _candidate_tables(tuple(options.orbs.items()), options.luminary_orb_bonus)
-    # Each other point with the candidate table for pairs with it: a luminary widens the orbs.
-    rows = [
-        (name, longitude, speed, boosted if name in LUMINARIES else plain)
-        for name, longitude, speed in others
-    ]
-    luminary_rows = [(name, longitude, speed, boosted) for name, longitude, speed in others]
+    pairs = _pairs(
+        tuple([point[0] for point in first]),
+        None if second is None else tuple([point[0] for point in second]),
+        tuple(options.orbs.items()),
+        options.luminary_orb_bonus,
+    )
+    longitudes = [point[1] for point in first]
+    speeds = [point[2] for point in first]
+    other_longitudes = [point[1] for point in others]
+    other_speeds = [point[2] for point in others]
     found: list[dict[str, Any]] = []
-    for index, (a_name, a_longitude, a_speed) in enumerate(first):
-        skip_nodes = second is None and a_name in NODES
-        for b_name, b_longitude, b_speed, table in (
-            luminary_rows if a_name in LUMINARIES else rows
-        )[index + 1 if second is None else 0 :]:
-            difference = (a_longitude - b_longitude) % 360.0
-            candidates = table[int(difference)]
-            if not candidates or (skip_nodes and b_name in NODES):
+    for i, j, a_name, b_name, table in pairs:
+        difference = (longitudes[i] - other_longitudes[j]) % 360.0
+        candidate = table[int(difference)]
+        if candidate is None:
+            continue
+        separation = 360.0 - difference if difference > 180.0 else difference
+        if isinstance(candidate, tuple):  # most buckets: one aspect, no contest
+            best_name, best_angle, limit = candidate
+            best_distance = abs(separation - best_angle)
+            if best_distance > limit:
                 continue
-            separation = 360.0 - difference if difference > 180.0 else difference
-            if len(candidates) == 1:  # most buckets: one aspect, no contest
-                ((best_name, best_angle, limit),) = candidates
-                best_distance = abs(separation - best_angle)
-                if best_distance > limit:
-                    continue
-            else:
-                best_name = ""
-                best_angle = best_distance = 0.0
-                for name, angle, limit in candidates:
-                    distance = abs(separation - angle)
-                    if distance <= limit and (not best_name or distance < best_distance):
-                        best_name, best_angle, best_distance = name, angle, distance
-                if not best_name:
-                    continue
-            applying = None
-            if a_speed is not None and b_speed is not None:
-                # The separation grows with the relative speed while a leads b by less than
-                # 180 degrees; an exact aspect (orb 0) counts as separating.
-                rate = a_speed - b_speed
-                rate = abs(rate) if difference == 0.0 else -rate if difference > 180.0 else rate
-                applying = (separation - best_angle) * rate < 0.0
-            found.append(
-                {
-                    "applying": applying,
-                    "aspect": best_name,
-                    "first": a_name,
-                    "orb": (best_distance * DEGREE_SCALE + ROUNDING_SHIFT - ROUNDING_SHIFT)
-                    / DEGREE_SCALE,
-                    "second": b_name,
-                }
-            )
+        else:
+            best_name = ""
+            best_angle = best_distance = 0.0
+            for name, angle, limit in candidate:
+                distance = abs(separation - angle)
+                if distance <= limit and (not best_name or distance < best_distance):
+                    best_name, best_angle, best_distance = name, angle, distance
+            if not best_name:
+                continue
+        applying = None
+        a_speed = speeds[i]
+        b_speed = other_speeds[j]
+        if a_speed is not None and b_speed is not None:
+            # The separation grows with the relative speed while a leads b by less than
+            # 180 degrees; an exact aspect (orb 0) counts as separating.
+            rate = a_speed - b_speed
+            rate = abs(rate) if difference == 0.0 else -rate if difference > 180.0 else rate
+            applying = (separation - best_angle) * rate < 0.0
+        found.append(
+            {
+                "applying": applying,
+                "aspect": best_name,
+                "first": a_name,
+                "orb": (best_distance * DEGREE_SCALE + ROUNDING_SHIFT - ROUNDING_SHIFT)
+                / DEGREE_SCALE,
+                "second": b_name,
+            }
+        )
     return found

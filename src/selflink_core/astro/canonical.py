@@ -4,23 +4,24 @@ Every angle, latitude, speed and orb in a result is rounded to `DECIMALS` decima
 Python's correctly rounded `round`, so platform noise in the last bits of the ephemeris almost
 never reaches the output.
 
-Python and RFC 8785 (ECMAScript) write the same shortest round-trip digits for every finite
-float; they differ only in form: Python writes integral floats as ``120.0`` and uses exponents
-below 1e-4 and from 1e16 (``5e-05``), where RFC 8785 writes ``120`` and ``0.00005`` and uses
-exponents only below 1e-6 and from 1e21. The fast serializers here write Python's forms with the
-C formatting code and rewrite exactly those; the tests compare them with the reference
-`rfc8785` package byte for byte.
+msgspec, Python and RFC 8785 (ECMAScript) write the same shortest round-trip digits for every
+finite float; they differ only in form. msgspec writes integral floats as ``120.0`` and ``-0.0``
+and uses exponents below 1e-5 and from 1e16 without a plus sign (``1e-6``, ``1e16``, ``1e21``),
+where RFC 8785 writes ``120``, ``0``, ``0.000001``, ``10000000000000000`` and ``1e+21`` (it uses
+exponents only below 1e-6 and from 1e21). The fast serializers here encode with msgspec and
+rewrite exactly those forms; the tests compare them with the reference `rfc8785` package byte
+for byte.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 import re
 from json.encoder import encode_basestring
 from typing import Any, Final
 
+import msgspec
 import rfc8785
 
 DECIMALS: Final = 6  # 1e-6 degree = 0.0036 arcsecond
@@ -55,19 +56,21 @@ def sha256_hex(document: Any) -> str:
     return hashlib.sha256(canonical_json(document)).hexdigest()
 
 
-_PYTHON_EXPONENT_FLOAT = re.compile(r"-?\d(?:\.\d+)?e[-+]\d+")
-# The same shapes inside a string could be mistaken for numbers; documents with such strings
-# take the reference path instead.
-_LOOKS_LIKE_PYTHON_FLOAT = re.compile(r"\d(?:\.\d+)?e[-+]\d|\d\.0(?!\d)")
-# These patterns start with a rare literal, so the regex engine finds candidates at C speed.
-_NEGATIVE_ZERO = re.compile(r"-0\.0(?=[,\]}])")
-_INTEGRAL_FRACTION = re.compile(r"\.0(?=[,\]}])(?<=\d\.0)")
-_NUMBER_CHARS: Final = frozenset("0123456789.-")
+# Shapes inside a string that the number rewriting could mistake for a number; documents with
+# such strings take the reference path instead.
+_LOOKS_LIKE_A_NUMBER_TO_REWRITE = re.compile(r"\d(?:\.0(?!\d)|e-?\d)")
+# These patterns start with a literal, so the regex engine finds candidates at C speed.
+_NEGATIVE_ZERO = re.compile(rb"-0\.0(?=[,\]}])")
+_INTEGRAL_FRACTION = re.compile(rb"\.0(?=[,\]}])(?<=\d\.0)")
+_EXPONENT = re.compile(rb"e(?<=\de)-?\d")
+_NEGATIVE_EXPONENT = re.compile(rb"e-")
+_NUMBER = re.compile(rb"-?\d(?:\.\d+)?e-?\d+")
+_NUMBER_BYTES: Final = b"0123456789.-"
 
 
 def plain_text(text: str) -> bool:
     """Whether `text` may appear in a document serialized by `fast_canonical_json`."""
-    return _LOOKS_LIKE_PYTHON_FLOAT.search(text) is None
+    return _LOOKS_LIKE_A_NUMBER_TO_REWRITE.search(text) is None
 
 
 def ecmascript_float(python_repr: str) -> str:
@@ -98,67 +101,57 @@ def float_json(value: float) -> str:
     return ecmascript_float(repr(value))
 
 
-def _exponent_token(text: str, marker_at: int) -> tuple[int, int] | None:
-    """Bounds of the number around an exponent marker, if it is a bare Python float token."""
-    start = marker_at
-    while start > 0 and text[start - 1] in _NUMBER_CHARS:
-        start -= 1
-    end = marker_at + 2
-    while end < len(text) and text[end].isdigit():
-        end += 1
-    if start == 0 or text[start - 1] not in ":,[" or end == len(text) or text[end] not in ",]}":
-        return None
-    if _PYTHON_EXPONENT_FLOAT.fullmatch(text, start, end) is None:
-        return None
-    return start, end
-
-
-def _exponent_signs(text: str) -> list[int]:
-    """Where an exponent sign follows an "e": signs are rare in JSON, and single-character
-    searches are the fastest ones."""
-    found = []
-    for sign in "-+":
-        at = text.find(sign)
-        while at != -1:
-            if at > 0 and text[at - 1] == "e":
-                found.append(at)
-            at = text.find(sign, at + 1)
-    return sorted(found)
-
-
-def _exponent_numbers(text: str) -> str:
+def _exponent_numbers(text: bytes) -> bytes:
+    """`text` with each msgspec exponent float in RFC 8785's form (hex digests also contain
+    "<digit>e<digit>": a number is only one between JSON punctuation)."""
     pieces = []
     position = 0
-    for sign in _exponent_signs(text):
-        span = _exponent_token(text, sign - 1)
-        if span is not None:
-            start, end = span
-            pieces.append(text[position:start])
-            pieces.append(ecmascript_float(text[start:end]))
-            position = end
+    for marker in _EXPONENT.finditer(text):
+        start = marker.start()
+        if start < position:
+            continue
+        while start > 0 and text[start - 1] in _NUMBER_BYTES:
+            start -= 1
+        number = _NUMBER.match(text, start)
+        if number is None or start == 0 or text[start - 1] not in b":,[":
+            continue
+        end = number.end()
+        if end == len(text) or text[end] not in b",]}":
+            continue
+        pieces.append(text[position:start])
+        pieces.append(ecmascript_float(repr(float(number.group()))).encode())
+        position = end
     if not pieces:
         return text
     pieces.append(text[position:])
-    return "".join(pieces)
+    return b"".join(pieces)
 
 
-def ecmascript_numbers(text: str) -> str:
-    """Compact JSON whose floats Python formatted, with the floats in RFC 8785's form.
+def ecmascript_numbers(text: bytes) -> bytes:
+    """Compact JSON that msgspec wrote, with the floats in RFC 8785's form.
 
     Exact when no string in `text` contains a number-like shape (see `plain_text`).
     """
-    if "-0.0" in text:
-        text = _NEGATIVE_ZERO.sub("0", text)
-    return _exponent_numbers(_INTEGRAL_FRACTION.sub("", text))
+    if b"-0.0" in text:
+        text = _NEGATIVE_ZERO.sub(b"0", text)
+    return _exponent_numbers(_INTEGRAL_FRACTION.sub(b"", text))
 
 
-_ENCODER: Final = json.JSONEncoder(
-    ensure_ascii=False, allow_nan=False, sort_keys=True, separators=(",", ":")
-)
+_ENCODER: Final = msgspec.json.Encoder(order="sorted")
+_IN_KEY_ORDER: Final = msgspec.json.Encoder()
+
+
+def engine_json(value: Any) -> bytes:
+    """RFC 8785 bytes of a value the engine built: every object's keys ASCII and inserted in
+    sorted order, no digits in its strings, and no float that is -0.0 or 1e16 or more in
+    magnitude. msgspec writes such floats with an exponent only below 1e-5 ("1e-6"), so text
+    without "e-" needs no exponent search (this regex search is the fastest test for it)."""
+    text = _INTEGRAL_FRACTION.sub(b"", _IN_KEY_ORDER.encode(value))
+    return _exponent_numbers(text) if _NEGATIVE_EXPONENT.search(text) else text
 
 
 def fast_canonical_json(document: Any) -> bytes:
-    """RFC 8785 bytes through the C JSON encoder, for documents built by this package.
+    """RFC 8785 bytes through msgspec, for documents built by this package.
 
     Exact when every object key is ASCII and every string passes `plain_text`; the engine checks
     its free-form strings (zone, place name, warnings) before choosing this path, and the test
@@ -166,4 +159,4 @@ def fast_canonical_json(document: Any) -> bytes:
     """
     if not isinstance(document, dict | list):
         return canonical_json(document)  # the rewriting looks for numbers inside containers
-    return ecmascript_numbers(_ENCODER.encode(document)).encode()
+    return ecmascript_numbers(_ENCODER.encode(document))

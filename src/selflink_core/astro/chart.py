@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import math
-import re
 import threading
 from bisect import bisect_right
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ from selflink_core.astro.canonical import (
     JULIAN_DAY_DECIMALS,
     ROUNDING_SHIFT,
     canonical_json,
+    engine_json,
     fast_canonical_json,
     float_json,
     json_string,
@@ -39,7 +39,6 @@ from selflink_core.astro.inputs import (
     resolve_birth,
 )
 from selflink_core.astro.zodiac import (
-    ANGLE_NAMES,
     ASPECTING_ANGLES,
     ELEMENTS,
     FALLBACK_HOUSE_SYSTEM,
@@ -166,24 +165,31 @@ def body_records(
     return records
 
 
+def _angle(longitude: float, speed: float | None) -> dict[str, Any]:
+    """The record of an angle at an unrounded longitude (rounding written out: the hot path)."""
+    longitude = ((longitude % 360.0) * DEGREE_SCALE + ROUNDING_SHIFT - ROUNDING_SHIFT) / (
+        DEGREE_SCALE
+    )
+    if longitude >= 360.0:
+        longitude = 0.0
+    sign = int(longitude // 30.0)
+    return {
+        "degree_in_sign": _degree_in_sign(longitude, sign),
+        "longitude": longitude,
+        "sign": SIGNS[sign],
+        "speed": None
+        if speed is None
+        else (speed * DEGREE_SCALE + ROUNDING_SHIFT - ROUNDING_SHIFT) / DEGREE_SCALE,
+    }
+
+
 def angle_records(
     longitudes: dict[str, float], speeds: dict[str, float] | None
 ) -> dict[str, dict[str, Any]]:
-    speed: Iterable[float | None] = (
-        _rounded_values(speeds[name] for name in longitudes) if speeds else [None] * len(longitudes)
-    )
-    records = {}
-    for name, longitude, angle_speed in zip(
-        longitudes, normalized_longitudes(longitudes.values()), speed, strict=True
-    ):
-        sign = int(longitude // 30.0)
-        records[name] = {
-            "degree_in_sign": _degree_in_sign(longitude, sign),
-            "longitude": longitude,
-            "sign": SIGNS[sign],
-            "speed": angle_speed,
-        }
-    return records
+    return {
+        name: _angle(longitude, None if speeds is None else speeds[name])
+        for name, longitude in longitudes.items()
+    }
 
 
 def cusp_records(cusps: Iterable[float]) -> list[dict[str, Any]]:
@@ -206,14 +212,17 @@ def _cusp_records(longitudes: Iterable[float]) -> list[dict[str, Any]]:
     return records
 
 
+_ELEMENT_OF: Final = tuple(sign % 4 for sign in range(12))
+_MODALITY_OF: Final = tuple(sign % 3 for sign in range(12))
+_ILLUMINATION_SCALE: Final = 10.0**ILLUMINATION_DECIMALS
+
+
 def _summary(
     planet_signs: Iterable[int], sun: float, moon: float, rising: int | None
 ) -> dict[str, Any]:
-    elements = dict.fromkeys(ELEMENTS, 0)
-    modalities = dict.fromkeys(MODALITIES, 0)
-    for sign in planet_signs:
-        elements[ELEMENTS[sign % 4]] += 1
-        modalities[MODALITIES[sign % 3]] += 1
+    signs = list(planet_signs)
+    elements = [_ELEMENT_OF[sign] for sign in signs]
+    modalities = [_MODALITY_OF[sign] for sign in signs]
     ruler = None
     if rising is not None:
         ruler = {
@@ -221,17 +230,21 @@ def _summary(
             "traditional": TRADITIONAL_RULERS[rising],
             "modern": MODERN_RULERS[rising],
         }
-    elongation = normalized_longitude(moon - sun)
+    elongation = ((moon - sun) % 360.0 * DEGREE_SCALE + ROUNDING_SHIFT - ROUNDING_SHIFT) / (
+        DEGREE_SCALE
+    )
+    if elongation >= 360.0:
+        elongation = 0.0
+    illumination = (1.0 - math.cos(math.radians(elongation))) / 2.0
     return {
-        "elements": elements,
-        "modalities": modalities,
+        "elements": {name: elements.count(index) for index, name in enumerate(ELEMENTS)},
+        "modalities": {name: modalities.count(index) for index, name in enumerate(MODALITIES)},
         "chart_ruler": ruler,
         "moon_phase": {
             "name": MOON_PHASES[int(elongation // 45.0)],
             "angle": elongation,
-            "illumination": rounded(
-                (1.0 - math.cos(math.radians(elongation))) / 2.0, ILLUMINATION_DECIMALS
-            ),
+            "illumination": (illumination * _ILLUMINATION_SCALE + ROUNDING_SHIFT - ROUNDING_SHIFT)
+            / _ILLUMINATION_SCALE,
         },
     }
 
@@ -347,76 +360,7 @@ def document_json(document: Mapping[str, Any]) -> bytes:
     return canonical_json(document)
 
 
-# The natal chart writer: the document's fixed shape written out in key order. Every float in
-# the positions section is a degree value rounded to 6 decimals (k / 10**6 for an integer k, far
-# below 2**52 / 10**6), so `.6f` writes exactly the digits of k / 10**6 and, without its trailing
-# zeros, the shortest round-trip digits that RFC 8785 writes (in fixed notation, as RFC 8785 does
-# from 1e-6 up; the engine's rounding never gives -0.0). Each such float is followed by `_MARK`
-# until `_without_trailing_zeros` drops them. A natal chart's bodies all have speeds, so
-# `retrograde` and `applying` are never null, and either every body has a house or none has.
-_MARK: Final = "\x01"
 _JSON_BOOLEAN: Final = {True: "true", False: "false", None: "null"}
-_ANGLES_IN_KEY_ORDER: Final = tuple(sorted(ANGLE_NAMES))
-
-
-def _bodies_json(bodies: Iterable[Mapping[str, Any]], *, with_houses: bool) -> str:
-    json = _JSON_BOOLEAN
-    if with_houses:
-        return ",".join(
-            [
-                f'{{"degree_in_sign":{body["degree_in_sign"]:.6f}\x01,"house":{body["house"]:d},'
-                f'"latitude":{body["latitude"]:.6f}\x01,"longitude":{body["longitude"]:.6f}\x01,'
-                f'"name":"{body["name"]}","retrograde":{json[body["retrograde"]]},'
-                f'"sign":"{body["sign"]}","speed":{body["speed"]:.6f}\x01}}'
-                for body in bodies
-            ]
-        )
-    return ",".join(
-        [
-            f'{{"degree_in_sign":{body["degree_in_sign"]:.6f}\x01,"house":null,'
-            f'"latitude":{body["latitude"]:.6f}\x01,"longitude":{body["longitude"]:.6f}\x01,'
-            f'"name":"{body["name"]}","retrograde":{json[body["retrograde"]]},'
-            f'"sign":"{body["sign"]}","speed":{body["speed"]:.6f}\x01}}'
-            for body in bodies
-        ]
-    )
-
-
-def _aspects_json(aspects: Iterable[Mapping[str, Any]]) -> str:
-    json = _JSON_BOOLEAN
-    return ",".join(
-        [
-            f'{{"applying":{json[aspect["applying"]]},"aspect":"{aspect["aspect"]}",'
-            f'"first":"{aspect["first"]}","orb":{aspect["orb"]:.6f}\x01,'
-            f'"second":"{aspect["second"]}"}}'
-            for aspect in aspects
-        ]
-    )
-
-
-def _cusps_json(cusps: Iterable[Mapping[str, Any]]) -> str:
-    return ",".join(
-        [
-            f'{{"cusp":{cusp["cusp"]:.6f}\x01,"degree_in_sign":{cusp["degree_in_sign"]:.6f}\x01,'
-            f'"house":{cusp["house"]:d},"sign":"{cusp["sign"]}"}}'
-            for cusp in cusps
-        ]
-    )
-
-
-def _angles_json(angles: Mapping[str, Mapping[str, Any]]) -> str:
-    return "{%s}" % ",".join(  # noqa: UP031 - braces of JSON, not of a format string
-        [
-            f'"{name}":{{"degree_in_sign":{angle["degree_in_sign"]:.6f}\x01,'
-            f'"longitude":{angle["longitude"]:.6f}\x01,"sign":"{angle["sign"]}",'
-            f'"speed":{angle["speed"]:.6f}\x01}}'
-            for name, angle in zip(
-                _ANGLES_IN_KEY_ORDER, map(angles.__getitem__, _ANGLES_IN_KEY_ORDER), strict=True
-            )
-        ]
-    )
-
-
 _SUMMARY_JSON: Final = (
     '{"chart_ruler":%s,"elements":{"air":%d,"earth":%d,"fire":%d,"water":%d},'
     '"modalities":{"cardinal":%d,"fixed":%d,"mutable":%d},'
@@ -429,14 +373,6 @@ _INPUT_JSON: Final = (
 )
 _PLACE_JSON: Final = '{"admin1":%s,"country":%s,"geonameid":%d,"name":%s}'
 _WARNING_JSON: Final = '{"code":"%s","message":%s}'
-# Read backwards, a marked float's trailing zeros (and its point, if nothing is left after it)
-# follow the mark.
-_REVERSED_TRAILING_ZEROS: Final = re.compile("\x010+\\.?")
-
-
-def _without_trailing_zeros(text: str) -> str:
-    """`text` with each marked `%.6f` float in its shortest form and the marks removed."""
-    return _REVERSED_TRAILING_ZEROS.sub("", text[::-1])[::-1].replace(_MARK, "")
 
 
 def _input_json(section: Mapping[str, Any]) -> str:
@@ -466,28 +402,20 @@ def _input_json(section: Mapping[str, Any]) -> str:
 
 
 def _natal_chart_json(document: Mapping[str, Any], input_json: str, options_json: str) -> bytes:
-    """Canonical JSON of a natal chart document built by `natal_chart`."""
-    angles = document["angles"]
-    cusps = document["houses"]
-    ayanamsa = document["ayanamsa_degrees"]
-    system = document["house_system_used"]
-    positions = "".join(
-        (
-            '{"angles":',
-            "null" if angles is None else _angles_json(angles),
-            ',"aspects":[',
-            _aspects_json(document["aspects"]),
-            '],"ayanamsa_degrees":',
-            "null" if ayanamsa is None else f"{ayanamsa:.6f}{_MARK}",
-            ',"bodies":[',
-            _bodies_json(document["bodies"], with_houses=cusps is not None),
-            '],"ephemeris":"',
-            document["ephemeris"],
-            '","house_system_used":',
-            "null" if system is None else f'"{system}"',
-            ',"houses":',
-            "null" if cusps is None else f"[{_cusps_json(cusps)}]",
-        )
+    """Canonical JSON of a natal chart document built by `natal_chart`: the positions section
+    (angles to houses) through `engine_json`, for which `_natal_document` inserts every record's
+    keys in sorted order and rounds every float to 6 decimals (never to -0.0); the rest from the
+    document's fixed shape."""
+    positions = engine_json(
+        {
+            "angles": document["angles"],
+            "aspects": document["aspects"],
+            "ayanamsa_degrees": document["ayanamsa_degrees"],
+            "bodies": document["bodies"],
+            "ephemeris": document["ephemeris"],
+            "house_system_used": document["house_system_used"],
+            "houses": document["houses"],
+        }
     )
     facts = document["summary"]
     ruler = facts["chart_ruler"]
@@ -515,28 +443,30 @@ def _natal_chart_json(document: Mapping[str, Any], input_json: str, options_json
             for item in document["warnings"]
         ]
     )
-    return "".join(
-        (
-            _without_trailing_zeros(positions),
-            ',"input":',
-            input_json,
-            ',"input_hash":"',
-            document["input_hash"],
-            '","julian_day_ut":',
-            float_json(document["julian_day_ut"]),
-            ',"kind":"natal_chart","options":',
-            options_json,
-            ',"rules_version":"',
-            RULES_VERSION,
-            '","summary":',
-            summary_json,
-            ',"time_known":',
-            _JSON_BOOLEAN[document["time_known"]],
-            ',"warnings":[',
-            warnings,
-            "]}",
-        )
-    ).encode()
+    return (
+        positions[:-1]
+        + "".join(
+            (
+                ',"input":',
+                input_json,
+                ',"input_hash":"',
+                document["input_hash"],
+                '","julian_day_ut":',
+                float_json(document["julian_day_ut"]),
+                ',"kind":"natal_chart","options":',
+                options_json,
+                ',"rules_version":"',
+                RULES_VERSION,
+                '","summary":',
+                summary_json,
+                ',"time_known":',
+                _JSON_BOOLEAN[document["time_known"]],
+                ',"warnings":[',
+                warnings,
+                "]}",
+            )
+        ).encode()
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -645,22 +575,13 @@ def _check_finite(sky: Sky) -> None:
 
 
 def _natal_angles(houses: Houses) -> dict[str, dict[str, Any]]:
-    return angle_records(
-        {
-            "ascendant": houses.ascendant,
-            "descendant": houses.ascendant + 180.0,
-            "ic": houses.mc + 180.0,
-            "mc": houses.mc,
-            "vertex": houses.vertex,
-        },
-        {
-            "ascendant": houses.ascendant_speed,
-            "descendant": houses.ascendant_speed,
-            "ic": houses.mc_speed,
-            "mc": houses.mc_speed,
-            "vertex": houses.vertex_speed,
-        },
-    )
+    return {
+        "ascendant": _angle(houses.ascendant, houses.ascendant_speed),
+        "descendant": _angle(houses.ascendant + 180.0, houses.ascendant_speed),
+        "ic": _angle(houses.mc + 180.0, houses.mc_speed),
+        "mc": _angle(houses.mc, houses.mc_speed),
+        "vertex": _angle(houses.vertex, houses.vertex_speed),
+    }
 
 
 def _natal_document(

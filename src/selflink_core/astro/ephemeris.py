@@ -4,7 +4,9 @@ pyswisseph keeps process-wide state (ephemeris path, sidereal mode, delta T and 
 Every computation here takes `_SWISSEPH_LOCK`, sets all of that state explicitly and checks the
 flags each call returns, so a result never depends on what ran before or on another thread.
 Other code in the same process that changes pyswisseph state without this lock is outside that
-guarantee.
+guarantee. Setting the ephemeris path closes and reopens the files (about 50 µs a chart, half of
+the files' calculations), so it is set again only when the open planet file is not the one it
+opened.
 """
 
 from __future__ import annotations
@@ -160,10 +162,24 @@ class Ephemeris:
         """Set all global pyswisseph state a computation reads (the caller holds the lock)."""
         swe.set_delta_t_userdef(swe.DELTAT_AUTOMATIC)
         swe.set_tid_acc(swe.TIDAL_AUTOMATIC)
-        if self.path is not None:
+        if self.path is not None and _opened_by_path.get(self.path) != swe.get_current_file_data(0):
             swe.set_ephe_path(self.path)
+            _remember_planet_file(self.path)
         if self.sidereal_mode is not None:
             swe.set_sid_mode(self.sidereal_mode, 0, 0)
+
+
+# The planet file (name, start, end, DE number) that setting each path opened. The same file
+# still open means the path is still set: setting another path, closing, or switching to
+# Moshier closes it. A path that opened no planet file is set every time.
+_opened_by_path: dict[str, tuple[str, float, float, int]] = {}
+
+
+def _remember_planet_file(path: str) -> None:
+    opened = swe.get_current_file_data(0)
+    _opened_by_path.clear()  # only the current path's file can still be open
+    if opened[1]:
+        _opened_by_path[path] = opened
 
 
 # (longitude, latitude, distance, longitude speed, latitude speed, distance speed)

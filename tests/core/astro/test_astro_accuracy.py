@@ -205,3 +205,33 @@ def test_a_damaged_shipped_file_is_a_clear_error(
         check()
     (tmp_path / "seas_18.se1").write_bytes((SHIPPED_DIRECTORY / "seas_18.se1").read_bytes())
     assert check() == str(tmp_path)
+
+
+def test_a_chart_does_not_depend_on_what_pyswisseph_did_before(tmp_path: Path) -> None:
+    """The ephemeris path is set again only when its planet file is no longer open: charts after
+    one another, after Moshier, another directory, a foreign path or closed files are the same
+    bytes as charts cast after setting the path anew."""
+    births = [
+        BirthData(dt.date(1801 + 66 * step, 1 + step, 3 * step + 1), dt.time(step), 10.0, 20.0)
+        for step in range(6)
+    ]
+    elsewhere = ChartOptions(ephemeris_path=str(swiss_ephemeris_files()))
+    options = [ChartOptions(), ChartOptions(zodiac="sidereal"), MOSHIER, elsewhere]
+
+    def fresh(birth: BirthData, chosen: ChartOptions) -> bytes:
+        ephemeris._opened_by_path.clear()  # as if another path had been set in between
+        return natal_chart(birth, chosen).to_json()
+
+    cases = [(birth, chosen) for birth in births for chosen in options]
+    expected = [fresh(birth, chosen) for birth, chosen in cases]
+    disturbances = [
+        lambda: None,
+        lambda: swe.set_ephe_path(str(tmp_path)),
+        lambda: swe.set_ephe_path(str(swiss_ephemeris_files())),
+        swe.close,
+    ]
+    for step, index in enumerate(reversed(range(len(cases)))):
+        disturbances[step % len(disturbances)]()
+        birth, chosen = cases[index]
+        assert natal_chart(birth, chosen).to_json() == expected[index]
+        assert natal_chart(birth, chosen).to_json() == expected[index]
