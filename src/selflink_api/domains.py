@@ -18,6 +18,8 @@ DOMAIN_PACKAGES = (
     "rewards",
     "astro",
     "matching",
+    "content",
+    "feed",
 )
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from litestar import Litestar
+from litestar.testing import AsyncTestClient
 
 from selflink_api.app import create_app
 from selflink_api.settings import Settings
@@ -128,6 +129,26 @@ MATRIX: dict[tuple[str, str], tuple[dict[str, int], Body]] = {
     ("GET", "/api/v1/matching/with/{handle:str}"): row(401, 409, 422, 409),
     # No `mode` given: a 422 once signed in.
     ("GET", "/api/v1/matching/recommendations"): signed_in_only(422),
+    # Content: {post_id} is the owner's public post, {comment_id} the owner's comment on it.
+    ("POST", "/api/v1/posts"): signed_in_only(201, lambda c, a: {"text": "hello"}),
+    ("GET", "/api/v1/posts/{post_id:uuid}"): public(200),
+    ("PATCH", "/api/v1/posts/{post_id:uuid}"): row(401, 403, 200, 403, lambda c, a: {"text": "x"}),
+    ("DELETE", "/api/v1/posts/{post_id:uuid}"): row(401, 403, 204, 403),
+    ("PUT", "/api/v1/posts/{post_id:uuid}/like"): signed_in_only(204),
+    ("DELETE", "/api/v1/posts/{post_id:uuid}/like"): signed_in_only(204),
+    ("GET", "/api/v1/posts/{post_id:uuid}/likes"): public(200),
+    ("GET", "/api/v1/posts/{post_id:uuid}/comments"): public(200),
+    ("POST", "/api/v1/posts/{post_id:uuid}/comments"): signed_in_only(
+        201, lambda c, a: {"text": "hi"}
+    ),
+    ("PATCH", "/api/v1/comments/{comment_id:uuid}"): row(
+        401, 403, 200, 403, lambda c, a: {"text": "x"}
+    ),
+    ("DELETE", "/api/v1/comments/{comment_id:uuid}"): row(401, 403, 204, 403),
+    ("PUT", "/api/v1/comments/{comment_id:uuid}/like"): signed_in_only(204),
+    ("DELETE", "/api/v1/comments/{comment_id:uuid}/like"): signed_in_only(204),
+    ("GET", "/api/v1/users/{handle:str}/posts"): public(200),
+    ("GET", "/api/v1/feed/home"): signed_in_only(200),
     ("GET", "/api/v1/staff/outbox"): staff_only,
     ("GET", "/api/v1/staff/users/{handle:str}/personal-data"): staff_only,
     ("POST", "/api/v1/staff/users/{handle:str}/suspend"): row(401, 403, 403, 204),
@@ -182,8 +203,19 @@ PLACEHOLDERS = {
 }
 
 
-def concrete(path: str, owner: Person) -> str:
-    for placeholder, value in PLACEHOLDERS.items():
+async def owner_items(client: AsyncTestClient[Litestar], owner: Person) -> dict[str, str]:
+    """A public post of the owner's and the owner's comment on it, for the paths naming one."""
+    post = await client.post("/api/v1/posts", json={"text": "mine"}, headers=owner.headers)
+    comment = await client.post(
+        f"/api/v1/posts/{post.json()['id']}/comments",
+        json={"text": "also mine"},
+        headers=owner.headers,
+    )
+    return {"{post_id:uuid}": post.json()["id"], "{comment_id:uuid}": comment.json()["id"]}
+
+
+def concrete(path: str, owner: Person, items: dict[str, str] | None = None) -> str:
+    for placeholder, value in (PLACEHOLDERS | (items or {})).items():
         path = path.replace(placeholder, value)
     return path.replace("{handle:str}", owner.handle)
 
@@ -217,7 +249,8 @@ async def test_endpoint_answers_each_kind_of_caller(
                 staff=await make_staff(client, settings, f"staff_{tag}"),
             )
             actor = getattr(cast, actor_name, None)
-            url = concrete(path, cast.owner)
+            items = await owner_items(client, cast.owner) if "_id:uuid}" in path else None
+            url = concrete(path, cast.owner, items)
             response = await client.request(
                 method, url, headers=actor.headers if actor else {}, json=body(cast, actor)
             )

@@ -25,7 +25,7 @@ from tests.api.conftest import make_settings
 from tests.api.people import PASSWORD, Person, register
 from tests.api.rewards_helpers import WEBHOOK_SECRET, deliver, pr_payload
 from tests.api.test_auth import make_staff
-from tests.api.test_authorization_matrix import BIRTH, MATRIX, Cast, concrete
+from tests.api.test_authorization_matrix import BIRTH, MATRIX, Cast, concrete, owner_items
 
 pytestmark = pytest.mark.anyio
 
@@ -409,6 +409,11 @@ async def cast(client: Client) -> Cast:
     )
 
 
+@pytest.fixture
+async def items(client: Client, cast: Cast) -> dict[str, str]:
+    return await owner_items(client, cast.owner)
+
+
 @hypothesis.settings(
     max_examples=6,
     phases=(Phase.explicit, Phase.reuse, Phase.generate),  # a failure has changed the database
@@ -417,7 +422,11 @@ async def cast(client: Client) -> Cast:
 )
 @given(data=st.data())
 async def test_every_json_body_route_refuses_hostile_bodies_and_changes_nothing(
-    client: Client, cast: Cast, database: AsyncEngine, data: st.DataObject
+    client: Client,
+    cast: Cast,
+    items: dict[str, str],
+    database: AsyncEngine,
+    data: st.DataObject,
 ) -> None:
     routes = json_body_routes(client.app)
     assert len(routes) >= 18
@@ -427,7 +436,10 @@ async def test_every_json_body_route_refuses_hostile_bodies_and_changes_nothing(
         valid = make_body(cast, cast.staff) or {}
         slug, body, headers = data.draw(hostile_request(valid), label=f"{method} {path}")
         response = await client.request(
-            method, concrete(path, cast.owner), content=body, headers=headers | cast.staff.headers
+            method,
+            concrete(path, cast.owner, items),
+            content=body,
+            headers=headers | cast.staff.headers,
         )
         assert response.headers["content-type"] == PROBLEM_JSON, (method, path, response.text)
         assert 400 <= response.status_code < 500, (method, path, response.text)

@@ -94,17 +94,20 @@ def decode_cursor(
 
 async def paginate(
     session: AsyncSession,
-    statement: Select[Any],
+    statement: Select[Any] | Select[Any, Any],
     *,
     scope: str,
     order_by: Sequence[InstrumentedAttribute[Any]],
     page: PageRequest,
     descending: bool = False,
     key_of: Callable[[T], Sequence[Any]] | None = None,
+    rows: bool = False,
 ) -> tuple[list[T], str | None]:
     """One page of `statement`, ordered by the unique key `order_by` (ties impossible).
 
-    `scope` names the list so a cursor from one list is refused by another.
+    `scope` names the list so a cursor from one list is refused by another. With `rows`, the
+    items are whole result rows (a statement selecting several entities) and the key is read
+    from the first entity of the last row.
     """
     key_columns = tuple_(*order_by)
     if page.cursor is not None:
@@ -114,10 +117,12 @@ async def paginate(
         )
         statement = statement.where(key_columns < after if descending else key_columns > after)
     ordering = [column.desc() if descending else column.asc() for column in order_by]
-    rows = list((await session.scalars(statement.order_by(*ordering).limit(page.limit + 1))).all())
-    if len(rows) <= page.limit:
-        return rows, None
-    rows = rows[: page.limit]
-    last = rows[-1]
+    ordered = statement.order_by(*ordering).limit(page.limit + 1)
+    result = await session.execute(ordered) if rows else await session.scalars(ordered)
+    items: list[Any] = list(result.all())
+    if len(items) <= page.limit:
+        return items, None
+    items = items[: page.limit]
+    last = items[-1][0] if rows else items[-1]
     key = key_of(last) if key_of else [getattr(last, column.key) for column in order_by]
-    return rows, encode_cursor(scope, key)
+    return items, encode_cursor(scope, key)

@@ -1,0 +1,11 @@
+"""The feed domain: the home feed (the for-you feed joins it next)."""
+
+from selflink_api.feed.controllers import FeedController, FeedToolkit
+from selflink_api.platform.domains import Domain, Shared
+
+
+def build_toolkit(shared: Shared) -> FeedToolkit:
+    return FeedToolkit(shared.events)
+
+
+DOMAIN = Domain(name="feed", controllers=(FeedController,), toolkit=build_toolkit)
