@@ -5,6 +5,7 @@ import json
 import socket
 import sys
 from datetime import date
+from uuid import UUID
 
 import anyio
 import click
@@ -17,11 +18,16 @@ from selflink_api.accounts import schemas
 from selflink_api.accounts.birth import ephemeris_source
 from selflink_api.accounts.commands import account_service
 from selflink_api.accounts.models import Role, User
+from selflink_api.content.models import Post
+from selflink_api.content.schemas import CommentDraft, PostDraft
+from selflink_api.content.services import ContentService
 from selflink_api.matching.models import MatchingPreferences
 from selflink_api.matching.schemas import DatingPreferences, PreferencesDocument
 from selflink_api.matching.services import FeatureStore, PreferencesStore, checked_preferences
 from selflink_api.platform.commands import run_in_session
 from selflink_api.platform.database import build_sqlalchemy_config, upgrade_schema
+from selflink_api.platform.events import EventBus
+from selflink_api.platform.jobs import JobQueue
 from selflink_api.rewards.ledger import LedgerService
 from selflink_api.rewards.models import PayoutState, RewardContributor
 from selflink_api.rewards.payouts import PayoutService
@@ -149,6 +155,54 @@ async def seed(app: Litestar, session: AsyncSession) -> bool:
     return True
 
 
+# handle: what they post (oldest first); "@x" mentions are resolved like any other post's.
+POSTS = {
+    "ada": ("Proved a small lemma before breakfast. Coffee tastes better after.", "Anyone else reading about Venus transits tonight? @chiara you must know."),
+    "bruno": ("3 a.m. photo walk through Shimokitazawa. The city hums differently at night.",),
+    "chiara": ("Saturn is gorgeous this week: rings tilted just right for a small telescope.", "Practised the Bach suite until the neighbours applauded (or complained)."),
+    "devan": ("Shipped the thing. Now resting the thing (me).",),
+    "elena": ("Mapped every bakery in Alfama by smell alone. Results soon.",),
+    "femi": ("New track is done. Afrobeat meets a cello sample — thanks @chiara for the idea!",),
+    "greta": ("Sea swim at 6 °C. Heart: warm. Toes: debatable.",),
+    "hugo": ("Sourdough day 312: the starter has opinions now.",),
+    "ines": ("Día 40 de coreano: puedo pedir café y disculparme. Progreso.",),
+    "jun": ("Finally sent the overhang route I have been projecting for a month.",),
+    "kai": ("Low tide at 05:12, sunrise at 06:40. Timetables are poetry too, @ada.",),
+    "lena": ("One more chapter, I said, four chapters ago.",),
+}  # fmt: skip
+COMMENTS = (  # (who, on whose first post, text)
+    ("chiara", "ada", "Both! Which lemma?"),
+    ("bruno", "hugo", "Send a loaf to Tokyo please."),
+    ("ada", "femi", "Playing it on repeat."),
+    ("lena", "elena", "I need this map."),
+    ("devan", "jun", "Congratulations!"),
+)
+
+
+async def seed_content(app: Litestar, session: AsyncSession) -> bool:
+    """The demo people's posts, a few comments and likes, unless they already posted."""
+    found = await session.execute(select(User.handle, User.id).where(User.handle.in_(POSTS)))
+    people = {row.handle: row.id for row in found}
+    # Seeding announces nothing: no events, so nobody is notified of demo activity.
+    content = ContentService(session, EventBus({}), JobQueue(app.state.job_runner))
+    if await session.scalar(select(Post.id).where(Post.author_id.in_(people.values())).limit(1)):
+        return False
+    first: dict[str, str] = {}
+    for handle, texts in POSTS.items():
+        for text in texts:
+            post = await content.create_post(people[handle], PostDraft(text=text))
+            first.setdefault(handle, str(post.id))
+    for who, whose, text in COMMENTS:
+        await content.add_comment(people[who], UUID(first[whose]), CommentDraft(text=text))
+    handles = list(POSTS)
+    for index, handle in enumerate(handles):  # each person likes the next two people's first posts
+        for step in (1, 2):
+            await content.like_post(
+                people[handle], UUID(first[handles[(index + step) % len(handles)]])
+            )
+    return True
+
+
 DEMO_MONTHS = ("2026-08", "2026-09", "2026-10")
 DEMO_SIZES = ("size:xs", "size:s", "size:m", "size:l", "size:xl")
 DEMO_FIGURES = {
@@ -251,10 +305,14 @@ def demo(app: Litestar, host: str, port: int, serve: bool) -> None:
     finally:
         anyio.run(config.get_engine().dispose)
 
-    async def seed_in(session: AsyncSession) -> tuple[bool, bool]:
-        return await seed(app, session), await seed_matching(app, session)
+    async def seed_in(session: AsyncSession) -> tuple[bool, bool, bool]:
+        return (
+            await seed(app, session),
+            await seed_matching(app, session),
+            await seed_content(app, session),
+        )
 
-    created, matched = run_in_session(app, seed_in)
+    created, matched, posted = run_in_session(app, seed_in)
     base = f"http://{host}:{port}"
     click.echo(
         ("Seeded" if created else "Already seeded:")
@@ -262,6 +320,8 @@ def demo(app: Litestar, host: str, port: int, serve: bool) -> None:
     )
     if matched:
         click.echo(f"Seeded the matching preferences of {len(MATCHING)} demo people.")
+    if posted:
+        click.echo(f"Seeded {sum(map(len, POSTS.values()))} posts, with comments and likes.")
     click.echo(f"Password of every demo account: {DEMO_PASSWORD!r}")
     click.echo("Sign in:")
     click.echo(
@@ -271,6 +331,7 @@ def demo(app: Litestar, host: str, port: int, serve: bool) -> None:
     click.echo(
         f"Recommendations (with the token): {base}/api/v1/matching/recommendations?mode=dating"
     )
+    click.echo(f"Home feed (with the token): {base}/api/v1/feed/home")
     click.echo(f"Rewards transparency: {base}/transparency (JSON: {base}/api/v1/rewards/periods)")
     click.echo(f"API docs: {base}/schema")
     if serve:

@@ -50,6 +50,10 @@ SEMANTIC_REJECTIONS = {
     ("GET", "/api/v1/astro/natal/me"): "chart options valid together (ayanamsa needs sidereal)",
     ("GET", "/api/v1/astro/transits/me"): "timestamps the engine reads; options valid together",
     ("PATCH", "/api/v1/matching/preferences"): "words from GET /api/v1/matching/vocabulary",
+    ("POST", "/api/v1/posts"): "text rules after NFC (no Cc/Cf, not blank); BCP 47 registry",
+    ("PATCH", "/api/v1/posts/{post_id}"): "text rules after NFC; BCP 47 registry",
+    ("POST", "/api/v1/posts/{post_id}/comments"): "text rules; `reply_to` a comment of this post",
+    ("PATCH", "/api/v1/comments/{comment_id}"): "text rules after NFC (no Cc/Cf, not blank)",
 }
 """Operations whose 422 the schema cannot (or does not yet) predict, each with its reason."""
 
