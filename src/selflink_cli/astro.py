@@ -1,8 +1,10 @@
 """`selflink astro`: natal charts, synastry, composites, transits, numerology and place lookup.
 
 Tables for people by default; `--json` prints the canonical (RFC 8785) JSON document followed by
-one newline. Exit codes: 2 for usage mistakes and for inputs that need disambiguation (an
-ambiguous place, a daylight-saving gap or overlap), 3 for bad input.
+one newline. `--svg FILE` also writes the chart wheel (a bi-wheel for synastry) to FILE before
+anything is printed. Exit codes: 2 for usage mistakes and for inputs that need disambiguation
+(an ambiguous place, a daylight-saving gap or overlap), 3 for bad input and for a FILE that
+cannot be written.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import typer
 
 from selflink_cli.astro_render import render_chart, render_numerology, render_places, render_result
 from selflink_cli.errors import CliError, ExitCode
+from selflink_cli.rewards_files import write_file_atomically
 from selflink_core.astro import (
     AmbiguousLocalTime,
     AspectOptions,
@@ -33,6 +36,7 @@ from selflink_core.astro import (
     PlaceWithCoordinates,
     Result,
     TimeWithoutPlace,
+    biwheel_svg,
     composite_chart,
     natal_chart,
     numerology,
@@ -43,6 +47,7 @@ from selflink_core.astro import (
     synastry,
     transit_aspect_options,
     transits,
+    wheel_svg,
 )
 from selflink_core.astro.errors import AmbiguousPlace, UnknownPlace
 
@@ -124,6 +129,13 @@ EphemerisPathOption = Annotated[
     ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print canonical JSON instead.")]
+SvgOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--svg",
+        help="Also write the chart wheel as SVG to this file (replaced whole if it exists).",
+    ),
+]
 
 
 _BIRTH_FLAGS = {
@@ -273,6 +285,12 @@ def _natal(birth: BirthData, options: ChartOptions, prefix: str = "") -> Chart:
         return natal_chart(birth, options)
 
 
+def _write_svg(path: Path | None, draw: Callable[[], str]) -> None:
+    """Write the wheel before printing anything, so a failed write leaves no partial output."""
+    if path is not None:
+        write_file_atomically(path, draw().encode())
+
+
 def _emit(result: Result, as_json: bool, render: Callable[[dict[str, Any]], None]) -> None:
     if as_json:
         typer.echo(result.to_json().decode())
@@ -299,13 +317,16 @@ def chart(
     ephemeris: EphemerisOption = "swiss_ephemeris",
     ephemeris_path: EphemerisPathOption = None,
     json: JsonOption = False,
+    svg: SvgOption = None,
 ) -> None:
     """A natal chart: bodies, houses, angles, aspects and summaries."""
     birth = _birth(
         date, time, tz, lat, lon, place=place, country=country, fold=fold, utc_offset=utc_offset
     )
     options = _options(house_system, zodiac, ayanamsa, aspects, ephemeris, ephemeris_path)
-    _emit(_natal(birth, options), json, render_chart)
+    natal = _natal(birth, options)
+    _write_svg(svg, lambda: wheel_svg(natal.to_dict()))
+    _emit(natal, json, render_chart)
 
 
 WithDate = Annotated[str, typer.Option("--with-date", help="The other person's birth date.")]
@@ -356,6 +377,14 @@ def synastry_command(
         bool, typer.Option("--composite", help="Show the midpoint composite chart instead.")
     ] = False,
     json: JsonOption = False,
+    svg: Annotated[
+        Path | None,
+        typer.Option(
+            "--svg",
+            help="Also write an SVG bi-wheel (first person inside, second outside, the aspects "
+            "between them) to this file; with --composite, the composite chart's wheel.",
+        ),
+    ] = None,
 ) -> None:
     """Synastry between two people (the --with-* options describe the second)."""
     first = _birth(
@@ -376,9 +405,13 @@ def synastry_command(
     options = _options(house_system, zodiac, ayanamsa, aspects, ephemeris, ephemeris_path)
     one, two = _natal(first, options), _natal(second, options, "with-")
     if composite:
-        _emit(_guarded(lambda: composite_chart(one, two, options.aspects)), json, render_chart)
+        mixed = _guarded(lambda: composite_chart(one, two, options.aspects))
+        _write_svg(svg, lambda: wheel_svg(mixed.to_dict()))
+        _emit(mixed, json, render_chart)
     else:
-        _emit(_guarded(lambda: synastry(one, two, options.aspects)), json, render_result)
+        relation = _guarded(lambda: synastry(one, two, options.aspects))
+        _write_svg(svg, lambda: biwheel_svg(one.to_dict(), two.to_dict(), relation.to_dict()))
+        _emit(relation, json, render_result)
 
 
 def _now() -> dt.datetime:

@@ -113,10 +113,14 @@ MATRIX: dict[tuple[str, str], tuple[dict[str, int], Body]] = {
     ("PUT", "/api/v1/astro/birth-data"): signed_in_only(200, lambda c, a: BIRTH),
     ("DELETE", "/api/v1/astro/birth-data"): signed_in_only(204),
     ("GET", "/api/v1/astro/natal/me"): signed_in_only(404),
+    ("GET", "/api/v1/astro/natal/me/wheel"): signed_in_only(404),
     ("GET", "/api/v1/astro/transits/me"): signed_in_only(404),
     ("GET", "/api/v1/astro/numerology/me"): signed_in_only(404),
     ("POST", "/api/v1/astro/charts"): public(200, lambda c, a: {"birth": BIRTH}),
     ("POST", "/api/v1/astro/synastry"): signed_in_only(
+        200, lambda c, a: {"first": BIRTH, "second": BIRTH | {"time": "06:00"}}
+    ),
+    ("POST", "/api/v1/astro/synastry/wheel"): signed_in_only(
         200, lambda c, a: {"first": BIRTH, "second": BIRTH | {"time": "06:00"}}
     ),
     ("GET", "/api/v1/matching/vocabulary"): public(200),

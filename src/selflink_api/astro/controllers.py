@@ -1,5 +1,6 @@
 """HTTP endpoints of astro: birth data, my natal chart, transits and numerology, charts for
-any input, synastry. Results are the engine's canonical JSON bytes, sent as they are."""
+any input, synastry, and chart wheels. Results are the engine's canonical JSON bytes, sent as
+they are; wheels are SVG drawn by the engine from those same documents."""
 
 from typing import Annotated, Any
 
@@ -42,6 +43,31 @@ def provide_chart_options(
 
 def document(content: bytes) -> Response[bytes]:
     return Response(content, media_type=MediaType.JSON)
+
+
+SVG = "image/svg+xml"
+SVG_HEADERS = {
+    # Opened on its own, the picture may run nothing and load nothing; it needs neither.
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'",
+    "X-Content-Type-Options": "nosniff",
+}
+
+
+def picture(content: bytes) -> Response[bytes]:
+    return Response(content, media_type=SVG, headers=SVG_HEADERS)
+
+
+def drawn(what: str, *statuses: int) -> dict[int, ResponseSpec]:
+    """OpenAPI for an SVG wheel (otherwise described as JSON)."""
+    return {
+        200: ResponseSpec(
+            data_container=str,
+            media_type=SVG,
+            generate_examples=False,
+            description=f"{what}, SVG; the same bytes for the same charts (docs/astro.md).",
+        ),
+        **problems(*statuses),
+    }
 
 
 def documented(kind: str) -> dict[int, ResponseSpec]:
@@ -94,6 +120,19 @@ class AstroController(Controller):
         chart_options: NamedDependency[ChartOptionsInput],
     ) -> Response[bytes]:
         return document(await astro.my_chart(principal.id, chart_options))
+
+    @get(
+        "/natal/me/wheel",
+        summary="My natal chart as an SVG wheel",
+        responses=drawn("The wheel of my natal chart", 404),  # no birth data yet
+    )
+    async def my_wheel(
+        self,
+        principal: NamedDependency[Principal],
+        astro: NamedDependency[AstroService],
+        chart_options: NamedDependency[ChartOptionsInput],
+    ) -> Response[bytes]:
+        return picture(await astro.my_chart_wheel(principal.id, chart_options))
 
     @get("/transits/me", summary="Transits to my natal chart", responses=documented("transits"))
     async def my_transits(
@@ -159,3 +198,14 @@ class AstroController(Controller):
         astro: NamedDependency[AstroService],
     ) -> Response[bytes]:
         return document(await astro.synastry(principal.id, data))
+
+    @post(
+        "/synastry/wheel",
+        summary="Two explicit births as an SVG bi-wheel with their synastry aspects",
+        status_code=200,
+        responses=drawn("The bi-wheel: first inside, second outside, their aspects as lines"),
+    )
+    async def synastry_wheel(
+        self, data: JSONBody[SynastryRequest], astro: NamedDependency[AstroService]
+    ) -> Response[bytes]:
+        return picture(await astro.synastry_wheel(data))

@@ -303,6 +303,11 @@ class AstroService:
         options = self._options(choice, QUERY)
         return await self.charts.chart(user_id, await self._located_birth_data(user_id), options)
 
+    async def my_chart_wheel(self, user_id: UUID, choice: ChartOptionsInput) -> bytes:
+        """The wheel of my natal chart (from the cache like the chart), SVG as UTF-8."""
+        chart = await self.my_chart(user_id, choice)
+        return await anyio.to_thread.run_sync(_wheel_svg, chart)
+
     async def my_transits(self, user_id: UUID, at: str | None, choice: ChartOptionsInput) -> bytes:
         with engine_errors(QUERY):
             moment = _now() if at is None else astro.parse_moment(at, "at")
@@ -368,6 +373,28 @@ class AstroService:
             BODY, _synastry_json, first, second, options.aspects, request.composite
         )
 
+    async def synastry_wheel(self, request: SynastryRequest) -> bytes:
+        """The bi-wheel of two explicit births. Not with a handle: the outer ring would be the
+        other person's whole chart, which synastry with them never discloses."""
+        await self._limit()
+        if request.handle is not None:
+            raise ProblemError.invalid(
+                "handle",
+                "a bi-wheel would disclose the other person's chart; "
+                "it is only available for explicit input (first and second)",
+            )
+        if request.composite:
+            raise ProblemError.invalid(
+                "composite", "a bi-wheel shows the two charts; ask /synastry for the composite"
+            )
+        if request.first is None or request.second is None:
+            missing = "first" if request.first is None else "second"
+            raise ProblemError.invalid(missing, "give both first and second")
+        options = self._options(request.options, Where(prefix="options."))
+        first = await self._chart_for(request.first, options, Where(prefix="first."))
+        second = await self._chart_for(request.second, options, Where(prefix="second."))
+        return await run_engine(BODY, _biwheel_svg, first, second, options.aspects)
+
     async def _synastry_with(
         self,
         user_id: UUID,
@@ -413,6 +440,17 @@ def _synastry_json(
     relation = astro.synastry(one, two, aspects).to_json()
     composite = astro.composite_chart(one, two, aspects).to_json() if with_composite else b"null"
     return b'{"composite":' + composite + b',"synastry":' + relation + b"}"
+
+
+def _wheel_svg(chart: bytes) -> bytes:
+    return astro.wheel_svg(json.loads(chart)).encode()
+
+
+def _biwheel_svg(first: bytes, second: bytes, aspects: astro.AspectOptions) -> bytes:
+    one = astro.Chart.from_dict(json.loads(first))
+    two = astro.Chart.from_dict(json.loads(second))
+    relation = astro.synastry(one, two, aspects)
+    return astro.biwheel_svg(one.to_dict(), two.to_dict(), relation.to_dict()).encode()
 
 
 def _private_synastry_json(mine: bytes, theirs: bytes, aspects: astro.AspectOptions) -> bytes:

@@ -21,6 +21,7 @@ Typical use by the API layer::
     chart = Chart.from_dict(json.loads(cached_bytes))
     synastry(chart, other), composite_chart(chart, other), transits(chart, at=now)
     numerology(birth.date, year=now.year)
+    wheel_svg(chart.to_dict()), biwheel_svg(first, second, synastry_document)  # SVG text
 
 Errors are `AstroError` subclasses: `InvalidInput` (with `field`; `InvalidBirthData` has one
 subclass for each rule of which fields go together), `UnknownPlace`,
@@ -79,6 +80,7 @@ from selflink_core.astro.numerology import numerology
 from selflink_core.astro.places import Place, resolve_place, search_places, zone_at
 from selflink_core.astro.synastry import composite_chart, synastry
 from selflink_core.astro.transits import transits
+from selflink_core.astro.wheel import biwheel_svg, wheel_svg
 from selflink_core.astro.zodiac import AYANAMSAS, HOUSE_SYSTEMS, RULES_VERSION
 
 __all__ = [
@@ -116,6 +118,7 @@ __all__ = [
     "UnknownPlace",
     "batch_features",
     "birth_features",
+    "biwheel_svg",
     "canonical_json",
     "chart_features",
     "composite_chart",
@@ -134,5 +137,6 @@ __all__ = [
     "synastry",
     "transit_aspect_options",
     "transits",
+    "wheel_svg",
     "zone_at",
 ]
