@@ -42,6 +42,13 @@ async def get_json(client: Client, url: str, viewer: Person | None = None) -> An
     return response.json()
 
 
+def item_id(item: dict[str, Any]) -> str:
+    """A list item's id: a post or comment id, a for-you item's post id, a person's handle."""
+    if item.get("type") == "post":
+        return str(item["post"]["id"])
+    return str(item.get("id") or item["handle"])
+
+
 async def ids_in(client: Client, url: str, viewer: Person | None = None) -> list[str]:
     """Every item id of a paged list, following cursors to the end."""
     ids: list[str] = []
@@ -49,7 +56,7 @@ async def ids_in(client: Client, url: str, viewer: Person | None = None) -> list
     while True:
         query = f"{'&' if '?' in url else '?'}cursor={cursor}" if cursor else ""
         page = await get_json(client, url + query, viewer)
-        ids.extend(item.get("id") or item.get("handle") for item in page["items"])
+        ids.extend(item_id(item) for item in page["items"] if item.get("type") != "insight")
         cursor = page["next_cursor"]
         if cursor is None:
             return ids

@@ -153,6 +153,7 @@ MATRIX: dict[tuple[str, str], tuple[dict[str, int], Body]] = {
     ("DELETE", "/api/v1/comments/{comment_id:uuid}/like"): signed_in_only(204),
     ("GET", "/api/v1/users/{handle:str}/posts"): public(200),
     ("GET", "/api/v1/feed/home"): signed_in_only(200),
+    ("GET", "/api/v1/feed/for-you"): signed_in_only(200),
     ("GET", "/api/v1/staff/outbox"): staff_only,
     ("GET", "/api/v1/staff/users/{handle:str}/personal-data"): staff_only,
     ("POST", "/api/v1/staff/users/{handle:str}/suspend"): row(401, 403, 403, 204),

@@ -848,3 +848,80 @@ async def export_for_user(
         "liked_posts": [str(i) for i in liked_posts],
         "liked_comments": [str(i) for i in liked_comments],
     }
+
+
+# What feeds read ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RecentPost:
+    """A post a feed may rank: who wrote it, when, and how much it was liked and answered."""
+
+    post_id: UUID
+    author_id: UUID
+    author_handle: str
+    created_at: datetime
+    likes: int
+    comments: int
+
+
+async def recent_posts_for(
+    session: AsyncSession, viewer_id: UUID, since: datetime, limit: int
+) -> list[RecentPost]:
+    """The newest posts since `since` the viewer may see, by others they did not mute."""
+    rows = await session.execute(
+        select(
+            Post.id,
+            Post.author_id,
+            User.handle,
+            Post.created_at,
+            Post.like_count,
+            Post.comment_count,
+        )
+        .join(User, User.id == Post.author_id)
+        .where(
+            visible_posts(viewer_id),
+            Post.author_id != viewer_id,
+            Post.author_id.not_in(hidden_from(viewer_id)),
+            Post.created_at >= since,
+        )
+        .order_by(Post.created_at.desc(), Post.id.desc())
+        .limit(limit)
+    )
+    return [RecentPost(*row) for row in rows]
+
+
+async def activity_towards(
+    session: AsyncSession, viewer_id: UUID, authors: Sequence[UUID], since: datetime
+) -> tuple[dict[UUID, int], dict[UUID, int]]:
+    """How many posts of each author the viewer liked, and commented on, since `since`."""
+    liked = await session.execute(
+        select(Post.author_id, func.count())
+        .join(PostLike, PostLike.post_id == Post.id)
+        .where(
+            PostLike.user_id == viewer_id,
+            PostLike.created_at >= since,
+            Post.author_id.in_(authors),
+        )
+        .group_by(Post.author_id)
+    )
+    commented = await session.execute(
+        select(Post.author_id, func.count())
+        .join(Comment, Comment.post_id == Post.id)
+        .where(
+            Comment.author_id == viewer_id,
+            Comment.created_at >= since,
+            Comment.deleted_at.is_(None),
+            Post.author_id.in_(authors),
+        )
+        .group_by(Post.author_id)
+    )
+    return {a: int(n) for a, n in liked}, {a: int(n) for a, n in commented}
+
+
+async def posts_by_ids(
+    session: AsyncSession, viewer_id: UUID, post_ids: Sequence[UUID]
+) -> dict[UUID, schemas.PostView]:
+    """These posts as the viewer sees them now; the ones they may no longer see are left out."""
+    rows = (await session.execute(posts_seen_by(viewer_id).where(Post.id.in_(post_ids)))).all()
+    return {view.id: view for view in await render_posts(session, viewer_id, rows)}

@@ -1,6 +1,5 @@
 """HTTP endpoints of the feeds."""
 
-from dataclasses import dataclass
 from typing import Any
 
 from litestar import Controller, Request, get
@@ -10,15 +9,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from selflink_api.accounts.controllers import ACCOUNT_DEPENDENCIES
 from selflink_api.accounts.services import Principal
 from selflink_api.content.schemas import PostView
-from selflink_api.feed.services import FeedService
-from selflink_api.platform.events import EventBus
+from selflink_api.feed.schemas import ForYouPage
+from selflink_api.feed.services import FeedService, FeedToolkit
 from selflink_api.platform.jobs import JobQueue
+from selflink_api.platform.openapi import problems
 from selflink_api.platform.pagination import CursorPage, PageRequest
-
-
-@dataclass(frozen=True)
-class FeedToolkit:
-    events: EventBus
 
 
 def provide_feed_service(
@@ -27,7 +22,7 @@ def provide_feed_service(
     jobs: NamedDependency[JobQueue],
 ) -> FeedService:
     toolkit: FeedToolkit = request.app.state.feed
-    return FeedService(db_session, toolkit.events, jobs)
+    return FeedService(db_session, toolkit, request.app.state.matching, jobs)
 
 
 class FeedController(Controller):
@@ -47,3 +42,18 @@ class FeedController(Controller):
     ) -> CursorPage[PostView]:
         items, cursor = await feed.home(principal.id, page)
         return CursorPage(items=items, next_cursor=cursor)
+
+    @get(
+        "/for-you",
+        summary="Posts ranked for me, each saying why, with insight cards",
+        description="The first page ranks and freezes up to ten pages for an hour; `limit` "
+        "of the first page sets the page size of the later ones.",
+        responses=problems(400),
+    )
+    async def for_you(
+        self,
+        principal: NamedDependency[Principal],
+        feed: NamedDependency[FeedService],
+        page: NamedDependency[PageRequest],
+    ) -> ForYouPage:
+        return await feed.for_you(principal.id, page)
