@@ -33,7 +33,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy.orm import InstrumentedAttribute, aliased
 
 from selflink_api.accounts.models import AccountStatus, ProfileVisibility, User
 from selflink_api.accounts.services import user_by_handle
@@ -503,8 +503,9 @@ class ContentService:
         the comment it answers). A deleted comment shows as a tombstone while it has replies."""
         post, _ = await self._visible_post(viewer_id, post_id)
         statement = self._comments_seen_by(viewer_id, post.id)
-        replied = select(Comment.parent_id).where(
-            Comment.post_id == post.id, Comment.deleted_at.is_(None), Comment.parent_id.is_not(None)
+        reply = aliased(Comment)
+        replied = select(reply.parent_id).where(
+            reply.post_id == post.id, reply.deleted_at.is_(None), reply.parent_id.is_not(None)
         )
         statement = statement.where(or_(Comment.deleted_at.is_(None), Comment.id.in_(replied)))
         rows: list[Any]
