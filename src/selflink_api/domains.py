@@ -20,6 +20,7 @@ DOMAIN_PACKAGES = (
     "matching",
     "content",
     "feed",
+    "search",
 )
 
 

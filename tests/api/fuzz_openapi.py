@@ -56,6 +56,8 @@ SEMANTIC_REJECTIONS = {
     ("PATCH", "/api/v1/posts/{post_id}"): "text rules after NFC; BCP 47 registry",
     ("POST", "/api/v1/posts/{post_id}/comments"): "text rules; `reply_to` a comment of this post",
     ("PATCH", "/api/v1/comments/{comment_id}"): "text rules after NFC (no Cc/Cf, not blank)",
+    ("GET", "/api/v1/search/people"): "`q` must hold a letter or digit, not only punctuation",
+    ("GET", "/api/v1/search/posts"): "`q` must hold a letter or digit, not only punctuation",
 }
 """Operations whose 422 the schema cannot (or does not yet) predict, each with its reason."""
 

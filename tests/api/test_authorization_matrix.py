@@ -152,6 +152,8 @@ MATRIX: dict[tuple[str, str], tuple[dict[str, int], Body]] = {
     ("PUT", "/api/v1/comments/{comment_id:uuid}/like"): signed_in_only(204),
     ("DELETE", "/api/v1/comments/{comment_id:uuid}/like"): signed_in_only(204),
     ("GET", "/api/v1/users/{handle:str}/posts"): public(200),
+    ("GET", "/api/v1/search/people"): public(200),
+    ("GET", "/api/v1/search/posts"): public(200),
     ("GET", "/api/v1/feed/home"): signed_in_only(200),
     ("GET", "/api/v1/feed/for-you"): signed_in_only(200),
     ("GET", "/api/v1/staff/outbox"): staff_only,
@@ -207,6 +209,12 @@ PLACEHOLDERS = {
     "/{decision:str}": "/reject",
 }
 
+REQUIRED_QUERIES = {
+    "/api/v1/search/people": "?q=owner",
+    "/api/v1/search/posts": "?q=mine",
+}
+"""Query parameters a route cannot answer without."""
+
 
 async def owner_items(client: AsyncTestClient[Litestar], owner: Person) -> dict[str, str]:
     """A public post of the owner's and the owner's comment on it, for the paths naming one."""
@@ -255,7 +263,7 @@ async def test_endpoint_answers_each_kind_of_caller(
             )
             actor = getattr(cast, actor_name, None)
             items = await owner_items(client, cast.owner) if "_id:uuid}" in path else None
-            url = concrete(path, cast.owner, items)
+            url = concrete(path, cast.owner, items) + REQUIRED_QUERIES.get(path, "")
             response = await client.request(
                 method, url, headers=actor.headers if actor else {}, json=body(cast, actor)
             )

@@ -1,7 +1,8 @@
 """Visibility, blocks and mutes on every path where content appears, derived from the routes.
 
-Every route of the content and feed domains is either about one post or comment (its path
-names `{post_id}` or `{comment_id}`) or a list of posts. For each case where a viewer must not
+Every route of the content, feed and search domains is either about one post or comment (its
+path names `{post_id}` or `{comment_id}`) or a list of posts (or, for the people search, of
+people). For each case where a viewer must not
 see a post, every route about it must answer 404, exactly as for a post that does not exist,
 and no list may show it. A route added later joins the test by itself; a new list must be
 added to `LISTS` (the route-table test says so).
@@ -42,15 +43,19 @@ LISTS = {
     "/api/v1/users/{handle:str}/posts": "/api/v1/users/{author}/posts",
     "/api/v1/feed/home": "/api/v1/feed/home",
     "/api/v1/feed/for-you": "/api/v1/feed/for-you",
+    "/api/v1/search/posts": "/api/v1/search/posts?q=for",  # the posts here all say "for"
 }
 """Every list of posts, with how to reach the author's items in it."""
 
 
-DOMAINS = ("selflink_api.content.", "selflink_api.feed.")
+NOT_OF_POSTS = {"/api/v1/search/people"}
+"""Lists of these domains that hold no posts (test_search.py checks who they show)."""
+
+DOMAINS = ("selflink_api.content.", "selflink_api.feed.", "selflink_api.search.")
 
 
 def content_routes(app: Litestar) -> set[tuple[str, str]]:
-    """Every (method, path) served by a handler of the content or feed domains."""
+    """Every (method, path) served by a handler of the content, feed or search domains."""
     return {
         (method, route.path)
         for route in app.routes
@@ -69,7 +74,7 @@ def test_every_content_route_is_about_one_item_or_a_known_list() -> None:
     routes = content_routes(app)
     assert routes, "the content routes were not found"
     lists = {path for method, path in routes if method == "GET" and not about_one_item(path)}
-    assert lists == set(LISTS)
+    assert lists == set(LISTS) | NOT_OF_POSTS
     writes = {(m, p) for m, p in routes if not about_one_item(p) and (m, p) != ("GET", p)}
     assert writes == {("POST", "/api/v1/posts")}
 
@@ -209,6 +214,7 @@ async def test_people_hidden_from_me_vanish_from_lists_and_counts(
     assert await ids_in(client, f"/api/v1/posts/{post['id']}/likes", me) == []
     assert await ids_in(client, f"/api/v1/posts/{post['id']}/comments", me) == [mine["id"]]
     assert pest_post["id"] not in await ids_in(client, "/api/v1/feed/home", me)
+    assert pest_post["id"] not in await ids_in(client, "/api/v1/search/posts?q=look", me)
     # Others still see everything.
     seen_by_friend = await get_json(client, f"/api/v1/posts/{post['id']}", friend)
     assert (seen_by_friend["like_count"], seen_by_friend["comment_count"]) == (1, 2)

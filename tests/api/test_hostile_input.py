@@ -219,6 +219,11 @@ async def test_query_errors_name_their_source_plainly(client: Client, ada: Perso
     assert [(e["field"], e["source"]) for e in body["errors"]] == [("limit", "query")]
 
 
+async def test_a_missing_query_parameter_is_named(client: Client) -> None:
+    body = assert_problem(await client.get("/api/v1/search/posts"), 422, "validation-error")
+    assert body["errors"] == [{"field": "q", "source": "query", "message": "is required"}]
+
+
 # 10. Allow -------------------------------------------------------------------------------------
 
 PATH_PARAMETER = re.compile(r"\{(\w+):(\w+)\}")

@@ -21,6 +21,7 @@ from sqlalchemy import (
     ColumnElement,
     CompoundSelect,
     Select,
+    Subquery,
     and_,
     case,
     delete,
@@ -342,6 +343,31 @@ class ContentService:
             Post.author_id.not_in(excluding),
         )
         return await self.page_of_posts(viewer_id, statement, scope, page)
+
+    async def ranked_posts(
+        self, viewer_id: UUID | None, ranked: Subquery, scope: str, page: PageRequest
+    ) -> tuple[list[schemas.PostView], str | None]:
+        """A page of the posts of `ranked` (columns `post_id`, `score`: higher is better) the
+        viewer may see, best first, then newest; people the viewer muted are left out, as on
+        every list. The cursor holds (score, created_at, id), so pages never overlap."""
+        statement = (
+            posts_seen_by(viewer_id)
+            .add_columns(ranked.c.score)
+            .join(ranked, ranked.c.post_id == Post.id)
+            .where(not_hidden(viewer_id, Post.author_id))
+        )
+        rows: list[Any]
+        rows, cursor = await paginate(
+            self.session,
+            statement,
+            scope=scope,
+            order_by=[ranked.c.score, Post.created_at, Post.id],
+            page=page,
+            descending=True,
+            rows=True,
+            key_of=lambda row: (row.score, row[0].created_at, row[0].id),
+        )
+        return await render_posts(self.session, viewer_id, [(p, u) for p, u, _ in rows]), cursor
 
     async def page_of_posts(
         self,
