@@ -47,7 +47,14 @@ if TYPE_CHECKING:
 
 PASSWORD = "a long benchmark passphrase 42"
 DATA = Path(__file__).parent / "data"
-TOPICS = ("stars", "coffee", "music", "books", "the sea", "mountains", "bread", "code")
+SYLLABLES = ("ka", "lo", "mi", "ren", "sa", "tu", "vel", "no", "ari", "es", "po", "di")
+WORDS = [
+    *[a + b + c for a in SYLLABLES for b in SYLLABLES for c in ("", "n", "s")][:400],
+    "coffee", "stars", "music", "books", "sea", "mountains", "bread", "code", "today", "moon",
+]  # fmt: skip
+"""A vocabulary of 410 words; posts draw 6 to 12 of them (Zipf-like: early words are
+commoner), so a word is in a few per cent of posts, as in real text."""
+WORDS_PER_POST = (6, 12)
 TRANSACTION_CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")
 
 
@@ -82,6 +89,7 @@ def serve(app: Litestar, port: int) -> uvicorn.Server:
 async def fill_postgres(dsn: str, people: int, posts: int, likes: int) -> None:
     """People, a year of posts (2% private, 8% for followers) and likes skewed to a few
     popular posts, all by SQL; counts set from the likes."""
+    spread = WORDS_PER_POST[1] - WORDS_PER_POST[0] + 1
     connection = await asyncpg.connect(dsn)
     try:
         await connection.execute(
@@ -102,8 +110,9 @@ async def fill_postgres(dsn: str, people: int, posts: int, likes: int) -> None:
             INSERT INTO posts (id, author_id, text, language, visibility, like_count,
                 comment_count, created_at, updated_at)
             SELECT gen_random_uuid(), authors.ids[1 + g % {people}],
-                'Thinking about ' || (ARRAY{list(TOPICS)})[1 + g % {len(TOPICS)}]
-                    || ' today, note ' || g,
+                (SELECT string_agg(v.words[1 + floor(power(random(), 2) * {len(WORDS)})::int], ' ')
+                 FROM (SELECT ARRAY{WORDS} AS words) v,
+                      generate_series(1, {WORDS_PER_POST[0]} + g % {spread}) s),
                 'en',
                 CASE WHEN g % 50 = 0 THEN 'private' WHEN g % 12 = 0 THEN 'followers'
                      ELSE 'public' END,
@@ -165,7 +174,10 @@ async def fill_sqlite(url: str, people: int, posts: int, likes: int) -> None:
                 {
                     "id": post,
                     "author_id": users[n % people],
-                    "text": f"Thinking about {TOPICS[n % len(TOPICS)]} today, note {n}",
+                    "text": " ".join(
+                        WORDS[int(draw.random() ** 2 * len(WORDS))]
+                        for _ in range(draw.randint(*WORDS_PER_POST))
+                    ),
                     "language": "en",
                     "visibility": "private"
                     if n % 50 == 0
@@ -330,8 +342,11 @@ def main() -> None:
             "GET /feed/for-you, second page (frozen)": lambda: client.get(
                 f"/feed/for-you?cursor={for_you['next_cursor']}", headers=headers
             ),
-            "GET /search/posts?q=coffee today, first page": lambda: client.get(
-                "/search/posts", params={"q": "coffee today"}, headers=headers
+            "GET /search/posts?q=kalo misa (two words), first page": lambda: client.get(
+                "/search/posts", params={"q": "kalo misa"}, headers=headers
+            ),
+            "GET /search/posts?q=coffee (one rare word), first page": lambda: client.get(
+                "/search/posts", params={"q": "coffee"}, headers=headers
             ),
             "GET /search/people?q=bench_12, first page": lambda: client.get(
                 "/search/people", params={"q": "bench_12"}, headers=headers
