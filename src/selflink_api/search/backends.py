@@ -4,7 +4,7 @@ Both see the same words (letters and digits, split by the service; never the use
 syntax), both fold case only (no stemming, no accent folding: `simple` on PostgreSQL,
 `unicode61 remove_diacritics 0` on SQLite, because people write in many languages) and both
 weigh a person's handle and display name 2.5 times their bio. What each engine keeps in sync,
-and how, is in `migrations/versions/0008_search.py`.
+and how, is in `migrations/versions/0009_search.py`.
 """
 
 from collections.abc import Sequence
