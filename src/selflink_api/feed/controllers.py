@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from selflink_api.accounts.controllers import ACCOUNT_DEPENDENCIES
 from selflink_api.accounts.services import Principal
+from selflink_api.content.media import MediaUrls
 from selflink_api.content.schemas import PostView
 from selflink_api.feed.services import FeedService
 from selflink_api.platform.events import EventBus
@@ -19,6 +20,7 @@ from selflink_api.platform.pagination import CursorPage, PageRequest
 @dataclass(frozen=True)
 class FeedToolkit:
     events: EventBus
+    media_urls: MediaUrls
 
 
 def provide_feed_service(
@@ -27,7 +29,7 @@ def provide_feed_service(
     jobs: NamedDependency[JobQueue],
 ) -> FeedService:
     toolkit: FeedToolkit = request.app.state.feed
-    return FeedService(db_session, toolkit.events, jobs)
+    return FeedService(db_session, toolkit.events, jobs, toolkit.media_urls)
 
 
 class FeedController(Controller):
