@@ -1,6 +1,7 @@
 """Photos and videos made in the tests, and uploading them through the real endpoint."""
 
 import io
+import random
 import struct
 import zlib
 from typing import Any
@@ -22,6 +23,14 @@ def photo(size: tuple[int, int] = (40, 20), fmt: str = "JPEG", **save: Any) -> b
     image = Image.linear_gradient("L").resize(size).convert("RGB")
     buffer = io.BytesIO()
     image.save(buffer, format=fmt, **save)
+    return buffer.getvalue()
+
+
+def noisy_photo(size: tuple[int, int] = (100, 100)) -> bytes:
+    """A JPEG that compresses badly, to be larger than a small limit."""
+    noise = random.Random(7).randbytes(size[0] * size[1] * 3)
+    buffer = io.BytesIO()
+    Image.frombytes("RGB", size, noise).save(buffer, format="JPEG", quality=95)
     return buffer.getvalue()
 
 
