@@ -7,8 +7,9 @@ from uuid import UUID
 
 from litestar import Controller, Request, delete, get, patch, post, put
 from litestar.di import NamedDependency, Provide
+from litestar.openapi import ResponseSpec
 from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
-from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.params import FromPath, JSONBody, PathParameter, QueryParameter
 from litestar.response import Stream
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -275,12 +276,14 @@ class FileUploadOperation(Operation):
 
 Expires = Annotated[
     int | None,
-    QueryParameter(ge=0, le=2**40, description="Of a signed URL: when it expires (Unix time)."),
+    QueryParameter(ge=1, le=2**40, description="Of a signed URL: when it expires (Unix time)."),
 ]
 Signature = Annotated[
     str | None, QueryParameter(max_length=64, description="Of a signed URL: its signature.")
 ]
-Variant = Annotated[str, QueryParameter(description="`original`, `320` or `1080`.")]
+Variant = Annotated[
+    str, PathParameter(description="`original`, or a thumbnail of images: `320` or `1080`.")
+]
 
 
 class MediaController(Controller):
@@ -316,12 +319,20 @@ class MediaController(Controller):
         "/{media_id:uuid}/{variant:str}",
         opt=ANYONE,
         summary="A media file: public ones to anyone, others by signed URL",
-        responses=problems(403, 404),
+        responses={
+            200: ResponseSpec(
+                data_container=bytes,
+                media_type="application/octet-stream",
+                description="The file, in its sniffed type (image/jpeg, video/mp4, …)",
+                generate_examples=False,
+            ),
+            **problems(403, 404),
+        },
     )
     async def file(
         self,
         media_id: FromPath[UUID],
-        variant: FromPath[str],
+        variant: Variant,
         viewer: NamedDependency[Principal | None],
         media_service: NamedDependency[MediaService],
         expires: Expires = None,
