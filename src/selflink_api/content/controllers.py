@@ -339,7 +339,7 @@ class MediaController(Controller):
         signature: Signature = None,
     ) -> Stream:
         found = await media_service.file(_id(viewer), media_id, variant, expires, signature)
-        stored = await media_service.toolkit.backend.fs.get_async(found.path)
+        stored = await media_service.stored(found)
 
         async def chunks() -> AsyncIterator[bytes]:
             async for chunk in stored.stream(min_chunk_size=STREAM_CHUNK_BYTES):

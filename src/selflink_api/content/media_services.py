@@ -12,7 +12,7 @@ import functools
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 import anyio
@@ -42,6 +42,10 @@ from selflink_api.content.services import mark_removed, media_view, visible_post
 from selflink_api.platform.problems import FORBIDDEN, NOT_FOUND, ProblemError
 from selflink_api.platform.uploads import ReceivedFile
 from selflink_api.settings import Settings
+
+if TYPE_CHECKING:
+    from obstore import GetResult
+    from obstore.store import ObjectStore
 
 UNATTACHED_LIFETIME = timedelta(days=1)
 """How long an upload may wait for a post before the sweep removes it."""
@@ -176,6 +180,14 @@ class MediaService:
             raise ProblemError(NOT_FOUND, "This media has no such variant (yet).")
         file_type = FILE_TYPES[media.content_type]
         return MediaFile(media, file_type, object_path(media.id, variant, file_type), cache)
+
+    async def stored(self, found: MediaFile) -> "GetResult":
+        """The stored file, ready to stream; a 404 if the storage lost it."""
+        store: ObjectStore = self.toolkit.backend.fs
+        try:
+            return await store.get_async(found.path)
+        except (FileNotFoundError, NotFoundError):
+            raise _no_such_media() from None
 
     async def _live(self, media_id: UUID) -> Media:
         """Media not removed, on no post or on a live post of an active author: what a signed
