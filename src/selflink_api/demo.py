@@ -184,7 +184,9 @@ async def seed_content(app: Litestar, session: AsyncSession) -> bool:
     found = await session.execute(select(User.handle, User.id).where(User.handle.in_(POSTS)))
     people = {row.handle: row.id for row in found}
     # Seeding announces nothing: no events, so nobody is notified of demo activity.
-    content = ContentService(session, EventBus({}), JobQueue(app.state.job_runner))
+    content = ContentService(
+        session, EventBus({}), JobQueue(app.state.job_runner), app.state.content.media.urls
+    )
     if await session.scalar(select(Post.id).where(Post.author_id.in_(people.values())).limit(1)):
         return False
     first: dict[str, str] = {}

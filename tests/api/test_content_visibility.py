@@ -1,10 +1,10 @@
 """Visibility, blocks and mutes on every path where content appears, derived from the routes.
 
-Every route of the content, feed and search domains is either about one post or comment (its
-path names `{post_id}` or `{comment_id}`) or a list of posts (or, for the people search, of
-people). For each case where a viewer must not
-see a post, every route about it must answer 404, exactly as for a post that does not exist,
-and no list may show it. A route added later joins the test by itself; a new list must be
+Every route of the content, feed and search domains is either about one post, comment or
+media file (its path names `{post_id}`, `{comment_id}` or `{media_id}`) or a list of posts (or,
+for the people search, of people). For each case where a viewer must not see a post, every
+route about it, its comment and its photo must answer 404, exactly as for a post that does not
+exist, and no list may show it. A route added later joins the test by itself; a new list must be
 added to `LISTS` (the route-table test says so).
 """
 
@@ -27,6 +27,7 @@ from tests.api.content_helpers import (
     write_comment,
     write_post,
 )
+from tests.api.media_helpers import uploaded
 from tests.api.people import Person, register
 from tests.api.test_auth import make_staff
 
@@ -65,8 +66,11 @@ def content_routes(app: Litestar) -> set[tuple[str, str]]:
     }
 
 
+ITEMS = ("{post_id:uuid}", "{comment_id:uuid}", "{media_id:uuid}")
+
+
 def about_one_item(path: str) -> bool:
-    return "{post_id:uuid}" in path or "{comment_id:uuid}" in path
+    return any(item in path for item in ITEMS)
 
 
 def test_every_content_route_is_about_one_item_or_a_known_list() -> None:
@@ -76,7 +80,7 @@ def test_every_content_route_is_about_one_item_or_a_known_list() -> None:
     lists = {path for method, path in routes if method == "GET" and not about_one_item(path)}
     assert lists == set(LISTS) | NOT_OF_POSTS
     writes = {(m, p) for m, p in routes if not about_one_item(p) and (m, p) != ("GET", p)}
-    assert writes == {("POST", "/api/v1/posts")}
+    assert writes == {("POST", "/api/v1/posts"), ("POST", "/api/v1/media")}
 
 
 @dataclass
@@ -85,6 +89,7 @@ class Scene:
     viewer: Person | None
     post: dict[str, Any]
     comment: dict[str, Any]
+    media: dict[str, Any]
 
 
 Setup = Callable[[Client, Person, Person, Settings], Awaitable[None]]
@@ -146,11 +151,14 @@ HIDDEN = {
 async def hidden_scene(client: Client, settings: Settings, case: str) -> Scene:
     visibility, setup, signed_in = HIDDEN[case]
     author, viewer = await register(client, "author"), await register(client, "viewer")
-    post = await write_post(client, author, "for some eyes only", visibility=visibility)
+    media = await uploaded(client, author)
+    post = await write_post(
+        client, author, "for some eyes only", visibility=visibility, media=[media["id"]]
+    )
     comment = await write_comment(client, author, post["id"])
     await client.put(f"/api/v1/posts/{post['id']}/like", headers=author.headers)
     await setup(client, author, viewer, settings)
-    return Scene(author, viewer if signed_in else None, post, comment)
+    return Scene(author, viewer if signed_in else None, post, comment, media)
 
 
 @pytest.mark.parametrize("case", sorted(HIDDEN))
@@ -162,8 +170,11 @@ async def test_a_hidden_post_is_a_404_on_every_route_and_in_no_list(
     for method, path in sorted(content_routes(client.app)):
         if not about_one_item(path):
             continue
-        url = path.replace("{post_id:uuid}", scene.post["id"]).replace(
-            "{comment_id:uuid}", scene.comment["id"]
+        url = (
+            path.replace("{post_id:uuid}", scene.post["id"])
+            .replace("{comment_id:uuid}", scene.comment["id"])
+            .replace("{media_id:uuid}", scene.media["id"])
+            .replace("{variant:str}", "original")
         )
         response = await client.request(
             method, url, headers=headers, json=BODIES.get((method, path))
@@ -184,6 +195,7 @@ async def test_a_hidden_post_is_a_404_on_every_route_and_in_no_list(
             1,
             1,
         )
+        assert [m["id"] for m in seen["media"]] == [scene.media["id"]]
 
 
 async def test_followers_see_followers_only_posts_everywhere(client: Client) -> None:

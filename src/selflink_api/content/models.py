@@ -6,7 +6,16 @@ from enum import StrEnum
 from uuid import UUID
 
 from advanced_alchemy.types import DateTimeUTC
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, SmallInteger, String, Text
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    SmallInteger,
+    String,
+    Text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from selflink_api.platform.database import Base
@@ -96,3 +105,37 @@ class Mention(Base):
     user_id: Mapped[UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     post_id: Mapped[UUID] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"))
     comment_id: Mapped[UUID | None] = mapped_column(ForeignKey("comments.id", ondelete="CASCADE"))
+
+
+class MediaKind(StrEnum):
+    IMAGE = "image"
+    VIDEO = "video"
+
+
+class Media(Base):
+    """A photo or video its uploader may attach to one post of theirs. The files live in the
+    media storage under `<id>/<variant>.<extension>`; once `removed_at` is set the media is
+    hidden everywhere and `content.remove_media` deletes the files, then the row."""
+
+    __tablename__ = "media"
+    __table_args__ = (
+        Index("ix_media_owner_id", "owner_id"),
+        Index("ix_media_post_id", "post_id", "position"),
+        CheckConstraint("kind IN ('image', 'video')", name="kind"),
+        CheckConstraint("position >= 0 AND size_bytes >= 0", name="position_size"),
+    )
+
+    owner_id: Mapped[UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    post_id: Mapped[UUID | None] = mapped_column(ForeignKey("posts.id", ondelete="SET NULL"))
+    """None until a post takes it; a post deleted outright (account deletion) leaves it None,
+    its files still to remove."""
+    position: Mapped[int] = mapped_column(SmallInteger, default=0)
+    kind: Mapped[str] = mapped_column(String(8))
+    content_type: Mapped[str] = mapped_column(String(32))
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    width: Mapped[int | None] = mapped_column(Integer)
+    height: Mapped[int | None] = mapped_column(Integer)
+    """Pixels of the stored original; None for videos, which are stored as sent."""
+    thumbnails: Mapped[bool] = mapped_column(Boolean, default=False)
+    """Whether `content.make_thumbnails` has stored the smaller variants."""
+    removed_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True))

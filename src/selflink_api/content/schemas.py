@@ -48,10 +48,22 @@ class Struct(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """Request bodies refuse fields they do not know, so typos never pass silently."""
 
 
+MAX_IMAGES_PER_POST = 4
+MediaIds = Annotated[
+    list[UUID],
+    Meta(
+        max_length=MAX_IMAGES_PER_POST,
+        description="Uploads of mine not yet on a post (POST /api/v1/media): up to 4 images, "
+        "or exactly one video.",
+    ),
+]
+
+
 class PostDraft(Struct):
     text: PostText
     language: Language = "en"
     visibility: Visibility = "public"
+    media: MediaIds = msgspec.field(default_factory=list)
 
 
 class PostEdit(Struct):
@@ -78,6 +90,20 @@ class Author(msgspec.Struct, kw_only=True):
     avatar_url: str
 
 
+class MediaView(msgspec.Struct, kw_only=True):
+    """A photo or video as one viewer may fetch it."""
+
+    id: UUID
+    kind: Literal["image", "video"]
+    content_type: str
+    width: int | None
+    """Pixels of the stored image (after orientation and the size cap); None for videos."""
+    height: int | None
+    urls: dict[str, str]
+    """`original`, plus the thumbnails `320` and `1080` (longest side) once made. Public media
+    have plain URLs; others are signed for this viewer and expire within minutes."""
+
+
 class PostView(msgspec.Struct, kw_only=True):
     """A post as one viewer sees it: counts leave out people hidden from that viewer."""
 
@@ -93,6 +119,7 @@ class PostView(msgspec.Struct, kw_only=True):
     comment_count: int
     viewer_has_liked: bool
     mentions: list[str]
+    media: list[MediaView]
 
 
 class CommentView(msgspec.Struct, kw_only=True):

@@ -20,6 +20,7 @@ import langcodes
 from sqlalchemy import (
     ColumnElement,
     CompoundSelect,
+    Integer,
     Select,
     Subquery,
     and_,
@@ -27,8 +28,10 @@ from sqlalchemy import (
     delete,
     exists,
     func,
+    literal_column,
     or_,
     select,
+    union_all,
     update,
 )
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -39,9 +42,12 @@ from sqlalchemy.orm import InstrumentedAttribute, aliased
 from selflink_api.accounts.models import AccountStatus, ProfileVisibility, User
 from selflink_api.accounts.services import user_by_handle
 from selflink_api.content import schemas
+from selflink_api.content.media import ORIGINAL, THUMBNAIL_SIZES, MediaUrls
 from selflink_api.content.models import (
     Comment,
     CommentLike,
+    Media,
+    MediaKind,
     Mention,
     Post,
     PostLike,
@@ -97,6 +103,10 @@ def mentioned_handles(text: str) -> list[str]:
     return list(found)[:MAX_MENTIONS]
 
 
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
 # Who sees what --------------------------------------------------------------------------------
 
 
@@ -140,51 +150,61 @@ def not_hidden(viewer_id: UUID | None, person: InstrumentedAttribute[UUID]) -> C
 
 @dataclass(frozen=True)
 class PostExtras:
-    """What a page of posts shows besides the rows: per-viewer counts, likes and mentions."""
+    """What a page of posts shows besides the rows: per-viewer counts, likes, mentions and
+    media."""
 
     liked: frozenset[UUID]
     hidden_likes: dict[UUID, int]
     hidden_comments: dict[UUID, int]
     mentions: dict[UUID, list[str]]
+    media: dict[UUID, list[Media]]
 
 
 async def post_extras(
     session: AsyncSession, viewer_id: UUID | None, post_ids: Sequence[UUID]
 ) -> PostExtras:
-    """Three queries whatever the page size: likes, hidden comments, mentions."""
+    """Three queries whatever the page size: the viewer's likes with the likes and comments
+    of people hidden from them (one grouped query), mentions, media."""
     if not post_ids:
-        return PostExtras(frozenset(), {}, {}, {})
+        return PostExtras(frozenset(), {}, {}, {}, {})
     liked: set[UUID] = set()
     hidden_likes: dict[UUID, int] = {}
     hidden_comments: dict[UUID, int] = {}
     if viewer_id is not None:
         hidden = hidden_from(viewer_id)
+        likes = select(
+            PostLike.post_id.label("post_id"),
+            case((PostLike.user_id == viewer_id, 1), else_=0).label("mine"),
+            case((PostLike.user_id.in_(hidden), 1), else_=0).label("hidden_likes"),
+            literal_column("0", Integer).label("hidden_comments"),
+        ).where(
+            PostLike.post_id.in_(post_ids),
+            or_(PostLike.user_id == viewer_id, PostLike.user_id.in_(hidden)),
+        )
+        comments = select(
+            Comment.post_id,
+            literal_column("0", Integer),
+            literal_column("0", Integer),
+            literal_column("1", Integer),
+        ).where(
+            Comment.post_id.in_(post_ids),
+            Comment.deleted_at.is_(None),
+            Comment.author_id.in_(hidden_from(viewer_id)),
+        )
+        counted = union_all(likes, comments).subquery()
         rows = await session.execute(
             select(
-                PostLike.post_id,
-                func.sum(case((PostLike.user_id == viewer_id, 1), else_=0)),
-                func.sum(case((PostLike.user_id.in_(hidden), 1), else_=0)),
-            )
-            .where(
-                PostLike.post_id.in_(post_ids),
-                or_(PostLike.user_id == viewer_id, PostLike.user_id.in_(hidden)),
-            )
-            .group_by(PostLike.post_id)
+                counted.c.post_id,
+                func.sum(counted.c.mine),
+                func.sum(counted.c.hidden_likes),
+                func.sum(counted.c.hidden_comments),
+            ).group_by(counted.c.post_id)
         )
-        for post_id, mine, by_hidden in rows:
+        for post_id, mine, by_hidden, hidden_comment_count in rows:
             if mine:
                 liked.add(post_id)
             hidden_likes[post_id] = int(by_hidden or 0)
-        counted = await session.execute(
-            select(Comment.post_id, func.count())
-            .where(
-                Comment.post_id.in_(post_ids),
-                Comment.deleted_at.is_(None),
-                Comment.author_id.in_(hidden_from(viewer_id)),
-            )
-            .group_by(Comment.post_id)
-        )
-        hidden_comments = {post_id: int(n) for post_id, n in counted}
+            hidden_comments[post_id] = int(hidden_comment_count or 0)
     mentions: dict[UUID, list[str]] = {}
     named = await session.execute(
         select(Mention.post_id, User.handle)
@@ -198,7 +218,57 @@ async def post_extras(
     )
     for post_id, handle in named:
         mentions.setdefault(post_id, []).append(handle)
-    return PostExtras(frozenset(liked), hidden_likes, hidden_comments, mentions)
+    media: dict[UUID, list[Media]] = {}
+    attached = await session.scalars(
+        select(Media)
+        .where(Media.post_id.in_(post_ids), Media.removed_at.is_(None))
+        .order_by(Media.post_id, Media.position)
+    )
+    for item in attached:
+        media.setdefault(item.post_id, []).append(item)  # type: ignore[arg-type]  # attached
+    return PostExtras(frozenset(liked), hidden_likes, hidden_comments, mentions, media)
+
+
+def media_view(media: Media, urls: MediaUrls, *, public: bool, now: datetime) -> schemas.MediaView:
+    """Media as one viewer may fetch them: plain URLs when `public` (everyone may see the
+    post), else URLs signed for a few minutes."""
+    variants = [ORIGINAL]
+    if media.thumbnails:
+        variants += [str(size) for size in THUMBNAIL_SIZES]
+    return schemas.MediaView(
+        id=media.id,
+        kind=media.kind,  # type: ignore[arg-type]  # a MediaKind value
+        content_type=media.content_type,
+        width=media.width,
+        height=media.height,
+        urls={
+            variant: urls.public(media.id, variant)
+            if public
+            else urls.signed(media.id, variant, now)
+            for variant in variants
+        },
+    )
+
+
+def is_public(post: Post, author: User) -> bool:
+    """Whether everyone, signed in or not, may see this (live) post."""
+    return (
+        post.visibility == PostVisibility.PUBLIC
+        and author.profile_visibility == ProfileVisibility.PUBLIC
+    )
+
+
+async def mark_removed(
+    session: AsyncSession, which: ColumnElement[bool], now: datetime
+) -> list[UUID]:
+    """Hide the media matching `which` from now on; their ids, for `content.remove_media`."""
+    removed = await session.scalars(
+        update(Media)
+        .where(which, Media.removed_at.is_(None))
+        .values(removed_at=now)
+        .returning(Media.id)
+    )
+    return list(removed.all())
 
 
 def author_of(user: User) -> schemas.Author:
@@ -207,7 +277,10 @@ def author_of(user: User) -> schemas.Author:
     )
 
 
-def post_views(rows: Iterable[tuple[Post, User]], extras: PostExtras) -> list[schemas.PostView]:
+def post_views(
+    rows: Iterable[tuple[Post, User]], extras: PostExtras, urls: MediaUrls
+) -> list[schemas.PostView]:
+    now = _now()
     return [
         schemas.PostView(
             id=post.id,
@@ -222,33 +295,39 @@ def post_views(rows: Iterable[tuple[Post, User]], extras: PostExtras) -> list[sc
             comment_count=post.comment_count - extras.hidden_comments.get(post.id, 0),
             viewer_has_liked=post.id in extras.liked,
             mentions=extras.mentions.get(post.id, []),
+            media=[
+                media_view(item, urls, public=is_public(post, author), now=now)
+                for item in extras.media.get(post.id, [])
+            ],
         )
         for post, author in rows
     ]
 
 
 async def render_posts(
-    session: AsyncSession, viewer_id: UUID | None, rows: Sequence[tuple[Post, User]]
+    session: AsyncSession,
+    viewer_id: UUID | None,
+    rows: Sequence[tuple[Post, User]],
+    urls: MediaUrls,
 ) -> list[schemas.PostView]:
     """A page of (post, author) rows as the viewer sees them, in the rows' order."""
     extras = await post_extras(session, viewer_id, [post.id for post, _ in rows])
-    return post_views(rows, extras)
+    return post_views(rows, extras, urls)
 
 
 # The service ----------------------------------------------------------------------------------
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
 class ContentService:
     """Everything a person does with posts, comments and likes. Never commits."""
 
-    def __init__(self, session: AsyncSession, events: EventBus, jobs: JobQueue) -> None:
+    def __init__(
+        self, session: AsyncSession, events: EventBus, jobs: JobQueue, urls: MediaUrls
+    ) -> None:
         self.session = session
         self.events = events
         self.jobs = jobs
+        self.urls = urls
 
     def _insert(self) -> Any:
         dialect = self.session.get_bind().dialect.name
@@ -274,7 +353,7 @@ class ContentService:
 
     async def post(self, viewer_id: UUID | None, post_id: UUID) -> schemas.PostView:
         row = await self._visible_post(viewer_id, post_id)
-        return (await render_posts(self.session, viewer_id, [row]))[0]
+        return (await render_posts(self.session, viewer_id, [row], self.urls))[0]
 
     async def create_post(self, author_id: UUID, draft: schemas.PostDraft) -> schemas.PostView:
         text = normalized_text("text", draft.text, schemas.MAX_POST_CHARACTERS)
@@ -286,6 +365,7 @@ class ContentService:
         )
         self.session.add(post)
         await self.session.flush()
+        await self._attach(author_id, post.id, draft.media)
         await self._mention(author_id, text, post.id, None)
         await self.events.publish(
             self.jobs, POST_CREATED, post_id=str(post.id), author_id=str(author_id)
@@ -309,16 +389,53 @@ class ContentService:
         await self.session.flush()
         return await self.post(viewer_id, post.id)
 
-    async def delete_post(self, viewer_id: UUID, post_id: UUID) -> None:
+    async def _attach(self, author_id: UUID, post_id: UUID, media_ids: Sequence[UUID]) -> None:
+        """Put the author's own unattached uploads on the post, in the order given: up to
+        four images or one video. Each is taken only if still unattached, so two posts can
+        never share one."""
+        if not media_ids:
+            return
+        if len(set(media_ids)) != len(media_ids):
+            raise ProblemError.invalid("media", "names the same upload twice")
+        kinds = (
+            await self.session.scalars(
+                select(Media.kind).where(
+                    Media.id.in_(media_ids),
+                    Media.owner_id == author_id,
+                    Media.post_id.is_(None),
+                    Media.removed_at.is_(None),
+                )
+            )
+        ).all()
+        if len(kinds) != len(media_ids):
+            raise ProblemError.invalid(
+                "media", "names an upload that is not yours or is already on a post"
+            )
+        if MediaKind.VIDEO in kinds and len(kinds) > 1:
+            raise ProblemError.invalid("media", "holds up to 4 images or exactly one video")
+        for position, media_id in enumerate(media_ids):
+            taken = await self.session.execute(
+                update(Media)
+                .where(Media.id == media_id, Media.post_id.is_(None))
+                .values(post_id=post_id, position=position)
+                .execution_options(synchronize_session=False)
+            )
+            if taken.rowcount != 1:  # type: ignore[attr-defined]  # a CursorResult
+                raise ProblemError.invalid("media", "names an upload already on another post")
+
+    async def delete_post(self, viewer_id: UUID, post_id: UUID) -> list[UUID]:
         """Leave a tombstone: the text goes now, the row stays so ids never resolve to another
-        post; its comments, likes and mentions go with the text."""
+        post; its comments, likes and mentions go with the text, its media are hidden. The
+        ids of those media, whose files `content.remove_media` deletes."""
         post = await self._own_post(viewer_id, post_id)
         post.text = ""
         post.deleted_at = _now()
         post.like_count = post.comment_count = 0
         for table in (Mention, PostLike, Comment):
             await self.session.execute(delete(table).where(table.post_id == post.id))
+        removed = await mark_removed(self.session, Media.post_id == post.id, _now())
         await self.session.flush()
+        return removed
 
     async def posts_of(
         self, viewer_id: UUID | None, handle: str, page: PageRequest
@@ -367,7 +484,9 @@ class ContentService:
             rows=True,
             key_of=lambda row: (row.score, row[0].created_at, row[0].id),
         )
-        return await render_posts(self.session, viewer_id, [(p, u) for p, u, _ in rows]), cursor
+        return await render_posts(
+            self.session, viewer_id, [(p, u) for p, u, _ in rows], self.urls
+        ), cursor
 
     async def page_of_posts(
         self,
@@ -379,7 +498,7 @@ class ContentService:
         """One page of `statement` (from `posts_seen_by`), newest first by post time."""
         rows: list[Any]
         rows, cursor = await paginate_rows(self.session, statement, scope, page)
-        return await render_posts(self.session, viewer_id, rows), cursor
+        return await render_posts(self.session, viewer_id, rows, self.urls), cursor
 
     # Mentions -----------------------------------------------------------------------------
 
@@ -748,9 +867,11 @@ async def remove_comments(session: AsyncSession, comment_ids: Sequence[UUID]) ->
 # Lifecycle: a deleted account, counts that never drift, the export ------------------------------
 
 
-async def forget_user_content(session: AsyncSession, user_id: UUID) -> None:
+async def forget_user_content(session: AsyncSession, user_id: UUID) -> list[UUID]:
     """Remove a deleted person's posts (with everything on them), comments, likes and the
-    mentions of them, repairing every count they were part of."""
+    mentions of them, repairing every count they were part of; hide their media and return
+    the ids, whose files `content.remove_media` deletes."""
+    removed_media = await mark_removed(session, Media.owner_id == user_id, _now())
     await session.execute(
         update(Post)
         .where(Post.id.in_(select(PostLike.post_id).where(PostLike.user_id == user_id)))
@@ -772,6 +893,7 @@ async def forget_user_content(session: AsyncSession, user_id: UUID) -> None:
     await session.execute(delete(Mention).where(Mention.user_id == user_id))
     await session.execute(delete(Post).where(Post.author_id == user_id))
     await session.flush()
+    return removed_media
 
 
 @dataclass(frozen=True)
@@ -844,6 +966,13 @@ async def export_for_user(
     liked_posts = await session.scalars(
         select(PostLike.post_id).where(PostLike.user_id == user_id).order_by(PostLike.id)
     )
+    media = (
+        await session.scalars(
+            select(Media)
+            .where(Media.owner_id == user_id, Media.removed_at.is_(None))
+            .order_by(Media.created_at, Media.id)
+        )
+    ).all()
     liked_comments = await session.scalars(
         select(CommentLike.comment_id)
         .where(CommentLike.user_id == user_id)
@@ -871,6 +1000,18 @@ async def export_for_user(
                 "edited_at": c.edited_at,
             }
             for c in comments
+        ],
+        "media": [
+            {
+                "id": str(m.id),
+                "post_id": str(m.post_id) if m.post_id else None,
+                "kind": m.kind,
+                "content_type": m.content_type,
+                "width": m.width,
+                "height": m.height,
+                "created_at": m.created_at,
+            }
+            for m in media
         ],
         "liked_posts": [str(i) for i in liked_posts],
         "liked_comments": [str(i) for i in liked_comments],
@@ -947,8 +1088,8 @@ async def activity_towards(
 
 
 async def posts_by_ids(
-    session: AsyncSession, viewer_id: UUID, post_ids: Sequence[UUID]
+    session: AsyncSession, viewer_id: UUID, post_ids: Sequence[UUID], urls: MediaUrls
 ) -> dict[UUID, schemas.PostView]:
     """These posts as the viewer sees them now; the ones they may no longer see are left out."""
     rows = (await session.execute(posts_seen_by(viewer_id).where(Post.id.in_(post_ids)))).all()
-    return {view.id: view for view in await render_posts(session, viewer_id, rows)}
+    return {view.id: view for view in await render_posts(session, viewer_id, rows, urls)}

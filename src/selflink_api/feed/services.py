@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from selflink_api.accounts.models import User
 from selflink_api.accounts.services import PersonalDataStore
+from selflink_api.content.media import MediaUrls
 from selflink_api.content.schemas import PostView
 from selflink_api.content.services import (
     ContentService,
@@ -55,6 +56,7 @@ class FeedToolkit:
     events: EventBus
     cipher: PersonalDataCipher
     weights: Weights
+    media_urls: MediaUrls
 
 
 def _expired_cursor() -> ProblemError:
@@ -72,7 +74,7 @@ class FeedService:
         self.session = session
         self.toolkit = toolkit
         self.matching = MatchingService(session, matching)
-        self.content = ContentService(session, toolkit.events, jobs)
+        self.content = ContentService(session, toolkit.events, jobs, toolkit.media_urls)
 
     async def home(self, viewer_id: UUID, page: PageRequest) -> tuple[list[PostView], str | None]:
         """Posts of the people I follow and mine, newest first by post time; people I muted
@@ -94,7 +96,9 @@ class FeedService:
             snapshot, index = await self._snapshot_at(viewer_id, page.cursor, now)
         pages: list[list[dict[str, Any]]] = snapshot.pages
         entries = pages[index] if index < len(pages) else []
-        views = await posts_by_ids(self.session, viewer_id, [UUID(e["id"]) for e in entries])
+        views = await posts_by_ids(
+            self.session, viewer_id, [UUID(e["id"]) for e in entries], self.toolkit.media_urls
+        )
         items: list[PostItem | InsightItem] = [
             PostItem(
                 post=views[UUID(entry["id"])],

@@ -12,6 +12,7 @@ from selflink_api.accounts.auth import ANONYMOUS_ALLOWED
 from selflink_api.accounts.controllers import ACCOUNT_DEPENDENCIES
 from selflink_api.accounts.schemas import PublicProfile
 from selflink_api.accounts.services import Principal
+from selflink_api.content.media import MediaUrls
 from selflink_api.content.schemas import PostView
 from selflink_api.platform.events import EventBus
 from selflink_api.platform.jobs import JobQueue
@@ -34,6 +35,7 @@ Query = Annotated[
 @dataclass(frozen=True)
 class SearchToolkit:
     events: EventBus
+    media_urls: MediaUrls
 
 
 def provide_search_service(
@@ -42,7 +44,7 @@ def provide_search_service(
     jobs: NamedDependency[JobQueue],
 ) -> SearchService:
     toolkit: SearchToolkit = request.app.state.search
-    return SearchService(db_session, toolkit.events, jobs)
+    return SearchService(db_session, toolkit.events, jobs, toolkit.media_urls)
 
 
 class SearchController(Controller):

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from selflink_api.accounts.models import AccountStatus, ProfileVisibility, User
 from selflink_api.accounts.schemas import PublicProfile
+from selflink_api.content.media import MediaUrls
 from selflink_api.content.schemas import PostView
 from selflink_api.content.services import ContentService
 from selflink_api.platform.events import EventBus
@@ -71,10 +72,12 @@ def full_profile_seen_by(viewer_id: UUID | None) -> ColumnElement[bool]:
 class SearchService:
     """People and posts by their words, as far as the viewer may see them. Never writes."""
 
-    def __init__(self, session: AsyncSession, events: EventBus, jobs: JobQueue) -> None:
+    def __init__(
+        self, session: AsyncSession, events: EventBus, jobs: JobQueue, urls: MediaUrls
+    ) -> None:
         self.session = session
         self.backend = backend_for(session)
-        self.content = ContentService(session, events, jobs)
+        self.content = ContentService(session, events, jobs, urls)
 
     async def posts(
         self, viewer_id: UUID | None, raw: str, page: PageRequest
