@@ -1,16 +1,20 @@
 """`selflink-api demo`: one command from a fresh clone to a filled, running SelfLink."""
 
 import errno
+import io
 import json
 import socket
 import sys
+import tempfile
 from datetime import date
+from pathlib import Path
 from uuid import UUID
 
 import anyio
 import click
 import uvicorn
 from litestar import Litestar
+from PIL import Image, ImageDraw
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -18,6 +22,7 @@ from selflink_api.accounts import schemas
 from selflink_api.accounts.birth import ephemeris_source
 from selflink_api.accounts.commands import account_service
 from selflink_api.accounts.models import Role, User
+from selflink_api.content.media_services import MediaService, make_thumbnails_for
 from selflink_api.content.models import Post
 from selflink_api.content.schemas import CommentDraft, PostDraft
 from selflink_api.content.services import ContentService
@@ -28,6 +33,7 @@ from selflink_api.platform.commands import run_in_session
 from selflink_api.platform.database import build_sqlalchemy_config, upgrade_schema
 from selflink_api.platform.events import EventBus
 from selflink_api.platform.jobs import JobQueue
+from selflink_api.platform.uploads import SNIFF_BYTES, ReceivedFile
 from selflink_api.rewards.ledger import LedgerService
 from selflink_api.rewards.models import PayoutState, RewardContributor
 from selflink_api.rewards.payouts import PayoutService
@@ -170,6 +176,41 @@ POSTS = {
     "kai": ("Low tide at 05:12, sunrise at 06:40. Timetables are poetry too, @ada.",),
     "lena": ("One more chapter, I said, four chapters ago.",),
 }  # fmt: skip
+PHOTOS = {  # handle: the colours of the picture on their first post (sky, sea or ground, sun)
+    "bruno": ((18, 22, 60), (40, 40, 70), (250, 200, 90)),
+    "chiara": ((8, 10, 30), (20, 20, 40), (230, 200, 140)),
+    "greta": ((150, 190, 230), (30, 90, 140), (255, 240, 200)),
+    "hugo": ((240, 220, 190), (170, 110, 60), (255, 250, 240)),
+}
+
+
+def demo_photo(sky: tuple[int, ...], ground: tuple[int, ...], sun: tuple[int, ...]) -> bytes:
+    """A small generated landscape (JPEG): a sky fading into the ground, and a sun."""
+    image = Image.new("RGB", (960, 640), sky)
+    draw = ImageDraw.Draw(image)
+    for y in range(320, 640):
+        share = (y - 320) / 320
+        colour = tuple(round(a + (b - a) * share) for a, b in zip(sky, ground, strict=True))
+        draw.line([(0, y), (960, y)], fill=colour)
+    draw.ellipse([620, 120, 760, 260], fill=sun)
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=85)
+    return buffer.getvalue()
+
+
+async def upload_demo_photo(app: Litestar, session: AsyncSession, owner: UUID, handle: str) -> UUID:
+    """Upload a generated photo as `owner` would, thumbnails included."""
+    media = app.state.content.media
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "photo.jpg"
+        data = demo_photo(*PHOTOS[handle])
+        path.write_bytes(data)
+        received = ReceivedFile(path=path, size=len(data), head=data[:SNIFF_BYTES])
+        view = await MediaService(session, media).upload(owner, received)
+    await make_thumbnails_for(session, media.backend, view.id)
+    return view.id
+
+
 COMMENTS = (  # (who, on whose first post, text)
     ("chiara", "ada", "Both! Which lemma?"),
     ("bruno", "hugo", "Send a loaf to Tokyo please."),
@@ -192,7 +233,9 @@ async def seed_content(app: Litestar, session: AsyncSession) -> bool:
     first: dict[str, str] = {}
     for handle, texts in POSTS.items():
         for text in texts:
-            post = await content.create_post(people[handle], PostDraft(text=text))
+            photo = handle in PHOTOS and handle not in first
+            media = [await upload_demo_photo(app, session, people[handle], handle)] if photo else []
+            post = await content.create_post(people[handle], PostDraft(text=text, media=media))
             first.setdefault(handle, str(post.id))
     for who, whose, text in COMMENTS:
         await content.add_comment(people[who], UUID(first[whose]), CommentDraft(text=text))
@@ -323,7 +366,10 @@ def demo(app: Litestar, host: str, port: int, serve: bool) -> None:
     if matched:
         click.echo(f"Seeded the matching preferences of {len(MATCHING)} demo people.")
     if posted:
-        click.echo(f"Seeded {sum(map(len, POSTS.values()))} posts, with comments and likes.")
+        click.echo(
+            f"Seeded {sum(map(len, POSTS.values()))} posts ({len(PHOTOS)} with a photo), "
+            "comments and likes."
+        )
     click.echo(f"Password of every demo account: {DEMO_PASSWORD!r}")
     click.echo("Sign in:")
     click.echo(
