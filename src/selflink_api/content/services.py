@@ -24,7 +24,6 @@ from sqlalchemy import (
     Select,
     Subquery,
     and_,
-    case,
     delete,
     exists,
     func,
@@ -171,27 +170,37 @@ async def post_extras(
     hidden_likes: dict[UUID, int] = {}
     hidden_comments: dict[UUID, int] = {}
     if viewer_id is not None:
-        hidden = hidden_from(viewer_id)
-        likes = select(
+        # Joined to the few people hidden from the viewer rather than filtered by them, so a
+        # popular post's thousands of likes are never read: each part is index lookups.
+        hidden = hidden_from(viewer_id).subquery()
+        hidden_id = next(iter(hidden.c))
+        mine = select(
             PostLike.post_id.label("post_id"),
-            case((PostLike.user_id == viewer_id, 1), else_=0).label("mine"),
-            case((PostLike.user_id.in_(hidden), 1), else_=0).label("hidden_likes"),
+            literal_column("1", Integer).label("mine"),
+            literal_column("0", Integer).label("hidden_likes"),
             literal_column("0", Integer).label("hidden_comments"),
-        ).where(
-            PostLike.post_id.in_(post_ids),
-            or_(PostLike.user_id == viewer_id, PostLike.user_id.in_(hidden)),
+        ).where(PostLike.post_id.in_(post_ids), PostLike.user_id == viewer_id)
+        likes = (
+            select(
+                PostLike.post_id,
+                literal_column("0", Integer),
+                literal_column("1", Integer),
+                literal_column("0", Integer),
+            )
+            .join(hidden, hidden_id == PostLike.user_id)
+            .where(PostLike.post_id.in_(post_ids))
         )
-        comments = select(
-            Comment.post_id,
-            literal_column("0", Integer),
-            literal_column("0", Integer),
-            literal_column("1", Integer),
-        ).where(
-            Comment.post_id.in_(post_ids),
-            Comment.deleted_at.is_(None),
-            Comment.author_id.in_(hidden_from(viewer_id)),
+        comments = (
+            select(
+                Comment.post_id,
+                literal_column("0", Integer),
+                literal_column("0", Integer),
+                literal_column("1", Integer),
+            )
+            .join(hidden, hidden_id == Comment.author_id)
+            .where(Comment.post_id.in_(post_ids), Comment.deleted_at.is_(None))
         )
-        counted = union_all(likes, comments).subquery()
+        counted = union_all(mine, likes, comments).subquery()
         rows = await session.execute(
             select(
                 counted.c.post_id,
@@ -661,18 +670,26 @@ class ContentService:
         liked: set[UUID] = set()
         hidden_likes: dict[UUID, int] = {}
         if viewer_id is not None and ids:
-            hidden = hidden_from(viewer_id)
-            counted = await self.session.execute(
+            hidden = hidden_from(viewer_id).subquery()
+            mine = select(
+                CommentLike.comment_id.label("comment_id"),
+                literal_column("1", Integer).label("mine"),
+                literal_column("0", Integer).label("hidden"),
+            ).where(CommentLike.comment_id.in_(ids), CommentLike.user_id == viewer_id)
+            by_hidden_people = (
                 select(
                     CommentLike.comment_id,
-                    func.sum(case((CommentLike.user_id == viewer_id, 1), else_=0)),
-                    func.sum(case((CommentLike.user_id.in_(hidden), 1), else_=0)),
+                    literal_column("0", Integer),
+                    literal_column("1", Integer),
                 )
-                .where(
-                    CommentLike.comment_id.in_(ids),
-                    or_(CommentLike.user_id == viewer_id, CommentLike.user_id.in_(hidden)),
+                .join(hidden, next(iter(hidden.c)) == CommentLike.user_id)
+                .where(CommentLike.comment_id.in_(ids))
+            )
+            both = union_all(mine, by_hidden_people).subquery()
+            counted = await self.session.execute(
+                select(both.c.comment_id, func.sum(both.c.mine), func.sum(both.c.hidden)).group_by(
+                    both.c.comment_id
                 )
-                .group_by(CommentLike.comment_id)
             )
             for comment_id, mine, by_hidden in counted:
                 if mine:
