@@ -13,7 +13,7 @@ from sqlalchemy import pool
 from sqlalchemy.ext.asyncio import async_engine_from_config
 
 from selflink_api.domains import DOMAINS
-from selflink_api.platform.database import compare_column_types, load_models
+from selflink_api.platform.database import compare_column_types, include_modelled, load_models
 
 if TYPE_CHECKING:
     from advanced_alchemy.alembic.commands import AlembicCommandConfig
@@ -28,6 +28,7 @@ def _configure(**kwargs: object) -> None:
     context.configure(
         target_metadata=target_metadata,
         compare_type=compare_column_types,
+        include_object=include_modelled(DOMAINS),
         version_table=config.version_table_name,
         version_table_schema=config.version_table_schema,
         version_table_pk=config.version_table_pk,

@@ -1,15 +1,20 @@
 """`selflink-api demo`: one command from a fresh clone to a filled, running SelfLink."""
 
 import errno
+import io
 import json
 import socket
 import sys
+import tempfile
 from datetime import date
+from pathlib import Path
+from uuid import UUID
 
 import anyio
 import click
 import uvicorn
 from litestar import Litestar
+from PIL import Image, ImageDraw
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -17,11 +22,18 @@ from selflink_api.accounts import schemas
 from selflink_api.accounts.birth import ephemeris_source
 from selflink_api.accounts.commands import account_service
 from selflink_api.accounts.models import Role, User
+from selflink_api.content.media_services import MediaService, make_thumbnails_for
+from selflink_api.content.models import Post
+from selflink_api.content.schemas import CommentDraft, PostDraft
+from selflink_api.content.services import ContentService
 from selflink_api.matching.models import MatchingPreferences
 from selflink_api.matching.schemas import DatingPreferences, PreferencesDocument
 from selflink_api.matching.services import FeatureStore, PreferencesStore, checked_preferences
 from selflink_api.platform.commands import run_in_session
 from selflink_api.platform.database import build_sqlalchemy_config, upgrade_schema
+from selflink_api.platform.events import EventBus
+from selflink_api.platform.jobs import JobQueue
+from selflink_api.platform.uploads import SNIFF_BYTES, ReceivedFile
 from selflink_api.rewards.ledger import LedgerService
 from selflink_api.rewards.models import PayoutState, RewardContributor
 from selflink_api.rewards.payouts import PayoutService
@@ -149,6 +161,93 @@ async def seed(app: Litestar, session: AsyncSession) -> bool:
     return True
 
 
+# handle: what they post (oldest first); "@x" mentions are resolved like any other post's.
+POSTS = {
+    "ada": ("Proved a small lemma before breakfast. Coffee tastes better after.", "Anyone else reading about Venus transits tonight? @chiara you must know."),
+    "bruno": ("3 a.m. photo walk through Shimokitazawa. The city hums differently at night.",),
+    "chiara": ("Saturn is gorgeous this week: rings tilted just right for a small telescope.", "Practised the Bach suite until the neighbours applauded (or complained)."),
+    "devan": ("Shipped the thing. Now resting the thing (me).",),
+    "elena": ("Mapped every bakery in Alfama by smell alone. Results soon.",),
+    "femi": ("New track is done. Afrobeat meets a cello sample — thanks @chiara for the idea!",),
+    "greta": ("Sea swim at 6 °C. Heart: warm. Toes: debatable.",),
+    "hugo": ("Sourdough day 312: the starter has opinions now.",),
+    "ines": ("Día 40 de coreano: puedo pedir café y disculparme. Progreso.",),
+    "jun": ("Finally sent the overhang route I have been projecting for a month.",),
+    "kai": ("Low tide at 05:12, sunrise at 06:40. Timetables are poetry too, @ada.",),
+    "lena": ("One more chapter, I said, four chapters ago.",),
+}  # fmt: skip
+PHOTOS = {  # handle: the colours of the picture on their first post (sky, sea or ground, sun)
+    "bruno": ((18, 22, 60), (40, 40, 70), (250, 200, 90)),
+    "chiara": ((8, 10, 30), (20, 20, 40), (230, 200, 140)),
+    "greta": ((150, 190, 230), (30, 90, 140), (255, 240, 200)),
+    "hugo": ((240, 220, 190), (170, 110, 60), (255, 250, 240)),
+}
+
+
+def demo_photo(sky: tuple[int, ...], ground: tuple[int, ...], sun: tuple[int, ...]) -> bytes:
+    """A small generated landscape (JPEG): a sky fading into the ground, and a sun."""
+    image = Image.new("RGB", (960, 640), sky)
+    draw = ImageDraw.Draw(image)
+    for y in range(320, 640):
+        share = (y - 320) / 320
+        colour = tuple(round(a + (b - a) * share) for a, b in zip(sky, ground, strict=True))
+        draw.line([(0, y), (960, y)], fill=colour)
+    draw.ellipse([620, 120, 760, 260], fill=sun)
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=85)
+    return buffer.getvalue()
+
+
+async def upload_demo_photo(app: Litestar, session: AsyncSession, owner: UUID, handle: str) -> UUID:
+    """Upload a generated photo as `owner` would, thumbnails included."""
+    media = app.state.content.media
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "photo.jpg"
+        data = demo_photo(*PHOTOS[handle])
+        path.write_bytes(data)
+        received = ReceivedFile(path=path, size=len(data), head=data[:SNIFF_BYTES])
+        view = await MediaService(session, media).upload(owner, received)
+    await make_thumbnails_for(session, media.backend, view.id)
+    return view.id
+
+
+COMMENTS = (  # (who, on whose first post, text)
+    ("chiara", "ada", "Both! Which lemma?"),
+    ("bruno", "hugo", "Send a loaf to Tokyo please."),
+    ("ada", "femi", "Playing it on repeat."),
+    ("lena", "elena", "I need this map."),
+    ("devan", "jun", "Congratulations!"),
+)
+
+
+async def seed_content(app: Litestar, session: AsyncSession) -> bool:
+    """The demo people's posts, a few comments and likes, unless they already posted."""
+    found = await session.execute(select(User.handle, User.id).where(User.handle.in_(POSTS)))
+    people = {row.handle: row.id for row in found}
+    # Seeding announces nothing: no events, so nobody is notified of demo activity.
+    content = ContentService(
+        session, EventBus({}), JobQueue(app.state.job_runner), app.state.content.media.urls
+    )
+    if await session.scalar(select(Post.id).where(Post.author_id.in_(people.values())).limit(1)):
+        return False
+    first: dict[str, str] = {}
+    for handle, texts in POSTS.items():
+        for text in texts:
+            photo = handle in PHOTOS and handle not in first
+            media = [await upload_demo_photo(app, session, people[handle], handle)] if photo else []
+            post = await content.create_post(people[handle], PostDraft(text=text, media=media))
+            first.setdefault(handle, str(post.id))
+    for who, whose, text in COMMENTS:
+        await content.add_comment(people[who], UUID(first[whose]), CommentDraft(text=text))
+    handles = list(POSTS)
+    for index, handle in enumerate(handles):  # each person likes the next two people's first posts
+        for step in (1, 2):
+            await content.like_post(
+                people[handle], UUID(first[handles[(index + step) % len(handles)]])
+            )
+    return True
+
+
 DEMO_MONTHS = ("2026-08", "2026-09", "2026-10")
 DEMO_SIZES = ("size:xs", "size:s", "size:m", "size:l", "size:xl")
 DEMO_FIGURES = {
@@ -251,10 +350,14 @@ def demo(app: Litestar, host: str, port: int, serve: bool) -> None:
     finally:
         anyio.run(config.get_engine().dispose)
 
-    async def seed_in(session: AsyncSession) -> tuple[bool, bool]:
-        return await seed(app, session), await seed_matching(app, session)
+    async def seed_in(session: AsyncSession) -> tuple[bool, bool, bool]:
+        return (
+            await seed(app, session),
+            await seed_matching(app, session),
+            await seed_content(app, session),
+        )
 
-    created, matched = run_in_session(app, seed_in)
+    created, matched, posted = run_in_session(app, seed_in)
     base = f"http://{host}:{port}"
     click.echo(
         ("Seeded" if created else "Already seeded:")
@@ -262,6 +365,11 @@ def demo(app: Litestar, host: str, port: int, serve: bool) -> None:
     )
     if matched:
         click.echo(f"Seeded the matching preferences of {len(MATCHING)} demo people.")
+    if posted:
+        click.echo(
+            f"Seeded {sum(map(len, POSTS.values()))} posts ({len(PHOTOS)} with a photo), "
+            "comments and likes."
+        )
     click.echo(f"Password of every demo account: {DEMO_PASSWORD!r}")
     click.echo("Sign in:")
     click.echo(
@@ -271,6 +379,7 @@ def demo(app: Litestar, host: str, port: int, serve: bool) -> None:
     click.echo(
         f"Recommendations (with the token): {base}/api/v1/matching/recommendations?mode=dating"
     )
+    click.echo(f"Home feed (with the token): {base}/api/v1/feed/home")
     click.echo(f"Rewards transparency: {base}/transparency (JSON: {base}/api/v1/rewards/periods)")
     click.echo(f"API docs: {base}/schema")
     if serve:

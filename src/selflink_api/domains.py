@@ -18,6 +18,9 @@ DOMAIN_PACKAGES = (
     "rewards",
     "astro",
     "matching",
+    "content",
+    "feed",
+    "search",
 )
 
 

@@ -14,6 +14,8 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_SECRET_KEY = "insecure-local-development-key-change-me"  # noqa: S105 - refused in production
 DEFAULT_SQLITE_PATH = Path("var") / "selflink.sqlite3"
+DEFAULT_MEDIA_PATH = Path("var") / "media"
+MEDIA_STORAGE_SCHEMES = ("file://", "s3://", "memory://")
 
 
 class Profile(StrEnum):
@@ -108,6 +110,35 @@ class Settings(BaseSettings):
         int, Field(validation_alias="ASTRO_CHARTS_PER_MINUTE", ge=1)
     ] = 60
 
+    # Media (docs/content.md#media): where uploads are stored (a local directory by default, or
+    # `s3://bucket[/prefix]` with the endpoint and credentials below), their limits, and how
+    # long signed and public URLs live
+    media_storage_url: Annotated[str, Field(validation_alias="MEDIA_STORAGE_URL")] = ""
+    media_s3_endpoint: Annotated[str, Field(validation_alias="MEDIA_S3_ENDPOINT")] = ""
+    media_s3_region: Annotated[str, Field(validation_alias="MEDIA_S3_REGION")] = "us-east-1"
+    media_s3_access_key_id: Annotated[str, Field(validation_alias="MEDIA_S3_ACCESS_KEY_ID")] = ""
+    media_s3_secret_access_key: Annotated[
+        SecretStr, Field(validation_alias="MEDIA_S3_SECRET_ACCESS_KEY")
+    ] = SecretStr("")
+    media_max_image_bytes: Annotated[
+        int, Field(validation_alias="MEDIA_MAX_IMAGE_BYTES", ge=1024)
+    ] = 10 * 1024 * 1024
+    media_max_video_bytes: Annotated[
+        int, Field(validation_alias="MEDIA_MAX_VIDEO_BYTES", ge=1024)
+    ] = 100 * 1024 * 1024
+    media_max_image_pixels: Annotated[
+        int, Field(validation_alias="MEDIA_MAX_IMAGE_PIXELS", ge=1)
+    ] = 50_000_000
+    media_max_image_dimension: Annotated[
+        int, Field(validation_alias="MEDIA_MAX_IMAGE_DIMENSION", ge=16)
+    ] = 4096
+    media_signed_url_seconds: Annotated[
+        int, Field(validation_alias="MEDIA_SIGNED_URL_SECONDS", ge=10)
+    ] = 300
+    media_public_max_age_seconds: Annotated[
+        int, Field(validation_alias="MEDIA_PUBLIC_MAX_AGE_SECONDS", ge=0)
+    ] = 86400
+
     # Outgoing mail: smtp://user:password@host:587 (STARTTLS) or smtps://...:465
     smtp_url: Annotated[SecretStr, Field(validation_alias="SMTP_URL")] = SecretStr("")
     mail_from: Annotated[str, Field(validation_alias="MAIL_FROM")] = (
@@ -128,6 +159,14 @@ class Settings(BaseSettings):
     def _parse_origins(cls, value: object) -> object:
         if isinstance(value, str):
             return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("media_storage_url")
+    @classmethod
+    def _known_storage(cls, value: str) -> str:
+        if value and not value.startswith(MEDIA_STORAGE_SCHEMES):
+            msg = f"MEDIA_STORAGE_URL must start with one of {', '.join(MEDIA_STORAGE_SCHEMES)}"
+            raise ValueError(msg)
         return value
 
     @model_validator(mode="after")
@@ -159,6 +198,11 @@ class Settings(BaseSettings):
         if url.startswith("sqlite://"):
             return "sqlite+aiosqlite://" + url.removeprefix("sqlite://")
         return url
+
+    @property
+    def media_storage(self) -> str:
+        """Where media live, as a URL: `MEDIA_STORAGE_URL`, or the local `./var/media`."""
+        return self.media_storage_url or DEFAULT_MEDIA_PATH.resolve().as_uri()
 
     @property
     def is_sqlite(self) -> bool:

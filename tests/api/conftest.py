@@ -42,6 +42,8 @@ from tests.api.services import (
 DATABASES = ("sqlite", "postgres")
 SUITE_LOG = Path(tempfile.gettempdir()) / f"selflink-test-suite-{os.getpid()}.log"
 TEST_SECRET_KEY = "test-secret-key-that-is-long-enough-for-hmac-and-jwt"
+MEDIA_ROOT = Path(tempfile.gettempdir()) / f"selflink-test-media-{os.getpid()}"
+"""Where the suite's apps store media (never ./var/media); ids never repeat across tests."""
 
 
 @pytest.fixture(scope="session")
@@ -58,6 +60,13 @@ def suite_log_holds_no_secrets() -> Iterator[None]:
     leaked = sorted(secret for secret in SECRETS if secret in log)
     SUITE_LOG.unlink(missing_ok=True)
     assert not leaked, f"{len(leaked)} secrets appear in the suite's logs, e.g. {leaked[0][:6]}..."
+
+
+@pytest.fixture(scope="session", autouse=True)
+def media_root_removed() -> Iterator[None]:
+    """The media files the suite's apps stored go with the suite."""
+    yield
+    shutil.rmtree(MEDIA_ROOT, ignore_errors=True)
 
 
 def logged(event: str, *, level: str, **fields: str) -> bool:
@@ -91,6 +100,7 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
         "ARGON2_PARALLELISM": 1,
         "AUTH_ATTEMPTS_PER_IP": 10_000,
         "AUTH_ATTEMPTS_PER_ACCOUNT": 10_000,
+        "MEDIA_STORAGE_URL": MEDIA_ROOT.as_uri(),
     }
     values.update(overrides)
     return load_settings(_env_file=None, **values)

@@ -11,10 +11,12 @@ from typing import Any
 
 import pytest
 from litestar import Litestar
+from litestar.testing import AsyncTestClient
 
 from selflink_api.app import create_app
 from selflink_api.settings import Settings
 from tests.api.conftest import app_client, make_settings
+from tests.api.media_helpers import photo
 from tests.api.people import PASSWORD, Person, register, remember, unique_email
 from tests.api.test_auth import make_staff
 
@@ -39,7 +41,22 @@ class Cast:
     staff: Person
 
 
-Body = Callable[[Cast, Person | None], dict[str, Any] | None]
+@dataclass(frozen=True)
+class Upload:
+    """A multipart/form-data body holding one file, sent instead of JSON."""
+
+    data: bytes
+    filename: str = "photo.jpg"
+
+
+Body = Callable[[Cast, Person | None], dict[str, Any] | Upload | None]
+
+
+def request_body(body: dict[str, Any] | Upload | None) -> dict[str, Any]:
+    """The test client's keyword for a body: `files` for an upload, else `json`."""
+    if isinstance(body, Upload):
+        return {"files": {"file": (body.filename, body.data, "image/jpeg")}}
+    return {"json": body}
 
 
 def no_body(_cast: Cast, _actor: Person | None) -> None:
@@ -132,6 +149,32 @@ MATRIX: dict[tuple[str, str], tuple[dict[str, int], Body]] = {
     ("GET", "/api/v1/matching/with/{handle:str}"): row(401, 409, 422, 409),
     # No `mode` given: a 422 once signed in.
     ("GET", "/api/v1/matching/recommendations"): signed_in_only(422),
+    # Content: {post_id} is the owner's public post, {comment_id} the owner's comment on it.
+    ("POST", "/api/v1/posts"): signed_in_only(201, lambda c, a: {"text": "hello"}),
+    ("GET", "/api/v1/posts/{post_id:uuid}"): public(200),
+    ("PATCH", "/api/v1/posts/{post_id:uuid}"): row(401, 403, 200, 403, lambda c, a: {"text": "x"}),
+    ("DELETE", "/api/v1/posts/{post_id:uuid}"): row(401, 403, 204, 403),
+    ("PUT", "/api/v1/posts/{post_id:uuid}/like"): signed_in_only(204),
+    ("DELETE", "/api/v1/posts/{post_id:uuid}/like"): signed_in_only(204),
+    ("GET", "/api/v1/posts/{post_id:uuid}/likes"): public(200),
+    ("GET", "/api/v1/posts/{post_id:uuid}/comments"): public(200),
+    ("POST", "/api/v1/posts/{post_id:uuid}/comments"): signed_in_only(
+        201, lambda c, a: {"text": "hi"}
+    ),
+    ("PATCH", "/api/v1/comments/{comment_id:uuid}"): row(
+        401, 403, 200, 403, lambda c, a: {"text": "x"}
+    ),
+    ("DELETE", "/api/v1/comments/{comment_id:uuid}"): row(401, 403, 204, 403),
+    ("PUT", "/api/v1/comments/{comment_id:uuid}/like"): signed_in_only(204),
+    ("DELETE", "/api/v1/comments/{comment_id:uuid}/like"): signed_in_only(204),
+    ("GET", "/api/v1/users/{handle:str}/posts"): public(200),
+    ("GET", "/api/v1/search/people"): public(200),
+    ("GET", "/api/v1/search/posts"): public(200),
+    # Media: {media_id} is the photo on the owner's public post.
+    ("POST", "/api/v1/media"): signed_in_only(201, lambda c, a: Upload(photo())),
+    ("GET", "/api/v1/media/{media_id:uuid}/{variant:str}"): public(200),
+    ("GET", "/api/v1/feed/home"): signed_in_only(200),
+    ("GET", "/api/v1/feed/for-you"): signed_in_only(200),
     ("GET", "/api/v1/staff/outbox"): staff_only,
     ("GET", "/api/v1/staff/users/{handle:str}/personal-data"): staff_only,
     ("POST", "/api/v1/staff/users/{handle:str}/suspend"): row(401, 403, 403, 204),
@@ -183,11 +226,41 @@ PLACEHOLDERS = {
     "{dispute_id:uuid}": "0192e1a0-0000-7000-8000-000000000002",
     "{payout_id:uuid}": "0192e1a0-0000-7000-8000-000000000003",
     "/{decision:str}": "/reject",
+    "{variant:str}": "original",
 }
 
+REQUIRED_QUERIES = {
+    "/api/v1/search/people": "?q=owner",
+    "/api/v1/search/posts": "?q=mine",
+}
+"""Query parameters a route cannot answer without."""
 
-def concrete(path: str, owner: Person) -> str:
-    for placeholder, value in PLACEHOLDERS.items():
+
+async def owner_items(client: AsyncTestClient[Litestar], owner: Person) -> dict[str, str]:
+    """A public post of the owner's with a photo, and the owner's comment on it, for the
+    paths naming one."""
+    media = await client.post(
+        "/api/v1/media", files={"file": ("photo.jpg", photo(), "image/jpeg")}, headers=owner.headers
+    )
+    post = await client.post(
+        "/api/v1/posts",
+        json={"text": "mine", "media": [media.json()["id"]]},
+        headers=owner.headers,
+    )
+    comment = await client.post(
+        f"/api/v1/posts/{post.json()['id']}/comments",
+        json={"text": "also mine"},
+        headers=owner.headers,
+    )
+    return {
+        "{post_id:uuid}": post.json()["id"],
+        "{comment_id:uuid}": comment.json()["id"],
+        "{media_id:uuid}": media.json()["id"],
+    }
+
+
+def concrete(path: str, owner: Person, items: dict[str, str] | None = None) -> str:
+    for placeholder, value in (PLACEHOLDERS | (items or {})).items():
         path = path.replace(placeholder, value)
     return path.replace("{handle:str}", owner.handle)
 
@@ -221,9 +294,13 @@ async def test_endpoint_answers_each_kind_of_caller(
                 staff=await make_staff(client, settings, f"staff_{tag}"),
             )
             actor = getattr(cast, actor_name, None)
-            url = concrete(path, cast.owner)
+            items = await owner_items(client, cast.owner) if "_id:uuid}" in path else None
+            url = concrete(path, cast.owner, items) + REQUIRED_QUERIES.get(path, "")
             response = await client.request(
-                method, url, headers=actor.headers if actor else {}, json=body(cast, actor)
+                method,
+                url,
+                headers=actor.headers if actor else {},
+                **request_body(body(cast, actor)),
             )
             is_json = response.headers.get("content-type", "").startswith("application/json")
             answer = response.json() if is_json else None

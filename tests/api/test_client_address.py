@@ -7,6 +7,7 @@ rotating the header and fresh rate limits for each request.
 
 import json
 import os
+import signal
 import subprocess
 import time
 from collections.abc import Iterator
@@ -74,7 +75,8 @@ def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str
             wait_until_serving(base_url, process, output)
             yield base_url, log_path
         finally:
-            process.terminate()
+            # With workers, `run` starts uvicorn as a child process: stop the whole session.
+            os.killpg(process.pid, signal.SIGTERM)
             process.wait(timeout=30)
 
 

@@ -7,6 +7,7 @@ import json
 import re
 import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import hypothesis
@@ -19,13 +20,15 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import inspect, text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from selflink_api.app import create_app
 from selflink_api.platform.requests import MAX_JSON_DEPTH
 from selflink_api.settings import Settings
-from tests.api.conftest import make_settings
+from tests.api.conftest import MEDIA_ROOT, app_client, make_settings
+from tests.api.media_helpers import bomb_png, noisy_photo, photo, upload, video
 from tests.api.people import PASSWORD, Person, register
 from tests.api.rewards_helpers import WEBHOOK_SECRET, deliver, pr_payload
 from tests.api.test_auth import make_staff
-from tests.api.test_authorization_matrix import BIRTH, MATRIX, Cast, concrete
+from tests.api.test_authorization_matrix import BIRTH, MATRIX, Cast, concrete, owner_items
 
 pytestmark = pytest.mark.anyio
 
@@ -219,6 +222,11 @@ async def test_query_errors_name_their_source_plainly(client: Client, ada: Perso
     assert [(e["field"], e["source"]) for e in body["errors"]] == [("limit", "query")]
 
 
+async def test_a_missing_query_parameter_is_named(client: Client) -> None:
+    body = assert_problem(await client.get("/api/v1/search/posts"), 422, "validation-error")
+    assert body["errors"] == [{"field": "q", "source": "query", "message": "is required"}]
+
+
 # 10. Allow -------------------------------------------------------------------------------------
 
 PATH_PARAMETER = re.compile(r"\{(\w+):(\w+)\}")
@@ -409,6 +417,11 @@ async def cast(client: Client) -> Cast:
     )
 
 
+@pytest.fixture
+async def items(client: Client, cast: Cast) -> dict[str, str]:
+    return await owner_items(client, cast.owner)
+
+
 @hypothesis.settings(
     max_examples=6,
     phases=(Phase.explicit, Phase.reuse, Phase.generate),  # a failure has changed the database
@@ -417,7 +430,11 @@ async def cast(client: Client) -> Cast:
 )
 @given(data=st.data())
 async def test_every_json_body_route_refuses_hostile_bodies_and_changes_nothing(
-    client: Client, cast: Cast, database: AsyncEngine, data: st.DataObject
+    client: Client,
+    cast: Cast,
+    items: dict[str, str],
+    database: AsyncEngine,
+    data: st.DataObject,
 ) -> None:
     routes = json_body_routes(client.app)
     assert len(routes) >= 18
@@ -427,7 +444,10 @@ async def test_every_json_body_route_refuses_hostile_bodies_and_changes_nothing(
         valid = make_body(cast, cast.staff) or {}
         slug, body, headers = data.draw(hostile_request(valid), label=f"{method} {path}")
         response = await client.request(
-            method, concrete(path, cast.owner), content=body, headers=headers | cast.staff.headers
+            method,
+            concrete(path, cast.owner, items),
+            content=body,
+            headers=headers | cast.staff.headers,
         )
         assert response.headers["content-type"] == PROBLEM_JSON, (method, path, response.text)
         assert 400 <= response.status_code < 500, (method, path, response.text)
@@ -437,3 +457,131 @@ async def test_every_json_body_route_refuses_hostile_bodies_and_changes_nothing(
             response.text,
         )
         assert await snapshot(database) == before, (method, path, response.text)
+
+
+# Uploads ---------------------------------------------------------------------------------------
+
+
+async def media_rows(database: AsyncEngine) -> int:
+    async with database.connect() as connection:
+        return int((await connection.execute(text("SELECT count(*) FROM media"))).scalar_one())
+
+
+def stored_files() -> set[str]:
+    return {str(path) for path in MEDIA_ROOT.glob("*/*")} if MEDIA_ROOT.exists() else set()
+
+
+HOSTILE_FILES = {
+    # name: (file bytes, status, problem)
+    "a script named photo.jpg": (
+        b"<?php system($_GET['x']); ?>" * 10,
+        415,
+        "unsupported-media-type",
+    ),
+    "an empty file": (b"", 415, "unsupported-media-type"),
+    "a GIF": (b"GIF89a" + bytes(200), 415, "unsupported-media-type"),
+    "a HEIC photo": (b"\x00\x00\x00\x18ftypheic" + bytes(200), 415, "unsupported-media-type"),
+    "a Matroska video": (b"\x1a\x45\xdf\xa3" + bytes(200), 415, "unsupported-media-type"),
+    "a truncated JPEG": (photo((400, 300))[:600], 422, "validation-error"),
+    "a JPEG's magic number and garbage": (b"\xff\xd8\xff" + bytes(500), 422, "validation-error"),
+    "a decompression bomb": (bomb_png(), 422, "validation-error"),
+    "over our pixel limit, under Pillow's": (bomb_png(8_000, 8_000), 422, "validation-error"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(HOSTILE_FILES))
+async def test_hostile_files_are_refused_and_nothing_is_stored(
+    client: Client, ada: Person, database: AsyncEngine, case: str
+) -> None:
+    data, status, slug = HOSTILE_FILES[case]
+    before = stored_files()
+    body = assert_problem(await upload(client, ada, data), status, slug)
+    if status == 422:
+        assert [error["field"] for error in body["errors"]] == ["file"], body
+    assert await media_rows(database) == 0
+    assert stored_files() == before
+
+
+@pytest.mark.parametrize(
+    ("files", "content_type"),
+    [
+        ({"photo": ("x.jpg", photo(), "image/jpeg")}, None),  # not the field `file`
+        ({"file": (None, b"just text")}, None),  # a form field, not a file
+        (
+            [
+                ("file", ("a.jpg", photo(), "image/jpeg")),
+                ("file", ("b.jpg", photo(), "image/jpeg")),
+            ],
+            None,
+        ),
+        ([("file", ("a.jpg", photo(), "image/jpeg")), ("caption", (None, b"hi"))], None),
+        ({}, "multipart/form-data; boundary=nothing-follows"),  # no part at all
+    ],
+    ids=["other field", "not a file", "two files", "a file and a field", "no part"],
+)
+async def test_an_upload_is_exactly_one_file_in_the_field_file(
+    client: Client, ada: Person, database: AsyncEngine, files: Any, content_type: str | None
+) -> None:
+    if files:
+        response = await client.post("/api/v1/media", files=files, headers=ada.headers)
+    else:
+        response = await client.post(
+            "/api/v1/media",
+            content=b"--nothing-follows--\r\n",
+            headers=ada.headers | {"content-type": str(content_type)},
+        )
+    body = assert_problem(response, 422, "validation-error")
+    assert [error["field"] for error in body["errors"]] == ["file"]
+    assert await media_rows(database) == 0
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "status", "slug"),
+    [
+        (b'{"file": "x"}', "application/json", 415, "unsupported-media-type"),
+        (photo(), "image/jpeg", 415, "unsupported-media-type"),  # the bare file, no form
+        (b"--x\r\n", "multipart/form-data", 415, "unsupported-media-type"),  # no boundary
+        (b"garbage without any boundary", "multipart/form-data; boundary=x", 400, "bad-request"),
+        (
+            b"--x\r\nContent-Disposition: form-data; name=file; filename=a.jpg\r\n\r\n\xff\xd8\xff",
+            "multipart/form-data; boundary=x",
+            400,
+            "bad-request",
+        ),  # cut off mid-file
+    ],
+    ids=["json", "bare file", "no boundary", "not multipart", "cut off"],
+)
+async def test_an_upload_must_be_well_formed_multipart(
+    client: Client,
+    ada: Person,
+    database: AsyncEngine,
+    body: bytes,
+    content_type: str,
+    status: int,
+    slug: str,
+) -> None:
+    response = await client.post(
+        "/api/v1/media", content=body, headers=ada.headers | {"content-type": content_type}
+    )
+    assert_problem(response, status, slug)
+    assert await media_rows(database) == 0
+
+
+async def test_an_upload_over_its_limit_is_413_and_stores_nothing(
+    database_url: str, database: AsyncEngine
+) -> None:
+    settings = make_settings(database_url, MEDIA_MAX_IMAGE_BYTES=2048, MEDIA_MAX_VIDEO_BYTES=8192)
+    async with app_client(create_app(settings)) as small:
+        ada = await register(small, "ada")
+        before = stored_files()
+        big_photo = noisy_photo()
+        assert 8192 < len(big_photo) < 8192 + 16 * 1024  # within the announced-size allowance
+        for data in (big_photo, video(size=12_000)):
+            body = assert_problem(await upload(small, ada, data), 413, "payload-too-large")
+            assert "bytes" in body["detail"]
+        announced = await upload(small, ada, video(size=64_000))  # refused before reading on
+        assert_problem(announced, 413, "payload-too-large")
+        accepted = await upload(small, ada, photo())
+        assert accepted.status_code == 201, accepted.text
+        assert await media_rows(database) == 1
+        assert {Path(new).parent.name for new in stored_files() - before} == {accepted.json()["id"]}

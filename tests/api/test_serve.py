@@ -42,9 +42,24 @@ def test_embedded_defaults_serve_health_ready_and_schema(server: Server) -> None
         f"{base_url}/api/v1/auth/login", json={"login": "ada", "password": DEMO_PASSWORD}
     )
     assert signed_in.status_code == 200
-    remember(
-        signed_in.json()["session"]["access_token"], signed_in.json()["session"]["refresh_token"]
-    )
+    session = signed_in.json()["session"]
+    remember(session["access_token"], session["refresh_token"])
+    headers = {"Authorization": f"Bearer {session['access_token']}"}
+    home = httpx.get(f"{base_url}/api/v1/feed/home", headers=headers).json()["items"]
+    assert {post["author"]["handle"] for post in home} == {"ada", "bruno", "chiara", "devan"}
+    commented = [post for post in home if post["comment_count"]]
+    assert commented, "the demo seeds comments"
+    comments = httpx.get(f"{base_url}/api/v1/posts/{commented[0]['id']}/comments").json()
+    assert len(comments["items"]) == commented[0]["comment_count"]
+    assert any(post["like_count"] for post in home)
+    photos = [item for post in home for item in post["media"]]
+    assert photos, "the demo seeds photos"
+    for variant in ("original", "320"):
+        # The URLs name PUBLIC_BASE_URL (port 8000 by default); this server has its own port.
+        path = httpx.URL(photos[0]["urls"][variant]).raw_path.decode()
+        photo = httpx.get(f"{base_url}{path}", headers=headers)
+        assert photo.status_code == 200, photo.text
+        assert photo.content.startswith(b"\xff\xd8")  # a JPEG
 
 
 def test_logs_are_json_and_never_hold_bodies_or_credentials(server: Server) -> None:

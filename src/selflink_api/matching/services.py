@@ -572,6 +572,33 @@ class MatchingService:
             details=explained["details"],
         )
 
+    async def compatibility(self, user_id: UUID, others: Sequence[UUID]) -> dict[UUID, float]:
+        """Ranking scores as fractions (points / 100) of this person with each of `others`
+        open to matching with them, by the rules recommendations follow (available, same age
+        group); the others, and everyone when this person has no features, are left out."""
+        records = await self.features.records_of([user_id, *others])
+        mine = records.get(user_id)
+        if mine is None:
+            return {}
+        hidden = await self._hidden_from(user_id)
+        today = _today()
+        pairs = []
+        for other in others:
+            theirs = records.get(other)
+            if theirs is None or other == user_id or other in hidden:
+                continue
+            my_age, their_age = ages_on(np.array([mine, theirs]), today)
+            if same_age_group(int(my_age), int(their_age)):
+                pairs.append((other, theirs))
+
+        def scored() -> dict[UUID, float]:
+            me = person_of(mine)
+            return {
+                other: score(me, person_of(theirs)).ranking_score / 100 for other, theirs in pairs
+            }
+
+        return await anyio.to_thread.run_sync(scored)
+
     async def _hidden_from(self, user_id: UUID) -> set[UUID]:
         """People with features who may not be shown to this person now: not active, not
         discoverable, blocked either way, or muted by them."""

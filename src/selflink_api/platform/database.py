@@ -1,7 +1,7 @@
 """Database engine, sessions and migrations for PostgreSQL (asyncpg) and embedded SQLite."""
 
 import importlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -50,6 +50,27 @@ def load_models(domains: Iterable["Domain"]) -> MetaData:
         for module in domain.models:
             importlib.import_module(module.__name__)
     return metadata_registry.get(None)
+
+
+def migration_only_names(domains: Iterable["Domain"]) -> frozenset[str]:
+    """What the domains' migrations build outside the models (`Domain.migration_only`)."""
+    return frozenset().union(*(domain.migration_only for domain in domains))
+
+
+def include_modelled(domains: Iterable["Domain"]) -> Callable[..., bool]:
+    """Alembic's `include_object` for comparing the database with the models: everything but
+    what a domain declares `migration_only` (a generated tsvector column, a GIN index, an FTS5
+    table and its shadow tables), which no model can express and whose absence from the models
+    is not drift."""
+    skipped = migration_only_names(domains)
+
+    def include_object(
+        obj: Any, name: str | None, type_: str, _reflected: bool, _compare_to: Any
+    ) -> bool:
+        qualified = f"{obj.table.name}.{name}" if type_ == "column" else name
+        return qualified not in skipped
+
+    return include_object
 
 
 def _sqlite_pragmas(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:

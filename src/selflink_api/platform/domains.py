@@ -59,7 +59,9 @@ class Domain:
     for operators (`/health`) and pages people read (`/transparency`). `templates` says the
     package has a `templates/` folder, whose Jinja files handlers name `<domain>/<file>`.
     `toolkit` builds the domain's long-lived helpers, kept on the
-    app's state under the domain's name.
+    app's state under the domain's name. `migration_only` names what the domain's migrations
+    build that no model can declare (generated columns as `table.column`, indexes, tables such
+    as SQLite's full-text ones); the migrations-vs-models comparison skips exactly these.
     """
 
     name: str
@@ -76,6 +78,7 @@ class Domain:
     commands: tuple[click.Command, ...] = ()
     toolkit: Callable[[Shared], object] | None = None
     templates: bool = False
+    migration_only: frozenset[str] = frozenset()
 
 
 def all_jobs(domains: Iterable[Domain]) -> tuple[JobDefinition, ...]:

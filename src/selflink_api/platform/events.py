@@ -12,6 +12,16 @@ from selflink_api.platform.jobs import JobDefinition, JobQueue
 ACCOUNT_DELETED = "account.deleted"
 BIRTH_DATA_CHANGED = "birth_data.changed"
 """Birth data was replaced or removed (PUT or DELETE /astro/birth-data, PATCH /users/me)."""
+POST_CREATED = "post.created"
+"""post_id, author_id."""
+COMMENT_CREATED = "comment.created"
+"""comment_id, post_id, author_id, post_author_id, reply_to_author_id (or None)."""
+POST_LIKED = "post.liked"
+"""post_id, user_id (who liked), author_id; only when the like is new."""
+COMMENT_LIKED = "comment.liked"
+"""comment_id, post_id, user_id (who liked), author_id; only when the like is new."""
+PERSON_MENTIONED = "person.mentioned"
+"""user_id (who is named), author_id, post_id, comment_id (or None); once per person and text."""
 
 
 class EventBus:

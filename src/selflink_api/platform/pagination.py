@@ -8,6 +8,7 @@ inserted meanwhile never shift a page or repeat an item.
 import base64
 import binascii
 import json
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,7 +17,7 @@ from uuid import UUID
 
 import msgspec
 from litestar.params import QueryParameter
-from sqlalchemy import Select, bindparam, tuple_
+from sqlalchemy import ColumnElement, Select, bindparam, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -65,6 +66,10 @@ def _decode_value(raw: Any, python_type: type) -> Any:
         return datetime.fromisoformat(str(raw))
     if python_type is int and not isinstance(raw, int):
         raise TypeError
+    if python_type is float:  # a rank: a finite JSON number, never a string or true/false
+        if isinstance(raw, bool) or not isinstance(raw, int | float) or not math.isfinite(raw):
+            raise TypeError
+        return float(raw)
     return raw
 
 
@@ -73,9 +78,11 @@ def encode_cursor(scope: str, key: Sequence[Any]) -> str:
     return base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
 
 
-def decode_cursor(
-    cursor: str, scope: str, columns: Sequence[InstrumentedAttribute[Any]]
-) -> list[Any]:
+KeyColumn = InstrumentedAttribute[Any] | ColumnElement[Any]
+"""A column of a page's sort key: a model's column, or a computed one such as a search rank."""
+
+
+def decode_cursor(cursor: str, scope: str, columns: Sequence[KeyColumn]) -> list[Any]:
     invalid = ProblemError(
         BAD_REQUEST, "The cursor is not valid for this list; start again without it."
     )
@@ -94,17 +101,21 @@ def decode_cursor(
 
 async def paginate(
     session: AsyncSession,
-    statement: Select[Any],
+    statement: Select[Any] | Select[Any, Any],
     *,
     scope: str,
-    order_by: Sequence[InstrumentedAttribute[Any]],
+    order_by: Sequence[KeyColumn],
     page: PageRequest,
     descending: bool = False,
     key_of: Callable[[T], Sequence[Any]] | None = None,
+    rows: bool = False,
 ) -> tuple[list[T], str | None]:
     """One page of `statement`, ordered by the unique key `order_by` (ties impossible).
 
-    `scope` names the list so a cursor from one list is refused by another.
+    `scope` names the list so a cursor from one list is refused by another. With `rows`, the
+    items are whole result rows (a statement selecting several entities) and the key is read
+    from the first entity of the last row, or by `key_of` from the whole last row (a key
+    holding computed columns, such as a rank).
     """
     key_columns = tuple_(*order_by)
     if page.cursor is not None:
@@ -114,10 +125,15 @@ async def paginate(
         )
         statement = statement.where(key_columns < after if descending else key_columns > after)
     ordering = [column.desc() if descending else column.asc() for column in order_by]
-    rows = list((await session.scalars(statement.order_by(*ordering).limit(page.limit + 1))).all())
-    if len(rows) <= page.limit:
-        return rows, None
-    rows = rows[: page.limit]
-    last = rows[-1]
-    key = key_of(last) if key_of else [getattr(last, column.key) for column in order_by]
-    return rows, encode_cursor(scope, key)
+    ordered = statement.order_by(*ordering).limit(page.limit + 1)
+    result = await session.execute(ordered) if rows else await session.scalars(ordered)
+    items: list[Any] = list(result.all())
+    if len(items) <= page.limit:
+        return items, None
+    items = items[: page.limit]
+    if key_of is not None:
+        key = key_of(items[-1])
+    else:
+        last = items[-1][0] if rows else items[-1]
+        key = [getattr(last, str(column.key)) for column in order_by]
+    return items, encode_cursor(scope, key)

@@ -140,6 +140,9 @@ BODY_PARAMETER = "data"
 whole get the field "" instead."""
 MISSING_FIELD = re.compile(r"Object missing required field `(?P<name>[^`]*)`")
 UNKNOWN_FIELD = re.compile(r"Object contains unknown field `(?P<name>[^`]*)`")
+MISSING_PARAMETER = re.compile(r"Missing required (?P<source>\w+) parameter '(?P<name>[^']*)'")
+"""Litestar's words for an absent required query, header or cookie parameter; it gives no
+field list then, so the name is read from the sentence."""
 
 
 def _field_error(item: dict[str, Any]) -> dict[str, str]:
@@ -181,6 +184,9 @@ def _handle_validation(
     request: Request[Any, Any, Any], exc: ValidationException
 ) -> Response[dict[str, Any]]:
     errors = _field_errors(exc.extra)
+    missing = MISSING_PARAMETER.match(exc.detail or "")
+    if not errors and missing:
+        errors = [{"field": missing["name"], "source": missing["source"], "message": "is required"}]
     return problem_response(
         request, VALIDATION, "One or more fields are missing or invalid.", errors=errors
     )

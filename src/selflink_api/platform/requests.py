@@ -6,6 +6,10 @@ and does not look at the content type. PostgreSQL cannot store U+0000 in text at
 SQLite stores it silently. `RequestInputGuard` refuses all of these as problem documents, for
 every route, so that no handler has to remember to; it also answers OPTIONS, which Litestar
 gets wrong. docs/api-errors.md#limits lists the rules.
+
+Only bodies Litestar decodes as JSON (a handler's `data`) are checked here. An upload route
+takes no `data` and reads its multipart body itself with `platform.uploads.received_file`,
+which applies the rules of uploads; so does the GitHub webhook with its raw payload.
 """
 
 import json

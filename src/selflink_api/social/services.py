@@ -5,7 +5,18 @@ from typing import Any
 from uuid import UUID
 
 import msgspec
-from sqlalchemy import Select, and_, delete, exists, func, or_, select
+from sqlalchemy import (
+    CompoundSelect,
+    Exists,
+    Select,
+    and_,
+    delete,
+    exists,
+    func,
+    or_,
+    select,
+    union,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from selflink_api.accounts.models import AccountStatus, ProfileVisibility, User
@@ -266,6 +277,33 @@ class SocialService:
         self, viewer_id: UUID, page: PageRequest
     ) -> tuple[list[PublicProfile], str | None]:
         return await self._people(Mute, Mute.muted_id, Mute.muter_id == viewer_id, "muted", page)
+
+
+# Edges as subqueries, for other domains' queries ------------------------------------------
+
+
+def followed_by(user_id: UUID) -> Select[Any]:
+    """The ids this person follows."""
+    return select(Follow.followee_id).where(Follow.follower_id == user_id)
+
+
+def blocked_with(user_id: UUID) -> CompoundSelect[Any]:
+    """The ids with a block between them and this person, whoever blocked whom."""
+    return union(
+        select(Block.blocked_id).where(Block.blocker_id == user_id),
+        select(Block.blocker_id).where(Block.blocked_id == user_id),
+    )
+
+
+def hidden_from(user_id: UUID) -> CompoundSelect[Any]:
+    """The ids whose content this person must not be shown in lists: blocked either way, or
+    muted by them."""
+    return union(*SocialService.hidden_by_edges(user_id))
+
+
+def follows(follower_id: UUID, followee: Any) -> Exists:
+    """Whether `follower_id` follows `followee` (an id or a column of the caller's query)."""
+    return exists().where(Follow.follower_id == follower_id, Follow.followee_id == followee)
 
 
 # A person's part of their account -----------------------------------------------------------

@@ -50,6 +50,14 @@ def personal_year(birth_date: dt.date, year: int) -> int:
     return reduce_number(total, keep_masters=False)
 
 
+def personal_day(birth_date: dt.date, day: dt.date) -> int:
+    """The personal year of `day`'s year plus its month, reduced (the personal month), plus its
+    day of the month, reduced to 1..9. 1990-05-17 on 2026-12-06: year 5 + 17 + 2026 ->
+    5 + 8 + 1 = 14 -> 5; month 5 + 12 = 17 -> 8; day 8 + 6 = 14 -> 5."""
+    month = reduce_number(personal_year(birth_date, day.year) + day.month, keep_masters=False)
+    return reduce_number(month + day.day, keep_masters=False)
+
+
 def numerology(birth_date: dt.date, year: int) -> Result:
     """Life path, birthday number and the personal year for calendar `year`."""
     if not isinstance(birth_date, dt.date) or isinstance(birth_date, dt.datetime):

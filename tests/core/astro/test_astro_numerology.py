@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from selflink_core.astro import InvalidBirthData, numerology
-from selflink_core.astro.numerology import reduce_number
+from selflink_core.astro.numerology import personal_day, personal_year, reduce_number
 
 DOCS = Path(__file__).parents[3] / "docs" / "astro.md"
 
@@ -56,3 +56,23 @@ def test_numbers_are_in_range(date: dt.date, year: int) -> None:
 def test_year_must_be_a_calendar_year() -> None:
     with pytest.raises(InvalidBirthData):
         numerology(dt.date(1990, 1, 1), 0)
+
+
+def test_personal_day_worked_example() -> None:
+    # Personal year 5 (5 + 8 + 1 = 14 -> 5); month 5 + 12 = 17 -> 8; day 8 + 6 = 14 -> 5.
+    assert personal_day(dt.date(1990, 5, 17), dt.date(2026, 12, 6)) == 5
+    # Year 5 + 1 (January) = 6, then 6 + 31 -> 6 + 4 = 10 -> 1.
+    assert personal_day(dt.date(1990, 5, 17), dt.date(2026, 1, 31)) == 1
+
+
+@given(
+    birth=st.dates(dt.date(1, 1, 1), dt.date(9999, 12, 31)),
+    day=st.dates(dt.date(1, 1, 1), dt.date(9999, 12, 31)),
+)
+def test_personal_day_is_the_personal_month_plus_the_day_reduced(
+    birth: dt.date, day: dt.date
+) -> None:
+    number = personal_day(birth, day)
+    assert 1 <= number <= 9
+    month = reduce_number(personal_year(birth, day.year) + day.month, keep_masters=False)
+    assert number == reduce_number(month + day.day, keep_masters=False)

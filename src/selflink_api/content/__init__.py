@@ -1,0 +1,1 @@
+"""Content: posts, comments, likes and mentions, with who may see them."""

@@ -1,0 +1,1 @@
+"""Feeds: what a person reads when they open the app."""

@@ -1,0 +1,1 @@
+"""Search: people and posts by their words, on PostgreSQL full text or SQLite FTS5."""
