@@ -7,15 +7,16 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from selflink_api.feed.ranking import Candidate, Viewer, load_weights, paged, rank
+from selflink_api.content.services import RecentPost
+from selflink_api.feed.ranking import Viewer, load_weights, paged, rank
 
 NOW = datetime(2026, 12, 6, 12, tzinfo=UTC)
 WEIGHTS = load_weights("feed-1")
 NOBODY = Viewer(frozenset(), {}, {}, {})
 
 
-def candidate(author: int, hours_old: float = 1, likes: int = 0, comments: int = 0) -> Candidate:
-    return Candidate(
+def candidate(author: int, hours_old: float = 1, likes: int = 0, comments: int = 0) -> RecentPost:
+    return RecentPost(
         uuid.uuid4(),
         uuid.UUID(int=author),
         f"author_{author}",

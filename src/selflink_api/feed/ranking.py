@@ -13,6 +13,8 @@ from importlib.resources import files
 from typing import Any
 from uuid import UUID
 
+from selflink_api.content.services import RecentPost
+
 SIGNALS = ("recency", "engagement", "affinity", "compatibility")
 
 
@@ -47,16 +49,6 @@ def load_weights(version: str) -> Weights:
 
 
 @dataclass(frozen=True)
-class Candidate:
-    post_id: UUID
-    author_id: UUID
-    author_handle: str
-    created_at: datetime
-    likes: int
-    comments: int
-
-
-@dataclass(frozen=True)
 class Viewer:
     """What the viewer's own activity says about each author."""
 
@@ -69,13 +61,13 @@ class Viewer:
 
 @dataclass(frozen=True)
 class Ranked:
-    candidate: Candidate
+    candidate: RecentPost
     score: float
     parts: dict[str, float]
     reasons: list[str]
 
 
-def signals(candidate: Candidate, viewer: Viewer, now: datetime, w: Weights) -> dict[str, float]:
+def signals(candidate: RecentPost, viewer: Viewer, now: datetime, w: Weights) -> dict[str, float]:
     age_hours = max(0.0, (now - candidate.created_at).total_seconds() / 3600)
     engaged = candidate.likes + w.comment_weight * candidate.comments
     author = candidate.author_id
@@ -92,7 +84,7 @@ def signals(candidate: Candidate, viewer: Viewer, now: datetime, w: Weights) -> 
     }
 
 
-def reasons_for(candidate: Candidate, viewer: Viewer, parts: Mapping[str, float]) -> list[str]:
+def reasons_for(candidate: RecentPost, viewer: Viewer, parts: Mapping[str, float]) -> list[str]:
     """Why this post is here, in words, strongest signal first."""
     handle = candidate.author_handle
     said = {
@@ -116,7 +108,7 @@ def reasons_for(candidate: Candidate, viewer: Viewer, parts: Mapping[str, float]
 
 
 def rank(
-    candidates: Sequence[Candidate], viewer: Viewer, now: datetime, w: Weights
+    candidates: Sequence[RecentPost], viewer: Viewer, now: datetime, w: Weights
 ) -> list[Ranked]:
     """Every candidate scored, best first; ties go to the newer post, then by id."""
     ranked = []

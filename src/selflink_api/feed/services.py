@@ -23,7 +23,7 @@ from selflink_api.content.services import (
     recent_posts_for,
 )
 from selflink_api.feed.models import FeedSnapshot
-from selflink_api.feed.ranking import Candidate, Ranked, Viewer, Weights, paged, rank
+from selflink_api.feed.ranking import Ranked, Viewer, Weights, paged, rank
 from selflink_api.feed.schemas import ForYouPage, Insight, InsightItem, PostItem, Why
 from selflink_api.matching.services import MatchingService, MatchingToolkit
 from selflink_api.platform.crypto import PersonalDataCipher
@@ -130,11 +130,7 @@ class FeedService:
         follows = frozenset((await self.session.scalars(followed_by(viewer_id))).all())
         compatibility = await self.matching.compatibility(viewer_id, authors) if authors else {}
         viewer = Viewer(follows, liked, commented, compatibility)
-        candidates = [
-            Candidate(p.post_id, p.author_id, p.author_handle, p.created_at, p.likes, p.comments)
-            for p in recent
-        ]
-        pages = paged(rank(candidates, viewer, now, w), size, w.per_author_per_page, w.pages)
+        pages = paged(rank(recent, viewer, now, w), size, w.per_author_per_page, w.pages)
         snapshot = FeedSnapshot(
             user_id=viewer_id,
             expires_at=now + SNAPSHOT_LIFETIME,
