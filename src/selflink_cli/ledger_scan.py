@@ -177,11 +177,13 @@ def scan_ledger_file(
             with concurrent.futures.ProcessPoolExecutor(
                 len(ranges), mp_context=context, initializer=_ignore_interrupts
             ) as pool:
-                futures = [
-                    pool.submit(_scan_range, path, byte_range, index == 0, period, mark_seq)
-                    for index, byte_range in enumerate(ranges)
-                ]
+                # Ctrl-C may land while the later ranges are still being submitted, when the
+                # first worker already waits for `_stop`: the clean-up covers the submits too.
                 try:
+                    futures = [
+                        pool.submit(_scan_range, path, byte_range, index == 0, period, mark_seq)
+                        for index, byte_range in enumerate(ranges)
+                    ]
                     reported = 0
                     for future in futures:
                         while True:

@@ -33,13 +33,33 @@ app()
 """
 
 
-@pytest.mark.parametrize("presses", [1, 2, 5])
+# The same, but the parent is still handing out the second range when the first worker has
+# started: Ctrl-C lands inside `submit`, before the loop that waits for the results.
+_CHILD_STILL_SUBMITTING = _CHILD.replace(
+    "from selflink_cli.main import app",
+    """import concurrent.futures, time
+submit = concurrent.futures.ProcessPoolExecutor.submit
+def slow_second_submit(self, *args, **kwargs):
+    if getattr(self, "submitted", 0) == 1:
+        time.sleep(60)
+    self.submitted = getattr(self, "submitted", 0) + 1
+    return submit(self, *args, **kwargs)
+concurrent.futures.ProcessPoolExecutor.submit = slow_second_submit
+from selflink_cli.main import app""",
+)
+
+
+@pytest.mark.parametrize(
+    ("presses", "child"),
+    [(1, _CHILD), (2, _CHILD), (5, _CHILD), (1, _CHILD_STILL_SUBMITTING)],
+    ids=["once", "twice", "five times", "while submitting"],
+)
 def test_ctrl_c_during_a_parallel_scan_exits_130_with_one_line(
-    ledger: Path, tmp_path: Path, presses: int
+    ledger: Path, tmp_path: Path, presses: int, child: str
 ) -> None:
     command = ["rewards", "calculate", "--ledger", str(ledger), "--period", "2025-02"]
     process = subprocess.Popen(
-        [sys.executable, "-c", _CHILD, *command, "--out", str(tmp_path / "out")],
+        [sys.executable, "-c", child, *command, "--out", str(tmp_path / "out")],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
