@@ -796,7 +796,7 @@ class ContentService:
             raise ProblemError(
                 FORBIDDEN, "Only the comment's author or the post's author may delete it."
             )
-        await remove_comments(self.session, [comment.id])
+        await remove_comments(self.session, Comment.id == comment.id)
 
     async def like_comment(self, viewer_id: UUID, comment_id: UUID) -> None:
         comment, post = await self._visible_comment(viewer_id, comment_id)
@@ -857,28 +857,32 @@ async def paginate_rows(
     )
 
 
-async def remove_comments(session: AsyncSession, comment_ids: Sequence[UUID]) -> None:
-    """Delete comments keeping the post's count true. Each stays as a tombstone (text and
-    likes gone) so its replies keep their place; lists show it only while it has replies."""
-    if not comment_ids:
-        return
-    comments = (
-        await session.scalars(
-            select(Comment).where(Comment.id.in_(comment_ids), Comment.deleted_at.is_(None))
-        )
-    ).all()
-    for comment in comments:
-        await session.execute(
-            update(Post)
-            .where(Post.id == comment.post_id)
-            .values(comment_count=Post.comment_count - 1)
-        )
-        await session.execute(delete(CommentLike).where(CommentLike.comment_id == comment.id))
-        await session.execute(delete(Mention).where(Mention.comment_id == comment.id))
-        comment.text = ""
-        comment.like_count = 0
-        comment.deleted_at = _now()
-    await session.flush()
+async def remove_comments(session: AsyncSession, which: ColumnElement[bool]) -> None:
+    """Delete the live comments `which` selects, keeping their posts' counts true, in four
+    statements however many there are. Each stays as a tombstone (text and likes gone) so its
+    replies keep their place; lists show it only while it has replies."""
+    live = and_(which, Comment.deleted_at.is_(None))
+    removed_here = (
+        select(func.count())
+        .select_from(Comment)
+        .where(live, Comment.post_id == Post.id)
+        .scalar_subquery()
+    )
+    await session.execute(
+        update(Post)
+        .where(Post.id.in_(select(Comment.post_id).where(live)))
+        .values(comment_count=Post.comment_count - removed_here)
+        .execution_options(synchronize_session=False)
+    )
+    live_ids = select(Comment.id).where(live)
+    await session.execute(delete(CommentLike).where(CommentLike.comment_id.in_(live_ids)))
+    await session.execute(delete(Mention).where(Mention.comment_id.in_(live_ids)))
+    await session.execute(
+        update(Comment)
+        .where(live)
+        .values(text="", like_count=0, deleted_at=_now())
+        .execution_options(synchronize_session="fetch")
+    )
 
 
 # Lifecycle: a deleted account, counts that never drift, the export ------------------------------
@@ -901,12 +905,7 @@ async def forget_user_content(session: AsyncSession, user_id: UUID) -> list[UUID
         .values(like_count=Comment.like_count - 1)
     )
     await session.execute(delete(CommentLike).where(CommentLike.user_id == user_id))
-    comment_ids = (
-        await session.scalars(
-            select(Comment.id).where(Comment.author_id == user_id, Comment.deleted_at.is_(None))
-        )
-    ).all()
-    await remove_comments(session, comment_ids)
+    await remove_comments(session, Comment.author_id == user_id)
     await session.execute(delete(Mention).where(Mention.user_id == user_id))
     await session.execute(delete(Post).where(Post.author_id == user_id))
     await session.flush()
