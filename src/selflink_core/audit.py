@@ -7,10 +7,11 @@ Altering, removing or reordering any entry breaks every later hash.
 
 import dataclasses
 import hashlib
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from selflink_core.rewards.canonical import JsonValue, canonical_json
+from selflink_core.rewards.canonical import MAX_SAFE_INTEGER, JsonValue, canonical_json
 
 GENESIS_HASH = "0" * 64
 
@@ -38,7 +39,40 @@ class AuditEntry:
         }
 
     def computed_hash(self) -> str:
-        return hashlib.sha256(canonical_json(self.unsealed())).hexdigest()
+        unsealed = self.unsealed()
+        encoded = _plain_canonical_json(unsealed)
+        return hashlib.sha256(canonical_json(unsealed) if encoded is None else encoded).hexdigest()
+
+
+def _is_plain(value: object) -> bool:
+    """Strings, safe integers, lists and objects with ASCII keys: format-1 values whose RFC 8785
+    form is exactly `json.dumps(sort_keys=True, ensure_ascii=False)` (key order by UTF-16 unit
+    and by code point agree for ASCII; there are no floats to format)."""
+    if isinstance(value, str):
+        return True
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER
+    if isinstance(value, dict):
+        return all(
+            isinstance(key, str) and key.isascii() and _is_plain(item)
+            for key, item in value.items()
+        )
+    if isinstance(value, list):
+        return all(_is_plain(item) for item in value)
+    return False
+
+
+def _plain_canonical_json(value: dict[str, JsonValue]) -> bytes | None:
+    """The canonical bytes of a plain value without the reference's cost; None otherwise
+    (then `canonical_json` decides, and explains what is not allowed)."""
+    if not _is_plain(value):
+        return None
+    try:
+        return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    except UnicodeEncodeError:  # a lone surrogate: not valid JSON text
+        return None
 
 
 def seal_audit_entry(
@@ -62,16 +96,30 @@ class AuditChainProblem:
     reason: str
 
 
+class AuditChainChecker:
+    """Checks a log handed over in consecutive runs, remembering only the last link: a log of
+    any length is verified in the memory of one run."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._expected_seq, self._expected_prev = 1, GENESIS_HASH
+
+    def check(self, entries: Iterable[AuditEntry]) -> AuditChainProblem | None:
+        """The first problem among `entries`, which follow the runs checked before."""
+        for entry in entries:
+            self.count += 1
+            if entry.seq != self._expected_seq:
+                return AuditChainProblem(entry.seq, f"expected seq {self._expected_seq}")
+            if entry.prev != self._expected_prev:
+                return AuditChainProblem(entry.seq, "prev does not name the previous entry")
+            if entry.hash != entry.computed_hash():
+                return AuditChainProblem(entry.seq, "hash does not match the entry's content")
+            self._expected_seq, self._expected_prev = entry.seq + 1, entry.hash
+        return None
+
+
 def verify_audit_chain(entries: Iterable[AuditEntry]) -> tuple[int, AuditChainProblem | None]:
     """Check seq order, links and hashes; returns the entry count and the first problem."""
-    expected_seq, expected_prev, count = 1, GENESIS_HASH, 0
-    for entry in entries:
-        count += 1
-        if entry.seq != expected_seq:
-            return count, AuditChainProblem(entry.seq, f"expected seq {expected_seq}")
-        if entry.prev != expected_prev:
-            return count, AuditChainProblem(entry.seq, "prev does not name the previous entry")
-        if entry.hash != entry.computed_hash():
-            return count, AuditChainProblem(entry.seq, "hash does not match the entry's content")
-        expected_seq, expected_prev = entry.seq + 1, entry.hash
-    return count, None
+    checker = AuditChainChecker()
+    problem = checker.check(entries)
+    return checker.count, problem

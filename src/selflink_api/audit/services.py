@@ -1,16 +1,21 @@
 """Recording and verifying the audit log. Every staff and rewards mutation goes through here."""
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import select
+from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from selflink_api.audit.models import AuditRecord
 from selflink_api.platform.appendonly import AUDIT_LOG, lock_head
-from selflink_core.audit import AuditChainProblem, AuditEntry, seal_audit_entry, verify_audit_chain
+from selflink_core.audit import (
+    AuditChainChecker,
+    AuditChainProblem,
+    AuditEntry,
+    seal_audit_entry,
+)
 
 SYSTEM = "system"
 
@@ -58,12 +63,73 @@ async def record(
     return row
 
 
-async def _entries(session: AsyncSession, batch: int = 1000) -> AsyncIterator[AuditEntry]:
+async def record_many(
+    session: AsyncSession,
+    *,
+    actor_id: UUID | None,
+    action: str,
+    entries: Iterable[tuple[str, dict[str, Any]]],
+) -> int:
+    """Append one audit record per `(subject, details)` in the caller's transaction, sealed in
+    order and inserted as one batch: a bulk operation (a ledger import) audits every row it
+    writes without an ORM object or a round trip per record."""
+    head = await lock_head(session, AUDIT_LOG)
+    at, actor = utc_now_text(), actor_of(actor_id)
+    seq, prev = head.seq, head.hash
+    rows = []
+    for subject, details in entries:
+        entry = seal_audit_entry(
+            head_seq=seq,
+            head_hash=prev,
+            at=at,
+            actor=actor,
+            action=action,
+            subject=subject,
+            details=details,
+        )
+        rows.append(
+            {
+                "seq": entry.seq,
+                "at": entry.at,
+                "actor": entry.actor,
+                "action": entry.action,
+                "subject": entry.subject,
+                "details": details,
+                "prev": entry.prev,
+                "hash": entry.hash,
+            }
+        )
+        seq, prev = entry.seq, entry.hash
+    if rows:
+        await session.execute(insert(AuditRecord), rows)
+    head.seq, head.hash = seq, prev
+    await session.flush()
+    return len(rows)
+
+
+VERIFY_BATCH = 10_000
+_ENTRY_COLUMNS = (
+    AuditRecord.seq,
+    AuditRecord.at,
+    AuditRecord.actor,
+    AuditRecord.action,
+    AuditRecord.subject,
+    AuditRecord.details,
+    AuditRecord.prev,
+    AuditRecord.hash,
+)
+
+
+async def _entry_batches(
+    session: AsyncSession, batch: int = VERIFY_BATCH
+) -> AsyncIterator[list[AuditEntry]]:
+    """The log in seq order, a batch of plain column tuples at a time (keyset pages on the unique
+    `seq` index): constant memory and no ORM object per row, whatever the log's length."""
     last = 0
     while True:
         rows = (
-            await session.scalars(
-                select(AuditRecord)
+            await session.execute(
+                select(*_ENTRY_COLUMNS)
                 .where(AuditRecord.seq > last)
                 .order_by(AuditRecord.seq)
                 .limit(batch)
@@ -71,14 +137,26 @@ async def _entries(session: AsyncSession, batch: int = 1000) -> AsyncIterator[Au
         ).all()
         if not rows:
             return
-        for row in rows:
-            yield AuditEntry(
-                row.seq, row.at, row.actor, row.action, row.subject, row.details, row.prev, row.hash
-            )
-        last = rows[-1].seq
+        yield [AuditEntry(*row) for row in rows]
+        last = rows[-1][0]
 
 
-async def verify(session: AsyncSession) -> tuple[int, AuditChainProblem | None]:
-    """Walk the whole log in seq order; the count and the first broken link, if any."""
-    entries = [entry async for entry in _entries(session)]
-    return verify_audit_chain(entries)
+async def count(session: AsyncSession) -> int:
+    return await session.scalar(select(func.count()).select_from(AuditRecord)) or 0
+
+
+async def verify(
+    session: AsyncSession, progress: Callable[[int], None] | None = None
+) -> tuple[int, AuditChainProblem | None]:
+    """Walk the whole log in seq order; the count and the first broken link, if any.
+
+    `progress` hears how many entries each batch checked.
+    """
+    checker = AuditChainChecker()
+    async for entries in _entry_batches(session):
+        problem = checker.check(entries)
+        if problem is not None:
+            return checker.count, problem
+        if progress is not None:
+            progress(len(entries))
+    return checker.count, None

@@ -10,6 +10,7 @@ from litestar.cli._utils import LitestarGroup
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from selflink_api.platform.commands import run_in_session
+from selflink_api.rewards.importer import Imported, LedgerImportService
 from selflink_api.rewards.models import PayoutState
 from selflink_api.rewards.payouts import PayoutService
 from selflink_api.rewards.snapshots import SnapshotService, utc_now
@@ -150,6 +151,35 @@ def transition(
     click.echo(f"{payout_id}: {state}" + ("" if changed else " (already)"))
 
 
+@click.command(name="import-ledger")
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+@click.option(
+    "--staff",
+    "staff_handle",
+    required=True,
+    metavar="HANDLE",
+    help="The staff or admin account doing the import (named in the audit log).",
+)
+def import_ledger(app: Litestar, file: Path, staff_handle: str) -> None:
+    """Append a ledger file's events to an empty ledger, or those extending its head.
+
+    Every line, the chain, unique ids and reversals are checked first, as `selflink rewards
+    ledger append` does; any problem refuses the whole file (exit 2) and stores nothing.
+    """
+
+    async def work(session: AsyncSession) -> Imported:
+        return await LedgerImportService(session).import_file(file, staff_handle=staff_handle)
+
+    imported = run_in_session(app, work)
+    if not imported.appended:
+        click.echo(f"nothing to import: the ledger already holds every line of {file}")
+    else:
+        click.echo(
+            f"imported {_counted(imported.appended, 'event')} from {file}; head seq "
+            f"{imported.head.seq} hash {imported.head.hash}"
+        )
+
+
 @click.group(name="rewards", cls=LitestarGroup)
 def rewards() -> None:
     """Monthly reward snapshots, locks and payouts."""
@@ -165,4 +195,5 @@ payouts.add_command(list_payouts)  # type: ignore[arg-type]
 payouts.add_command(transition)  # type: ignore[arg-type]
 rewards.add_command(snapshot)  # type: ignore[arg-type]
 rewards.add_command(lock)  # type: ignore[arg-type]
+rewards.add_command(import_ledger)  # type: ignore[arg-type]
 rewards.add_command(payouts)
