@@ -108,15 +108,6 @@ class RewardDispute(Base):
     resolved_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True))
 
 
-class PayoutState(StrEnum):
-    PENDING = "pending"
-    HELD = "held"
-    PROCESSING = "processing"
-    PAID = "paid"
-    FAILED = "failed"
-    CANCELED = "canceled"
-
-
 class RewardPayout(Base):
     """What a locked month owes one contributor; its state changes only through transitions."""
 

@@ -10,7 +10,6 @@ from selflink_api.audit import services as audit
 from selflink_api.platform.problems import CONFLICT, NOT_FOUND, ProblemError
 from selflink_api.rewards.ledger import LedgerService
 from selflink_api.rewards.models import (
-    PayoutState,
     PeriodState,
     RewardContributor,
     RewardEvent,
@@ -19,6 +18,7 @@ from selflink_api.rewards.models import (
     RewardPeriod,
     RewardSnapshot,
 )
+from selflink_api.rewards.states import PayoutState
 from selflink_core.rewards import (
     EVENTS_FILE,
     MANIFEST_FILE,
