@@ -139,15 +139,22 @@ def _litestar_env() -> Any:
     return LitestarEnv.from_env(None)
 
 
+def _as_litestar_adds(command: click.Command) -> click.Command:
+    """The command as Litestar's root group adds it: its callback is handed `ctx`, `app` or
+    `env` when it asks for them (a group's subcommands were handed theirs when added to it).
+    Loaded once per process, so wrapped once."""
+    from litestar.cli._utils import _inject_args
+
+    if command.callback is not None:
+        command.callback = _inject_args(command.callback)
+    return command
+
+
 def _litestar_command(module: str, name: str) -> Callable[[click.Context], click.Command]:
-    """One of Litestar's commands, handed the app as Litestar's own group hands it."""
+    """One of Litestar's commands."""
 
     def load(_ctx: click.Context) -> click.Command:
-        from litestar.cli._utils import _wrap_commands
-
-        command: click.Command = getattr(importlib.import_module(module), name)
-        _wrap_commands([command])  # type: ignore[list-item]
-        return command
+        return _as_litestar_adds(getattr(importlib.import_module(module), name))
 
     return load
 
@@ -157,10 +164,10 @@ def _database(ctx: click.Context) -> click.Command:
     loaded app on the context."""
     from advanced_alchemy.extensions.litestar.cli import database_group
 
-    root = ctx.find_root()
-    if callable(root.obj):
-        root.obj = root.obj()
-    return database_group
+    root = ctx.find_root()  # resolved before the root's callback runs: nothing loaded yet
+    if root.obj is None or callable(root.obj):
+        root.obj = _litestar_env()
+    return _as_litestar_adds(database_group)
 
 
 def _workers(_ctx: click.Context) -> click.Command:
@@ -171,7 +178,7 @@ def _workers(_ctx: click.Context) -> click.Command:
         return _workers_without_redis
     from litestar_saq.cli import build_cli_app
 
-    return build_cli_app()
+    return _as_litestar_adds(build_cli_app())
 
 
 def _demo(_ctx: click.Context) -> click.Command:

@@ -7,9 +7,10 @@ Altering, removing or reordering any entry breaks every later hash.
 
 import dataclasses
 import hashlib
-import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+
+import msgspec
 
 from selflink_core.rewards.canonical import MAX_SAFE_INTEGER, JsonValue, canonical_json
 
@@ -40,38 +41,35 @@ class AuditEntry:
 
     def computed_hash(self) -> str:
         unsealed = self.unsealed()
-        encoded = _plain_canonical_json(unsealed)
+        encoded = _plain_canonical_json(unsealed) if _is_plain(self.details) else None
         return hashlib.sha256(canonical_json(unsealed) if encoded is None else encoded).hexdigest()
 
 
 def _is_plain(value: object) -> bool:
     """Strings, safe integers, lists and objects with ASCII keys: format-1 values whose RFC 8785
-    form is exactly `json.dumps(sort_keys=True, ensure_ascii=False)` (key order by UTF-16 unit
-    and by code point agree for ASCII; there are no floats to format)."""
-    if isinstance(value, str):
-        return True
-    if isinstance(value, bool):
-        return False
-    if isinstance(value, int):
-        return -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER
-    if isinstance(value, dict):
+    form is exactly msgspec's compact JSON with sorted keys (key order by UTF-16 unit and by
+    code point agree for ASCII; there are no floats to format; the escapes are the same)."""
+    if type(value) is dict:  # the common case, flat details, without a call per value
         return all(
-            isinstance(key, str) and key.isascii() and _is_plain(item)
+            type(key) is str and key.isascii() and (type(item) is str or _is_plain(item))
             for key, item in value.items()
         )
-    if isinstance(value, list):
+    if type(value) is int:
+        return -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER
+    if type(value) is list:
         return all(_is_plain(item) for item in value)
-    return False
+    return type(value) is str
 
 
-def _plain_canonical_json(value: dict[str, JsonValue]) -> bytes | None:
-    """The canonical bytes of a plain value without the reference's cost; None otherwise
-    (then `canonical_json` decides, and explains what is not allowed)."""
-    if not _is_plain(value):
-        return None
+_SORTED_JSON = msgspec.json.Encoder(order="sorted")
+
+
+def _plain_canonical_json(unsealed: dict[str, JsonValue]) -> bytes | None:
+    """The canonical bytes of an entry with plain details, without the reference's cost; None
+    for a lone surrogate (then `canonical_json` explains what is not allowed)."""
     try:
-        return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
-    except UnicodeEncodeError:  # a lone surrogate: not valid JSON text
+        return _SORTED_JSON.encode(unsealed)
+    except UnicodeEncodeError:
         return None
 
 

@@ -125,3 +125,14 @@ def test_help_and_version_import_neither_litestar_nor_the_app_nor_a_domain(
         or module.rsplit(".", 1)[-1] in {"domain", "models", "controllers", "services"}
     }
     assert heavy == set()
+
+
+def test_litestar_and_plugin_commands_still_run(database_url: str) -> None:
+    """`database` (advanced-alchemy's) and `routes` (Litestar's) are imported when run and get
+    the app as Litestar's own group would hand it."""
+    revision = selflink_api(database_url, "database", "show-current-revision")
+    assert revision.returncode == 0, revision.stderr
+    assert "current revision" in revision.stdout
+    routes = selflink_api(database_url, "routes")
+    assert routes.returncode == 0, routes.stderr
+    assert "/api/v1/rewards/periods" in routes.stdout

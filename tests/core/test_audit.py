@@ -15,8 +15,13 @@ from selflink_core.audit import (
 )
 from selflink_core.rewards.canonical import MAX_SAFE_INTEGER, canonical_json
 
-keys = st.text(max_size=12)
-scalars = st.one_of(st.text(), st.integers(min_value=-MAX_SAFE_INTEGER, max_value=MAX_SAFE_INTEGER))
+any_text = st.text(st.characters(exclude_categories=()))  # lone surrogates too
+keys = st.one_of(st.text(max_size=12), any_text)
+scalars = st.one_of(
+    st.text(),
+    any_text,
+    st.integers(min_value=-MAX_SAFE_INTEGER - 1, max_value=MAX_SAFE_INTEGER + 1),
+)
 details = st.recursive(
     st.dictionaries(keys, scalars, max_size=5),
     lambda inner: st.dictionaries(keys, st.one_of(scalars, inner, st.lists(inner, max_size=3))),
@@ -28,7 +33,7 @@ def reference_hash(entry: AuditEntry) -> str:
     return hashlib.sha256(canonical_json(entry.unsealed())).hexdigest()
 
 
-@given(details=details, subject=st.text())
+@given(details=details, subject=st.one_of(st.text(), any_text))
 def test_the_hash_is_the_reference_hash_of_the_canonical_form(
     details: dict[str, Any], subject: str
 ) -> None:
