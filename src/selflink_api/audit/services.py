@@ -14,7 +14,7 @@ from selflink_api.platform.appendonly import AUDIT_LOG, lock_head
 from selflink_core.audit import (
     AuditChainChecker,
     AuditChainProblem,
-    AuditEntry,
+    AuditRow,
     seal_audit_entry,
 )
 
@@ -123,7 +123,7 @@ _ENTRY_COLUMNS = (
 
 async def _entry_batches(
     session: AsyncSession, batch: int = VERIFY_BATCH
-) -> AsyncIterator[list[AuditEntry]]:
+) -> AsyncIterator[list[AuditRow]]:
     """The log in seq order, a batch of plain column tuples at a time (keyset pages on the unique
     `seq` index): constant memory and no ORM object per row, whatever the log's length."""
     last = 0
@@ -140,7 +140,7 @@ async def _entry_batches(
             return
         decode = msgspec.json.decode
         yield [
-            AuditEntry(seq, at, actor, action, subject, decode(details), prev, hash_)
+            (seq, at, actor, action, subject, decode(details), prev, hash_)
             for seq, at, actor, action, subject, details, prev, hash_ in rows
         ]
         last = rows[-1][0]
@@ -159,7 +159,7 @@ async def verify(
     """
     checker = AuditChainChecker()
     async for entries in _entry_batches(session):
-        problem = checker.check(entries)
+        problem = checker.check_rows(entries)
         if problem is not None:
             return checker.count, problem
         if progress is not None:
