@@ -12,7 +12,6 @@ import importlib.util
 import os
 import sys
 from collections.abc import Callable, Sequence
-from importlib.metadata import version
 from typing import Any
 
 import click
@@ -104,6 +103,8 @@ def settings_refusals(exc: Exception) -> list[str] | None:
 
 def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
     if value:
+        from importlib.metadata import version
+
         click.echo(f"selflink-api {version('selflink')}")
         ctx.exit()
 
