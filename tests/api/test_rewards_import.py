@@ -206,3 +206,24 @@ async def test_only_active_staff_may_import(
         f"error: cannot read {missing}: No such file or directory; nothing imported"
     )
     assert await stored_ledger(client) == b""
+
+
+async def test_audit_verify_finds_altered_details_of_imported_events(
+    client: Client, settings: Settings, database_url: str, tmp_path: Path
+) -> None:
+    """The audit records of an import are read back as stored text and re-hashed."""
+    await make_staff(client, settings)
+    file = write(tmp_path / "ledger.jsonl", lines_of(ledger(5)))
+    assert (await import_ledger(database_url, file)).returncode == 0
+    if settings.is_sqlite:
+        await sql(settings, "DROP TRIGGER audit_log_no_update")
+        altered = "json_set(details, '$.points', 99)"
+    else:
+        await sql(settings, "ALTER TABLE audit_log DISABLE TRIGGER audit_log_append_only")
+        altered = "jsonb_set(details, '{points}', '99')"
+    await sql(settings, f"UPDATE audit_log SET details = {altered} WHERE seq = 4")
+    broken = await run(database_url, "audit", "verify")
+    assert broken.returncode == 1
+    assert broken.stderr == (
+        "verification failed: audit entry seq 4: hash does not match the entry's content\n"
+    )

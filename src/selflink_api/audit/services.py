@@ -1,12 +1,11 @@
 """Recording and verifying the audit log. Every staff and rewards mutation goes through here."""
 
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-import msgspec
-from sqlalchemy import String, cast, func, insert, select
+from sqlalchemy import String, bindparam, cast, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from selflink_api.audit.models import AuditRecord
@@ -14,7 +13,7 @@ from selflink_api.platform.appendonly import AUDIT_LOG, lock_head
 from selflink_core.audit import (
     AuditChainChecker,
     AuditChainProblem,
-    AuditRow,
+    StoredAuditRow,
     seal_audit_entry,
 )
 
@@ -115,34 +114,39 @@ _ENTRY_COLUMNS = (
     AuditRecord.actor,
     AuditRecord.action,
     AuditRecord.subject,
-    cast(AuditRecord.details, String),  # as stored: decoded below, faster than the driver
+    cast(AuditRecord.details, String),  # as stored: the checker decodes it
     AuditRecord.prev,
     AuditRecord.hash,
 )
 
 
-async def _entry_batches(
+async def _stored_batches(
     session: AsyncSession, batch: int = VERIFY_BATCH
-) -> AsyncIterator[list[AuditRow]]:
+) -> AsyncIterator[Sequence[StoredAuditRow]]:
     """The log in seq order, a batch of plain column tuples at a time (keyset pages on the unique
-    `seq` index): constant memory and no ORM object per row, whatever the log's length."""
+    `seq` index, `details` as stored text): constant memory and no object per row, whatever the
+    log's length. On PostgreSQL the driver's own records are used: building SQLAlchemy rows
+    would cost a quarter of the whole verification."""
+    connection = await session.connection()
+    query = select(*_ENTRY_COLUMNS).where(AuditRecord.seq > bindparam("last"))
+    query = query.order_by(AuditRecord.seq).limit(batch)
+    fetch: Callable[[int], Awaitable[Sequence[Any]]]
+    if connection.dialect.name == "postgresql":
+        compiled = query.compile(dialect=connection.dialect)  # asyncpg's $1, $2 placeholders
+        sql, names = str(compiled), compiled.positiontup or []
+        driver: Any = (await connection.get_raw_connection()).driver_connection
+
+        async def fetch(last: int) -> Sequence[Any]:
+            values = {**compiled.params, "last": last}
+            return await driver.fetch(sql, *(values[name] for name in names))  # type: ignore[no-any-return]
+    else:
+
+        async def fetch(last: int) -> Sequence[Any]:
+            return (await connection.execute(query, {"last": last})).all()
+
     last = 0
-    while True:
-        rows = (
-            await session.execute(
-                select(*_ENTRY_COLUMNS)
-                .where(AuditRecord.seq > last)
-                .order_by(AuditRecord.seq)
-                .limit(batch)
-            )
-        ).all()
-        if not rows:
-            return
-        decode = msgspec.json.decode
-        yield [
-            (seq, at, actor, action, subject, decode(details), prev, hash_)
-            for seq, at, actor, action, subject, details, prev, hash_ in rows
-        ]
+    while rows := await fetch(last):
+        yield rows
         last = rows[-1][0]
 
 
@@ -158,8 +162,8 @@ async def verify(
     `progress` hears how many entries each batch checked.
     """
     checker = AuditChainChecker()
-    async for entries in _entry_batches(session):
-        problem = checker.check_rows(entries)
+    async for entries in _stored_batches(session):
+        problem = checker.check_stored(entries)
         if problem is not None:
             return checker.count, problem
         if progress is not None:
