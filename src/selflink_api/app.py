@@ -29,7 +29,6 @@ from litestar_saq import CronJob, QueueConfig, SAQConfig, SAQPlugin
 from redis.asyncio import Redis
 
 from selflink_api.accounts.auth import ANONYMOUS_ALLOWED, build_jwt_auth
-from selflink_api.commands import SelflinkCommands
 from selflink_api.domains import DOMAINS
 from selflink_api.platform import jobs as jobs_platform
 from selflink_api.platform.crypto import build_cipher
@@ -83,7 +82,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
     )
     jwt_auth = build_jwt_auth(settings, database.create_session_maker())
     plugins: list[Any] = [
-        SelflinkCommands(),
         SQLAlchemyPlugin(config=database),
         StructlogPlugin(config=build_structlog_config(settings)),
         ChannelsPlugin(

@@ -35,9 +35,10 @@ from selflink_api.platform.events import EventBus
 from selflink_api.platform.jobs import JobQueue
 from selflink_api.platform.uploads import SNIFF_BYTES, ReceivedFile
 from selflink_api.rewards.ledger import LedgerService
-from selflink_api.rewards.models import PayoutState, RewardContributor
+from selflink_api.rewards.models import RewardContributor
 from selflink_api.rewards.payouts import PayoutService
 from selflink_api.rewards.snapshots import SnapshotService, utc_now
+from selflink_api.rewards.states import PayoutState
 from selflink_api.social.models import Follow
 from selflink_core.rewards import Figures, Scored, score_pull_request
 

@@ -89,3 +89,50 @@ def test_logs_are_json_unless_a_person_reads_a_terminal(
     if log_json is not None:
         overrides["LOG_JSON"] = log_json
     assert logs_as_json(make_settings("sqlite+aiosqlite:///:memory:", **overrides)) is expected
+
+
+@pytest.mark.parametrize(
+    "args",
+    [("--help",), ("--version",), ("rewards", "snapshot", "--help"), ("audit", "verify", "--help")],
+)
+def test_help_and_version_import_neither_litestar_nor_the_app_nor_a_domain(
+    args: tuple[str, ...], tmp_path: Path
+) -> None:
+    """`selflink-api` starts in a fraction of a second because these never load."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "REDIS_"))}
+    script = Path(sys.executable).with_name("selflink-api")
+    traced = subprocess.run(
+        [sys.executable, "-X", "importtime", str(script), *args],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert traced.returncode == 0, traced.stderr
+    imported = {
+        line.rsplit("|", 1)[1].strip()
+        for line in traced.stderr.splitlines()
+        if line.startswith("import time:")
+    }
+    assert "selflink_api.cli" in imported
+    heavy = {
+        module
+        for module in imported
+        if module.split(".")[0] in {"litestar", "sqlalchemy", "advanced_alchemy", "saq"}
+        or module in {"selflink_api.app", "selflink_api.domains.DOMAINS"}
+        or module.rsplit(".", 1)[-1] in {"domain", "models", "controllers", "services"}
+    }
+    assert heavy == set()
+
+
+def test_litestar_and_plugin_commands_still_run(database_url: str) -> None:
+    """`database` (advanced-alchemy's) and `routes` (Litestar's) are imported when run and get
+    the app as Litestar's own group would hand it."""
+    revision = selflink_api(database_url, "database", "show-current-revision")
+    assert revision.returncode == 0, revision.stderr
+    assert "current revision" in revision.stdout
+    routes = selflink_api(database_url, "routes")
+    assert routes.returncode == 0, routes.stderr
+    assert "/api/v1/rewards/periods" in routes.stdout

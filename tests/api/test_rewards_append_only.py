@@ -14,7 +14,13 @@ from tests.api.test_auth import sql
 
 pytestmark = pytest.mark.anyio
 
-APPEND_ONLY = ("reward_events", "reward_snapshots", "reward_payout_transitions", "audit_log")
+APPEND_ONLY = (
+    "reward_events",
+    "reward_snapshots",
+    "reward_bundle_rows",
+    "reward_payout_transitions",
+    "audit_log",
+)
 
 
 @pytest.fixture

@@ -1,23 +1,28 @@
 """`selflink-api users`: accounts from the command line."""
 
+from typing import TYPE_CHECKING
+
 import click
-from litestar import Litestar
-from litestar.cli._utils import LitestarGroup
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from selflink_api.accounts.models import Role
-from selflink_api.accounts.services import AccountService, AccountsToolkit
-from selflink_api.platform.commands import run_in_session
-from selflink_api.platform.jobs import JobQueue
+from selflink_api.platform.commands import OperatorGroup, run_in_session
+
+if TYPE_CHECKING:
+    from litestar import Litestar
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from selflink_api.accounts.services import AccountService
 
 
-def account_service(app: Litestar, session: AsyncSession) -> AccountService:
+def account_service(app: "Litestar", session: "AsyncSession") -> "AccountService":
     """The accounts service as a command uses it: jobs go to the app's runner, no client."""
+    from selflink_api.accounts.services import AccountService, AccountsToolkit
+    from selflink_api.platform.jobs import JobQueue
+
     toolkit: AccountsToolkit = app.state.accounts
     return AccountService(session, toolkit, JobQueue(app.state.job_runner), client_ip="cli")
 
 
-@click.group(name="users", cls=LitestarGroup)
+@click.group(name="users", cls=OperatorGroup)
 def users() -> None:
     """Accounts."""
 
@@ -35,11 +40,12 @@ def users() -> None:
     help="Prompted for when omitted (or from SELFLINK_ADMIN_PASSWORD).",
 )
 def create_admin(
-    app: Litestar, email: str, handle: str, display_name: str | None, password: str
+    app: "Litestar", email: str, handle: str, display_name: str | None, password: str
 ) -> None:
     """Create an administrator account (email counted as verified)."""
+    from selflink_api.accounts.models import Role
 
-    async def create(session: AsyncSession) -> str:
+    async def create(session: "AsyncSession") -> str:
         user = await account_service(app, session).create_account(
             email=email,
             password=password,
@@ -53,5 +59,6 @@ def create_admin(
     click.echo(f"created admin @{run_in_session(app, create)}")
 
 
-# LitestarGroup types its commands as rich-click's; plain click commands work the same.
-users.add_command(create_admin)  # type: ignore[arg-type]
+users.add_command(create_admin)
+
+COMMANDS = (users,)

@@ -1,7 +1,6 @@
 """The accounts domain: sign-up, sign-in, sessions, my account, personal data and staff tools."""
 
 from selflink_api.accounts import models
-from selflink_api.accounts.commands import users
 from selflink_api.accounts.controllers import AuthController, UsersController
 from selflink_api.accounts.services import PERSONAL_DATA_STORE, AccountsToolkit
 from selflink_api.accounts.staff import StaffController
@@ -12,6 +11,5 @@ DOMAIN = Domain(
     models=(models,),
     controllers=(AuthController, UsersController, StaffController),
     encrypted_stores=(PERSONAL_DATA_STORE,),
-    commands=(users,),
     toolkit=AccountsToolkit.build,
 )

@@ -1,25 +1,30 @@
 """`selflink-api audit verify`: re-check the audit log's hash chain."""
 
 import sys
+from typing import TYPE_CHECKING
 
 import click
-from litestar import Litestar
-from litestar.cli._utils import LitestarGroup
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from selflink_api.audit import services
-from selflink_api.platform.commands import run_in_session
-from selflink_core.audit import AuditChainProblem
+from selflink_api.platform.commands import OperatorGroup, run_in_database
+from selflink_api.platform.progress import progress_bar
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from selflink_core.audit import AuditChainProblem
 
 
 @click.command(name="verify")
-def verify(app: Litestar) -> None:
+def verify() -> None:
     """Walk the audit log in order; exit 1 at the first broken link."""
+    from selflink_api.audit import services
+    from selflink_api.settings import load_settings
 
-    async def work(session: AsyncSession) -> tuple[int, AuditChainProblem | None]:
-        return await services.verify(session)
+    async def work(session: "AsyncSession") -> "tuple[int, AuditChainProblem | None]":
+        with progress_bar(await services.count(session), "verifying audit log") as advance:
+            return await services.verify(session, advance)
 
-    count, problem = run_in_session(app, work)
+    count, problem = run_in_database(load_settings(), work)
     if problem is not None:
         click.echo(
             f"verification failed: audit entry seq {problem.seq}: {problem.reason}", err=True
@@ -28,9 +33,11 @@ def verify(app: Litestar) -> None:
     click.echo(f"verified: {count} audit entries, chain intact")
 
 
-@click.group(name="audit", cls=LitestarGroup)
+@click.group(name="audit", cls=OperatorGroup)
 def audit() -> None:
     """The audit log."""
 
 
-audit.add_command(verify)  # type: ignore[arg-type]
+audit.add_command(verify)
+
+COMMANDS = (audit,)

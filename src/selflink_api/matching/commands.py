@@ -1,20 +1,22 @@
 """`selflink-api matching refresh-features`: bring every stale person's features up to date
 now (after a deploy that changes the rules or the layout), instead of at the next hourly run."""
 
-import anyio
 import click
-from litestar import Litestar
-from litestar.cli._utils import LitestarGroup
 
-from selflink_api.matching.jobs import refresh_stale_features
-from selflink_api.platform.database import build_sqlalchemy_config
-from selflink_api.platform.jobs import InProcessJobRunner
+from selflink_api.platform.commands import OperatorGroup
 
 
 @click.command(name="refresh-features")
-def refresh_features(app: Litestar) -> None:
+def refresh_features() -> None:
     """Run the stale-features job in this process, in committed batches."""
-    settings = app.state.settings
+    import anyio
+
+    from selflink_api.matching.jobs import refresh_stale_features
+    from selflink_api.platform.database import build_sqlalchemy_config
+    from selflink_api.platform.jobs import InProcessJobRunner
+    from selflink_api.settings import load_settings
+
+    settings = load_settings()
 
     async def work() -> int:
         config = build_sqlalchemy_config(settings)
@@ -28,9 +30,11 @@ def refresh_features(app: Litestar) -> None:
     click.echo(f"refreshed the matching data of {anyio.run(work)} people")
 
 
-@click.group(name="matching", cls=LitestarGroup)
+@click.group(name="matching", cls=OperatorGroup)
 def matching() -> None:
     """Matching features."""
 
 
-matching.add_command(refresh_features)  # type: ignore[arg-type]
+matching.add_command(refresh_features)
+
+COMMANDS = (matching,)

@@ -2,7 +2,6 @@
 
 from selflink_api.matching import jobs, models
 from selflink_api.matching.candidates import CandidateCache, features_context
-from selflink_api.matching.commands import matching
 from selflink_api.matching.controllers import MatchingController
 from selflink_api.matching.models import MatchingFeatures, MatchingPreferences
 from selflink_api.matching.services import MatchingToolkit, PreferencesStore, export_for_user
@@ -36,6 +35,5 @@ DOMAIN = Domain(
             "matching features", MatchingFeatures, lambda row: features_context(row.user_id)
         ),
     ),
-    commands=(matching,),
     toolkit=build_toolkit,
 )

@@ -4,33 +4,34 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 import click
-from litestar import Litestar
-from litestar.cli._utils import LitestarGroup
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from selflink_api.notifications import services as outbox
-from selflink_api.platform.commands import run_in_session
-from selflink_api.settings import Profile
+from selflink_api.platform.commands import OperatorGroup, run_in_session
 
 if TYPE_CHECKING:
+    from litestar import Litestar
+    from sqlalchemy.ext.asyncio import AsyncSession
+
     from selflink_api.platform.domains import Shared
 
 
-@click.group(name="outbox", cls=LitestarGroup)
+@click.group(name="outbox", cls=OperatorGroup)
 def outbox_group() -> None:
     """Outgoing email."""
 
 
 @click.command(name="list")
 @click.option("--limit", default=20, show_default=True, help="How many recent held emails.")
-def list_outbox(app: Litestar, limit: int) -> None:
+def list_outbox(app: "Litestar", limit: int) -> None:
     """Show emails held because no SMTP server is configured (never in production)."""
+    from selflink_api.notifications import services as outbox
+    from selflink_api.settings import Profile
+
     shared: Shared = app.state.shared
     if shared.settings.profile is Profile.PRODUCTION:
         click.echo("error: the outbox is not readable in production", err=True)
         sys.exit(2)
 
-    async def held(session: AsyncSession) -> list[dict[str, Any]]:
+    async def held(session: "AsyncSession") -> list[dict[str, Any]]:
         listed = []
         for message in await outbox.held_messages(session, limit):
             email = outbox.read_email(shared.cipher, message)
@@ -49,5 +50,6 @@ def list_outbox(app: Litestar, limit: int) -> None:
         click.echo(f"Subject: {email.subject}\n\n{email.body}\n")
 
 
-# LitestarGroup types its commands as rich-click's; plain click commands work the same.
-outbox_group.add_command(list_outbox)  # type: ignore[arg-type]
+outbox_group.add_command(list_outbox)
+
+COMMANDS = (outbox_group,)

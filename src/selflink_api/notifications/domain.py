@@ -1,7 +1,6 @@
 """The notifications domain: outgoing email through an encrypted outbox."""
 
 from selflink_api.notifications import jobs, models
-from selflink_api.notifications.commands import outbox_group
 from selflink_api.notifications.models import OutboxMessage
 from selflink_api.notifications.services import sealing_context
 from selflink_api.platform.crypto import EncryptedStore
@@ -16,5 +15,4 @@ DOMAIN = Domain(
     encrypted_stores=(
         EncryptedStore("held emails", OutboxMessage, lambda row: sealing_context(row.id)),
     ),
-    commands=(outbox_group,),
 )

@@ -2,9 +2,13 @@
 
 `selflink_api.domains.DOMAINS` lists them in order. The app factory takes controllers, jobs,
 schedules, event subscriptions and toolkits from there; the migration environment takes
-models; `selflink-api` takes commands; `pii rotate-key` takes encrypted stores; the account
+models; `pii rotate-key` takes encrypted stores; the account
 export and deletion take their per-domain parts. Nothing here names a domain: the platform
 serves them all without knowing any.
+
+A domain's operator commands are not declared here but in its own `commands` module, as
+`COMMANDS`: `selflink-api` lists and runs them without importing the domain's models,
+controllers or this module (see `selflink_api.platform.commands`).
 """
 
 from collections.abc import Awaitable, Callable, Iterable, Mapping
@@ -13,7 +17,6 @@ from types import ModuleType
 from typing import Any
 from uuid import UUID
 
-import click
 from litestar import Controller
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -75,7 +78,6 @@ class Domain:
     erase: Eraser | None = None
     counts: CountsProvider | None = None
     encrypted_stores: tuple[EncryptedStore[Any], ...] = ()
-    commands: tuple[click.Command, ...] = ()
     toolkit: Callable[[Shared], object] | None = None
     templates: bool = False
     migration_only: frozenset[str] = frozenset()

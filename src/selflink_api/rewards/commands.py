@@ -1,26 +1,29 @@
-"""`selflink-api rewards …`: the operator's monthly walk (dry run, commit, lock, pay)."""
+"""`selflink-api rewards …`: the operator's monthly walk (dry run, commit, lock, pay), and moving
+an existing ledger in. Each command imports the services it runs and reads only the settings:
+none builds the app (see `selflink_api.platform.commands`)."""
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 from uuid import UUID
 
 import click
-from litestar import Litestar
-from litestar.cli._utils import LitestarGroup
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from selflink_api.platform.commands import run_in_session
-from selflink_api.rewards.models import PayoutState
-from selflink_api.rewards.payouts import PayoutService
-from selflink_api.rewards.snapshots import SnapshotService, utc_now
-from selflink_core.rewards import Bundle, Figures
+from selflink_api.platform.commands import OperatorGroup, run_in_database
+from selflink_api.rewards.states import PayoutState
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from selflink_api.rewards.importer import Imported
+    from selflink_core.rewards import Bundle
 
 
 def _counted(number: int, noun: str) -> str:
     return f"{number} {noun}" + ("" if number == 1 else "s")
 
 
-def _summary(bundle: Bundle) -> None:
+def _summary(bundle: "Bundle") -> None:
     manifest = bundle.manifest
     click.echo(
         f"{manifest.period}: {_counted(manifest.events, 'event')}, "
@@ -36,7 +39,7 @@ def _summary(bundle: Bundle) -> None:
         )
 
 
-def _write(out: Path, bundle: Bundle) -> None:
+def _write(out: Path, bundle: "Bundle") -> None:
     if out.exists() and any(out.iterdir()):
         click.echo(f"error: {out} is not empty", err=True)
         sys.exit(2)
@@ -57,7 +60,6 @@ def _write(out: Path, bundle: Bundle) -> None:
 )
 @click.option("--commit", is_flag=True, help="Store a new version and open its dispute window.")
 def snapshot(
-    app: Litestar,
     period: str,
     revenue_cents: int,
     costs_cents: int,
@@ -68,10 +70,14 @@ def snapshot(
     commit: bool,
 ) -> None:
     """Compute a month's bundle from the ledger (a dry run unless --commit)."""
-    settings = app.state.settings
+    from selflink_api.rewards.snapshots import SnapshotService, utc_now
+    from selflink_api.settings import load_settings
+    from selflink_core.rewards import Bundle, Figures
+
+    settings = load_settings()
     figures = Figures(currency, revenue_cents, costs_cents, pool_bps, min_payout_cents)
 
-    async def work(session: AsyncSession) -> tuple[Bundle, int | None]:
+    async def work(session: "AsyncSession") -> tuple[Bundle, int | None]:
         service = SnapshotService(session)
         if not commit:
             return await service.compute(period, figures), None
@@ -80,7 +86,7 @@ def snapshot(
         )
         return committed.bundle, committed.snapshot.version
 
-    bundle, version = run_in_session(app, work)
+    bundle, version = run_in_database(settings, work)
     _summary(bundle)
     if out is not None:
         _write(out, bundle)
@@ -96,30 +102,34 @@ def snapshot(
 @click.command(name="lock")
 @click.option("--period", required=True, help="YYYY-MM")
 @click.option("--force", is_flag=True, help="Lock before the dispute window ends.")
-def lock(app: Litestar, period: str, force: bool) -> None:
+def lock(period: str, force: bool) -> None:
     """Lock a month whose dispute window has ended, creating its payouts."""
+    from selflink_api.rewards.snapshots import SnapshotService, utc_now
+    from selflink_api.settings import load_settings
 
-    async def work(session: AsyncSession) -> int:
+    async def work(session: "AsyncSession") -> int:
         return len(
             await SnapshotService(session).lock(period, actor="cli", now=utc_now(), force=force)
         )
 
-    click.echo(f"locked {period}: {run_in_session(app, work)} payouts created")
+    click.echo(f"locked {period}: {run_in_database(load_settings(), work)} payouts created")
 
 
 @click.command(name="list")
 @click.option("--period", default=None)
 @click.option("--state", type=click.Choice([s.value for s in PayoutState]), default=None)
-def list_payouts(app: Litestar, period: str | None, state: str | None) -> None:
+def list_payouts(period: str | None, state: str | None) -> None:
     """Payouts, with their ids for `transition`."""
+    from selflink_api.rewards.payouts import PayoutService
+    from selflink_api.settings import load_settings
 
-    async def work(session: AsyncSession) -> list[str]:
+    async def work(session: "AsyncSession") -> list[str]:
         return [
             f"{p.id}  {p.period}  {p.contributor:<30} {p.amount_cents:>10} {p.currency}  {p.state}"
             for p in await PayoutService(session).find(period=period, state=state)
         ]
 
-    for line in run_in_session(app, work) or ["no payouts"]:
+    for line in run_in_database(load_settings(), work) or ["no payouts"]:
         click.echo(line)
 
 
@@ -129,12 +139,12 @@ def list_payouts(app: Litestar, period: str | None, state: str | None) -> None:
 @click.option("--method", default="")
 @click.option("--ref", "external_ref", default="", help="External reference (e.g. a transfer id).")
 @click.option("--note", default="")
-def transition(
-    app: Litestar, payout_id: UUID, to: str, method: str, external_ref: str, note: str
-) -> None:
+def transition(payout_id: UUID, to: str, method: str, external_ref: str, note: str) -> None:
     """Move a payout: pending → processing → paid | failed, failed → processing, … → canceled."""
+    from selflink_api.rewards.payouts import PayoutService
+    from selflink_api.settings import load_settings
 
-    async def work(session: AsyncSession) -> tuple[str, bool]:
+    async def work(session: "AsyncSession") -> tuple[str, bool]:
         payout, changed = await PayoutService(session).transition(
             payout_id,
             PayoutState(to),
@@ -146,23 +156,56 @@ def transition(
         )
         return payout.state, changed
 
-    state, changed = run_in_session(app, work)
+    state, changed = run_in_database(load_settings(), work)
     click.echo(f"{payout_id}: {state}" + ("" if changed else " (already)"))
 
 
-@click.group(name="rewards", cls=LitestarGroup)
+@click.command(name="import-ledger")
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+@click.option(
+    "--staff",
+    "staff_handle",
+    required=True,
+    metavar="HANDLE",
+    help="The staff or admin account doing the import (named in the audit log).",
+)
+def import_ledger(file: Path, staff_handle: str) -> None:
+    """Append a ledger file's events to an empty ledger, or those extending its head.
+
+    Every line, the chain, unique ids and reversals are checked first, as `selflink rewards
+    ledger append` does; any problem refuses the whole file (exit 2) and stores nothing.
+    """
+    from selflink_api.rewards.importer import LedgerImportService
+    from selflink_api.settings import load_settings
+
+    async def work(session: "AsyncSession") -> "Imported":
+        return await LedgerImportService(session).import_file(file, staff_handle=staff_handle)
+
+    imported = run_in_database(load_settings(), work)
+    if not imported.appended:
+        click.echo(f"nothing to import: the ledger already holds every line of {file}")
+    else:
+        click.echo(
+            f"imported {_counted(imported.appended, 'event')} from {file}; head seq "
+            f"{imported.head.seq} hash {imported.head.hash}"
+        )
+
+
+@click.group(name="rewards", cls=OperatorGroup)
 def rewards() -> None:
     """Monthly reward snapshots, locks and payouts."""
 
 
-@click.group(name="payouts", cls=LitestarGroup)
+@click.group(name="payouts", cls=OperatorGroup)
 def payouts() -> None:
     """Payouts of locked months."""
 
 
-# LitestarGroup types its commands as rich-click's; plain click commands work the same.
-payouts.add_command(list_payouts)  # type: ignore[arg-type]
-payouts.add_command(transition)  # type: ignore[arg-type]
-rewards.add_command(snapshot)  # type: ignore[arg-type]
-rewards.add_command(lock)  # type: ignore[arg-type]
+payouts.add_command(list_payouts)
+payouts.add_command(transition)
+rewards.add_command(snapshot)
+rewards.add_command(lock)
+rewards.add_command(import_ledger)
 rewards.add_command(payouts)
+
+COMMANDS = (rewards,)

@@ -3,7 +3,6 @@
 from selflink_api.platform.domains import Domain
 from selflink_api.platform.events import ACCOUNT_DELETED
 from selflink_api.rewards import jobs, models
-from selflink_api.rewards.commands import rewards
 from selflink_api.rewards.controllers import RewardsController, RewardsStaffController
 from selflink_api.rewards.links import export_for_user
 from selflink_api.rewards.pages import TransparencyPages
@@ -18,5 +17,4 @@ DOMAIN = Domain(
     schedules=jobs.SCHEDULES,
     subscriptions={ACCOUNT_DELETED: (jobs.forget_user,)},
     export=export_for_user,
-    commands=(rewards,),
 )

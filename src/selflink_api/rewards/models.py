@@ -1,5 +1,5 @@
-"""Tables of the rewards domain. Events, snapshot versions and payout transitions are
-append-only, enforced by database triggers (see migration 0003)."""
+"""Tables of the rewards domain. Events, snapshot versions, their rows and payout transitions
+are append-only, enforced by database triggers (see migrations 0003 and 0011)."""
 
 from datetime import datetime
 from enum import StrEnum
@@ -71,7 +71,12 @@ class RewardPeriod(Base):
 
 
 class RewardSnapshot(Base):
-    """One committed version of a month's bundle: the four files, byte for byte."""
+    """One committed version of a month's bundle: the four files, byte for byte.
+
+    The files are deferred: a row loads as its period, version and root, and a query names the
+    file columns it needs (`undefer`, or selecting the column), so serving the 806-byte manifest
+    never reads the 40 MB events file of a million-event month.
+    """
 
     __tablename__ = "reward_snapshots"
     __table_args__ = (UniqueConstraint("period", "version"),)
@@ -79,11 +84,38 @@ class RewardSnapshot(Base):
     period: Mapped[str] = mapped_column(String(7))
     version: Mapped[int]
     root: Mapped[str] = mapped_column(String(64))
-    events_jsonl: Mapped[bytes] = mapped_column(LargeBinary)
-    manifest_json: Mapped[bytes] = mapped_column(LargeBinary)
-    payouts_csv: Mapped[bytes] = mapped_column(LargeBinary)
-    sha256sums: Mapped[bytes] = mapped_column(LargeBinary)
+    events_jsonl: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    manifest_json: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    payouts_csv: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    sha256sums: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
     committed_by: Mapped[str] = mapped_column(String(64))
+
+
+class RewardBundleRow(Base):
+    """One row of a committed version's `payouts.csv`, written with the version: a
+    contributor's months and a month's rows are read by index, without parsing any bundle.
+
+    `position` is the row's 1-based place in `payouts.csv`.
+    """
+
+    __tablename__ = "reward_bundle_rows"
+    __table_args__ = (
+        UniqueConstraint("contributor", "period", "version"),
+        UniqueConstraint("period", "version", "position"),
+    )
+
+    period: Mapped[str] = mapped_column(String(7))
+    version: Mapped[int]
+    position: Mapped[int]
+    contributor: Mapped[str] = mapped_column(String(200))
+    period_points: Mapped[int] = mapped_column(BigInteger)
+    points_carry_in: Mapped[int] = mapped_column(BigInteger)
+    eligible_points: Mapped[int] = mapped_column(BigInteger)
+    share_cents: Mapped[int] = mapped_column(BigInteger)
+    carry_in_cents: Mapped[int] = mapped_column(BigInteger)
+    payout_cents: Mapped[int] = mapped_column(BigInteger)
+    carry_out_cents: Mapped[int] = mapped_column(BigInteger)
+    points_carry_out: Mapped[int] = mapped_column(BigInteger)
 
 
 class DisputeState(StrEnum):
@@ -106,15 +138,6 @@ class RewardDispute(Base):
     resolution_note: Mapped[str] = mapped_column(String(2000), default="")
     resolved_by: Mapped[UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     resolved_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True))
-
-
-class PayoutState(StrEnum):
-    PENDING = "pending"
-    HELD = "held"
-    PROCESSING = "processing"
-    PAID = "paid"
-    FAILED = "failed"
-    CANCELED = "canceled"
 
 
 class RewardPayout(Base):

@@ -8,11 +8,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from selflink_api.audit import services as audit
 from selflink_api.platform.problems import CONFLICT, NOT_FOUND, ProblemError
 from selflink_api.rewards.models import (
-    PayoutState,
     RewardContributor,
     RewardPayout,
     RewardPayoutTransition,
 )
+from selflink_api.rewards.states import PayoutState
 
 ALLOWED: dict[str, frozenset[str]] = {
     PayoutState.PENDING: frozenset({PayoutState.PROCESSING, PayoutState.CANCELED}),

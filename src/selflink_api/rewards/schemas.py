@@ -9,7 +9,7 @@ from msgspec import Meta
 
 from selflink_api.platform.pagination import CursorPage
 from selflink_api.platform.values import SAFE_INTEGER_MAX
-from selflink_api.rewards.models import PayoutState
+from selflink_api.rewards.states import PayoutState
 from selflink_core.rewards import PERIOD_PATTERN
 
 Period = Annotated[str, Meta(pattern=PERIOD_PATTERN, examples=["2026-10"])]

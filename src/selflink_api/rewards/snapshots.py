@@ -1,17 +1,19 @@
 """Monthly snapshots: dry runs, committed versions, dispute windows, locking into payouts."""
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import undefer
 
 from selflink_api.audit import services as audit
 from selflink_api.platform.problems import CONFLICT, NOT_FOUND, ProblemError
 from selflink_api.rewards.ledger import LedgerService
 from selflink_api.rewards.models import (
-    PayoutState,
     PeriodState,
+    RewardBundleRow,
     RewardContributor,
     RewardEvent,
     RewardPayout,
@@ -19,6 +21,7 @@ from selflink_api.rewards.models import (
     RewardPeriod,
     RewardSnapshot,
 )
+from selflink_api.rewards.states import PayoutState
 from selflink_core.rewards import (
     EVENTS_FILE,
     MANIFEST_FILE,
@@ -28,6 +31,7 @@ from selflink_core.rewards import (
     BundleError,
     Figures,
     FiguresError,
+    PayoutRow,
     PeriodEvent,
     build_bundle,
     is_period,
@@ -35,14 +39,43 @@ from selflink_core.rewards import (
     read_bundle,
 )
 
+FILE_COLUMNS = {
+    EVENTS_FILE: RewardSnapshot.events_jsonl,
+    MANIFEST_FILE: RewardSnapshot.manifest_json,
+    PAYOUTS_FILE: RewardSnapshot.payouts_csv,
+    SUMS_FILE: RewardSnapshot.sha256sums,
+}
+"""Each bundle file's (deferred) column."""
+
 
 def snapshot_files(snapshot: RewardSnapshot) -> dict[str, bytes]:
+    """The four files of a version loaded with `undefer` (see `SnapshotService.snapshot`)."""
     return {
         EVENTS_FILE: snapshot.events_jsonl,
         MANIFEST_FILE: snapshot.manifest_json,
         PAYOUTS_FILE: snapshot.payouts_csv,
         SUMS_FILE: snapshot.sha256sums,
     }
+
+
+def bundle_rows(period: str, version: int, rows: Iterable[PayoutRow]) -> list[RewardBundleRow]:
+    return [
+        RewardBundleRow(
+            period=period,
+            version=version,
+            position=position,
+            contributor=row.contributor,
+            period_points=row.period_points,
+            points_carry_in=row.points_carry_in,
+            eligible_points=row.eligible_points,
+            share_cents=row.share_cents,
+            carry_in_cents=row.carry_in_cents,
+            payout_cents=row.payout_cents,
+            carry_out_cents=row.carry_out_cents,
+            points_carry_out=row.points_carry_out,
+        )
+        for position, row in enumerate(rows, start=1)
+    ]
 
 
 def require_period(period: str) -> str:
@@ -71,24 +104,54 @@ class SnapshotService:
     async def period_row(self, period: str) -> RewardPeriod | None:
         return await self.session.scalar(select(RewardPeriod).where(RewardPeriod.period == period))
 
-    async def snapshot(self, period: str, version: int | None = None) -> RewardSnapshot:
-        """A committed version of `period` (the latest by default); 404 if there is none."""
-        row = await self.period_row(require_period(period))
-        wanted = version if version is not None else (row.current_version if row else 0)
-        found = await self.session.scalar(
-            select(RewardSnapshot).where(
+    async def version_of(self, period: str, version: int | None) -> int:
+        """`version`, or the current version of `period` (0 when it has none)."""
+        if version is not None:
+            return version
+        current = await self.session.scalar(
+            select(RewardPeriod.current_version).where(RewardPeriod.period == period)
+        )
+        return current or 0
+
+    async def snapshot(
+        self, period: str, version: int | None = None, *, files: bool = False
+    ) -> RewardSnapshot:
+        """A committed version of `period` (the latest by default); 404 if there is none.
+
+        Its four files are loaded only with `files`.
+        """
+        wanted = await self.version_of(require_period(period), version)
+        query = select(RewardSnapshot).where(
+            RewardSnapshot.period == period, RewardSnapshot.version == wanted
+        )
+        if files:
+            query = query.options(*(undefer(column) for column in FILE_COLUMNS.values()))
+        found = await self.session.scalar(query)
+        if found is None:
+            raise self._missing(period, version)
+        return found
+
+    async def file(self, period: str, name: str, version: int | None = None) -> bytes:
+        """One file of a committed version, reading no other."""
+        wanted = await self.version_of(require_period(period), version)
+        content = await self.session.scalar(
+            select(FILE_COLUMNS[name]).where(
                 RewardSnapshot.period == period, RewardSnapshot.version == wanted
             )
         )
-        if found is None:
-            raise ProblemError(
-                NOT_FOUND,
-                f"No committed bundle for {period}" + (f" version {version}." if version else "."),
-            )
-        return found
+        if content is None:
+            raise self._missing(period, version)
+        return content
+
+    @staticmethod
+    def _missing(period: str, version: int | None) -> ProblemError:
+        return ProblemError(
+            NOT_FOUND,
+            f"No committed bundle for {period}" + (f" version {version}." if version else "."),
+        )
 
     async def bundle(self, period: str, version: int | None = None) -> Bundle:
-        return read_bundle(snapshot_files(await self.snapshot(period, version)))
+        return read_bundle(snapshot_files(await self.snapshot(period, version, files=True)))
 
     async def previous_bundle(self, period: str) -> Bundle | None:
         """The locked bundle of the month before, or None when no earlier month was ever committed.
@@ -169,6 +232,7 @@ class SnapshotService:
             committed_by=actor,
         )
         self.session.add(snapshot)
+        self.session.add_all(bundle_rows(period, snapshot.version, bundle.rows))
         row.current_version = snapshot.version
         row.state = PeriodState.DISPUTING
         row.dispute_ends_at = now + timedelta(days=dispute_days)

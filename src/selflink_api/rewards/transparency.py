@@ -1,29 +1,49 @@
 """What anyone may read: periods, their bundles byte for byte, statements and proofs."""
 
-from sqlalchemy import select
+from typing import Any
+
+from sqlalchemy import Row, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from selflink_api.platform.problems import NOT_FOUND, ProblemError
 from selflink_api.rewards import schemas
 from selflink_api.rewards.models import (
     PeriodState,
+    RewardBundleRow,
     RewardContributor,
     RewardEvent,
     RewardPayout,
     RewardPeriod,
     RewardSnapshot,
 )
-from selflink_api.rewards.snapshots import SnapshotService, require_period, snapshot_files
+from selflink_api.rewards.snapshots import FILE_COLUMNS, SnapshotService, require_period
 from selflink_core.rewards import (
+    MANIFEST_FILE,
     PayoutRow,
     ProofError,
     make_proof,
     parse_manifest,
-    read_bundle,
 )
 
+EVENT_COLUMNS = (
+    RewardEvent.seq,
+    RewardEvent.event_id,
+    RewardEvent.period,
+    RewardEvent.occurred_at,
+    RewardEvent.contributor,
+    RewardEvent.kind,
+    RewardEvent.points,
+    RewardEvent.rules,
+    RewardEvent.ref,
+    RewardEvent.source_sha256,
+    RewardEvent.reverses,
+    RewardEvent.prev,
+    RewardEvent.hash,
+)
+"""What a statement shows of each event (not its stored line)."""
 
-def event_view(row: RewardEvent) -> schemas.LedgerEvent:
+
+def event_view(row: "Row[*tuple[Any, ...]]") -> schemas.LedgerEvent:
     return schemas.LedgerEvent(
         seq=row.seq,
         id=row.event_id,
@@ -41,18 +61,45 @@ def event_view(row: RewardEvent) -> schemas.LedgerEvent:
     )
 
 
+def payout_row(row: RewardBundleRow) -> PayoutRow:
+    return PayoutRow(
+        row.contributor,
+        row.period_points,
+        row.points_carry_in,
+        row.eligible_points,
+        row.share_cents,
+        row.carry_in_cents,
+        row.payout_cents,
+        row.carry_out_cents,
+        row.points_carry_out,
+    )
+
+
+CURRENT = (RewardSnapshot.period == RewardPeriod.period) & (
+    RewardSnapshot.version == RewardPeriod.current_version
+)
+"""Joins a month to its current version."""
+
+
 class TransparencyService:
+    """Reads only what each answer shows: a month's summary columns and manifest, one file's
+    column, a month's or a contributor's rows from `reward_bundle_rows` (never a whole bundle,
+    except to build a proof)."""
+
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
         self.snapshots = SnapshotService(session)
 
-    async def _summary(self, row: RewardPeriod, snapshot: RewardSnapshot) -> schemas.PeriodSummary:
-        manifest = parse_manifest(snapshot.manifest_json)
+    @staticmethod
+    def _summary(
+        row: RewardPeriod, version: int, root: str, manifest_json: bytes
+    ) -> schemas.PeriodSummary:
+        manifest = parse_manifest(manifest_json)
         return schemas.PeriodSummary(
             period=row.period,
             state=row.state,
-            version=snapshot.version,
-            root=snapshot.root,
+            version=version,
+            root=root,
             currency=manifest.currency,
             pool_cents=manifest.pool_cents,
             paid_cents=manifest.paid_cents,
@@ -67,52 +114,62 @@ class TransparencyService:
     async def periods(self) -> list[schemas.PeriodSummary]:
         rows = (
             await self.session.execute(
-                select(RewardPeriod, RewardSnapshot)
-                .join(
-                    RewardSnapshot,
-                    (RewardSnapshot.period == RewardPeriod.period)
-                    & (RewardSnapshot.version == RewardPeriod.current_version),
+                select(
+                    RewardPeriod,
+                    RewardSnapshot.version,
+                    RewardSnapshot.root,
+                    RewardSnapshot.manifest_json,
                 )
+                .join(RewardSnapshot, CURRENT)
                 .order_by(RewardPeriod.period.desc())
             )
         ).all()
-        return [await self._summary(row, snapshot) for row, snapshot in rows]
+        return [self._summary(*row) for row in rows]
 
     async def period(self, period: str) -> schemas.PeriodDetail:
         row = await self.snapshots.period_row(require_period(period))
         if row is None or row.current_version == 0:
             raise ProblemError(NOT_FOUND, f"No committed bundle for {period}.")
         versions = (
-            await self.session.scalars(
-                select(RewardSnapshot)
+            await self.session.execute(
+                select(RewardSnapshot.version, RewardSnapshot.root, RewardSnapshot.created_at)
                 .where(RewardSnapshot.period == period)
                 .order_by(RewardSnapshot.version)
             )
         ).all()
         current = versions[-1]
+        manifest = await self.snapshots.file(period, MANIFEST_FILE, current.version)
         return schemas.PeriodDetail(
-            summary=await self._summary(row, current),
+            summary=self._summary(row, current.version, current.root, manifest),
             versions=[
                 schemas.VersionView(version=v.version, root=v.root, committed_at=v.created_at)
                 for v in versions
             ],
-            files=sorted(snapshot_files(current)),
+            files=sorted(FILE_COLUMNS),
         )
 
     async def payouts(self, period: str) -> tuple[PayoutRow, ...]:
         """The current bundle's rows, as its `payouts.csv` lists them."""
-        return read_bundle(snapshot_files(await self.snapshots.snapshot(period, None))).rows
+        version = await self.snapshots.version_of(require_period(period), None)
+        rows = (
+            await self.session.scalars(
+                select(RewardBundleRow)
+                .where(RewardBundleRow.period == period, RewardBundleRow.version == version)
+                .order_by(RewardBundleRow.position)
+            )
+        ).all()
+        return tuple(payout_row(row) for row in rows)
 
     async def file(self, period: str, name: str, version: int | None) -> bytes:
-        files = snapshot_files(await self.snapshots.snapshot(period, version))
-        if name not in files:
+        if name not in FILE_COLUMNS:
             raise ProblemError(
-                NOT_FOUND, f"A bundle has no file {name!r}; it has {', '.join(sorted(files))}."
+                NOT_FOUND,
+                f"A bundle has no file {name!r}; it has {', '.join(sorted(FILE_COLUMNS))}.",
             )
-        return files[name]
+        return await self.snapshots.file(period, name, version)
 
     async def proof(self, period: str, contributor: str, version: int | None) -> bytes:
-        bundle = read_bundle(snapshot_files(await self.snapshots.snapshot(period, version)))
+        bundle = await self.snapshots.bundle(period, version)
         try:
             return make_proof(bundle, contributor).to_bytes()
         except ProofError as exc:
@@ -120,8 +177,8 @@ class TransparencyService:
 
     async def statement(self, contributor: str) -> schemas.Statement:
         events = (
-            await self.session.scalars(
-                select(RewardEvent)
+            await self.session.execute(
+                select(*EVENT_COLUMNS)
                 .where(RewardEvent.contributor == contributor)
                 .order_by(RewardEvent.seq)
             )
@@ -129,52 +186,52 @@ class TransparencyService:
         linked = await self.session.scalar(
             select(RewardContributor.user_id).where(RewardContributor.key == contributor)
         )
-        payouts = {
-            p.period: p.state
-            for p in (
-                await self.session.scalars(
-                    select(RewardPayout).where(RewardPayout.contributor == contributor)
+        payouts = dict(
+            (
+                await self.session.execute(
+                    select(RewardPayout.period, RewardPayout.state).where(
+                        RewardPayout.contributor == contributor
+                    )
                 )
             ).all()
-        }
-        months = []
-        for row, snapshot in (
-            await self.session.execute(
-                select(RewardPeriod, RewardSnapshot)
-                .join(
-                    RewardSnapshot,
-                    (RewardSnapshot.period == RewardPeriod.period)
-                    & (RewardSnapshot.version == RewardPeriod.current_version),
-                )
-                .order_by(RewardPeriod.period)
+        )
+        months = [
+            schemas.StatementMonth(
+                period=month.period,
+                state=month.state,
+                version=version,
+                root=root,
+                period_points=row.period_points,
+                eligible_points=row.eligible_points,
+                share_cents=row.share_cents,
+                payout_cents=row.payout_cents,
+                carry_out_cents=row.carry_out_cents,
+                points_carry_out=row.points_carry_out,
+                payout_state=payouts.get(month.period)
+                if month.state == PeriodState.LOCKED
+                else None,
             )
-        ).all():
-            found = read_bundle(snapshot_files(snapshot)).row(contributor)
-            if found is None:
-                continue
-            _, payout_row = found
-            months.append(
-                schemas.StatementMonth(
-                    period=row.period,
-                    state=row.state,
-                    version=snapshot.version,
-                    root=snapshot.root,
-                    period_points=payout_row.period_points,
-                    eligible_points=payout_row.eligible_points,
-                    share_cents=payout_row.share_cents,
-                    payout_cents=payout_row.payout_cents,
-                    carry_out_cents=payout_row.carry_out_cents,
-                    points_carry_out=payout_row.points_carry_out,
-                    payout_state=payouts.get(row.period)
-                    if row.state == PeriodState.LOCKED
-                    else None,
+            for month, version, root, row in (
+                await self.session.execute(
+                    select(
+                        RewardPeriod, RewardSnapshot.version, RewardSnapshot.root, RewardBundleRow
+                    )
+                    .join(RewardSnapshot, CURRENT)
+                    .join(
+                        RewardBundleRow,
+                        (RewardBundleRow.period == RewardPeriod.period)
+                        & (RewardBundleRow.version == RewardPeriod.current_version),
+                    )
+                    .where(RewardBundleRow.contributor == contributor)
+                    .order_by(RewardPeriod.period)
                 )
-            )
+            ).all()
+        ]
         if not events and not months:
             raise ProblemError(NOT_FOUND, f"No ledger events or payouts for {contributor}.")
         return schemas.Statement(
             contributor=contributor,
             linked=linked is not None,
-            events=[event_view(e) for e in events],
+            events=[event_view(event) for event in events],
             months=months,
         )
