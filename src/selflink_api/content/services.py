@@ -17,6 +17,7 @@ from typing import Any
 from uuid import UUID
 
 import langcodes
+from advanced_alchemy.types import GUID
 from sqlalchemy import (
     ColumnElement,
     CompoundSelect,
@@ -27,6 +28,7 @@ from sqlalchemy import (
     delete,
     exists,
     func,
+    literal,
     literal_column,
     or_,
     select,
@@ -514,8 +516,9 @@ class ContentService:
     async def _mention(
         self, author_id: UUID, text: str, post_id: UUID, comment_id: UUID | None
     ) -> None:
-        """Store who `text` names; tell each person named for the first time here. People
-        with a block between them and the author are not mentioned."""
+        """Store who `text` names; tell each person named for the first time here who may
+        see the post (a follower-only or private post names people it does not announce to).
+        People with a block between them and the author are not mentioned."""
         handles = mentioned_handles(text)
         people = (
             await self.session.scalars(
@@ -541,17 +544,32 @@ class ContentService:
             await self.session.execute(
                 delete(Mention).where(where, Mention.user_id.in_(before - wanted))
             )
-        for user_id in sorted(wanted - before):
+        named_now = sorted(wanted - before)
+        told = await self._who_may_see(post_id, named_now)
+        for user_id in named_now:
             self.session.add(Mention(user_id=user_id, post_id=post_id, comment_id=comment_id))
-            await self.events.publish(
-                self.jobs,
-                PERSON_MENTIONED,
-                user_id=str(user_id),
-                author_id=str(author_id),
-                post_id=str(post_id),
-                comment_id=str(comment_id) if comment_id else None,
-            )
+            if user_id in told:
+                await self.events.publish(
+                    self.jobs,
+                    PERSON_MENTIONED,
+                    user_id=str(user_id),
+                    author_id=str(author_id),
+                    post_id=str(post_id),
+                    comment_id=str(comment_id) if comment_id else None,
+                )
         await self.session.flush()
+
+    async def _who_may_see(self, post_id: UUID, people: Sequence[UUID]) -> set[UUID]:
+        """Those of `people` the visibility rule lets see the post now, in one query."""
+        if not people:
+            return set()
+        each = [
+            select(literal(person, GUID).label("person")).where(
+                posts_seen_by(person).where(Post.id == post_id).exists()
+            )
+            for person in people
+        ]
+        return set((await self.session.scalars(union_all(*each))).all())
 
     # Likes --------------------------------------------------------------------------------
 
