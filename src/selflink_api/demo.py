@@ -38,6 +38,7 @@ from selflink_api.rewards.ledger import LedgerService
 from selflink_api.rewards.models import PayoutState, RewardContributor
 from selflink_api.rewards.payouts import PayoutService
 from selflink_api.rewards.snapshots import SnapshotService, utc_now
+from selflink_api.settings import Settings
 from selflink_api.social.models import Follow
 from selflink_core.rewards import Figures, Scored, score_pull_request
 
@@ -336,6 +337,19 @@ def demo_pull_request(number: int, author: int, merged_at: str, labels: list[str
     return json.dumps({"action": "closed", "number": number, "pull_request": pull}).encode()
 
 
+def app_serving_at(app: Litestar, base: str) -> Litestar:
+    """`app`, or the same app built again with PUBLIC_BASE_URL = `base` when the environment
+    leaves it unset: links the server hands out (media, e-mails) then name the host and port
+    the demo really serves, not the default port 8000."""
+    settings: Settings = app.state.settings
+    if "public_base_url" in settings.model_fields_set:
+        return app
+    # Imported here: the app module imports this command to register it.
+    from selflink_api.app import create_app  # noqa: PLC0415
+
+    return create_app(settings.model_copy(update={"public_base_url": base}))
+
+
 @click.command(name="demo")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True)
@@ -344,6 +358,8 @@ def demo(app: Litestar, host: str, port: int, serve: bool) -> None:
     """Migrate, seed a dozen demo people (once), print how to sign in, and serve."""
     if serve:
         refuse_unusable_address(host, port)
+    base = f"http://{host}:{port}"
+    app = app_serving_at(app, base)
     config = build_sqlalchemy_config(app.state.settings)
     try:
         upgrade_schema(config)
@@ -358,7 +374,6 @@ def demo(app: Litestar, host: str, port: int, serve: bool) -> None:
         )
 
     created, matched, posted = run_in_session(app, seed_in)
-    base = f"http://{host}:{port}"
     click.echo(
         ("Seeded" if created else "Already seeded:")
         + f" {len(PEOPLE)} demo people (@ada is an admin)."
