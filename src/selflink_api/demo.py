@@ -8,6 +8,7 @@ import sys
 import tempfile
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 from uuid import UUID
 
 import anyio
@@ -38,9 +39,11 @@ from selflink_api.rewards.ledger import LedgerService
 from selflink_api.rewards.models import PayoutState, RewardContributor
 from selflink_api.rewards.payouts import PayoutService
 from selflink_api.rewards.snapshots import SnapshotService, utc_now
-from selflink_api.settings import Settings
 from selflink_api.social.models import Follow
 from selflink_core.rewards import Figures, Scored, score_pull_request
+
+if TYPE_CHECKING:
+    from selflink_api.settings import Settings
 
 DEMO_PASSWORD = "selflink demo passphrase"  # noqa: S105 - published on purpose, demo data only
 
