@@ -3,6 +3,7 @@
 import errno
 import io
 import json
+import os
 import socket
 import sys
 import tempfile
@@ -15,6 +16,7 @@ import anyio
 import click
 import uvicorn
 from litestar import Litestar
+from litestar.cli._utils import LitestarEnv
 from PIL import Image, ImageDraw
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -341,16 +343,15 @@ def demo_pull_request(number: int, author: int, merged_at: str, labels: list[str
 
 
 def app_serving_at(app: Litestar, base: str) -> Litestar:
-    """`app`, or the same app built again with PUBLIC_BASE_URL = `base` when the environment
+    """`app`, or the app loaded again with PUBLIC_BASE_URL = `base` when the environment
     leaves it unset: links the server hands out (media, e-mails) then name the host and port
-    the demo really serves, not the default port 8000."""
+    the demo really serves, not the default port 8000. Loaded the way Litestar's command line
+    loaded `app` (LITESTAR_APP), since the app's module imports this command."""
     settings: Settings = app.state.settings
     if "public_base_url" in settings.model_fields_set:
         return app
-    # Imported here: the app module imports this command to register it.
-    from selflink_api.app import create_app  # noqa: PLC0415
-
-    return create_app(settings.model_copy(update={"public_base_url": base}))
+    os.environ["PUBLIC_BASE_URL"] = base
+    return LitestarEnv.from_env(None).app
 
 
 @click.command(name="demo")
