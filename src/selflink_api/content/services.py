@@ -475,9 +475,11 @@ class ContentService:
     async def ranked_posts(
         self, viewer_id: UUID | None, ranked: Subquery, scope: str, page: PageRequest
     ) -> tuple[list[schemas.PostView], str | None]:
-        """A page of the posts of `ranked` (columns `post_id`, `score`: higher is better) the
-        viewer may see, best first, then newest; people the viewer muted are left out, as on
-        every list. The cursor holds (score, created_at, id), so pages never overlap."""
+        """A page of the posts of `ranked` (columns `post_id`, `created_at`, `score`: higher
+        is better) the viewer may see, best first, then newest; people the viewer muted are
+        left out, as on every list. The cursor holds (score, created_at, id), so pages never
+        overlap. Ordered by `ranked`'s own columns, so a database may sort them before it
+        reads a single post."""
         statement = (
             posts_seen_by(viewer_id)
             .add_columns(ranked.c.score)
@@ -489,7 +491,7 @@ class ContentService:
             self.session,
             statement,
             scope=scope,
-            order_by=[ranked.c.score, Post.created_at, Post.id],
+            order_by=[ranked.c.score, ranked.c.created_at, ranked.c.post_id],
             page=page,
             descending=True,
             rows=True,
