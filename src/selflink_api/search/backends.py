@@ -12,7 +12,19 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from advanced_alchemy.types import GUID, DateTimeUTC
-from sqlalchemy import ColumnElement, Float, Select, column, func, literal_column, select, table
+from sqlalchemy import (
+    ColumnElement,
+    Float,
+    Integer,
+    Select,
+    String,
+    bindparam,
+    column,
+    func,
+    literal_column,
+    select,
+    table,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from selflink_api.accounts.models import User
@@ -82,11 +94,18 @@ class PostgresSearch:
     @staticmethod
     def _tsquery(words: Sequence[str], *, prefix: bool, weight: str = "") -> ColumnElement[Any]:
         """`'w1':A & 'w2':*A`: each word one quoted lexeme, so nothing is read as an operator
-        (words are letters and digits only, never a quote or backslash)."""
+        (words are letters and digits only, never a quote or backslash).
+
+        Written into the statement as a literal (escaped by SQLAlchemy), not sent as a
+        parameter: PostgreSQL may switch a prepared statement run often to a generic plan,
+        which cannot know how common the words are, and a plan that suits rare words (every
+        match from the GIN index) reads a third of `post_search` for the commonest (0.5 s at
+        a million posts, against 1 ms walking back in time)."""
         lexemes = [f"'{word}':{weight}" if weight else f"'{word}'" for word in words]
         if prefix:
             lexemes[-1] = f"'{words[-1]}':*{weight}"
-        return func.to_tsquery(literal_column("'simple'::regconfig"), " & ".join(lexemes))
+        text = bindparam(None, " & ".join(lexemes), type_=String, literal_execute=True)
+        return func.to_tsquery(literal_column("'simple'::regconfig"), text)
 
     def _matching(
         self, source: Any, key: str, words: Sequence[str], *, prefix: bool, weight: str = ""
@@ -112,7 +131,7 @@ class PostgresSearch:
             select(_post_search.c.post_id, _post_search.c.created_at, vector)
             .where(vector.op("@@")(query))
             .order_by(_post_search.c.created_at.desc(), _post_search.c.post_id.desc())
-            .limit(newest)
+            .limit(bindparam(None, newest, type_=Integer, literal_execute=True))
             .subquery("newest")
         )
         return select(
