@@ -143,7 +143,7 @@ class Settings(BaseSettings):
     # search ranks; older ones are not found
     search_ranked_posts: Annotated[
         int, Field(validation_alias="SEARCH_RANKED_POSTS", ge=1, le=100_000)
-    ] = 1000
+    ] = 500
 
     # Outgoing mail: smtp://user:password@host:587 (STARTTLS) or smtps://...:465
     smtp_url: Annotated[SecretStr, Field(validation_alias="SMTP_URL")] = SecretStr("")

@@ -134,10 +134,11 @@ class PostgresSearch:
             .limit(bindparam(None, newest, type_=Integer, literal_execute=True))
             .subquery("newest")
         )
-        return select(
-            matches.c.post_id,
-            matches.c.created_at,
-            func.ts_rank(matches.c.search_vector, query, type_=Float).label("score"),
+        score = func.ts_rank(matches.c.search_vector, query, type_=Float).label("score")
+        # Sorted here as the caller sorts (which decides): PostgreSQL then reads the posts of
+        # the best-ranked matches one by one until a page is full, instead of all of them.
+        return select(matches.c.post_id, matches.c.created_at, score).order_by(
+            score.desc(), matches.c.created_at.desc(), matches.c.post_id.desc()
         )
 
     def handle_starts_with(self, start: str) -> ColumnElement[bool]:
