@@ -303,8 +303,10 @@ class MediaUrls:
         self, media_id: UUID, variant: str, expires: int, signature: str, now: datetime
     ) -> bool:
         """Whether the signature is ours and has not expired."""
-        expected = self._signature(media_id, variant, expires)
-        return hmac.compare_digest(expected, signature) and now.timestamp() <= expires
+        expected = self._signature(media_id, variant, expires).encode()
+        # As bytes: `compare_digest` refuses str holding anything but ASCII, which a forged
+        # signature may.
+        return hmac.compare_digest(expected, signature.encode()) and now.timestamp() <= expires
 
     def _signature(self, media_id: UUID, variant: str, expires: int) -> str:
         message = f"{media_id}:{variant}:{expires}".encode()
