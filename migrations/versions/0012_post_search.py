@@ -27,7 +27,8 @@ depends_on: str | Sequence[str] | None = None
 
 UPGRADE = (
     "CREATE TABLE post_search ("
-    " post_id uuid PRIMARY KEY REFERENCES posts (id) ON DELETE CASCADE,"
+    " post_id uuid CONSTRAINT pk_post_search PRIMARY KEY"
+    " CONSTRAINT fk_post_search_post_id_posts REFERENCES posts (id) ON DELETE CASCADE,"
     " created_at timestamptz NOT NULL,"
     " search_vector tsvector NOT NULL)",
     "INSERT INTO post_search (post_id, created_at, search_vector)"
