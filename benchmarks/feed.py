@@ -345,8 +345,11 @@ def main() -> None:
             "GET /search/posts?q=kalo misa (two words), first page": lambda: client.get(
                 "/search/posts", params={"q": "kalo misa"}, headers=headers
             ),
-            "GET /search/posts?q=coffee (one rare word), first page": lambda: client.get(
+            "GET /search/posts?q=coffee (one word, in 1% of posts), first page": lambda: client.get(
                 "/search/posts", params={"q": "coffee"}, headers=headers
+            ),
+            "GET /search/posts?q=kaka (the commonest word, in 36% of posts)": lambda: client.get(
+                "/search/posts", params={"q": "kaka"}, headers=headers
             ),
             "GET /search/people?q=bench_12, first page": lambda: client.get(
                 "/search/people", params={"q": "bench_12"}, headers=headers

@@ -44,16 +44,16 @@ class Server:
 
 @contextmanager
 def demo_server(folder: Path) -> Iterator[Server]:
-    """`selflink-api demo` in `folder`, with no configuration but its public address."""
+    """`selflink-api demo` in `folder`, with no configuration at all: its public address
+    (PUBLIC_BASE_URL) follows the `--port` it is given."""
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     log_path = folder / "server.log"
     env = {
         k: v
         for k, v in os.environ.items()
-        if not k.startswith(("DATABASE_", "REDIS_", "SELFLINK_"))
+        if not k.startswith(("DATABASE_", "REDIS_", "SELFLINK_", "PUBLIC_BASE_URL"))
     }
-    env["PUBLIC_BASE_URL"] = base_url
     with log_path.open("w") as log:
         process = subprocess.Popen(
             [SELFLINK_API, "demo", "--host", "127.0.0.1", "--port", str(port)],

@@ -3,17 +3,20 @@
 import errno
 import io
 import json
+import os
 import socket
 import sys
 import tempfile
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 from uuid import UUID
 
 import anyio
 import click
 import uvicorn
 from litestar import Litestar
+from litestar.cli._utils import LitestarEnv
 from PIL import Image, ImageDraw
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -41,6 +44,9 @@ from selflink_api.rewards.snapshots import SnapshotService, utc_now
 from selflink_api.rewards.states import PayoutState
 from selflink_api.social.models import Follow
 from selflink_core.rewards import Figures, Scored, score_pull_request
+
+if TYPE_CHECKING:
+    from selflink_api.settings import Settings
 
 DEMO_PASSWORD = "selflink demo passphrase"  # noqa: S105 - published on purpose, demo data only
 
@@ -337,6 +343,18 @@ def demo_pull_request(number: int, author: int, merged_at: str, labels: list[str
     return json.dumps({"action": "closed", "number": number, "pull_request": pull}).encode()
 
 
+def app_serving_at(app: Litestar, base: str) -> Litestar:
+    """`app`, or the app loaded again with PUBLIC_BASE_URL = `base` when the environment
+    leaves it unset: links the server hands out (media, e-mails) then name the host and port
+    the demo really serves, not the default port 8000. Loaded the way Litestar's command line
+    loaded `app` (LITESTAR_APP), since the app's module imports this command."""
+    settings: Settings = app.state.settings
+    if "public_base_url" in settings.model_fields_set:
+        return app
+    os.environ["PUBLIC_BASE_URL"] = base
+    return LitestarEnv.from_env(None).app
+
+
 @click.command(name="demo")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True)
@@ -345,6 +363,8 @@ def demo(app: Litestar, host: str, port: int, serve: bool) -> None:
     """Migrate, seed a dozen demo people (once), print how to sign in, and serve."""
     if serve:
         refuse_unusable_address(host, port)
+    base = f"http://{host}:{port}"
+    app = app_serving_at(app, base)
     config = build_sqlalchemy_config(app.state.settings)
     try:
         upgrade_schema(config)
@@ -359,7 +379,6 @@ def demo(app: Litestar, host: str, port: int, serve: bool) -> None:
         )
 
     created, matched, posted = run_in_session(app, seed_in)
-    base = f"http://{host}:{port}"
     click.echo(
         ("Seeded" if created else "Already seeded:")
         + f" {len(PEOPLE)} demo people (@ada is an admin)."

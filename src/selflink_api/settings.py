@@ -139,6 +139,12 @@ class Settings(BaseSettings):
         int, Field(validation_alias="MEDIA_PUBLIC_MAX_AGE_SECONDS", ge=0)
     ] = 86400
 
+    # Search (docs/content.md#search): how many of the newest posts holding the words a post
+    # search ranks; older ones are not found
+    search_ranked_posts: Annotated[
+        int, Field(validation_alias="SEARCH_RANKED_POSTS", ge=1, le=100_000)
+    ] = 500
+
     # Outgoing mail: smtp://user:password@host:587 (STARTTLS) or smtps://...:465
     smtp_url: Annotated[SecretStr, Field(validation_alias="SMTP_URL")] = SecretStr("")
     mail_from: Annotated[str, Field(validation_alias="MAIL_FROM")] = (

@@ -230,6 +230,40 @@ async def test_nobody_blocked_is_mentioned(
     assert [e for e, _ in published if e == "person.mentioned"] == []
 
 
+async def test_only_people_who_may_see_the_post_are_told_they_are_named(
+    client: Client, published: list[tuple[str, dict[str, Any]]]
+) -> None:
+    ann, bob, cyd = [await register(client, handle) for handle in ("ann", "bob", "cyd")]
+    await relate(client, cyd, "follow", ann)
+
+    def told() -> list[str]:
+        named = [p["user_id"] for e, p in published if e == "person.mentioned"]
+        published.clear()
+        return named
+
+    followers = await write_post(client, ann, "hi @bob and @cyd", visibility="followers")
+    assert followers["mentions"] == ["bob", "cyd"]  # stored for everyone it names
+    assert told() == [cyd.id]  # bob does not follow ann: he may not read it
+    private = await write_post(client, ann, "note to self about @cyd", visibility="private")
+    assert private["mentions"] == ["cyd"]
+    assert told() == []
+    await write_comment(client, cyd, followers["id"], "@bob you cannot see this")
+    assert told() == []
+    widened = await client.patch(
+        f"/api/v1/posts/{private['id']}",
+        json={"text": "note to @bob about @cyd", "visibility": "public"},
+        headers=ann.headers,
+    )
+    assert widened.status_code == 200, widened.text
+    assert told() == [bob.id]  # newly named, and the post is public by then
+    profile = await client.patch(
+        "/api/v1/users/me", json={"profile_visibility": "followers"}, headers=ann.headers
+    )
+    assert profile.status_code == 200, profile.text
+    await write_post(client, ann, "public words, @bob and @cyd")
+    assert told() == [cyd.id]  # a followers-only profile keeps its public posts to followers
+
+
 async def test_a_deleted_account_takes_its_content_and_counts_are_repaired(
     client: Client,
 ) -> None:

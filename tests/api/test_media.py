@@ -133,6 +133,7 @@ async def test_followers_only_media_are_served_by_short_lived_signed_urls(
     assert (await client.get(plain, headers=fan.headers)).status_code == 200
     forged = path_of(signed)[:-3] + "abc"
     assert (await client.get(forged)).status_code == 403
+    assert (await client.get(path_of(signed)[:-3] + "%C3%A8%5B")).status_code == 403  # è[
     other_variant = path_of(signed).replace("/original?", "/320?")
     assert (await client.get(other_variant)).status_code == 403
     expired = MediaUrls(settings).signed(
@@ -195,6 +196,64 @@ async def test_a_video_is_stored_as_sent(client: Client) -> None:
         assert response.content == sent
         assert response.headers["content-type"] == content_type
     await drain_jobs(client)  # no thumbnails for videos
+
+
+async def test_videos_play_by_byte_ranges_on_public_and_signed_urls(client: Client) -> None:
+    ada, fan = await register(client, "ada"), await register(client, "fan")
+    await relate(client, fan, "follow", ada)
+    sent = video(size=10_000)
+    size = len(sent)
+    urls = []
+    for visibility in ("public", "followers"):
+        clip = await uploaded(client, ada, sent, filename="clip.mp4")
+        post = await write_post(client, ada, "a clip", visibility=visibility, media=[clip["id"]])
+        seen = await get_json(client, f"/api/v1/posts/{post['id']}", fan)
+        urls.append(path_of(seen["media"][0]["urls"]["original"]))
+    assert "signature=" not in urls[0]
+    assert "signature=" in urls[1]
+    for url in urls:  # anonymous: the public URL, or the signed one
+        whole = await client.get(url)
+        assert whole.status_code == 200
+        assert whole.headers["accept-ranges"] == "bytes"
+        etag = whole.headers["etag"]
+        for asked, start, end in (
+            ("bytes=0-99", 0, 100),
+            ("bytes=100-", 100, size),
+            ("bytes=-24", size - 24, size),
+            ("bytes=9990-20000", 9990, size),  # the end is clamped to the file
+            ("bytes=-20000", 0, size),
+        ):
+            part = await client.get(url, headers={"Range": asked})
+            assert part.status_code == 206, (asked, part.text)
+            assert part.content == sent[start:end], asked
+            assert part.headers["content-range"] == f"bytes {start}-{end - 1}/{size}"
+            assert part.headers["content-length"] == str(end - start)
+            assert part.headers["content-type"] == "video/mp4"
+        for bad in ("bytes=20000-", "bytes=10-5", "bytes=-0", "bytes=abc", "bytes=-", "bytes=1"):
+            refused = await client.get(url, headers={"Range": bad})
+            assert refused.status_code == 416, bad
+            assert refused.headers["content-range"] == f"bytes */{size}"
+            assert refused.headers["content-type"] == "application/problem+json"
+        for ignored in ("items=0-5", "bytes=0-1,5-9"):  # another unit, several ranges
+            full = await client.get(url, headers={"Range": ignored})
+            assert (full.status_code, full.content) == (200, sent), ignored
+        still = await client.get(url, headers={"Range": "bytes=0-9", "If-Range": etag})
+        assert (still.status_code, still.content) == (206, sent[:10])
+        changed = await client.get(url, headers={"Range": "bytes=0-9", "If-Range": '"old"'})
+        assert (changed.status_code, changed.content) == (200, sent)
+        headers_only = await client.head(url)
+        assert headers_only.status_code == 200
+        assert headers_only.content == b""
+        for name in ("content-length", "content-type", "accept-ranges", "etag"):
+            assert headers_only.headers[name] == whole.headers[name], name
+        # A signed URL's max-age counts down, so only the policy is compared.
+        policy = whole.headers["cache-control"].split(",")[0]
+        assert headers_only.headers["cache-control"].split(",")[0] == policy
+    plain = urls[1].split("?")[0]  # the followers-only clip without its signature
+    assert (await client.head(plain)).status_code == 404
+    assert (await client.get(plain, headers={"Range": "bytes=0-9"})).status_code == 404
+    assert (await client.head(plain, headers=fan.headers)).status_code == 200
+    assert (await client.head(urls[1][:-3] + "abc")).status_code == 403
 
 
 async def test_deleting_a_post_removes_its_media_files_by_a_job(client: Client) -> None:

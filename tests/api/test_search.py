@@ -7,7 +7,9 @@ from typing import Any
 
 import pytest
 
+from selflink_api.app import create_app
 from selflink_api.settings import Settings
+from tests.api.conftest import app_client, make_settings
 from tests.api.content_helpers import Client, get_json, ids_in, relate, write_post
 from tests.api.people import Person, register
 from tests.api.test_auth import sql
@@ -46,6 +48,31 @@ async def test_posts_hold_every_word_best_rank_first_then_newest(client: Client)
     assert await found_posts(client, "GARDEN%20tulip", ann) == expected
     assert await found_posts(client, "tulip%20rose", ann) == []
     assert await found_posts(client, "tul", ann) == []  # posts match whole words only
+
+
+async def test_only_the_newest_matches_are_ranked_whoever_asks(database_url: str) -> None:
+    """SEARCH_RANKED_POSTS = 3: the three newest posts holding the word are ranked, and the
+    viewer sees those of them they may see; an older, better match is not found."""
+    settings = make_settings(database_url, SEARCH_RANKED_POSTS=3)
+    async with app_client(create_app(settings)) as client:
+        ann, bob = await register(client, "ann"), await register(client, "bob")
+        best_but_old = await write_post(client, ann, "tulip tulip tulip tulip")
+        await write_post(client, ann, "a tulip")
+        twice = await write_post(client, ann, "tulip tulip here")
+        once = await write_post(client, ann, "a tulip there")
+        await write_post(client, bob, "a tulip of mine", visibility="private")
+        assert await found_posts(client, "tulip", ann) == [twice["id"], once["id"]]
+        first = await get_json(client, POSTS + "tulip&limit=1", ann)
+        second = await get_json(client, f"{POSTS}tulip&limit=1&cursor={first['next_cursor']}", ann)
+        assert [first["items"][0]["id"], second["items"][0]["id"]] == [twice["id"], once["id"]]
+        assert second["next_cursor"] is None
+        assert await found_posts(client, "tulip%20tulip", ann) == [twice["id"], once["id"]]
+        assert await found_posts(client, "four", ann) == []
+        edited = await client.patch(
+            f"/api/v1/posts/{best_but_old['id']}", json={"text": "four tulips"}, headers=ann.headers
+        )
+        assert edited.status_code == 200, edited.text
+        assert await found_posts(client, "four", ann) == [best_but_old["id"]]  # still its time
 
 
 async def test_the_index_follows_edits_and_deletions(client: Client) -> None:

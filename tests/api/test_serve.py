@@ -55,9 +55,9 @@ def test_embedded_defaults_serve_health_ready_and_schema(server: Server) -> None
     photos = [item for post in home for item in post["media"]]
     assert photos, "the demo seeds photos"
     for variant in ("original", "320"):
-        # The URLs name PUBLIC_BASE_URL (port 8000 by default); this server has its own port.
-        path = httpx.URL(photos[0]["urls"][variant]).raw_path.decode()
-        photo = httpx.get(f"{base_url}{path}", headers=headers)
+        url = photos[0]["urls"][variant]
+        assert url.startswith(f"{base_url}/api/v1/media/"), "media URLs follow the demo's --port"
+        photo = httpx.get(url, headers=headers)
         assert photo.status_code == 200, photo.text
         assert photo.content.startswith(b"\xff\xd8")  # a JPEG
 

@@ -72,5 +72,7 @@ def build_jwt_auth(
         require_claims=["exp", "iat", "sub", "jti", "iss", "aud"],
         authentication_middleware_class=BearerAuthenticationMiddleware,
         exclude=["^/health", "^/ready", "^/metrics", "^/schema"],
+        # HEAD too (Litestar skips it by default): a HEAD of media must see who asks, as GET.
+        exclude_http_methods=["OPTIONS"],
         description="Access token from POST /api/v1/auth/login (15 minutes).",
     )

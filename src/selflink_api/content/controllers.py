@@ -5,19 +5,20 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 from uuid import UUID
 
-from litestar import Controller, Request, delete, get, patch, post, put
+from litestar import Controller, Request, Response, delete, get, head, patch, post, put
 from litestar.di import NamedDependency, Provide
 from litestar.openapi import ResponseSpec
 from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
-from litestar.params import FromPath, JSONBody, PathParameter, QueryParameter
+from litestar.params import FromPath, HeaderParameter, JSONBody, PathParameter, QueryParameter
 from litestar.response import Stream
+from litestar.status_codes import HTTP_206_PARTIAL_CONTENT
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from selflink_api.accounts.auth import ANONYMOUS_ALLOWED
 from selflink_api.accounts.controllers import ACCOUNT_DEPENDENCIES
 from selflink_api.accounts.services import Principal
 from selflink_api.content.jobs import make_thumbnails, remove_media
-from selflink_api.content.media_services import MediaService, MediaToolkit
+from selflink_api.content.media_services import MediaFile, MediaService, MediaToolkit
 from selflink_api.content.models import MediaKind
 from selflink_api.content.schemas import (
     Author,
@@ -281,6 +282,20 @@ Expires = Annotated[
 Signature = Annotated[
     str | None, QueryParameter(max_length=64, description="Of a signed URL: its signature.")
 ]
+RangeHeader = Annotated[
+    str | None,
+    HeaderParameter(
+        name="Range", max_length=200, description="One byte range, e.g. `bytes=0-1023`."
+    ),
+]
+IfRangeHeader = Annotated[
+    str | None,
+    HeaderParameter(
+        name="If-Range",
+        max_length=200,
+        description="The file's `ETag`: the range is sent only while the file is that one.",
+    ),
+]
 Variant = Annotated[
     str, PathParameter(description="`original`, or a thumbnail of images: `320` or `1080`.")
 ]
@@ -319,6 +334,8 @@ class MediaController(Controller):
         "/{media_id:uuid}/{variant:str}",
         opt=ANYONE,
         summary="A media file: public ones to anyone, others by signed URL",
+        description="One byte range (`Range: bytes=…`, as video players send) is answered "
+        "with `206 Partial Content`; a range outside the file with `416`.",
         responses={
             200: ResponseSpec(
                 data_container=bytes,
@@ -326,7 +343,13 @@ class MediaController(Controller):
                 description="The file, in its sniffed type (image/jpeg, video/mp4, …)",
                 generate_examples=False,
             ),
-            **problems(403, 404),
+            206: ResponseSpec(
+                data_container=bytes,
+                media_type="application/octet-stream",
+                description="The range asked for, as `Content-Range` says",
+                generate_examples=False,
+            ),
+            **problems(403, 404, 416),
         },
     )
     async def file(
@@ -337,22 +360,57 @@ class MediaController(Controller):
         media_service: NamedDependency[MediaService],
         expires: Expires = None,
         signature: Signature = None,
+        byte_range: RangeHeader = None,
+        if_range: IfRangeHeader = None,
     ) -> Stream:
         found = await media_service.file(_id(viewer), media_id, variant, expires, signature)
-        stored = await media_service.stored(found)
+        wanted = byte_range if if_range is None or if_range == found.etag else None
+        stored = await media_service.stored(found, wanted)
 
         async def chunks() -> AsyncIterator[bytes]:
-            async for chunk in stored.stream(min_chunk_size=STREAM_CHUNK_BYTES):
+            async for chunk in stored.result.stream(min_chunk_size=STREAM_CHUNK_BYTES):
                 yield bytes(chunk)
 
+        headers = _file_headers(found, stored.size)
+        if stored.part is None:
+            return Stream(chunks(), media_type=found.file_type.content_type, headers=headers)
+        headers["Content-Length"] = str(stored.part.end - stored.part.start)
+        headers["Content-Range"] = stored.part.content_range
         return Stream(
             chunks(),
+            status_code=HTTP_206_PARTIAL_CONTENT,
             media_type=found.file_type.content_type,
-            headers={
-                "Cache-Control": found.cache_control,
-                "Content-Length": str(stored.meta["size"]),
-                "ETag": f'"{found.media.id}-{variant}"',
-                "X-Content-Type-Options": "nosniff",
-                "Content-Security-Policy": "default-src 'none'; sandbox",
-            },
+            headers=headers,
         )
+
+    @head(
+        "/{media_id:uuid}/{variant:str}",
+        opt=ANYONE,
+        summary="A media file's headers, as GET would send them",
+        responses=problems(403, 404),
+    )
+    async def file_headers(
+        self,
+        media_id: FromPath[UUID],
+        variant: Variant,
+        viewer: NamedDependency[Principal | None],
+        media_service: NamedDependency[MediaService],
+        expires: Expires = None,
+        signature: Signature = None,
+    ) -> Response[None]:
+        found = await media_service.file(_id(viewer), media_id, variant, expires, signature)
+        size = await media_service.size(found)
+        return Response(None, headers=_file_headers(found, size))
+
+
+def _file_headers(found: MediaFile, size: int) -> dict[str, str]:
+    """What GET and HEAD of a whole media file say about it."""
+    return {
+        "Content-Type": found.file_type.content_type,
+        "Content-Length": str(size),
+        "Accept-Ranges": "bytes",
+        "Cache-Control": found.cache_control,
+        "ETag": found.etag,
+        "X-Content-Type-Options": "nosniff",
+        "Content-Security-Policy": "default-src 'none'; sandbox",
+    }

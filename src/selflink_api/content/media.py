@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import io
 import math
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,7 +23,7 @@ from obstore.store import S3Store, from_url
 from PIL import Image, ImageOps
 
 from selflink_api.content.models import MediaKind
-from selflink_api.platform.problems import UNSUPPORTED_MEDIA_TYPE, ProblemError
+from selflink_api.platform.problems import UNSUPPORTED_MEDIA_TYPE, ProblemError, kind_for_status
 from selflink_api.settings import Settings
 
 if TYPE_CHECKING:
@@ -220,6 +221,59 @@ def _backend(
     return ObstoreBackend(key="media", fs=store)
 
 
+# Byte ranges ------------------------------------------------------------------------------------
+
+_BYTE_RANGE = re.compile(r"(\d{0,18})-(\d{0,18})", re.ASCII)
+
+
+@dataclass(frozen=True)
+class ByteRange:
+    """Bytes `start` to `end` (exclusive) of a file of `size` bytes."""
+
+    start: int
+    end: int
+    size: int
+
+    @property
+    def content_range(self) -> str:
+        return f"bytes {self.start}-{self.end - 1}/{self.size}"
+
+
+def _unsatisfiable(size: int) -> ProblemError:
+    return ProblemError(
+        kind_for_status(416),
+        f"The requested range is not within this file of {size} bytes.",
+        headers={"Content-Range": f"bytes */{size}"},
+    )
+
+
+def requested_range(header: str | None, size: int) -> ByteRange | None:
+    """The one byte range a `Range` header asks for (RFC 9110 §14.2), clamped to the file;
+    None to send the whole file: no header, another unit, or several ranges (which a server
+    may ignore; players ask for one). A bad or unsatisfiable `bytes` range is a 416."""
+    if header is None:
+        return None
+    unit, _, ranges = header.partition("=")
+    if unit.strip().lower() != "bytes":
+        return None
+    if "," in ranges:
+        return None
+    spec = _BYTE_RANGE.fullmatch(ranges.strip())
+    if spec is None or spec.group(1) == spec.group(2) == "":
+        raise _unsatisfiable(size)
+    first, last = spec.group(1), spec.group(2)
+    if first == "":  # `-N`: the last N bytes
+        length = min(int(last), size)
+        if length == 0:
+            raise _unsatisfiable(size)
+        return ByteRange(size - length, size, size)
+    start = int(first)
+    end = size if last == "" else min(int(last) + 1, size)
+    if start >= size or (last != "" and int(last) < start):
+        raise _unsatisfiable(size)
+    return ByteRange(start, end, size)
+
+
 # Signed URLs ------------------------------------------------------------------------------------
 
 
@@ -249,8 +303,10 @@ class MediaUrls:
         self, media_id: UUID, variant: str, expires: int, signature: str, now: datetime
     ) -> bool:
         """Whether the signature is ours and has not expired."""
-        expected = self._signature(media_id, variant, expires)
-        return hmac.compare_digest(expected, signature) and now.timestamp() <= expires
+        expected = self._signature(media_id, variant, expires).encode()
+        # As bytes: `compare_digest` refuses str holding anything but ASCII, which a forged
+        # signature may.
+        return hmac.compare_digest(expected, signature.encode()) and now.timestamp() <= expires
 
     def _signature(self, media_id: UUID, variant: str, expires: int) -> str:
         message = f"{media_id}:{variant}:{expires}".encode()

@@ -28,12 +28,14 @@ from selflink_api.content.media import (
     FILE_TYPES,
     ORIGINAL,
     VARIANTS,
+    ByteRange,
     FileType,
     MediaUrls,
     byte_limit,
     media_backend,
     object_path,
     reencoded_image,
+    requested_range,
     sniff,
     thumbnails,
 )
@@ -44,7 +46,7 @@ from selflink_api.platform.uploads import ReceivedFile
 from selflink_api.settings import Settings
 
 if TYPE_CHECKING:
-    from obstore import GetResult
+    from obstore import GetOptions, GetResult
     from obstore.store import ObjectStore
 
 UNATTACHED_LIFETIME = timedelta(days=1)
@@ -84,6 +86,21 @@ class MediaFile:
     file_type: FileType
     path: str
     cache_control: str
+    variant: str
+
+    @property
+    def etag(self) -> str:
+        """Strong: a stored file never changes (an edit is a new upload, a new id)."""
+        return f'"{self.media.id}-{self.variant}"'
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    """A stored file opened for streaming: all of it, or the `part` a range asked for."""
+
+    result: "GetResult"
+    size: int
+    part: ByteRange | None
 
 
 def _now() -> datetime:
@@ -179,13 +196,30 @@ class MediaService:
         if variant not in VARIANTS or (variant != ORIGINAL and not media.thumbnails):
             raise ProblemError(NOT_FOUND, "This media has no such variant (yet).")
         file_type = FILE_TYPES[media.content_type]
-        return MediaFile(media, file_type, object_path(media.id, variant, file_type), cache)
+        return MediaFile(
+            media, file_type, object_path(media.id, variant, file_type), cache, variant
+        )
 
-    async def stored(self, found: MediaFile) -> "GetResult":
-        """The stored file, ready to stream; a 404 if the storage lost it."""
+    async def stored(self, found: MediaFile, byte_range: str | None = None) -> StoredFile:
+        """The stored file, or the part of it `byte_range` (a `Range` header) asks for,
+        ready to stream; a 404 if the storage lost it, a 416 for a range outside it."""
         store: ObjectStore = self.toolkit.backend.fs
         try:
-            return await store.get_async(found.path)
+            if byte_range is None:
+                whole = await store.get_async(found.path)
+                return StoredFile(whole, int(whole.meta["size"]), None)
+            size = int((await store.head_async(found.path))["size"])
+            part = requested_range(byte_range, size)
+            options: GetOptions = {} if part is None else {"range": (part.start, part.end)}
+            return StoredFile(await store.get_async(found.path, options=options), size, part)
+        except (FileNotFoundError, NotFoundError):
+            raise _no_such_media() from None
+
+    async def size(self, found: MediaFile) -> int:
+        """The stored file's size in bytes (for HEAD); a 404 if the storage lost it."""
+        store: ObjectStore = self.toolkit.backend.fs
+        try:
+            return int((await store.head_async(found.path))["size"])
         except (FileNotFoundError, NotFoundError):
             raise _no_such_media() from None
 

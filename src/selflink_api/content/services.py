@@ -17,6 +17,7 @@ from typing import Any
 from uuid import UUID
 
 import langcodes
+from advanced_alchemy.types import GUID
 from sqlalchemy import (
     ColumnElement,
     CompoundSelect,
@@ -27,6 +28,7 @@ from sqlalchemy import (
     delete,
     exists,
     func,
+    literal,
     literal_column,
     or_,
     select,
@@ -65,7 +67,7 @@ from selflink_api.platform.jobs import JobQueue
 from selflink_api.platform.pagination import PageRequest, paginate
 from selflink_api.platform.problems import FORBIDDEN, NOT_FOUND, ProblemError
 from selflink_api.platform.values import checked_text
-from selflink_api.social.services import blocked_with, follows, hidden_from
+from selflink_api.social.services import blocked_with, followed_by, follows, hidden_from
 
 MAX_MENTIONS = 20
 """Handles resolved per text; more are left as plain text (and tell nobody)."""
@@ -473,9 +475,11 @@ class ContentService:
     async def ranked_posts(
         self, viewer_id: UUID | None, ranked: Subquery, scope: str, page: PageRequest
     ) -> tuple[list[schemas.PostView], str | None]:
-        """A page of the posts of `ranked` (columns `post_id`, `score`: higher is better) the
-        viewer may see, best first, then newest; people the viewer muted are left out, as on
-        every list. The cursor holds (score, created_at, id), so pages never overlap."""
+        """A page of the posts of `ranked` (columns `post_id`, `created_at`, `score`: higher
+        is better) the viewer may see, best first, then newest; people the viewer muted are
+        left out, as on every list. The cursor holds (score, created_at, id), so pages never
+        overlap. Ordered by `ranked`'s own columns, so a database may sort them before it
+        reads a single post."""
         statement = (
             posts_seen_by(viewer_id)
             .add_columns(ranked.c.score)
@@ -487,7 +491,7 @@ class ContentService:
             self.session,
             statement,
             scope=scope,
-            order_by=[ranked.c.score, Post.created_at, Post.id],
+            order_by=[ranked.c.score, ranked.c.created_at, ranked.c.post_id],
             page=page,
             descending=True,
             rows=True,
@@ -514,8 +518,9 @@ class ContentService:
     async def _mention(
         self, author_id: UUID, text: str, post_id: UUID, comment_id: UUID | None
     ) -> None:
-        """Store who `text` names; tell each person named for the first time here. People
-        with a block between them and the author are not mentioned."""
+        """Store who `text` names; tell each person named for the first time here who may
+        see the post (a follower-only or private post names people it does not announce to).
+        People with a block between them and the author are not mentioned."""
         handles = mentioned_handles(text)
         people = (
             await self.session.scalars(
@@ -541,17 +546,32 @@ class ContentService:
             await self.session.execute(
                 delete(Mention).where(where, Mention.user_id.in_(before - wanted))
             )
-        for user_id in sorted(wanted - before):
+        named_now = sorted(wanted - before)
+        told = await self._who_may_see(post_id, named_now)
+        for user_id in named_now:
             self.session.add(Mention(user_id=user_id, post_id=post_id, comment_id=comment_id))
-            await self.events.publish(
-                self.jobs,
-                PERSON_MENTIONED,
-                user_id=str(user_id),
-                author_id=str(author_id),
-                post_id=str(post_id),
-                comment_id=str(comment_id) if comment_id else None,
-            )
+            if user_id in told:
+                await self.events.publish(
+                    self.jobs,
+                    PERSON_MENTIONED,
+                    user_id=str(user_id),
+                    author_id=str(author_id),
+                    post_id=str(post_id),
+                    comment_id=str(comment_id) if comment_id else None,
+                )
         await self.session.flush()
+
+    async def _who_may_see(self, post_id: UUID, people: Sequence[UUID]) -> set[UUID]:
+        """Those of `people` the visibility rule lets see the post now, in one query."""
+        if not people:
+            return set()
+        each = [
+            select(literal(person, GUID).label("person")).where(
+                posts_seen_by(person).where(Post.id == post_id).exists()
+            )
+            for person in people
+        ]
+        return set((await self.session.scalars(union_all(*each))).all())
 
     # Likes --------------------------------------------------------------------------------
 
@@ -1075,32 +1095,56 @@ async def recent_posts_for(
     return [RecentPost(*row) for row in rows]
 
 
-async def activity_towards(
-    session: AsyncSession, viewer_id: UUID, authors: Sequence[UUID], since: datetime
-) -> tuple[dict[UUID, int], dict[UUID, int]]:
-    """How many posts of each author the viewer liked, and commented on, since `since`."""
-    liked = await session.execute(
-        select(Post.author_id, func.count())
-        .join(PostLike, PostLike.post_id == Post.id)
-        .where(
-            PostLike.user_id == viewer_id,
-            PostLike.created_at >= since,
-            Post.author_id.in_(authors),
-        )
-        .group_by(Post.author_id)
+@dataclass(frozen=True)
+class Activity:
+    """What the viewer's own activity says about authors: whom they follow, and how many
+    posts of each they liked and commented on lately."""
+
+    follows: frozenset[UUID]
+    liked: dict[UUID, int]
+    commented: dict[UUID, int]
+
+
+async def activity_of(session: AsyncSession, viewer_id: UUID, since: datetime) -> Activity:
+    """Whom the viewer follows, and their likes and comments since `since` per author, in one
+    query over their own follows, likes and comments (by their indexes), not filtered by a
+    list of authors."""
+    one, zero = literal_column("1", Integer), literal_column("0", Integer)
+    followed = followed_by(viewer_id).add_columns(
+        one.label("follows"), zero.label("likes"), zero.label("comments")
     )
-    commented = await session.execute(
-        select(Post.author_id, func.count())
+    liked = (
+        select(Post.author_id, zero, one, zero)
+        .join(PostLike, PostLike.post_id == Post.id)
+        .where(PostLike.user_id == viewer_id, PostLike.created_at >= since)
+    )
+    commented = (
+        select(Post.author_id, zero, zero, one)
         .join(Comment, Comment.post_id == Post.id)
         .where(
             Comment.author_id == viewer_id,
             Comment.created_at >= since,
             Comment.deleted_at.is_(None),
-            Post.author_id.in_(authors),
         )
-        .group_by(Post.author_id)
     )
-    return {a: int(n) for a, n in liked}, {a: int(n) for a, n in commented}
+    every = union_all(followed, liked, commented).subquery()
+    author = next(iter(every.c))
+    rows = await session.execute(
+        select(
+            author, func.sum(every.c.follows), func.sum(every.c.likes), func.sum(every.c.comments)
+        ).group_by(author)
+    )
+    follows: set[UUID] = set()
+    likes: dict[UUID, int] = {}
+    comments: dict[UUID, int] = {}
+    for author_id, follow_count, like_count, comment_count in rows:
+        if follow_count:
+            follows.add(author_id)
+        if like_count:
+            likes[author_id] = int(like_count)
+        if comment_count:
+            comments[author_id] = int(comment_count)
+    return Activity(frozenset(follows), likes, comments)
 
 
 async def posts_by_ids(

@@ -59,15 +59,17 @@ class Viewer:
     """0..1 ranking scores with authors open to matching."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Ranked:
     candidate: RecentPost
     score: float
-    parts: dict[str, float]
-    reasons: list[str]
+    values: tuple[float, ...]
+    """The signals in `SIGNALS` order, unrounded; `explained` names and words them for the
+    posts that reach a page (a pool is deeper than its pages)."""
 
 
-def signals(candidate: RecentPost, viewer: Viewer, now: datetime, w: Weights) -> dict[str, float]:
+def signals(candidate: RecentPost, viewer: Viewer, now: datetime, w: Weights) -> tuple[float, ...]:
+    """The four signals of `SIGNALS`, in that order, each in 0..1."""
     age_hours = max(0.0, (now - candidate.created_at).total_seconds() / 3600)
     engaged = candidate.likes + w.comment_weight * candidate.comments
     author = candidate.author_id
@@ -76,12 +78,12 @@ def signals(candidate: RecentPost, viewer: Viewer, now: datetime, w: Weights) ->
         + w.affinity["per_like"] * viewer.liked.get(author, 0)
         + w.affinity["per_comment"] * viewer.commented.get(author, 0)
     )
-    return {
-        "recency": 0.5 ** (age_hours / w.recency_half_life_hours),
-        "engagement": min(1.0, math.log1p(engaged) / math.log1p(w.engagement_saturation)),
-        "affinity": min(1.0, affinity),
-        "compatibility": max(0.0, min(1.0, viewer.compatibility.get(author, 0.0))),
-    }
+    return (
+        0.5 ** (age_hours / w.recency_half_life_hours),
+        min(1.0, math.log1p(engaged) / math.log1p(w.engagement_saturation)),
+        min(1.0, affinity),
+        max(0.0, min(1.0, viewer.compatibility.get(author, 0.0))),
+    )
 
 
 def reasons_for(candidate: RecentPost, viewer: Viewer, parts: Mapping[str, float]) -> list[str]:
@@ -111,19 +113,23 @@ def rank(
     candidates: Sequence[RecentPost], viewer: Viewer, now: datetime, w: Weights
 ) -> list[Ranked]:
     """Every candidate scored, best first; ties go to the newer post, then by id."""
+    weights = tuple(w.weights[name] for name in SIGNALS)
     ranked = []
     for candidate in candidates:
-        parts = signals(candidate, viewer, now, w)
-        score = sum(w.weights[name] * parts[name] for name in SIGNALS)
-        rounded = {name: round(value, 4) for name, value in parts.items()}
-        ranked.append(
-            Ranked(candidate, round(score, 6), rounded, reasons_for(candidate, viewer, parts))
-        )
+        values = signals(candidate, viewer, now, w)
+        score = sum(weight * value for weight, value in zip(weights, values, strict=True))
+        ranked.append(Ranked(candidate, round(score, 6), values))
     ranked.sort(
-        key=lambda r: (-r.score, -r.candidate.created_at.timestamp(), r.candidate.post_id.hex),
-        reverse=False,
+        key=lambda r: (-r.score, -r.candidate.created_at.timestamp(), r.candidate.post_id.hex)
     )
     return ranked
+
+
+def explained(item: Ranked, viewer: Viewer) -> tuple[dict[str, float], list[str]]:
+    """The item's signals by name, rounded to 4 decimals, and its reasons in words."""
+    parts = dict(zip(SIGNALS, item.values, strict=True))
+    rounded = {name: round(value, 4) for name, value in parts.items()}
+    return rounded, reasons_for(item.candidate, viewer, parts)
 
 
 def paged(ranked: Sequence[Ranked], size: int, per_author: int, pages: int) -> list[list[Ranked]]:

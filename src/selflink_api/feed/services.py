@@ -18,12 +18,12 @@ from selflink_api.content.media import MediaUrls
 from selflink_api.content.schemas import PostView
 from selflink_api.content.services import (
     ContentService,
-    activity_towards,
+    activity_of,
     posts_by_ids,
     recent_posts_for,
 )
 from selflink_api.feed.models import FeedSnapshot
-from selflink_api.feed.ranking import Ranked, Viewer, Weights, paged, rank
+from selflink_api.feed.ranking import Ranked, Viewer, Weights, explained, paged, rank
 from selflink_api.feed.schemas import ForYouPage, Insight, InsightItem, PostItem, Why
 from selflink_api.matching.services import MatchingService, MatchingToolkit
 from selflink_api.platform.crypto import PersonalDataCipher
@@ -124,18 +124,15 @@ class FeedService:
             self.session, viewer_id, now - timedelta(days=w.pool_days), w.pool_size
         )
         authors = sorted({post.author_id for post in recent})
-        liked, commented = await activity_towards(
-            self.session, viewer_id, authors, now - timedelta(days=w.affinity_days)
-        )
-        follows = frozenset((await self.session.scalars(followed_by(viewer_id))).all())
+        activity = await activity_of(self.session, viewer_id, now - timedelta(days=w.affinity_days))
         compatibility = await self.matching.compatibility(viewer_id, authors) if authors else {}
-        viewer = Viewer(follows, liked, commented, compatibility)
+        viewer = Viewer(activity.follows, activity.liked, activity.commented, compatibility)
         pages = paged(rank(recent, viewer, now, w), size, w.per_author_per_page, w.pages)
         snapshot = FeedSnapshot(
             user_id=viewer_id,
             expires_at=now + SNAPSHOT_LIFETIME,
             page_size=size,
-            pages=[[_entry(item) for item in page] for page in pages],
+            pages=[[_entry(item, viewer) for item in page] for page in pages],
         )
         self.session.add(snapshot)
         await self.session.flush()
@@ -165,9 +162,12 @@ class FeedService:
     ) -> list[PostItem | InsightItem]:
         """The first page's cards at their slots (`insight_slots`), each after at least one
         post, so a card never displaces the first post; a slot past the end goes last."""
+        # Read once and held until both cards are made: the session keeps a loaded row only
+        # while something refers to it, and matching reads the viewer again for each mode.
+        viewer = await self.session.get_one(User, viewer_id)
         cards = {
-            "personal_day": await self._personal_day(viewer_id, now),
-            "soulmatch": await self._soulmatch(viewer_id),
+            "personal_day": await self._personal_day(viewer, now),
+            "soulmatch": await self._soulmatch(viewer.id),
         }
         result = list(items)
         for slot, name in sorted((s, n) for n, s in self.toolkit.weights.insight_slots.items()):
@@ -176,12 +176,11 @@ class FeedService:
                 result.insert(min(max(slot, 1), len(result)), InsightItem(insight=card))
         return result
 
-    async def _personal_day(self, viewer_id: UUID, now: datetime) -> Insight | None:
-        data = await PersonalDataStore(self.session, self.toolkit.cipher).load(viewer_id)
+    async def _personal_day(self, viewer: User, now: datetime) -> Insight | None:
+        data = await PersonalDataStore(self.session, self.toolkit.cipher).load(viewer.id)
         if data is None or data.birth is None:
             return None
-        user = await self.session.get_one(User, viewer_id)
-        today: date = now.astimezone(ZoneInfo(user.timezone)).date()
+        today: date = now.astimezone(ZoneInfo(viewer.timezone)).date()
         number = personal_day(data.birth.date, today)
         return Insight(
             kind="personal_day",
@@ -208,12 +207,13 @@ class FeedService:
         return None
 
 
-def _entry(item: Ranked) -> dict[str, Any]:
+def _entry(item: Ranked, viewer: Viewer) -> dict[str, Any]:
+    signals, reasons = explained(item, viewer)
     return {
         "id": str(item.candidate.post_id),
         "score": item.score,
-        "signals": item.parts,
-        "reasons": item.reasons,
+        "signals": signals,
+        "reasons": reasons,
     }
 
 

@@ -576,10 +576,12 @@ class MatchingService:
         """Ranking scores as fractions (points / 100) of this person with each of `others`
         open to matching with them, by the rules recommendations follow (available, same age
         group); the others, and everyone when this person has no features, are left out."""
-        records = await self.features.records_of([user_id, *others])
-        mine = records.get(user_id)
+        # Mine first: without them nobody is scored, and the others' records (decrypted one
+        # by one) need not be read at all.
+        mine = (await self.features.records_of([user_id])).get(user_id)
         if mine is None:
             return {}
+        records = await self.features.records_of(others)
         hidden = await self._hidden_from(user_id)
         today = _today()
         pairs = []

@@ -36,6 +36,7 @@ Query = Annotated[
 class SearchToolkit:
     events: EventBus
     media_urls: MediaUrls
+    ranked_posts: int
 
 
 def provide_search_service(
@@ -44,7 +45,9 @@ def provide_search_service(
     jobs: NamedDependency[JobQueue],
 ) -> SearchService:
     toolkit: SearchToolkit = request.app.state.search
-    return SearchService(db_session, toolkit.events, jobs, toolkit.media_urls)
+    return SearchService(
+        db_session, toolkit.events, jobs, toolkit.media_urls, ranked_posts=toolkit.ranked_posts
+    )
 
 
 class SearchController(Controller):

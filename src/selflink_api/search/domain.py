@@ -9,7 +9,9 @@ from selflink_api.search.controllers import SearchController, SearchToolkit
 
 
 def build_toolkit(shared: Shared) -> SearchToolkit:
-    return SearchToolkit(shared.events, MediaUrls(shared.settings))
+    return SearchToolkit(
+        shared.events, MediaUrls(shared.settings), shared.settings.search_ranked_posts
+    )
 
 
 DOMAIN = Domain(

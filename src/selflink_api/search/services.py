@@ -73,19 +73,29 @@ class SearchService:
     """People and posts by their words, as far as the viewer may see them. Never writes."""
 
     def __init__(
-        self, session: AsyncSession, events: EventBus, jobs: JobQueue, urls: MediaUrls
+        self,
+        session: AsyncSession,
+        events: EventBus,
+        jobs: JobQueue,
+        urls: MediaUrls,
+        *,
+        ranked_posts: int,
     ) -> None:
         self.session = session
         self.backend = backend_for(session)
         self.content = ContentService(session, events, jobs, urls)
+        self.ranked_posts = ranked_posts
 
     async def posts(
         self, viewer_id: UUID | None, raw: str, page: PageRequest
     ) -> tuple[list[PostView], str | None]:
-        """Posts holding every word, best rank first, then newest; the content visibility rule
-        and the viewer's blocks and mutes apply as on every list of posts."""
+        """Of the newest `ranked_posts` posts holding every word, those the viewer may see,
+        best rank first, then newest: a common word costs as much as a rarer one, and older
+        posts are left to narrower queries. The content visibility rule and the viewer's
+        blocks and mutes apply as on every list of posts (after the newest are taken, so
+        the count ranked never depends on who asks)."""
         query = SearchQuery.parse(raw)
-        ranked = self.backend.posts(query.words).subquery("ranked")
+        ranked = self.backend.posts(query.words, self.ranked_posts).subquery("ranked")
         return await self.content.ranked_posts(viewer_id, ranked, query.scope("posts"), page)
 
     def _people(self, viewer_id: UUID | None, query: SearchQuery) -> Select[Any]:
