@@ -12,7 +12,7 @@ nothing reads them any more, and each was one more thing every write of a post m
 SQLite keeps its FTS5 table (0009): FTS5 already stores its index apart from `posts`.
 
 Revision ID: 0012
-Revises: 0010
+Revises: 0011
 Create Date: 2026-12-06 07:30:00.000000
 """
 
@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "0012"
-down_revision: str | None = "0010"
+down_revision: str | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
