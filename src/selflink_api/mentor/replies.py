@@ -250,8 +250,9 @@ class Replies:
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
-    async def shutdown(self) -> None:
-        """Give replies in flight their timeout to finish, then stop them."""
+    async def aclose(self) -> None:
+        """When the app stops: give replies in flight their timeout to finish (then stop
+        them), and close the provider's connections."""
         if self._tasks:
             _, running = await asyncio.wait(
                 list(self._tasks), timeout=self.toolkit.settings.mentor_reply_timeout_seconds
@@ -260,6 +261,7 @@ class Replies:
                 task.cancel()
             with contextlib.suppress(Exception):
                 await asyncio.gather(*running, return_exceptions=True)
+        await self.provider.close()
 
 
 async def collect(

@@ -32,22 +32,28 @@ class Ask(Struct):
         ),
     ] = ""
     language: Language = "en"
-    handle: Annotated[
-        str | None,
-        Meta(
-            max_length=41,
-            description="`match` only: the person I matched with (GET /api/v1/matching/with/"
-            "{handle} must answer 200).",
-        ),
-    ] = None
-    country: Annotated[
-        str | None,
-        Meta(
-            pattern="^[A-Z]{2}$",
-            description="ISO 3166-1 alpha-2 code choosing the help lines of a crisis answer.",
-            examples=["US", "DE"],
-        ),
-    ] = None
+    handle: (
+        Annotated[
+            str,
+            Meta(
+                max_length=41,
+                description="`match` only: the person I matched with (GET /api/v1/matching/"
+                "with/{handle} must answer 200).",
+            ),
+        ]
+        | None
+    ) = None
+    country: (
+        Annotated[
+            str,
+            Meta(
+                pattern="^[A-Z]{2}$",
+                description="ISO 3166-1 alpha-2 code choosing the help lines of a crisis answer.",
+                examples=["US", "DE"],
+            ),
+        ]
+        | None
+    ) = None
 
 
 class MessageView(msgspec.Struct, kw_only=True):

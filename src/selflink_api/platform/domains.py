@@ -10,7 +10,7 @@ serves them all without knowing any.
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from types import ModuleType
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 from uuid import UUID
 
 import click
@@ -33,6 +33,13 @@ for a job subscribes to `account.deleted` instead)."""
 
 CountsProvider = Callable[[AsyncSession, UUID], Awaitable[Mapping[str, int]]]
 """Numbers shown on a person's own account (e.g. followers), by name."""
+
+
+@runtime_checkable
+class ClosingToolkit(Protocol):
+    """A toolkit holding connections or tasks: the app awaits `aclose()` when it stops."""
+
+    async def aclose(self) -> None: ...
 
 
 @dataclass(frozen=True)

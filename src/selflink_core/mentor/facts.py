@@ -47,23 +47,23 @@ def chart_facts(
     """The facts of a decoded natal chart and numerology document (either may be missing)."""
     values: dict[str, Any] = {}
     if chart is not None:
-        bodies = {body["name"]: body for body in chart.get("bodies", [])}
+        bodies = {body["name"]: body for body in chart.get("bodies") or []}
         values["sun"] = bodies.get("sun", {}).get("sign")
         values["moon"] = bodies.get("moon", {}).get("sign")
-        ascendant = chart.get("angles", {}).get("ascendant")
+        ascendant = (chart.get("angles") or {}).get("ascendant")
         values["ascendant"] = ascendant["sign"] if ascendant else None
         values["placements"] = tuple(
             (name, bodies[name]["sign"], bodies[name].get("house"))
             for name in PERSONAL_BODIES
             if name in bodies
         )
-        aspects = sorted(chart.get("aspects", []), key=lambda a: (a["orb"], a["first"]))
+        aspects = sorted(chart.get("aspects") or [], key=lambda a: (a["orb"], a["first"]))
         values["aspects"] = tuple(
             (a["first"], a["aspect"], a["second"]) for a in aspects[:MAX_ASPECTS]
         )
-        summary = chart.get("summary", {})
-        values["element"] = _dominant(summary.get("elements", {}))
-        values["modality"] = _dominant(summary.get("modalities", {}))
+        summary = chart.get("summary") or {}
+        values["element"] = _dominant(summary.get("elements") or {})
+        values["modality"] = _dominant(summary.get("modalities") or {})
     if numerology is not None:
         values["life_path"] = numerology.get("life_path")
         values["personal_year"] = numerology.get("personal_year")
