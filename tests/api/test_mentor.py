@@ -8,6 +8,9 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from redis.asyncio import Redis
+from sqlalchemy import inspect, text
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from selflink_api.app import create_app
 from selflink_api.mentor.jobs import purge
@@ -15,7 +18,7 @@ from selflink_api.platform.database import build_sqlalchemy_config
 from selflink_api.platform.jobs import JobContext
 from selflink_api.settings import Settings
 from tests.api.astro_helpers import Client, person_born
-from tests.api.conftest import app_client, drain_jobs, make_settings
+from tests.api.conftest import SUITE_LOG, app_client, drain_jobs, make_settings
 from tests.api.matching_helpers import join
 from tests.api.mentor_helpers import (
     ADA_BIRTH,
@@ -26,7 +29,7 @@ from tests.api.mentor_helpers import (
     replies_idle,
     streamed_text,
 )
-from tests.api.people import PASSWORD, register
+from tests.api.people import PASSWORD, register, remember
 from tests.api.test_auth import make_staff, sql
 from tests.chat_completions import DEFAULT_REPLY
 from tests.servers import ChatServer, chat_completions_server
@@ -467,3 +470,87 @@ async def test_messages_are_purged_after_the_retention_period(
     finally:
         await config.get_engine().dispose()
     assert await sql(settings, "SELECT id FROM mentor_messages") == []
+
+
+# Bring your own key -------------------------------------------------------------------------
+
+
+async def everything_stored(settings: Settings, redis_url: str) -> str:
+    """Every value of every table, and every Redis key and value, as one text to search."""
+    engine = create_async_engine(settings.sqlalchemy_url)
+    found: list[str] = []
+    try:
+        async with engine.connect() as connection:
+            tables = await connection.run_sync(lambda c: inspect(c).get_table_names())
+            for table in tables:
+                rows = await connection.execute(text(f'SELECT * FROM "{table}"'))
+                found.extend(repr(tuple(row)) for row in rows)
+    finally:
+        await engine.dispose()
+    redis = Redis.from_url(redis_url)
+    try:
+        async for key in redis.scan_iter(count=1000):
+            kind = (await redis.type(key)).decode()
+            reader = {
+                "string": redis.get,
+                "hash": redis.hgetall,
+                "list": lambda k: redis.lrange(k, 0, -1),
+                "set": redis.smembers,
+                "zset": lambda k: redis.zrange(k, 0, -1),
+                "stream": redis.xrange,
+            }.get(kind)
+            value = await reader(key) if reader is not None else b""
+            found.append(repr((key, value)))
+    finally:
+        await redis.aclose()
+    return "\n".join(found)
+
+
+async def test_a_brought_key_is_used_for_that_call_only_and_never_kept(
+    database_url: str, chat_server: ChatServer, redis_url: str
+) -> None:
+    own_key = f"sk-byo-{uuid.uuid4().hex}"
+    remember(own_key)  # the suite's log check looks for it too
+    settings = model_settings(database_url, chat_server, REDIS_URL=redis_url)
+    with_key = {"X-Mentor-Key": own_key}
+    async with client_of(settings) as client:
+        ada = await register(client, "ada")
+        streamed_tag, queued_tag, refused_tag = tag("byo1"), tag("byo2"), tag("byo3")
+        events = await ask(client, ada, f"hello {streamed_tag}", headers=with_key)
+        assert events[-1][0] == "end"
+        # The queued variant too runs in this process with a brought key, never via SAQ.
+        response = await client.post(
+            REPLIES,
+            headers={**ada.headers, **with_key},
+            json={"mode": "chat", "text": f"again {queued_tag}"},
+        )
+        assert response.status_code == 202, response.text
+        await replies_idle(client)
+        queued = await message(client, ada, response.json()["message_id"])
+        assert queued["status"] == "complete"
+        # Refused upstream: the problem does not echo the key.
+        [(_, problem)] = await ask(
+            client, ada, f"no [[status:401]] {refused_tag}", headers=with_key, expect=502
+        )
+        assert own_key not in str(problem)
+        next_call = tag("byo4")
+        await ask(client, ada, f"without {next_call}")
+    for marker in (streamed_tag, queued_tag, refused_tag):
+        assert sent_to_model(chat_server, marker)["headers"]["authorization"] == f"Bearer {own_key}"
+    configured = sent_to_model(chat_server, next_call)["headers"]["authorization"]
+    assert configured == "Bearer configured-server-key"
+    assert own_key not in await everything_stored(settings, redis_url)
+    assert own_key not in SUITE_LOG.read_text(encoding="utf-8")
+
+
+async def test_an_unusable_brought_key_is_a_422_that_does_not_echo_it(client: Client) -> None:
+    ada = await register(client, "ada")
+    bad = "sk-" + "x" * 600
+    response = await client.post(
+        "/api/v1/mentor/stream",
+        headers={**ada.headers, "X-Mentor-Key": bad},
+        json={"mode": "chat", "text": "hi"},
+    )
+    assert response.status_code == 422
+    assert "X-Mentor-Key" in response.text
+    assert bad not in response.text

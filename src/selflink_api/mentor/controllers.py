@@ -16,7 +16,14 @@ from selflink_api.accounts.controllers import ACCOUNT_DEPENDENCIES
 from selflink_api.accounts.services import Principal
 from selflink_api.mentor.jobs import write_reply
 from selflink_api.mentor.replies import DETAIL_OF, PROBLEM_OF, Replies
-from selflink_api.mentor.schemas import Ask, MessageView, ReplyTicket, SessionView, UsageView
+from selflink_api.mentor.schemas import (
+    Ask,
+    MessageView,
+    ReplyTicket,
+    SessionView,
+    StreamEvent,
+    UsageView,
+)
 from selflink_api.mentor.services import MentorService
 from selflink_api.platform.http import client_ip
 from selflink_api.platform.jobs import JobQueue
@@ -96,7 +103,7 @@ class MentorController(Controller):
         status_code=200,
         responses={
             200: ResponseSpec(
-                data_container=str,
+                data_container=StreamEvent,
                 media_type="text/event-stream",
                 description="The reply's events",
                 generate_examples=False,

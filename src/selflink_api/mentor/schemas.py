@@ -105,3 +105,17 @@ class ReplyTicket(msgspec.Struct, kw_only=True):
     message_id: UUID
     session_id: UUID
     status: Literal["pending", "complete"]
+
+
+class StreamEvent(msgspec.Struct, kw_only=True):
+    """One server-sent event of a streamed reply (docs/mentor.md#streaming)."""
+
+    event: Literal["start", "token", "end", "error"]
+    data: Annotated[
+        str,
+        Meta(
+            description="A JSON object: start {message_id, session_id, mode, provider, model}; "
+            "token {text}; end {message_id, prompt_tokens, completion_tokens, safety, "
+            "safety_action[, text]}; error {message_id, type, title, status, detail}."
+        ),
+    ]
