@@ -45,8 +45,9 @@ class Server:
 
 
 @contextmanager
-def demo_server(folder: Path) -> Iterator[Server]:
-    """`selflink-api demo` in `folder`, with no configuration but its public address."""
+def demo_server(folder: Path, **settings: str) -> Iterator[Server]:
+    """`selflink-api demo` in `folder`, with no configuration but its public address and the
+    given `settings` (environment variables)."""
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     log_path = folder / "server.log"
@@ -56,6 +57,7 @@ def demo_server(folder: Path) -> Iterator[Server]:
         if not k.startswith(("DATABASE_", "REDIS_", "SELFLINK_"))
     }
     env["PUBLIC_BASE_URL"] = base_url
+    env.update(settings)
     with log_path.open("w") as log:
         process = subprocess.Popen(
             [SELFLINK_API, "demo", "--host", "127.0.0.1", "--port", str(port)],
