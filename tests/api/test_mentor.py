@@ -384,7 +384,9 @@ async def test_per_person_rate_limit_and_daily_quota_are_429(database_url: str) 
         assert events[-1][1]["safety"] == ["crisis"]
 
 
-async def test_the_global_concurrency_cap_answers_503(client: Client) -> None:
+async def test_the_global_concurrency_cap_answers_503_but_never_to_a_crisis(
+    client: Client,
+) -> None:
     ada = await register(client, "ada")
     replies: Replies = client.app.state.mentor
     cap = client.app.state.settings.mentor_max_concurrent
@@ -393,15 +395,14 @@ async def test_the_global_concurrency_cap_answers_503(client: Client) -> None:
         response = await client.post(
             "/api/v1/mentor/stream", headers=ada.headers, json={"mode": "chat", "text": "hi"}
         )
+        crisis = await ask(client, ada, "I want to end my life")
     finally:
         replies.active -= cap
     assert response.status_code == 503
     assert response.headers["retry-after"]
-    assert (
-        await client.post(
-            "/api/v1/mentor/stream", headers=ada.headers, json={"mode": "chat", "text": "hi"}
-        )
-    ).status_code == 200
+    assert crisis[-1][1]["safety"] == ["crisis"]
+    assert replies.active == 0
+    await ask(client, ada, "hi again")
 
 
 async def test_tokens_and_cost_per_person_and_day_are_visible_to_staff(

@@ -24,13 +24,14 @@ from selflink_api.mentor.schemas import (
     StreamEvent,
     UsageView,
 )
-from selflink_api.mentor.services import MentorService
+from selflink_api.mentor.services import MentorService, Prepared
 from selflink_api.platform.http import client_ip
 from selflink_api.platform.jobs import JobQueue
 from selflink_api.platform.openapi import problems
 from selflink_api.platform.pagination import CursorPage, PageRequest
 from selflink_api.platform.problems import ProblemError
 from selflink_api.platform.security import requires_staff
+from selflink_core.mentor import is_crisis
 
 BYO_KEY_HEADER = "X-Mentor-Key"
 MAX_KEY_CHARACTERS = 512
@@ -74,9 +75,14 @@ def byo_key(request: Request[Any, Any, Any]) -> str | None:
 
 async def _begin(
     request: Request[Any, Any, Any], principal: Principal, ask: Ask, jobs: JobQueue
-) -> tuple[Replies, Any]:
+) -> tuple[Replies, Prepared, bool]:
+    """Store the question and the pending reply, under the concurrency cap unless the
+    question is a crisis (answered without a provider: nobody in crisis is told to wait).
+    Also says whether a place was taken."""
     replies: Replies = request.app.state.mentor
-    replies.reserve()
+    reserved = not is_crisis(ask.text)
+    if reserved:
+        replies.reserve()
     try:
         prepared = await replies.prepare(
             request.app.state.session_maker,
@@ -86,9 +92,10 @@ async def _begin(
             client_ip=client_ip(request),
         )
     except BaseException:
-        replies.release()
+        if reserved:
+            replies.release()
         raise
-    return replies, prepared
+    return replies, prepared, reserved
 
 
 class MentorController(Controller):
@@ -119,8 +126,8 @@ class MentorController(Controller):
         jobs: NamedDependency[JobQueue],
     ) -> ServerSentEvent:
         key = byo_key(request)
-        replies, prepared = await _begin(request, principal, data, jobs)
-        events = replies.start(prepared, request.app.state.session_maker, key)
+        replies, prepared, reserved = await _begin(request, principal, data, jobs)
+        events = replies.start(prepared, request.app.state.session_maker, key, reserved=reserved)
         opening = await events.opening()
         failed = opening[-1]
         if failed.name == "error":
@@ -147,12 +154,13 @@ class MentorController(Controller):
         jobs: NamedDependency[JobQueue],
     ) -> ReplyTicket:
         key = byo_key(request)
-        replies, prepared = await _begin(request, principal, data, jobs)
+        replies, prepared, reserved = await _begin(request, principal, data, jobs)
         written = prepared.answer is not None
         if key is not None or written:
-            replies.start(prepared, request.app.state.session_maker, key)
+            replies.start(prepared, request.app.state.session_maker, key, reserved=reserved)
         else:
-            replies.release()  # the queued job is bounded by the workers' concurrency
+            if reserved:
+                replies.release()  # the queued job is bounded by the workers' concurrency
             await jobs.enqueue(write_reply, message_id=str(prepared.reply_id))
         return ReplyTicket(
             message_id=prepared.reply_id,

@@ -154,9 +154,14 @@ class Replies:
             )
 
     def start(
-        self, prepared: Prepared, session_maker: SessionMaker, api_key: str | None
+        self,
+        prepared: Prepared,
+        session_maker: SessionMaker,
+        api_key: str | None,
+        *,
+        reserved: bool = True,
     ) -> ReplyEvents:
-        """Begin the reply (the caller reserved a place, which the reply releases)."""
+        """Begin the reply; a place the caller `reserved` is released when it ends."""
         events = ReplyEvents()
         events.put(
             Event(
@@ -172,8 +177,12 @@ class Replies:
         )
         if prepared.answer is not None or prepared.request is None:
             self._replay(prepared, events)
-            self.release()
+            if reserved:
+                self.release()
             return events
+        if not reserved:
+            msg = "a reply written by a provider needs a place under the concurrency cap"
+            raise RuntimeError(msg)
         task = asyncio.create_task(
             self._write(prepared.reply_id, prepared.request, session_maker, api_key, events),
             name="mentor:reply",
