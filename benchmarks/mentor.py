@@ -112,22 +112,29 @@ def api_server(database_url: str, **mentor: str) -> Iterator[str]:
         yield base
 
 
-def database(postgres: bool) -> str:
+@contextmanager
+def database(postgres: bool) -> Iterator[str]:
+    """A new, empty database for one API server: a SQLite file, or a PostgreSQL database
+    dropped afterwards."""
     if not postgres:
-        return f"sqlite+aiosqlite:///{tempfile.mkdtemp(prefix='mentor-bench-')}/bench.sqlite3"
+        yield f"sqlite+aiosqlite:///{tempfile.mkdtemp(prefix='mentor-bench-')}/bench.sqlite3"
+        return
     import asyncpg  # noqa: PLC0415 - only for the PostgreSQL run
 
     name = f"selflink_mentor_bench_{uuid.uuid4().hex[:8]}"
 
-    async def create() -> None:
+    async def execute(statement: str) -> None:
         connection = await asyncpg.connect("postgresql://postgres@127.0.0.1:5432/postgres")
         try:
-            await connection.execute(f'CREATE DATABASE "{name}"')
+            await connection.execute(statement)
         finally:
             await connection.close()
 
-    asyncio.run(create())
-    return f"postgresql://postgres@127.0.0.1:5432/{name}"
+    asyncio.run(execute(f'CREATE DATABASE "{name}"'))
+    try:
+        yield f"postgresql://postgres@127.0.0.1:5432/{name}"
+    finally:
+        asyncio.run(execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 # The floor: SSE from a bare Litestar app -----------------------------------------------------
@@ -254,7 +261,7 @@ def load() -> str:
 def run(arguments: argparse.Namespace) -> None:
     print(f"load average before: {load()}")
     pieces_seen: list[int] = []
-    with api_server(database(arguments.postgres)) as base:
+    with database(arguments.postgres) as url, api_server(url) as base:
         people = asyncio.run(register_people(base, arguments.streams))
         asyncio.run(concurrent_streams(base, "/api/v1/mentor/stream", people[:5]))  # warm up
         wall, results = asyncio.run(concurrent_streams(base, "/api/v1/mentor/stream", people))
@@ -282,8 +289,9 @@ def run(arguments: argparse.Namespace) -> None:
     command += ["--first-token-delay", str(arguments.first_token_ms / 1000)]
     with (
         process(command, f"http://127.0.0.1:{port}/health"),
+        database(arguments.postgres) as url,
         api_server(
-            database(arguments.postgres),
+            url,
             MENTOR_PROVIDER="openai",
             MENTOR_BASE_URL=upstream,
             MENTOR_MODEL="bench",

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+import anyio
 import pytest
 from redis.asyncio import Redis
 from sqlalchemy import inspect, text
@@ -14,6 +15,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from selflink_api.app import create_app
 from selflink_api.mentor.jobs import purge
+from selflink_api.platform.crypto import generate_key
 from selflink_api.platform.database import build_sqlalchemy_config
 from selflink_api.platform.jobs import JobContext
 from selflink_api.settings import Settings
@@ -29,7 +31,8 @@ from tests.api.mentor_helpers import (
     replies_idle,
     streamed_text,
 )
-from tests.api.people import PASSWORD, register, remember
+from tests.api.operator import selflink_api
+from tests.api.people import PASSWORD, login, register, remember
 from tests.api.test_auth import make_staff, sql
 from tests.chat_completions import DEFAULT_REPLY
 from tests.servers import ChatServer, chat_completions_server
@@ -555,3 +558,27 @@ async def test_an_unusable_brought_key_is_a_422_that_does_not_echo_it(client: Cl
     assert response.status_code == 422
     assert "X-Mentor-Key" in response.text
     assert bad not in response.text
+
+
+async def test_rotating_the_key_reseals_mentor_messages_and_memory(database_url: str) -> None:
+    old_key, new_key, index_key = generate_key(), generate_key(), generate_key()
+    old_only = make_settings(database_url, PII_KEYS=f"k1:{old_key}", PII_INDEX_KEY=index_key)
+    async with client_of(old_only.model_copy(update={"mentor_history_messages": 0})) as client:
+        ada = await register(client, "ada")
+        await ask(client, ada, "first question about work")
+        await replies_idle(client)
+        events = await ask(client, ada, "second question")
+        await replies_idle(client)
+    both = {"PII_KEYS": f"k1:{old_key},k2:{new_key}", "PII_ACTIVE_KEY_ID": "k2"}
+    rotated = await anyio.to_thread.run_sync(
+        lambda: selflink_api(database_url, "pii", "rotate-key", PII_INDEX_KEY=index_key, **both)
+    )
+    assert rotated.returncode == 0, rotated.stderr
+    assert "4 mentor messages and 1 mentor memories" in rotated.stdout
+    new_only = make_settings(database_url, PII_KEYS=f"k2:{new_key}", PII_INDEX_KEY=index_key)
+    async with client_of(new_only) as client:
+        again = await login(client, ada.email)
+        stored = await message(client, again, events[0][1]["message_id"])
+        assert stored["text"] == streamed_text(events)
+        export = (await client.get("/api/v1/users/me/export", headers=again.headers)).json()
+        assert export["mentor"]["memory"] == {"work": 1}

@@ -16,7 +16,7 @@ from uuid import UUID
 from zoneinfo import ZoneInfo
 
 import msgspec
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -57,6 +57,14 @@ from selflink_core.mentor.compose import MatchFacts
 from selflink_core.mentor.safety import Action
 
 RATE_LIMIT_WINDOW_SECONDS = 60
+USAGE_COUNTS = (
+    "requests",
+    "prompt_tokens",
+    "completion_tokens",
+    "cost_micros",
+    "crisis",
+    "flagged",
+)
 SAFETY_PROVIDER = "safety"
 CRISIS = "crisis"
 
@@ -750,33 +758,19 @@ class ReplyStore:
 
 
 async def count_usage(session: AsyncSession, user_id: UUID, **increments: int) -> None:
-    """Add to today's usage row of the person (created on first use)."""
-    day = _today_utc()
+    """Add to today's usage row of the person (created on first use), in one statement."""
     dialect = session.get_bind().dialect.name
     insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
     now = datetime.now(UTC)
-    await session.execute(
-        insert(MentorUsage)
-        .values(
-            id=uuid7(),
-            user_id=user_id,
-            day=day,
-            requests=0,
-            prompt_tokens=0,
-            completion_tokens=0,
-            cost_micros=0,
-            crisis=0,
-            flagged=0,
-            created_at=now,
-            updated_at=now,
-        )
-        .on_conflict_do_nothing(index_elements=["user_id", "day"])
+    counts = dict.fromkeys(USAGE_COUNTS, 0) | increments
+    statement = insert(MentorUsage).values(
+        id=uuid7(), user_id=user_id, day=_today_utc(), created_at=now, updated_at=now, **counts
     )
-    columns = {name: getattr(MentorUsage, name) + value for name, value in increments.items()}
+    added = {name: getattr(MentorUsage, name) + statement.excluded[name] for name in increments}
     await session.execute(
-        update(MentorUsage)
-        .where(MentorUsage.user_id == user_id, MentorUsage.day == day)
-        .values(**columns, updated_at=now)
+        statement.on_conflict_do_update(
+            index_elements=["user_id", "day"], set_={**added, "updated_at": now}
+        )
     )
 
 
