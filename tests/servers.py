@@ -1,5 +1,6 @@
 """Real server processes for the tests: a free loopback port, a start awaited, a clean stop."""
 
+import json
 import os
 import socket
 import subprocess
@@ -9,6 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -43,9 +45,9 @@ class Server:
 
 
 @contextmanager
-def demo_server(folder: Path) -> Iterator[Server]:
-    """`selflink-api demo` in `folder`, with no configuration at all: its public address
-    (PUBLIC_BASE_URL) follows the `--port` it is given."""
+def demo_server(folder: Path, **settings: str) -> Iterator[Server]:
+    """`selflink-api demo` in `folder`, with no configuration but the given `settings`
+    (environment variables): its public address (PUBLIC_BASE_URL) follows the `--port`."""
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     log_path = folder / "server.log"
@@ -54,6 +56,7 @@ def demo_server(folder: Path) -> Iterator[Server]:
         for k, v in os.environ.items()
         if not k.startswith(("DATABASE_", "REDIS_", "SELFLINK_", "PUBLIC_BASE_URL"))
     }
+    env.update(settings)
     with log_path.open("w") as log:
         process = subprocess.Popen(
             [SELFLINK_API, "demo", "--host", "127.0.0.1", "--port", str(port)],
@@ -82,3 +85,42 @@ def wait_until_serving(base_url: str, process: "subprocess.Popen[bytes]", log_pa
         if process.poll() is not None or time.monotonic() > deadline:
             pytest.fail(f"server did not start:\n{log_path.read_text()}")
         time.sleep(0.1)
+
+
+@dataclass
+class ChatServer:
+    """A running `tests.chat_completions` process: an OpenAI-compatible server."""
+
+    base_url: str
+    requests_log: Path
+    process: "subprocess.Popen[bytes]"
+
+    def requests(self) -> list[dict[str, Any]]:
+        """Every request it received so far: {"headers": …, "body": …}."""
+        if not self.requests_log.exists():
+            return []
+        return [json.loads(line) for line in self.requests_log.read_text().splitlines()]
+
+
+@contextmanager
+def chat_completions_server(
+    folder: Path, *, chunk_delay: float = 0.0, first_token_delay: float = 0.0
+) -> Iterator[ChatServer]:
+    """`tests/chat_completions.py` on a free port; its base URL ends in `/v1` like OpenAI's."""
+    port = free_port()
+    root = f"http://127.0.0.1:{port}"
+    requests_log = folder / "chat-requests.jsonl"
+    log_path = folder / "chat-server.log"
+    command = [sys.executable, "-m", "tests.chat_completions", "--port", str(port)]
+    command += ["--log", str(requests_log), "--chunk-delay", str(chunk_delay)]
+    command += ["--first-token-delay", str(first_token_delay)]
+    with log_path.open("w") as log:
+        process = subprocess.Popen(
+            command, cwd=Path(__file__).parents[1], stdout=log, stderr=subprocess.STDOUT
+        )
+        try:
+            wait_until_serving(root, process, log_path)
+            yield ChatServer(f"{root}/v1", requests_log, process)
+        finally:
+            process.terminate()
+            process.wait(timeout=30)

@@ -34,6 +34,7 @@ from selflink_api.platform import jobs as jobs_platform
 from selflink_api.platform.crypto import build_cipher
 from selflink_api.platform.database import build_sqlalchemy_config, upgrade_schema
 from selflink_api.platform.domains import (
+    ClosingToolkit,
     all_jobs,
     all_schedules,
     api_controllers,
@@ -80,6 +81,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         limiter=AttemptLimiter(redis),
         redis=redis,
     )
+    toolkits = build_toolkits(DOMAINS, shared)
     jwt_auth = build_jwt_auth(settings, database.create_session_maker())
     plugins: list[Any] = [
         SQLAlchemyPlugin(config=database),
@@ -130,7 +132,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         else None,
         template_config=TemplateConfig(engine=JinjaTemplateEngine.from_environment(templates())),
         request_max_body_size=settings.max_request_body_bytes,
-        lifespan=[_lifespan(settings, database, runner, redis)],
+        lifespan=[_lifespan(settings, database, runner, redis, toolkits)],
         on_app_init=[jwt_auth.on_app_init],
         state=State(
             {
@@ -139,7 +141,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 "job_runner": runner,
                 "redis": redis,
                 "session_maker": database.create_session_maker(),
-                **build_toolkits(DOMAINS, shared),
+                **toolkits,
             }
         ),
         debug=settings.debug,
@@ -193,6 +195,7 @@ def _lifespan(
     database: SQLAlchemyAsyncConfig,
     runner: JobRunner,
     redis: Redis | None,
+    toolkits: dict[str, object],
 ) -> Any:
     @asynccontextmanager
     async def lifespan(_app: Litestar) -> AsyncIterator[None]:
@@ -205,6 +208,9 @@ def _lifespan(
         try:
             yield
         finally:
+            for toolkit in toolkits.values():
+                if isinstance(toolkit, ClosingToolkit):
+                    await toolkit.aclose()
             if isinstance(runner, InProcessJobRunner):
                 await runner.shutdown()
             if isinstance(runner, SaqJobRunner):

@@ -23,6 +23,7 @@ DOMAIN_PACKAGES = (
     "content",
     "feed",
     "search",
+    "mentor",
 )
 
 DOMAINS: "tuple[Domain, ...]"

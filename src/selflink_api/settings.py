@@ -145,6 +145,46 @@ class Settings(BaseSettings):
         int, Field(validation_alias="SEARCH_RANKED_POSTS", ge=1, le=100_000)
     ] = 500
 
+    # AI mentor (docs/mentor.md): `builtin` (templates, no network) or `openai` (any
+    # OpenAI-compatible chat-completions server at MENTOR_BASE_URL), limits and retention
+    mentor_provider: Annotated[
+        Literal["builtin", "openai"], Field(validation_alias="MENTOR_PROVIDER")
+    ] = "builtin"
+    mentor_base_url: Annotated[str, Field(validation_alias="MENTOR_BASE_URL")] = ""
+    mentor_model: Annotated[str, Field(validation_alias="MENTOR_MODEL")] = ""
+    mentor_api_key: Annotated[SecretStr, Field(validation_alias="MENTOR_API_KEY")] = SecretStr("")
+    mentor_connect_timeout_seconds: Annotated[
+        float, Field(validation_alias="MENTOR_CONNECT_TIMEOUT_SECONDS", gt=0)
+    ] = 5.0
+    mentor_read_timeout_seconds: Annotated[
+        float, Field(validation_alias="MENTOR_READ_TIMEOUT_SECONDS", gt=0)
+    ] = 30.0
+    mentor_reply_timeout_seconds: Annotated[
+        float, Field(validation_alias="MENTOR_REPLY_TIMEOUT_SECONDS", gt=0)
+    ] = 120.0
+    mentor_max_retries: Annotated[int, Field(validation_alias="MENTOR_MAX_RETRIES", ge=0)] = 2
+    mentor_max_reply_tokens: Annotated[
+        int, Field(validation_alias="MENTOR_MAX_REPLY_TOKENS", ge=16)
+    ] = 800
+    mentor_history_messages: Annotated[
+        int, Field(validation_alias="MENTOR_HISTORY_MESSAGES", ge=0)
+    ] = 12
+    mentor_requests_per_minute: Annotated[
+        int, Field(validation_alias="MENTOR_REQUESTS_PER_MINUTE", ge=1)
+    ] = 6
+    mentor_daily_quota: Annotated[int, Field(validation_alias="MENTOR_DAILY_QUOTA", ge=1)] = 50
+    mentor_max_concurrent: Annotated[int, Field(validation_alias="MENTOR_MAX_CONCURRENT", ge=1)] = (
+        256
+    )
+    mentor_retention_days: Annotated[int, Field(validation_alias="MENTOR_RETENTION_DAYS", ge=1)] = (
+        90
+    )
+    mentor_cost_micros_per_1k_tokens: Annotated[
+        int, Field(validation_alias="MENTOR_COST_MICROS_PER_1K_TOKENS", ge=0)
+    ] = 0
+    mentor_crisis_resources: Annotated[str, Field(validation_alias="MENTOR_CRISIS_RESOURCES")] = ""
+    """JSON: {"US": ["988 Suicide & Crisis Lifeline: call or text 988"], ...}; "" = built-in."""
+
     # Outgoing mail: smtp://user:password@host:587 (STARTTLS) or smtps://...:465
     smtp_url: Annotated[SecretStr, Field(validation_alias="SMTP_URL")] = SecretStr("")
     mail_from: Annotated[str, Field(validation_alias="MAIL_FROM")] = (

@@ -58,6 +58,14 @@ SEMANTIC_REJECTIONS = {
     ("PATCH", "/api/v1/comments/{comment_id}"): "text rules after NFC (no Cc/Cf, not blank)",
     ("GET", "/api/v1/search/people"): "`q` must hold a letter or digit, not only punctuation",
     ("GET", "/api/v1/search/posts"): "`q` must hold a letter or digit, not only punctuation",
+    (
+        "POST",
+        "/api/v1/mentor/stream",
+    ): "`text` per mode, no control characters; `handle` only for match",
+    (
+        "POST",
+        "/api/v1/mentor/replies",
+    ): "`text` per mode, no control characters; `handle` only for match",
 }
 """Operations whose 422 the schema cannot (or does not yet) predict, each with its reason."""
 

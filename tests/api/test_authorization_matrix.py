@@ -15,7 +15,7 @@ from litestar.testing import AsyncTestClient
 
 from selflink_api.app import create_app
 from selflink_api.settings import Settings
-from tests.api.conftest import app_client, make_settings
+from tests.api.conftest import app_client, drain_jobs, make_settings
 from tests.api.media_helpers import photo
 from tests.api.people import PASSWORD, Person, register, remember, unique_email
 from tests.api.test_auth import make_staff
@@ -175,6 +175,18 @@ MATRIX: dict[tuple[str, str], tuple[dict[str, int], Body]] = {
     ("GET", "/api/v1/media/{media_id:uuid}/{variant:str}"): public(200),
     ("GET", "/api/v1/feed/home"): signed_in_only(200),
     ("GET", "/api/v1/feed/for-you"): signed_in_only(200),
+    # Mentor: {message_id} and {session_id} are the owner's; staff read nobody's conversations.
+    ("POST", "/api/v1/mentor/stream"): signed_in_only(
+        200, lambda c, a: {"mode": "chat", "text": "hi"}
+    ),
+    ("POST", "/api/v1/mentor/replies"): signed_in_only(
+        202, lambda c, a: {"mode": "chat", "text": "hi"}
+    ),
+    ("GET", "/api/v1/mentor/messages/{message_id:uuid}"): row(401, 404, 200, 404),
+    ("GET", "/api/v1/mentor/sessions"): signed_in_only(200),
+    ("GET", "/api/v1/mentor/sessions/{session_id:uuid}/messages"): row(401, 404, 200, 404),
+    ("DELETE", "/api/v1/mentor/sessions/{session_id:uuid}"): row(401, 404, 204, 404),
+    ("GET", "/api/v1/staff/mentor/usage"): staff_only,
     ("GET", "/api/v1/staff/outbox"): staff_only,
     ("GET", "/api/v1/staff/users/{handle:str}/personal-data"): staff_only,
     ("POST", "/api/v1/staff/users/{handle:str}/suspend"): row(401, 403, 403, 204),
@@ -237,8 +249,8 @@ REQUIRED_QUERIES = {
 
 
 async def owner_items(client: AsyncTestClient[Litestar], owner: Person) -> dict[str, str]:
-    """A public post of the owner's with a photo, and the owner's comment on it, for the
-    paths naming one."""
+    """A public post of the owner's with a photo, the owner's comment on it and a mentor
+    conversation, for the paths naming one."""
     media = await client.post(
         "/api/v1/media", files={"file": ("photo.jpg", photo(), "image/jpeg")}, headers=owner.headers
     )
@@ -252,7 +264,13 @@ async def owner_items(client: AsyncTestClient[Litestar], owner: Person) -> dict[
         json={"text": "also mine"},
         headers=owner.headers,
     )
+    asked = await client.post(
+        "/api/v1/mentor/replies", json={"mode": "chat", "text": "mine"}, headers=owner.headers
+    )
+    await drain_jobs(client)  # the reply is written: nothing changes behind a test's back
     return {
+        "{message_id:uuid}": asked.json()["message_id"],
+        "{session_id:uuid}": asked.json()["session_id"],
         "{post_id:uuid}": post.json()["id"],
         "{comment_id:uuid}": comment.json()["id"],
         "{media_id:uuid}": media.json()["id"],

@@ -223,7 +223,7 @@ async def test_rotating_the_key_reseals_matching_data(database_url: str) -> None
         lambda: selflink_api(database_url, "pii", "rotate-key", PII_INDEX_KEY=index_key, **both)
     )
     assert rotated.returncode == 0, rotated.stderr
-    assert "1 matching preferences and 1 matching features" in rotated.stdout
+    assert "1 matching preferences, 1 matching features" in rotated.stdout
     new_only = make_settings(database_url, PII_KEYS=f"k2:{new_key}", PII_INDEX_KEY=index_key)
     async with app_client(create_app(new_only)) as client:
         again = await login(client, person.email)

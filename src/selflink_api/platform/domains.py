@@ -14,7 +14,7 @@ controllers or this module (see `selflink_api.platform.commands`).
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from types import ModuleType
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 from uuid import UUID
 
 from litestar import Controller
@@ -36,6 +36,13 @@ for a job subscribes to `account.deleted` instead)."""
 
 CountsProvider = Callable[[AsyncSession, UUID], Awaitable[Mapping[str, int]]]
 """Numbers shown on a person's own account (e.g. followers), by name."""
+
+
+@runtime_checkable
+class ClosingToolkit(Protocol):
+    """A toolkit holding connections or tasks: the app awaits `aclose()` when it stops."""
+
+    async def aclose(self) -> None: ...
 
 
 @dataclass(frozen=True)
