@@ -21,6 +21,7 @@ DOMAIN_PACKAGES = (
     "content",
     "feed",
     "search",
+    "messaging",
 )
 
 
