@@ -121,7 +121,8 @@ async def test_a_resent_client_id_returns_the_stored_message_with_the_same_statu
     assert first.json() == again.json()
     # the same client id from another sender is another message
     other = await client.post(url, json=body, headers=ben.headers)
-    assert other.status_code == 201 and other.json()["id"] != first.json()["id"]
+    assert other.status_code == 201
+    assert other.json()["id"] != first.json()["id"]
     history = await client.get(url, headers=ana.headers)
     assert [m["text"] for m in history.json()["items"]] == ["once", "once"]
 
@@ -151,13 +152,15 @@ async def test_groups_admins_members_and_leaving(client: Client) -> None:
     ana, ben, cara, dan = [await register(client, h) for h in ("ana", "ben", "cara", "dan")]
     thread_id = await group(client, ana, ben, title="Saturn return")
     view = await thread_of(client, ana, thread_id)
-    assert view["title"] == "Saturn return" and view["my_role"] == "admin"
+    assert view["title"] == "Saturn return"
+    assert view["my_role"] == "admin"
     assert view["member_count"] == 2
     members_url = f"/api/v1/threads/{thread_id}/members"
     refused = await client.post(members_url, json={"handles": ["cara"]}, headers=ben.headers)
     assert refused.status_code == 403
     added = await client.post(members_url, json={"handles": ["cara", "dan"]}, headers=ana.headers)
-    assert added.status_code == 200 and added.json()["member_count"] == 4
+    assert added.status_code == 200
+    assert added.json()["member_count"] == 4
     removed = await client.delete(f"{members_url}/dan", headers=ben.headers)
     assert removed.status_code == 403
     removed = await client.delete(f"{members_url}/dan", headers=ana.headers)
@@ -178,7 +181,8 @@ async def test_groups_admins_members_and_leaving(client: Client) -> None:
     rename = await client.patch(
         f"/api/v1/threads/{thread_id}", json={"title": "New name"}, headers=ben.headers
     )
-    assert rename.status_code == 200 and rename.json()["title"] == "New name"
+    assert rename.status_code == 200
+    assert rename.json()["title"] == "New name"
     for person in (ben, cara):
         left = await client.delete(f"{members_url}/{person.handle}", headers=person.headers)
         assert left.status_code == 204
@@ -230,7 +234,8 @@ async def test_replies_edits_tombstones_and_reactions(client: Client) -> None:
         json={"text": "Coffee on Sunday?"},
         headers=ana.headers,
     )
-    assert edited.status_code == 200 and edited.json()["edited_at"] is not None
+    assert edited.status_code == 200
+    assert edited.json()["edited_at"] is not None
     heart = "/api/v1/messages/{}/reactions/%E2%9D%A4%EF%B8%8F".format(answer["id"])
     for person in (ana, ana, ben):  # twice is once
         assert (await client.put(heart, headers=person.headers)).status_code == 204
@@ -312,7 +317,8 @@ async def test_changes_since_a_cursor_catch_a_client_up_exactly(client: Client) 
     sent = [await send(client, ana, thread["id"], f"m{i}") for i in range(5)]
     url = f"/api/v1/threads/{thread['id']}/changes"
     seen = (await client.get(f"{url}?since=0&limit=2", headers=ben.headers)).json()
-    assert [m["text"] for m in seen["items"]] == ["m0", "m1"] and seen["has_more"]
+    assert [m["text"] for m in seen["items"]] == ["m0", "m1"]
+    assert seen["has_more"]
     cursor = seen["next_since"]
     # offline: an edit, a deletion and a reaction happen
     await client.patch(
@@ -392,7 +398,8 @@ async def test_a_deleted_account_leaves_tombstones_without_a_sender(client: Clie
         "deleted": True,
         "sender": None,
     }
-    assert items[0]["reply_to"]["excerpt"] == "" and items[0]["reactions"] == []
+    assert items[0]["reply_to"]["excerpt"] == ""
+    assert items[0]["reactions"] == []
     view = await thread_of(client, ana, thread_id)
     assert sorted(m["person"]["handle"] for m in view["members"]) == ["ana", "cara"]
     stored = await sql(

@@ -168,8 +168,8 @@ class MessagingService:
         if policy == DmPolicy.FOLLOWING:
             return bool(await self.session.scalar(select(follows(recipient.id, sender_id))))
         if policy == DmPolicy.MATCHES:
-            scores = await MatchingService(self.session, self.matching).compatibility(recipient.id, [sender_id])
-            return sender_id in scores
+            matching = MatchingService(self.session, self.matching)
+            return sender_id in await matching.compatibility(recipient.id, [sender_id])
         return False
 
     async def _reachable(self, sender_id: UUID, handle: str) -> User:
