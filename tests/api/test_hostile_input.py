@@ -419,7 +419,8 @@ async def cast(client: Client) -> Cast:
 
 @pytest.fixture
 async def items(client: Client, cast: Cast) -> dict[str, str]:
-    return await owner_items(client, cast.owner)
+    posts = await owner_items(client, cast.owner, "/posts/{post_id:uuid}")
+    return posts | await owner_items(client, cast.owner, "/threads/{thread_id:uuid}")
 
 
 @hypothesis.settings(
