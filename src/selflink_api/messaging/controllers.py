@@ -81,8 +81,9 @@ class ThreadController(Controller):
     @post(
         "/direct",
         summary="The direct thread with a person: 201 when created, 200 when it existed",
+        status_code=200,
         responses={
-            201: ResponseSpec(schemas.ThreadView, description="Created"),
+            201: ResponseSpec(schemas.ThreadView, description="Created: the pair had no thread"),
             **problems(403, 422),
         },
     )

@@ -16,7 +16,8 @@ MAX_HANDLES_PER_REQUEST = 100
 DmPolicyName = Literal["everyone", "following", "matches", "nobody"]
 Role = Literal["admin", "member"]
 Handle = Annotated[str, Meta(min_length=1, max_length=31, examples=["ada_lovelace"])]
-Handles = Annotated[list[Handle], Meta(min_length=1, max_length=MAX_HANDLES_PER_REQUEST)]
+Handles = Annotated[list[str], Meta(min_length=1, max_length=MAX_HANDLES_PER_REQUEST)]
+"""Handles of people (an unknown one is refused like a person who takes no messages)."""
 MessageText = Annotated[
     str,
     Meta(
@@ -66,7 +67,7 @@ class DirectThreadRequest(Struct):
 
 class GroupDraft(Struct):
     title: Title
-    members: Annotated[list[Handle], Meta(max_length=MAX_HANDLES_PER_REQUEST)] = msgspec.field(
+    members: Annotated[list[str], Meta(max_length=MAX_HANDLES_PER_REQUEST)] = msgspec.field(
         default_factory=list
     )
     """People to add besides me (I become the group's admin)."""
