@@ -457,7 +457,7 @@ class MessagingService:
         stored message back instead of a second copy."""
         stored = await self._by_client_id(me, thread_id, draft.client_id)
         if stored is not None:
-            return SentMessage(stored, created=False)
+            return await self._resent(stored)
         settings = self.toolkit.settings
         await self.toolkit.limiter.hit(
             f"messages:{me}", limit=settings.messaging_messages_per_minute, window_seconds=60
@@ -466,7 +466,7 @@ class MessagingService:
         thread, member = await self._membership(me, thread_id, lock=True)
         stored = await self._by_client_id(me, thread_id, draft.client_id)
         if stored is not None:  # a concurrent retry committed while we waited for the lock
-            return SentMessage(stored, created=False)
+            return await self._resent(stored)
         if thread.kind == ThreadKind.DIRECT:
             await self._direct_still_open(me, thread.id)
         if draft.reply_to is not None:
@@ -505,6 +505,18 @@ class MessagingService:
             sender_id=str(me),
         )
         return SentMessage(view, created=True)
+
+    async def _resent(self, stored: schemas.MessageView) -> SentMessage:
+        """A retry: the stored message, announced again, since the first attempt's process
+        may have died between its commit and its event (events come at least once; clients
+        keep one message per id)."""
+        self.toolkit.realtime.send_after_commit(
+            self.jobs,
+            await self._member_ids(stored.thread_id),
+            "message.created",
+            _event_data(stored),
+        )
+        return SentMessage(stored, created=False)
 
     async def _by_client_id(
         self, me: UUID, thread_id: UUID, client_id: str
