@@ -168,6 +168,12 @@ def send_at_rate(url: str, floor: bool, plan: list[dict[str, Any]], rate: float,
 
             async def one(item: dict[str, Any]) -> None:
                 started[item["client_id"]] = time.time()
+                try:
+                    statuses.append(await post(item))
+                except httpx.HTTPError:
+                    statuses.append(0)
+
+            async def post(item: dict[str, Any]) -> int:
                 if floor:
                     answer = await http.post(
                         f"{url}/publish",
@@ -179,7 +185,7 @@ def send_at_rate(url: str, floor: bool, plan: list[dict[str, Any]], rate: float,
                         json={"client_id": item["client_id"], "text": "benchmark message"},
                         headers={"Authorization": f"Bearer {item['token']}"},
                     )
-                statuses.append(answer.status_code)
+                return answer.status_code
 
             tasks = []
             begin = time.monotonic()
