@@ -59,6 +59,7 @@ from selflink_api.platform.openapi import ApiContract, ClosedStructSchemas, buil
 from selflink_api.platform.pagination import provide_page_request
 from selflink_api.platform.problems import EXCEPTION_HANDLERS
 from selflink_api.platform.ratelimit import AttemptLimiter
+from selflink_api.platform.realtime import Realtime
 from selflink_api.platform.requests import RequestInputGuard
 from selflink_api.platform.security import requires_admin
 from selflink_api.settings import Settings, load_settings
@@ -74,22 +75,24 @@ def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or load_settings()
     database = build_sqlalchemy_config(settings)
     redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
+    channels = ChannelsPlugin(
+        backend=RedisChannelsPubSubBackend(redis=redis) if redis else MemoryChannelsBackend(),
+        arbitrary_channels_allowed=True,
+    )
     shared = build_shared(
         DOMAINS,
         settings=settings,
         cipher=build_cipher(settings),
         limiter=AttemptLimiter(redis),
         redis=redis,
+        realtime=Realtime(channels),
     )
     toolkits = build_toolkits(DOMAINS, shared)
     jwt_auth = build_jwt_auth(settings, database.create_session_maker())
     plugins: list[Any] = [
         SQLAlchemyPlugin(config=database),
         StructlogPlugin(config=build_structlog_config(settings)),
-        ChannelsPlugin(
-            backend=RedisChannelsPubSubBackend(redis=redis) if redis else MemoryChannelsBackend(),
-            arbitrary_channels_allowed=True,
-        ),
+        channels,
     ]
     runner: JobRunner
     if redis is not None:

@@ -24,6 +24,7 @@ DOMAIN_PACKAGES = (
     "feed",
     "search",
     "mentor",
+    "messaging",
 )
 
 DOMAINS: "tuple[Domain, ...]"

@@ -185,6 +185,27 @@ class Settings(BaseSettings):
     mentor_crisis_resources: Annotated[str, Field(validation_alias="MENTOR_CRISIS_RESOURCES")] = ""
     """JSON: {"US": ["988 Suicide & Crisis Lifeline: call or text 988"], ...}; "" = built-in."""
 
+    # Messaging and the realtime gateway (docs/messaging.md)
+    messaging_max_group_members: Annotated[
+        int, Field(validation_alias="MESSAGING_MAX_GROUP_MEMBERS", ge=2, le=10_000)
+    ] = 256
+    messaging_messages_per_minute: Annotated[
+        int, Field(validation_alias="MESSAGING_MESSAGES_PER_MINUTE", ge=1)
+    ] = 120
+    realtime_auth_seconds: Annotated[
+        float, Field(validation_alias="REALTIME_AUTH_SECONDS", gt=0)
+    ] = 10.0
+    realtime_session_check_seconds: Annotated[
+        float, Field(validation_alias="REALTIME_SESSION_CHECK_SECONDS", gt=0)
+    ] = 30.0
+    realtime_queue_limit: Annotated[int, Field(validation_alias="REALTIME_QUEUE_LIMIT", ge=1)] = 256
+    realtime_max_frame_bytes: Annotated[
+        int, Field(validation_alias="REALTIME_MAX_FRAME_BYTES", ge=256)
+    ] = 4096
+    realtime_bad_frames_allowed: Annotated[
+        int, Field(validation_alias="REALTIME_BAD_FRAMES_ALLOWED", ge=0)
+    ] = 10
+
     # Outgoing mail: smtp://user:password@host:587 (STARTTLS) or smtps://...:465
     smtp_url: Annotated[SecretStr, Field(validation_alias="SMTP_URL")] = SecretStr("")
     mail_from: Annotated[str, Field(validation_alias="MAIL_FROM")] = (

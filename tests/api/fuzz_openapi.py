@@ -66,6 +66,13 @@ SEMANTIC_REJECTIONS = {
         "POST",
         "/api/v1/mentor/replies",
     ): "`text` per mode, no control characters; `handle` only for match",
+    ("POST", "/api/v1/threads/direct"): "not my own handle",
+    ("POST", "/api/v1/threads/groups"): "title and text rules after NFC (one line, no Cc/Cf)",
+    ("PATCH", "/api/v1/threads/{thread_id}"): "title rules after NFC (one line, no Cc/Cf)",
+    ("POST", "/api/v1/threads/{thread_id}/messages"): "text rules; `reply_to` in this thread",
+    ("PATCH", "/api/v1/messages/{message_id}"): "text rules after NFC (no Cc/Cf, not blank)",
+    ("PUT", "/api/v1/messages/{message_id}/reactions/{emoji}"): "exactly one emoji",
+    ("DELETE", "/api/v1/messages/{message_id}/reactions/{emoji}"): "exactly one emoji",
 }
 """Operations whose 422 the schema cannot (or does not yet) predict, each with its reason."""
 

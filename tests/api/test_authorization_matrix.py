@@ -85,6 +85,11 @@ def about_someone(status: int) -> tuple[dict[str, int], Body]:
 staff_only = row(401, 403, 403, 200)
 
 
+def members_only(status: int, body: Body = no_body) -> tuple[dict[str, int], Body]:
+    """A thread's (or its message's) members only: one 404 for everyone else, staff too."""
+    return row(401, 404, status, 404, body)
+
+
 def own_refresh_token(cast: Cast, actor: Person | None) -> dict[str, Any]:
     return {"refresh_token": (actor or cast.owner).refresh_token}
 
@@ -228,6 +233,38 @@ MATRIX: dict[tuple[str, str], tuple[dict[str, int], Body]] = {
     ("POST", "/api/v1/staff/rewards/payouts/{payout_id:uuid}/transitions"): row(
         401, 403, 403, 404, lambda c, a: {"to": "processing"}
     ),
+    # Messaging: a thread is its members' only; everyone else gets one 404.
+    ("GET", "/api/v1/messaging/settings"): signed_in_only(200),
+    ("PUT", "/api/v1/messaging/settings"): signed_in_only(
+        200, lambda c, a: {"dm_policy": "following"}
+    ),
+    ("GET", "/api/v1/threads"): signed_in_only(200),
+    ("POST", "/api/v1/threads/direct"): row(
+        401, 201, 422, 201, lambda c, a: {"handle": c.owner.handle}
+    ),
+    ("POST", "/api/v1/threads/groups"): signed_in_only(201, lambda c, a: {"title": "Circle"}),
+    ("GET", "/api/v1/threads/{thread_id:uuid}"): members_only(200),
+    ("PATCH", "/api/v1/threads/{thread_id:uuid}"): members_only(200, lambda c, a: {"title": "New"}),
+    ("POST", "/api/v1/threads/{thread_id:uuid}/members"): members_only(
+        200, lambda c, a: {"handles": [c.other.handle]}
+    ),
+    ("DELETE", "/api/v1/threads/{thread_id:uuid}/members/{handle:str}"): members_only(204),
+    ("PUT", "/api/v1/threads/{thread_id:uuid}/members/{handle:str}/role"): members_only(
+        200, lambda c, a: {"role": "admin"}
+    ),
+    ("GET", "/api/v1/threads/{thread_id:uuid}/messages"): members_only(200),
+    ("POST", "/api/v1/threads/{thread_id:uuid}/messages"): members_only(
+        201, lambda c, a: {"client_id": "matrix-1", "text": "hello"}
+    ),
+    ("GET", "/api/v1/threads/{thread_id:uuid}/changes"): members_only(200),
+    ("PUT", "/api/v1/threads/{thread_id:uuid}/read"): members_only(204, lambda c, a: {"seq": 1}),
+    ("PUT", "/api/v1/threads/{thread_id:uuid}/delivered"): members_only(
+        204, lambda c, a: {"seq": 1}
+    ),
+    ("PATCH", "/api/v1/messages/{message_id:uuid}"): members_only(200, lambda c, a: {"text": "x"}),
+    ("DELETE", "/api/v1/messages/{message_id:uuid}"): members_only(204),
+    ("PUT", "/api/v1/messages/{message_id:uuid}/reactions/{emoji:str}"): members_only(204),
+    ("DELETE", "/api/v1/messages/{message_id:uuid}/reactions/{emoji:str}"): members_only(204),
 }
 
 PLACEHOLDERS = {
@@ -239,6 +276,7 @@ PLACEHOLDERS = {
     "{payout_id:uuid}": "0192e1a0-0000-7000-8000-000000000003",
     "/{decision:str}": "/reject",
     "{variant:str}": "original",
+    "{emoji:str}": "%F0%9F%91%8D",
 }
 
 REQUIRED_QUERIES = {
@@ -248,9 +286,22 @@ REQUIRED_QUERIES = {
 """Query parameters a route cannot answer without."""
 
 
-async def owner_items(client: AsyncTestClient[Litestar], owner: Person) -> dict[str, str]:
-    """A public post of the owner's with a photo, the owner's comment on it and a mentor
-    conversation, for the paths naming one."""
+async def owner_items(
+    client: AsyncTestClient[Litestar], owner: Person, path: str
+) -> dict[str, str]:
+    """What the path names, made by the owner: for thread and message paths a group of the
+    owner's with a message in it; otherwise a public post of theirs with a photo, their
+    comment on it and a mentor conversation."""
+    if path.startswith(("/api/v1/threads/", "/api/v1/messages/")):
+        thread = await client.post(
+            "/api/v1/threads/groups", json={"title": "mine"}, headers=owner.headers
+        )
+        message = await client.post(
+            f"/api/v1/threads/{thread.json()['id']}/messages",
+            json={"client_id": "owner-1", "text": "mine"},
+            headers=owner.headers,
+        )
+        return {"{thread_id:uuid}": thread.json()["id"], "{message_id:uuid}": message.json()["id"]}
     media = await client.post(
         "/api/v1/media", files={"file": ("photo.jpg", photo(), "image/jpeg")}, headers=owner.headers
     )
@@ -312,7 +363,7 @@ async def test_endpoint_answers_each_kind_of_caller(
                 staff=await make_staff(client, settings, f"staff_{tag}"),
             )
             actor = getattr(cast, actor_name, None)
-            items = await owner_items(client, cast.owner) if "_id:uuid}" in path else None
+            items = await owner_items(client, cast.owner, path) if "_id:uuid}" in path else None
             url = concrete(path, cast.owner, items) + REQUIRED_QUERIES.get(path, "")
             response = await client.request(
                 method,

@@ -419,7 +419,9 @@ async def cast(client: Client) -> Cast:
 
 @pytest.fixture
 async def items(client: Client, cast: Cast) -> dict[str, str]:
-    return await owner_items(client, cast.owner)
+    posts = await owner_items(client, cast.owner, "/api/v1/posts/{post_id:uuid}")
+    threads = await owner_items(client, cast.owner, "/api/v1/threads/{thread_id:uuid}")
+    return posts | {"{thread_id:uuid}": threads["{thread_id:uuid}"]}
 
 
 @hypothesis.settings(

@@ -5,11 +5,17 @@ suspension takes effect at once, not when the 15-minute access token expires.
 """
 
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
 from litestar.connection import ASGIConnection
-from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from litestar.exceptions import (
+    ImproperlyConfiguredException,
+    NotAuthorizedException,
+    PermissionDeniedException,
+)
 from litestar.middleware.authentication import AuthenticationResult
 from litestar.security.jwt import JWTAuth, JWTAuthenticationMiddleware, Token
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -40,28 +46,81 @@ class BearerAuthenticationMiddleware(JWTAuthenticationMiddleware):
         return await super().authenticate_request(connection)
 
 
+@dataclass(frozen=True)
+class TokenCheck:
+    """The outcome of checking an access token outside HTTP (the realtime gateway)."""
+
+    principal: Principal | None
+    expires_at: datetime | None
+    refusal: str | None
+    """`invalid` (bad, expired or revoked token, or a closed account) or `suspended`."""
+
+
+async def check_access_token(
+    encoded: str, settings: Settings, session_maker: Callable[[], AsyncSession]
+) -> TokenCheck:
+    """What the bearer middleware decides for a request, for a token sent another way."""
+    try:
+        token = Token.decode(
+            encoded,
+            secret=settings.secret_key.get_secret_value(),
+            algorithm=JWT_ALGORITHM,
+            audience=[JWT_AUDIENCE],
+            issuer=[JWT_ISSUER],
+            require_claims=["exp", "iat", "sub", "jti", "iss", "aud"],
+        )
+    except (NotAuthorizedException, ImproperlyConfiguredException):
+        return TokenCheck(None, None, "invalid")
+    try:
+        principal = await _principal_from_token(token, settings, session_maker)
+    except PermissionDeniedException:
+        return TokenCheck(None, None, "suspended")
+    except NotAuthorizedException:
+        return TokenCheck(None, None, "invalid")
+    if principal is None:
+        return TokenCheck(None, None, "invalid")
+    return TokenCheck(principal, token.exp.astimezone(UTC), None)
+
+
+async def session_is_live(
+    principal: Principal, settings: Settings, session_maker: Callable[[], AsyncSession]
+) -> bool:
+    """Whether the sign-in behind `principal` still stands, for an active account."""
+    async with session_maker() as session:
+        found = await SessionService(settings=settings, session=session).principal_for(
+            principal.id, principal.session_id
+        )
+    return found is not None and found[0].status == AccountStatus.ACTIVE
+
+
+async def _principal_from_token(
+    token: Token, settings: Settings, session_maker: Callable[[], AsyncSession]
+) -> Principal | None:
+    if token.extras.get("typ") != ACCESS_TOKEN_TYPE or not token.jti:
+        return None
+    try:
+        user_id, session_id = UUID(token.sub), UUID(str(token.extras.get("sid")))
+    except ValueError:
+        return None
+    async with session_maker() as session:
+        found = await SessionService(session, settings).principal_for(user_id, session_id)
+    if found is None:
+        return None
+    user, _ = found
+    if user.status == AccountStatus.SUSPENDED:
+        raise PermissionDeniedException("This account is suspended.")
+    if user.status != AccountStatus.ACTIVE:
+        raise NotAuthorizedException("Sign in to continue.")
+    return Principal(id=user.id, handle=user.handle, role=user.role, session_id=session_id)
+
+
 def build_jwt_auth(
     settings: Settings, session_maker: Callable[[], AsyncSession]
 ) -> JWTAuth[Principal, Token]:
     async def principal_from_token(
         token: Token, _connection: ASGIConnection[Any, Any, Any, Any]
     ) -> Principal | None:
-        if token.extras.get("typ") != ACCESS_TOKEN_TYPE or not token.jti:
-            return None
-        try:
-            user_id, session_id = UUID(token.sub), UUID(str(token.extras.get("sid")))
-        except ValueError:
-            return None
-        async with session_maker() as session:
-            found = await SessionService(session, settings).principal_for(user_id, session_id)
-        if found is None:
-            return None
-        user, _ = found
-        if user.status == AccountStatus.SUSPENDED:
-            raise PermissionDeniedException("This account is suspended.")
-        if user.status != AccountStatus.ACTIVE:
-            raise NotAuthorizedException("Sign in to continue.")
-        return Principal(id=user.id, handle=user.handle, role=user.role, session_id=session_id)
+        return await _principal_from_token(token, settings, session_maker)
 
     return JWTAuth[Principal, Token](
         retrieve_user_handler=principal_from_token,

@@ -25,6 +25,7 @@ from selflink_api.platform.crypto import EncryptedStore, PersonalDataCipher
 from selflink_api.platform.events import EventBus
 from selflink_api.platform.jobs import CronSchedule, JobDefinition
 from selflink_api.platform.ratelimit import AttemptLimiter
+from selflink_api.platform.realtime import Realtime, RealtimeState
 from selflink_api.settings import Settings
 
 ExportSection = Callable[[AsyncSession, PersonalDataCipher, UUID], Awaitable[Any]]
@@ -54,6 +55,8 @@ class Shared:
     limiter: AttemptLimiter
     events: EventBus
     redis: Redis | None
+    realtime: Realtime
+    realtime_state: RealtimeState
     export_sections: Mapping[str, ExportSection]
     erasers: tuple[Eraser, ...]
     counts: tuple[CountsProvider, ...]
@@ -140,6 +143,7 @@ def build_shared(
     cipher: PersonalDataCipher,
     limiter: AttemptLimiter,
     redis: Redis | None,
+    realtime: Realtime,
 ) -> Shared:
     domains = tuple(domains)
     return Shared(
@@ -148,6 +152,8 @@ def build_shared(
         limiter=limiter,
         events=EventBus(all_subscriptions(domains)),
         redis=redis,
+        realtime=realtime,
+        realtime_state=RealtimeState(redis),
         export_sections={d.name: d.export for d in domains if d.export is not None},
         erasers=tuple(d.erase for d in domains if d.erase is not None),
         counts=tuple(d.counts for d in domains if d.counts is not None),

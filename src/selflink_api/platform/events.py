@@ -23,6 +23,9 @@ COMMENT_LIKED = "comment.liked"
 PERSON_MENTIONED = "person.mentioned"
 """user_id (who is named), author_id, post_id, comment_id (or None); once per person and text."""
 
+MESSAGE_SENT = "message.sent"
+"""message_id, thread_id, sender_id; once per message (a retried client id publishes nothing)."""
+
 
 class EventBus:
     def __init__(self, subscribers: Mapping[str, Sequence[JobDefinition]]) -> None:

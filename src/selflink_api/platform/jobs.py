@@ -103,24 +103,38 @@ class JobRunner(Protocol):
     async def submit(self, job: JobDefinition, kwargs: Mapping[str, Any]) -> None: ...
 
 
+AfterCommit = Callable[[], Awaitable[None]]
+"""Work that must only happen once the request's transaction committed (e.g. a live event)."""
+
+
 class JobQueue:
     """The request-scoped handle domains enqueue with; nothing leaves before the commit."""
 
     def __init__(self, runner: JobRunner) -> None:
         self._runner = runner
         self._pending: list[tuple[JobDefinition, dict[str, Any]]] = []
+        self._after_commit: list[AfterCommit] = []
 
     async def enqueue(self, job: JobDefinition, /, **kwargs: Any) -> None:
         self._pending.append((job, kwargs))
 
+    def after_commit(self, work: AfterCommit) -> None:
+        """Run `work` in this process once the transaction committed; never after a rollback."""
+        self._after_commit.append(work)
+
     async def flush(self) -> None:
-        """Hand the pending jobs to the runner; called once the transaction committed."""
+        """Hand the pending jobs to the runner and run the after-commit work; called once the
+        transaction committed."""
         pending, self._pending = self._pending, []
+        after, self._after_commit = self._after_commit, []
+        for work in after:
+            await work()
         for job, kwargs in pending:
             await self._runner.submit(job, kwargs)
 
     def discard(self) -> None:
         self._pending.clear()
+        self._after_commit.clear()
 
 
 current_job_queue: ContextVar[JobQueue | None] = ContextVar("current_job_queue", default=None)

@@ -149,6 +149,19 @@ def _processors(settings: Settings) -> list[Processor]:
     ]
 
 
+class NoQueryStrings(logging.Filter):
+    """Cuts the query string out of uvicorn's WebSocket lines (`"WebSocket /path?…"`): a URL
+    can carry a token, which must never reach a log."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and "WebSocket" in str(record.msg):
+            record.args = tuple(
+                arg.split("?", 1)[0] if isinstance(arg, str) and arg.startswith("/") else arg
+                for arg in record.args
+            )
+        return True
+
+
 def build_structlog_config(settings: Settings) -> StructlogConfig:
     """Configuration for Litestar's structlog plugin; its body-logging middleware stays off."""
     level = logging.getLevelNamesMapping().get(settings.log_level.upper(), logging.INFO)
@@ -173,7 +186,9 @@ def build_structlog_config(settings: Settings) -> StructlogConfig:
                 ],
             }
         },
+        filters={"no_query_strings": {"()": NoQueryStrings}},
         loggers={
+            "uvicorn.error": {"filters": ["no_query_strings"], "propagate": True},
             "sqlalchemy.engine": {"level": "WARNING", "propagate": True},
             "uvicorn.access": {"level": "WARNING", "propagate": False},
             "httpx": {"level": "WARNING", "propagate": True},

@@ -1,0 +1,369 @@
+"""Realtime delivery: 1,000 WebSocket clients in 100 groups, messages sent over HTTP.
+
+Run: `uv run python benchmarks/realtime.py` (the embedded default: SQLite, channels in memory)
+or `uv run python benchmarks/realtime.py --postgres` (PostgreSQL + Redis pub/sub).
+Options: `--clients 1000 --groups 100 --rate 200 --seconds 15`.
+
+One `selflink-api run` process serves. This process holds every WebSocket (one per person,
+signed in by an `auth` frame); a second process sends the messages over keep-alive HTTP at a
+fixed rate, each by a member of a random group, and records when each send started. A
+message's latency is from the start of its HTTP send to its receipt by the last of its
+group's members (sender included). The floor is a bare Litestar app doing the same fan-out
+(a POST publishes a JSON event to 10 channels of Litestar's channels plugin, in memory; no
+database, no authentication), served, connected and driven the same way in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing
+import os
+import platform
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import uvicorn
+import websockets
+from litestar import Litestar, WebSocket, get, post, websocket
+from litestar.channels import ChannelsPlugin
+from litestar.channels.backends.memory import MemoryChannelsBackend
+
+PASSWORD = "a long benchmark passphrase 42"
+SELFLINK_API = str(Path(sys.executable).with_name("selflink-api"))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_serving(url: str, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"server exited with {process.returncode}")
+        try:
+            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    raise SystemExit("server did not start")
+
+
+# The floor: the same fan-out with nothing else -------------------------------------------------
+
+
+def floor_app() -> Litestar:
+    channels = ChannelsPlugin(backend=MemoryChannelsBackend(), arbitrary_channels_allowed=True)
+
+    @get("/health")
+    async def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @post("/publish", status_code=201)
+    async def publish(data: dict[str, Any]) -> dict[str, Any]:
+        event = json.dumps({"type": "message.created", "data": data}).encode()
+        channels.publish(event, [f"user:{member}" for member in data["members"]])
+        return {"client_id": data["client_id"]}
+
+    @websocket("/ws/{person:str}")
+    async def connect(socket: WebSocket[Any, Any, Any], person: str) -> None:
+        await socket.accept()
+        async with channels.start_subscription([f"user:{person}"]) as subscriber:
+            async for event in subscriber.iter_events():
+                await socket.send_text(event.decode())
+
+    return Litestar([health, publish, connect], plugins=[channels])
+
+
+def serve_floor(port: int) -> None:
+    uvicorn.run(
+        floor_app(), host="127.0.0.1", port=port, log_level="warning", ws="websockets-sansio"
+    )
+
+
+# Driving a server ------------------------------------------------------------------------------
+
+
+class Target:
+    """How to sign people in, connect them and send a message, on SelfLink or the floor."""
+
+    def __init__(self, url: str, *, floor: bool) -> None:
+        self.url = url
+        self.floor = floor
+
+    async def people(self, http: httpx.AsyncClient, count: int) -> list[dict[str, str]]:
+        if self.floor:
+            return [{"id": f"p{i}", "token": "", "handle": f"p{i}"} for i in range(count)]
+        tag = uuid.uuid4().hex[:6]
+
+        async def join(index: int) -> dict[str, str]:
+            handle = f"b{tag}_{index}"
+            body = {"email": f"{handle}@example.org", "password": PASSWORD, "handle": handle}
+            answer = await http.post(f"{self.url}/api/v1/auth/register", json=body)
+            answer.raise_for_status()
+            found = answer.json()
+            return {
+                "id": found["user"]["id"],
+                "token": found["session"]["access_token"],
+                "handle": handle,
+            }
+
+        made: list[dict[str, str]] = []
+        for start in range(0, count, 50):
+            made += await asyncio.gather(*(join(i) for i in range(start, min(count, start + 50))))
+        return made
+
+    async def groups(
+        self, http: httpx.AsyncClient, people: list[dict[str, str]], size: int
+    ) -> list[dict[str, Any]]:
+        groups = []
+        for start in range(0, len(people), size):
+            members = people[start : start + size]
+            thread_id = f"g{start}"
+            if not self.floor:
+                answer = await http.post(
+                    f"{self.url}/api/v1/threads/groups",
+                    json={"title": f"g{start}", "members": [m["handle"] for m in members[1:]]},
+                    headers={"Authorization": f"Bearer {members[0]['token']}"},
+                )
+                answer.raise_for_status()
+                thread_id = answer.json()["id"]
+            groups.append({"id": thread_id, "members": members})
+        return groups
+
+    async def connect(self, person: dict[str, str]) -> Any:
+        ws_base = self.url.replace("http://", "ws://")
+        if self.floor:
+            return await websockets.connect(f"{ws_base}/ws/{person['id']}", max_size=None)
+        ws = await websockets.connect(f"{ws_base}/api/v1/realtime", max_size=None)
+        await ws.send(json.dumps({"type": "auth", "token": person["token"]}))
+        ready = json.loads(await ws.recv())
+        assert ready["type"] == "ready", ready
+        return ws
+
+
+def send_at_rate(url: str, floor: bool, plan: list[dict[str, Any]], rate: float, out: Any) -> None:
+    """The sender process: each planned message at its time; sends its start times back."""
+
+    async def run() -> dict[str, Any]:
+        started: dict[str, float] = {}
+        statuses: list[int] = []
+        limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
+        async with httpx.AsyncClient(limits=limits, timeout=30) as http:
+
+            async def one(item: dict[str, Any]) -> None:
+                started[item["client_id"]] = time.time()
+                try:
+                    statuses.append(await post(item))
+                except httpx.HTTPError:
+                    statuses.append(0)
+
+            async def post(item: dict[str, Any]) -> int:
+                if floor:
+                    answer = await http.post(
+                        f"{url}/publish",
+                        json={"client_id": item["client_id"], "members": item["members"]},
+                    )
+                else:
+                    answer = await http.post(
+                        f"{url}/api/v1/threads/{item['thread_id']}/messages",
+                        json={"client_id": item["client_id"], "text": "benchmark message"},
+                        headers={"Authorization": f"Bearer {item['token']}"},
+                    )
+                return answer.status_code
+
+            tasks = []
+            begin = time.monotonic()
+            for index, item in enumerate(plan):
+                delay = begin + index / rate - time.monotonic()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                tasks.append(asyncio.create_task(one(item)))
+            await asyncio.gather(*tasks)
+            elapsed = time.monotonic() - begin
+        return {"started": started, "statuses": statuses, "elapsed": elapsed}
+
+    out.send(asyncio.run(run()))
+
+
+async def measure(target: Target, args: argparse.Namespace) -> dict[str, Any]:
+    async with httpx.AsyncClient(timeout=60) as http:
+        people = await target.people(http, args.clients)
+        groups = await target.groups(http, people, args.clients // args.groups)
+    sockets = []
+    for start in range(0, len(people), 100):
+        sockets += await asyncio.gather(*(target.connect(p) for p in people[start : start + 100]))
+    received: dict[str, list[float]] = {}
+
+    async def listen(ws: Any) -> None:
+        async for raw in ws:
+            frame = json.loads(raw)
+            if frame["type"] == "message.created":
+                received.setdefault(frame["data"]["client_id"], []).append(time.time())
+
+    listeners = [asyncio.create_task(listen(ws)) for ws in sockets]
+    rng = random.Random(7)
+    plan = []
+    for _ in range(int(args.rate * args.seconds)):
+        group = rng.choice(groups)
+        sender = rng.choice(group["members"])
+        plan.append(
+            {
+                "client_id": uuid.uuid4().hex,
+                "thread_id": group["id"],
+                "token": sender["token"],
+                "members": [m["id"] for m in group["members"]],
+            }
+        )
+    expected = {item["client_id"]: len(item["members"]) for item in plan}
+    spawn = multiprocessing.get_context("spawn")  # never fork a process running a loop
+    receive_end, send_end = spawn.Pipe(duplex=False)
+    sender = spawn.Process(
+        target=send_at_rate, args=(target.url, target.floor, plan, args.rate, send_end)
+    )
+    sender.start()
+    send_end.close()
+    sent = await asyncio.to_thread(receive_end.recv)
+    sender.join()
+    await asyncio.sleep(2)  # deliveries still in flight; late ones count as incomplete
+    for task in listeners:
+        task.cancel()
+    for ws in sockets:
+        await ws.close()
+    latencies = sorted(
+        (max(received[cid]) - sent["started"][cid]) * 1000
+        for cid, count in expected.items()
+        if len(received.get(cid, [])) >= count
+    )
+    accepted = sum(1 for status in sent["statuses"] if status in {200, 201})
+    return {
+        "accepted_per_s": accepted / sent["elapsed"],
+        "complete": len(latencies),
+        "planned": len(plan),
+        "p50": statistics.median(latencies) if latencies else float("nan"),
+        "p99": latencies[int(0.99 * (len(latencies) - 1))] if latencies else float("nan"),
+    }
+
+
+def start_selflink(folder: Path, postgres: bool) -> tuple[str, subprocess.Popen[bytes]]:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "REDIS_"))}
+    env |= {
+        "SELFLINK_MIGRATE_ON_STARTUP": "true",
+        "RATE_LIMIT_PER_MINUTE": "10000000",
+        "AUTH_ATTEMPTS_PER_IP": "10000000",
+        "MESSAGING_MESSAGES_PER_MINUTE": "100000",
+        "ARGON2_TIME_COST": "1",
+        "ARGON2_MEMORY_KIB": "1024",
+        "ARGON2_PARALLELISM": "1",
+        "LOG_LEVEL": "WARNING",
+        "MEDIA_STORAGE_URL": (folder / "media").as_uri(),
+        "DATABASE_URL": f"sqlite:///{folder / 'realtime.sqlite3'}",
+    }
+    if postgres:
+        name = f"selflink_realtime_bench_{uuid.uuid4().hex[:8]}"
+
+        async def create() -> None:
+            connection = await asyncpg.connect("postgresql://postgres@127.0.0.1:5432/postgres")
+            await connection.execute(f'CREATE DATABASE "{name}"')
+            await connection.close()
+
+        asyncio.run(create())
+        env |= {
+            "DATABASE_URL": f"postgresql://postgres@127.0.0.1:5432/{name}",
+            "REDIS_URL": "redis://127.0.0.1:6379/0",
+            "SELFLINK_JOB_QUEUE": f"bench-{name}",
+        }
+    process = subprocess.Popen(
+        [SELFLINK_API, "run", "--host", "127.0.0.1", "--port", str(port)],
+        cwd=folder,
+        env=env,
+        stdout=(folder / "server.log").open("w"),
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    wait_serving(url, process)
+    return url, process
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    """Stop a server; one still waiting on idle sockets after 10 s is killed."""
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", type=int, default=1000)
+    parser.add_argument("--groups", type=int, default=100)
+    parser.add_argument("--rate", type=float, default=200.0)
+    parser.add_argument("--seconds", type=float, default=15.0)
+    parser.add_argument("--postgres", action="store_true", help="PostgreSQL + Redis pub/sub")
+    parser.add_argument("--serve-floor", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve_floor:
+        serve_floor(args.serve_floor)
+        return
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="selflink-realtime-") as tmp:
+        folder = Path(tmp)
+        port = free_port()
+        floor_process = subprocess.Popen(
+            [sys.executable, __file__, "--serve-floor", str(port)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            floor_url = f"http://127.0.0.1:{port}"
+            wait_serving(floor_url, floor_process)
+            rows.append(
+                (
+                    "bare Litestar fan-out (floor)",
+                    asyncio.run(measure(Target(floor_url, floor=True), args)),
+                )
+            )
+        finally:
+            stop(floor_process)
+        url, process = start_selflink(folder, args.postgres)
+        try:
+            engine = "PostgreSQL + Redis" if args.postgres else "SQLite, in-memory channels"
+            rows.append(
+                (f"SelfLink ({engine})", asyncio.run(measure(Target(url, floor=False), args)))
+            )
+        finally:
+            stop(process)
+    load = os.getloadavg()[0]
+    print(
+        f"{args.clients} clients in {args.groups} groups, {args.rate:g} messages/s for "
+        f"{args.seconds:g} s; Python {platform.python_version()}, load {load:.1f} at the end"
+    )
+    print("| server | accepted msg/s | delivered to all | p50 ms | p99 ms |")
+    print("|---|---|---|---|---|")
+    for name, row in rows:
+        print(
+            f"| {name} | {row['accepted_per_s']:.0f} | {row['complete']}/{row['planned']} | "
+            f"{row['p50']:.1f} | {row['p99']:.1f} |"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Messaging: direct and group conversations, and the realtime gateway that delivers them."""

@@ -1,0 +1,288 @@
+"""The realtime gateway: one WebSocket per device at `/api/v1/realtime` (docs/messaging.md).
+
+The client proves who it is with an access token, in the subprotocol list
+(`selflink.v1, bearer.<token>`) or in a first `auth` frame, never in the URL. The server then
+subscribes the connection to its person's channel only; what reaches that channel was
+addressed to the person when it was published (`platform/realtime.py`), so a connection never
+chooses what it hears. Client frames are few (`auth`, `typing`, `heartbeat`), each checked
+against the database; anything else gets an error frame, and too many of those, or one
+oversized frame, close the connection. Events wait in a bounded queue: a client that falls
+that far behind is told to resync and disconnected, so memory never grows with a slow reader.
+"""
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+import anyio
+import msgspec
+import structlog
+from litestar import Controller, WebSocket, websocket
+from litestar.channels import Subscriber
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from selflink_api.accounts.auth import ANONYMOUS_ALLOWED, check_access_token, session_is_live
+from selflink_api.accounts.services import Principal
+from selflink_api.messaging.services import MessagingService, MessagingToolkit
+from selflink_api.platform.jobs import JobQueue
+from selflink_api.platform.problems import ProblemError
+from selflink_api.platform.realtime import EVENT_VERSION, user_channel
+
+logger = structlog.get_logger("selflink.realtime")
+
+SUBPROTOCOL = "selflink.v1"
+BEARER_PREFIX = "bearer."
+TYPING_FRAMES_EVERY_SECONDS = 1.0
+"""A thread's typing frames closer together than this are ignored (no error)."""
+
+
+class CloseCode:
+    """Why the server closed a connection (docs/messaging.md lists what a client should do)."""
+
+    NOT_AUTHENTICATED = 4001
+    """No valid token in time: sign in and reconnect."""
+    SESSION_ENDED = 4003
+    """The session was revoked or the account suspended or closed: sign in again."""
+    TOKEN_EXPIRED = 4008
+    """The access token expired without an `auth` frame renewing it: refresh and reconnect."""
+    RESYNC = 4010
+    """The client fell too far behind: reconnect, then catch up with `GET …/changes`."""
+    POLICY = 1008
+    """Too many frames the server could not accept."""
+    TOO_BIG = 1009
+    """A frame larger than the limit."""
+
+
+class _ClosingError(Exception):
+    def __init__(self, code: int, reason: str) -> None:
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason
+
+
+def _frame(frame_type: str, data: Any) -> str:
+    return msgspec.json.encode({"type": frame_type, "v": EVENT_VERSION, "data": data}).decode()
+
+
+def _token_from_subprotocols(offered: list[str]) -> str | None:
+    for name in offered:
+        if name.startswith(BEARER_PREFIX):
+            return name.removeprefix(BEARER_PREFIX)
+    return None
+
+
+@dataclass
+class Connection:
+    """One authenticated socket and its tasks."""
+
+    socket: WebSocket[Any, Any, Any]
+    toolkit: MessagingToolkit
+    session_maker: Callable[[], AsyncSession]
+    principal: Principal
+    expires_at: datetime
+    queue: "asyncio.Queue[bytes]"
+    bad_frames: int = 0
+    send_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    last_typing: dict[UUID, float] = field(default_factory=dict)
+
+    async def send(self, frame_type: str, data: Any) -> None:
+        async with self.send_lock:
+            await self.socket.send_text(_frame(frame_type, data))
+
+    async def run(self, subscriber: Subscriber) -> None:
+        """Greet, mark the person online, then serve until one task closes the connection."""
+        await self.send(
+            "ready",
+            {"handle": self.principal.handle, "expires_at": self.expires_at.isoformat()},
+        )
+        await self._heartbeat()
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(self._pump, subscriber)
+            tasks.start_soon(self._deliver)
+            tasks.start_soon(self._watch_session)
+            tasks.start_soon(self._receive)
+
+    async def _pump(self, subscriber: Subscriber) -> None:
+        async for event in subscriber.iter_events():
+            try:
+                self.queue.put_nowait(event)
+            except asyncio.QueueFull:
+                raise _ClosingError(CloseCode.RESYNC, "too far behind: resync") from None
+
+    async def _deliver(self) -> None:
+        while True:
+            event = await self.queue.get()
+            async with self.send_lock:
+                await self.socket.send_text(event.decode())
+
+    async def _watch_session(self) -> None:
+        settings = self.toolkit.settings
+        while True:
+            left = (self.expires_at - datetime.now(UTC)).total_seconds()
+            if left <= 0:
+                raise _ClosingError(CloseCode.TOKEN_EXPIRED, "token expired")
+            await anyio.sleep(min(left, settings.realtime_session_check_seconds))
+            if datetime.now(UTC) < self.expires_at and not await session_is_live(
+                self.principal, settings, self.session_maker
+            ):
+                raise _ClosingError(CloseCode.SESSION_ENDED, "session ended")
+
+    async def _receive(self) -> None:
+        limit = self.toolkit.settings.realtime_max_frame_bytes
+        while True:
+            message = await self.socket.receive()
+            if message["type"] == "websocket.disconnect":
+                raise _ClosingError(0, "client left")
+            raw = message.get("text")
+            if not isinstance(raw, str):
+                await self._refuse("binary", "Frames are JSON text.")
+                continue
+            if len(raw.encode()) > limit:
+                raise _ClosingError(CloseCode.TOO_BIG, f"frames are at most {limit} bytes")
+            try:
+                frame = msgspec.json.decode(raw)
+            except msgspec.DecodeError:
+                await self._refuse("malformed", "A frame is one JSON object.")
+                continue
+            if not isinstance(frame, dict) or not isinstance(frame.get("type"), str):
+                await self._refuse("malformed", "A frame is a JSON object with a `type`.")
+                continue
+            await self._handle(frame)
+
+    async def _refuse(self, code: str, detail: str) -> None:
+        self.bad_frames += 1
+        await self.send("error", {"code": code, "detail": detail})
+        if self.bad_frames > self.toolkit.settings.realtime_bad_frames_allowed:
+            raise _ClosingError(CloseCode.POLICY, "too many frames refused")
+
+    async def _handle(self, frame: dict[str, Any]) -> None:
+        kind = frame["type"]
+        if kind == "heartbeat":
+            await self._heartbeat()
+            await self.send("heartbeat.ack", {})
+        elif kind == "typing":
+            await self._typing(frame.get("thread_id"))
+        elif kind == "auth":
+            await self._renew(frame.get("token"))
+        else:
+            await self._refuse("unknown_type", "Frame types: auth, typing, heartbeat.")
+
+    async def _renew(self, token: Any) -> None:
+        if not isinstance(token, str) or len(token) > 4096:
+            await self._refuse("malformed", "An auth frame holds a `token`.")
+            return
+        checked = await check_access_token(token, self.toolkit.settings, self.session_maker)
+        if checked.principal is None or checked.principal.id != self.principal.id:
+            raise _ClosingError(CloseCode.NOT_AUTHENTICATED, "not a valid token for this person")
+        self.principal = checked.principal
+        self.expires_at = checked.expires_at or self.expires_at
+        await self.send("auth.ok", {"expires_at": self.expires_at.isoformat()})
+
+    async def _typing(self, raw_thread_id: Any) -> None:
+        try:
+            thread_id = UUID(str(raw_thread_id))
+        except ValueError:
+            await self._refuse("malformed", "A typing frame holds a `thread_id`.")
+            return
+        now = time.monotonic()
+        if now - self.last_typing.get(thread_id, -TYPING_FRAMES_EVERY_SECONDS) < (
+            TYPING_FRAMES_EVERY_SECONDS
+        ):
+            return
+        self.last_typing[thread_id] = now
+        try:
+            async with self.session_maker() as session:
+                await self._service(session).typing(self.principal.id, thread_id)
+        except ProblemError:
+            await self._refuse("not_found", "No such thread.")
+
+    async def _heartbeat(self) -> None:
+        state = self.toolkit.state
+        was_online = self.principal.id in await state.online([self.principal.id])
+        await state.seen(self.principal.id)
+        if was_online:
+            return
+        async with self.session_maker() as session:
+            contacts = await self._service(session).contacts(self.principal.id)
+        self.toolkit.realtime.send_now(
+            contacts, "presence", {"handle": self.principal.handle, "online": True}
+        )
+
+    def _service(self, session: AsyncSession) -> MessagingService:
+        matching = self.socket.app.state.matching
+        return MessagingService(session, self.toolkit, matching, JobQueue(_NoJobs()))
+
+
+class _NoJobs:
+    """Frames change nothing stored, so they never enqueue jobs."""
+
+    async def submit(self, *_: Any) -> None:  # pragma: no cover - never called
+        msg = "realtime frames enqueue no jobs"
+        raise RuntimeError(msg)
+
+
+async def _authenticate(
+    socket: WebSocket[Any, Any, Any],
+    toolkit: MessagingToolkit,
+    session_maker: Callable[[], AsyncSession],
+) -> tuple[Principal, datetime]:
+    offered: list[str] = list(socket.scope.get("subprotocols") or [])
+    token = _token_from_subprotocols(offered)
+    await socket.accept(subprotocols=SUBPROTOCOL if SUBPROTOCOL in offered else None)
+    if token is None:
+        with anyio.move_on_after(toolkit.settings.realtime_auth_seconds):
+            message = await socket.receive()
+            if message["type"] == "websocket.disconnect":
+                raise _ClosingError(0, "client left")
+            raw = message.get("text")
+            if isinstance(raw, str) and len(raw) <= toolkit.settings.realtime_max_frame_bytes:
+                with contextlib.suppress(msgspec.DecodeError):
+                    frame = msgspec.json.decode(raw)
+                    if isinstance(frame, dict) and frame.get("type") == "auth":
+                        token = frame.get("token") if isinstance(frame.get("token"), str) else None
+    if token is None:
+        raise _ClosingError(CloseCode.NOT_AUTHENTICATED, "send an auth frame first")
+    checked = await check_access_token(token, toolkit.settings, session_maker)
+    if checked.refusal == "suspended":
+        raise _ClosingError(CloseCode.SESSION_ENDED, "account suspended")
+    if checked.principal is None or checked.expires_at is None:
+        raise _ClosingError(CloseCode.NOT_AUTHENTICATED, "not a valid access token")
+    return checked.principal, checked.expires_at
+
+
+class RealtimeController(Controller):
+    path = "/realtime"
+    tags = ["messaging"]  # noqa: RUF012
+
+    @websocket("", opt={ANONYMOUS_ALLOWED: True})
+    async def connect(self, socket: WebSocket[Any, Any, Any]) -> None:
+        toolkit: MessagingToolkit = socket.app.state.messaging
+        session_maker = socket.app.state.session_maker
+        subscriber: Subscriber | None = None
+        channels = toolkit.realtime.channels
+        try:
+            principal, expires_at = await _authenticate(socket, toolkit, session_maker)
+            subscriber = await channels.subscribe([user_channel(principal.id)])
+            connection = Connection(
+                socket,
+                toolkit,
+                session_maker,
+                principal,
+                expires_at,
+                asyncio.Queue(maxsize=toolkit.settings.realtime_queue_limit),
+            )
+            await connection.run(subscriber)
+        except* _ClosingError as group:
+            closed = group.exceptions[0]
+            assert isinstance(closed, _ClosingError)
+            if closed.code:
+                with contextlib.suppress(Exception):
+                    await socket.close(code=closed.code, reason=closed.reason)
+        finally:
+            if subscriber is not None:
+                await channels.unsubscribe(subscriber)

@@ -1,0 +1,213 @@
+"""The realtime gateway through real sockets: sign-in, who hears what, frames, close codes."""
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import jwt
+import pytest
+import websockets
+
+from selflink_api.app import create_app
+from selflink_api.settings import Settings
+from tests.api.live import live_server
+from tests.api.people import Person, person_from, unique_email
+from tests.api.realtime_helpers import close_code, connected, next_frame, ws_url
+
+pytestmark = pytest.mark.anyio
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture
+async def server(settings: Settings) -> AsyncIterator[tuple[str, httpx.AsyncClient]]:
+    fast = settings.model_copy(
+        update={
+            "realtime_auth_seconds": 0.5,
+            "realtime_session_check_seconds": 0.2,
+            "realtime_bad_frames_allowed": 2,
+        }
+    )
+    app = create_app(fast)
+    async with live_server(app) as base_url, httpx.AsyncClient(base_url=base_url) as http:
+        http.app = app  # type: ignore[attr-defined]
+        yield base_url, http
+
+
+async def join(http: httpx.AsyncClient, handle: str) -> Person:
+    email = unique_email(handle)
+    answer = await http.post(
+        "/api/v1/auth/register", json={"email": email, "password": PASSWORD, "handle": handle}
+    )
+    assert answer.status_code == 201, answer.text
+    return person_from(answer.json(), email, PASSWORD)
+
+
+async def call(http: httpx.AsyncClient, method: str, url: str, who: Person, **kw: Any) -> Any:
+    answer = await http.request(method, url, headers=who.headers, **kw)
+    assert answer.status_code < 300, answer.text
+    return answer.json() if answer.content else None
+
+
+async def direct(http: httpx.AsyncClient, me: Person, other: Person) -> str:
+    thread = await call(http, "POST", "/api/v1/threads/direct", me, json={"handle": other.handle})
+    return str(thread["id"])
+
+
+async def say(http: httpx.AsyncClient, me: Person, thread_id: str, text: str) -> Any:
+    body = {"client_id": f"c{time.monotonic_ns()}", "text": text}
+    return await call(http, "POST", f"/api/v1/threads/{thread_id}/messages", me, json=body)
+
+
+async def test_sign_in_by_frame_or_subprotocol_never_by_url(server: Any) -> None:
+    base_url, http = server
+    ana = await join(http, "ana")
+    async with connected(base_url, ana, via="frame") as ws:
+        await ws.send(json.dumps({"type": "heartbeat"}))
+        assert (await next_frame(ws))["type"] == "heartbeat.ack"
+    async with connected(base_url, ana, via="subprotocol") as ws:
+        assert ws.subprotocol == "selflink.v1"
+    async with websockets.connect(ws_url(base_url) + f"?token={ana.access_token}") as ws:
+        assert await close_code(ws) == 4001  # the query string is never read
+    async with websockets.connect(ws_url(base_url)) as ws:
+        await ws.send(json.dumps({"type": "auth", "token": "not-a-token"}))
+        assert await close_code(ws) == 4001
+    async with websockets.connect(ws_url(base_url)) as ws:
+        await ws.send(json.dumps({"type": "heartbeat"}))
+        assert await close_code(ws) == 4001
+
+
+async def test_members_hear_a_thread_and_nobody_else_does(server: Any) -> None:
+    base_url, http = server
+    ana, ben, eve = [await join(http, h) for h in ("ana", "ben", "eve")]
+    with_ben = await direct(http, ana, ben)
+    with_eve = await direct(http, ana, eve)
+    async with (
+        connected(base_url, ana) as ana_ws,
+        connected(base_url, ben) as ben_ws,
+        connected(base_url, eve) as eve_ws,
+    ):
+        sent = await say(http, ana, with_ben, "for ben")
+        heard = await next_frame(ben_ws, "message.created")
+        assert heard["v"] == 1
+        assert isinstance(heard["id"], str)
+        assert heard["data"]["id"] == sent["id"]
+        assert heard["data"]["text"] == "for ben"
+        assert (await next_frame(ana_ws, "message.created"))["data"]["id"] == sent["id"]
+        await say(http, ana, with_eve, "for eve")
+        first = await next_frame(eve_ws, "message.created")
+        assert first["data"]["text"] == "for eve"  # never ben's message before it
+
+
+async def test_a_removed_member_stops_hearing_the_group_at_once(server: Any) -> None:
+    base_url, http = server
+    ana, ben, _cara = [await join(http, h) for h in ("ana", "ben", "cara")]
+    group = await call(
+        http, "POST", "/api/v1/threads/groups", ana, json={"title": "g", "members": ["ben", "cara"]}
+    )
+    with_ben = await direct(http, ana, ben)
+    async with connected(base_url, ben) as ben_ws:
+        await say(http, ana, group["id"], "before")
+        assert (await next_frame(ben_ws, "message.created"))["data"]["text"] == "before"
+        await call(http, "DELETE", f"/api/v1/threads/{group['id']}/members/ben", ana)
+        left = await next_frame(ben_ws, "member.left")
+        assert left["data"] == {"thread_id": group["id"], "handle": "ben"}
+        await say(http, ana, group["id"], "after")
+        await say(http, ana, with_ben, "marker")
+        assert (await next_frame(ben_ws, "message.created"))["data"]["text"] == "marker"
+
+
+async def test_typing_reaches_the_others_only_and_expires(server: Any) -> None:
+    base_url, http = server
+    ana, ben, eve = [await join(http, h) for h in ("ana", "ben", "eve")]
+    thread_id = await direct(http, ana, ben)
+    async with connected(base_url, ana) as ana_ws, connected(base_url, ben) as ben_ws:
+        await ana_ws.send(json.dumps({"type": "typing", "thread_id": thread_id}))
+        typing = await next_frame(ben_ws, "typing")
+        assert typing["data"] == {"thread_id": thread_id, "handle": "ana", "expires_in": 7}
+        detail = await call(http, "GET", f"/api/v1/threads/{thread_id}", ben)
+        assert detail["typing"] == ["ana"]
+        await say(http, ben, thread_id, "next")
+        # ana's own typing was not echoed: the next event she gets is ben's message
+        assert (await next_frame(ana_ws))["type"] == "message.created"
+        state = http.app.state.shared.realtime_state  # type: ignore[attr-defined]
+        later = time.time() + 8
+        state.clock = lambda: later
+        assert (await call(http, "GET", f"/api/v1/threads/{thread_id}", ben))["typing"] == []
+        state.clock = time.time
+    async with connected(base_url, eve) as eve_ws:
+        await eve_ws.send(json.dumps({"type": "typing", "thread_id": thread_id}))
+        refused = await next_frame(eve_ws, "error")
+        assert refused["data"]["code"] == "not_found"
+
+
+async def test_presence_is_shown_to_people_sharing_a_thread(server: Any) -> None:
+    base_url, http = server
+    ana, ben = await join(http, "ana"), await join(http, "ben")
+    thread_id = await direct(http, ana, ben)
+    async with connected(base_url, ben) as ben_ws:
+        async with connected(base_url, ana):
+            online = await next_frame(ben_ws, "presence", skip_presence=False)
+            assert online["data"] == {"handle": "ana", "online": True}
+        detail = await call(http, "GET", f"/api/v1/threads/{thread_id}", ben)
+        assert {m["person"]["handle"]: m["online"] for m in detail["members"]} == {
+            "ana": True,
+            "ben": True,
+        }
+
+
+@pytest.mark.parametrize(
+    ("frames", "code"),
+    [
+        (["{not json", '{"type": "shout"}', "[1, 2]", '{"type": "typing"}'], 1008),
+        (['{"type": "heartbeat", "pad": "' + "x" * 5000 + '"}'], 1009),
+    ],
+    ids=["refused-frames", "oversized"],
+)
+async def test_bad_frames_get_errors_then_a_close(
+    server: Any, frames: list[str], code: int
+) -> None:
+    base_url, http = server
+    ana = await join(http, "ana")
+    async with connected(base_url, ana) as ws:
+        errors = []
+        for frame in frames:
+            await ws.send(frame)
+        if code == 1008:
+            for _ in range(3):
+                errors.append((await next_frame(ws, "error"))["data"]["code"])
+            assert errors == ["malformed", "unknown_type", "malformed"]
+        assert await close_code(ws) == code
+
+
+async def test_signing_out_closes_the_connection(server: Any) -> None:
+    base_url, http = server
+    ana = await join(http, "ana")
+    async with connected(base_url, ana) as ws:
+        await call(http, "POST", "/api/v1/auth/logout", ana)
+        assert await close_code(ws) == 4003
+
+
+async def test_an_expired_token_closes_the_connection(server: Any, settings: Settings) -> None:
+    base_url, http = server
+    ana = await join(http, "ana")
+    claims = jwt.decode(ana.access_token, options={"verify_signature": False})
+    claims["exp"] = int(time.time()) + 1
+    short = jwt.encode(claims, settings.secret_key.get_secret_value(), algorithm="HS256")
+    ana.access_token = short
+    async with connected(base_url, ana) as ws:
+        assert await close_code(ws) == 4008
+
+
+async def test_a_reader_that_falls_behind_is_told_to_resync(settings: Settings) -> None:
+    app = create_app(settings.model_copy(update={"realtime_queue_limit": 4}))
+    async with live_server(app) as base_url, httpx.AsyncClient(base_url=base_url) as http:
+        ana = await join(http, "ana")
+        async with connected(base_url, ana, tiny_buffer=True) as ws:
+            realtime = app.state.shared.realtime
+            for _ in range(400):
+                realtime.send_now([ana.id], "flood", {"pad": "x" * 65536})
+                await asyncio.sleep(0)
+            assert await close_code(ws) == 4010
