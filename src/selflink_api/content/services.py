@@ -9,7 +9,6 @@ them. One SQL condition, `visible_posts`, says all of it, so every path uses the
 """
 
 import re
-import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -66,7 +65,7 @@ from selflink_api.platform.events import (
 from selflink_api.platform.jobs import JobQueue
 from selflink_api.platform.pagination import PageRequest, paginate
 from selflink_api.platform.problems import FORBIDDEN, NOT_FOUND, ProblemError
-from selflink_api.platform.values import checked_text
+from selflink_api.platform.values import normalized_text
 from selflink_api.social.services import blocked_with, followed_by, follows, hidden_from
 
 MAX_MENTIONS = 20
@@ -76,17 +75,6 @@ _MENTION = re.compile(r"(?<![A-Za-z0-9_@])@([A-Za-z0-9_]{3,30})(?![A-Za-z0-9_])"
 
 
 # Values ----------------------------------------------------------------------------------------
-
-
-def normalized_text(field: str, raw: str, limit: int) -> str:
-    """NFC text shown as typed: no control or invisible formatting characters except newlines,
-    not blank, at most `limit` characters once normalized."""
-    text = checked_text(field, unicodedata.normalize("NFC", raw), multiline=True)
-    if not text.strip():
-        raise ProblemError.invalid(field, "is blank")
-    if len(text) > limit:
-        raise ProblemError.invalid(field, f"is longer than {limit:,} characters after NFC")
-    return text
 
 
 def standard_language(tag: str) -> str:

@@ -54,7 +54,7 @@ from selflink_api.platform.pagination import PageRequest, paginate
 from selflink_api.platform.problems import CONFLICT, FORBIDDEN, NOT_FOUND, ProblemError
 from selflink_api.platform.ratelimit import AttemptLimiter
 from selflink_api.platform.realtime import Realtime, RealtimeState
-from selflink_api.platform.values import checked_text
+from selflink_api.platform.values import normalized_text
 from selflink_api.settings import Settings
 from selflink_api.social.services import SocialService, follows
 
@@ -73,16 +73,6 @@ def message_context(message_id: UUID) -> bytes:
 
 
 MESSAGE_STORE = EncryptedStore("messages", Message, lambda row: message_context(row.id))
-
-
-def normalized_text(field: str, raw: str, limit: int, *, multiline: bool = True) -> str:
-    """NFC text shown as typed, not blank, at most `limit` characters (the rules of posts)."""
-    text = checked_text(field, unicodedata.normalize("NFC", raw), multiline=multiline)
-    if not text.strip():
-        raise ProblemError.invalid(field, "is blank")
-    if len(text) > limit:
-        raise ProblemError.invalid(field, f"is longer than {limit:,} characters after NFC")
-    return text
 
 
 def single_emoji(raw: str) -> str:
@@ -568,8 +558,8 @@ class MessagingService:
             raise _no_message()
         return message
 
-    async def _own_message(self, me: UUID, message_id: UUID) -> tuple[Thread, Message]:
-        """My message, in a thread I am still in, with the thread locked."""
+    async def _message_in_my_thread(self, me: UUID, message_id: UUID) -> tuple[Thread, Message]:
+        """A message I can see, in a thread I am in, with the thread locked; one 404 else."""
         thread_id = await self.session.scalar(
             select(Message.thread_id).where(Message.id == message_id)
         )
@@ -580,10 +570,15 @@ class MessagingService:
         except ProblemError:
             raise _no_message() from None
         message = await self._visible_message(member, message_id)
-        if message.sender_id != me:
-            raise ProblemError(FORBIDDEN, "Only the sender may change or delete a message.")
         if message.deleted_at is not None:
             raise ProblemError(CONFLICT, "This message was deleted.")
+        return thread, message
+
+    async def _own_message(self, me: UUID, message_id: UUID) -> tuple[Thread, Message]:
+        """My message, in a thread I am still in, with the thread locked."""
+        thread, message = await self._message_in_my_thread(me, message_id)
+        if message.sender_id != me:
+            raise ProblemError(FORBIDDEN, "Only the sender may change or delete a message.")
         return thread, message
 
     async def edit(self, me: UUID, message_id: UUID, raw: str) -> schemas.MessageView:
@@ -620,18 +615,7 @@ class MessagingService:
     async def react(self, me: UUID, message_id: UUID, raw_emoji: str, *, on: bool) -> None:
         """Add (`on`) or take back my reaction; doing it twice changes nothing more."""
         value = single_emoji(raw_emoji)
-        thread_id = await self.session.scalar(
-            select(Message.thread_id).where(Message.id == message_id)
-        )
-        if thread_id is None:
-            raise _no_message()
-        try:
-            thread, member = await self._membership(me, thread_id, lock=True)
-        except ProblemError:
-            raise _no_message() from None
-        message = await self._visible_message(member, message_id)
-        if message.deleted_at is not None:
-            raise ProblemError(CONFLICT, "This message was deleted.")
+        thread, message = await self._message_in_my_thread(me, message_id)
         if on:
             now = _now()
             changed = await self.session.scalar(

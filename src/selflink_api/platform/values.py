@@ -59,6 +59,17 @@ def checked_text(field: str, value: str, *, multiline: bool = False) -> str:
     return value
 
 
+def normalized_text(field: str, raw: str, limit: int, *, multiline: bool = True) -> str:
+    """NFC text shown as typed (posts, comments, messages, titles): `checked_text`'s rules,
+    not blank, at most `limit` characters once normalized; a 422 naming `field` otherwise."""
+    text = checked_text(field, unicodedata.normalize("NFC", raw), multiline=multiline)
+    if not text.strip():
+        raise ProblemError.invalid(field, "is blank")
+    if len(text) > limit:
+        raise ProblemError.invalid(field, f"is longer than {limit:,} characters after NFC")
+    return text
+
+
 def _joiner_in_place(value: str, index: int) -> bool:
     char = value[index]
     before = value[index - 1] if index > 0 else ""
