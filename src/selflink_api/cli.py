@@ -160,6 +160,17 @@ def _litestar_command(module: str, name: str) -> Callable[[click.Context], click
     return load
 
 
+def _run(_ctx: click.Context) -> click.Command:
+    """Litestar's `run`, whose worker count (`--wc`) also answers to `--workers`: uvicorn
+    worker processes, each with its own app, sharing the port (docs/operations.md)."""
+    from litestar.cli.commands.core import run_command
+
+    for option in run_command.params:
+        if option.name == "wc" and "--workers" not in option.opts:
+            option.opts.append("--workers")
+    return _as_litestar_adds(run_command)
+
+
 def _database(ctx: click.Context) -> click.Command:
     """advanced-alchemy's `database` group (what its Litestar plugin adds), which expects the
     loaded app on the context."""
@@ -208,7 +219,7 @@ DEFERRED = (
     Deferred(
         "run",
         "Run a Litestar app. (requires 'uvicorn' to be installed).",
-        _litestar_command("litestar.cli.commands.core", "run_command"),
+        _run,
     ),
     Deferred(
         "routes",

@@ -2,6 +2,7 @@
 
 import importlib
 from collections.abc import Callable, Iterable
+from contextvars import ContextVar
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -73,6 +74,10 @@ def include_modelled(domains: Iterable["Domain"]) -> Callable[..., bool]:
     return include_object
 
 
+reading_only: ContextVar[bool] = ContextVar("reading_only", default=False)
+"""Set while serving a GET or HEAD request, which never writes: SQLite may then start a reader."""
+
+
 def _sqlite_pragmas(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
     cursor = dbapi_connection.cursor()
     for pragma in ("foreign_keys = ON", "journal_mode = WAL", "busy_timeout = 10000"):
@@ -81,13 +86,15 @@ def _sqlite_pragmas(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEn
     dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
 
 
-def _sqlite_begin_immediate(connection: Connection) -> None:
-    """Take SQLite's write lock when a transaction starts, not at its first write.
+def _sqlite_begin(connection: Connection) -> None:
+    """Take SQLite's write lock when a writing transaction starts, not at its first write.
 
     A deferred transaction that reads and then writes can fail with SQLITE_BUSY when another
-    writer committed meanwhile; starting every transaction as a writer makes them queue instead.
+    writer committed meanwhile; starting every writing transaction as a writer makes them queue
+    instead. A GET or HEAD never writes (a test holds every route to it), so it starts a
+    deferred reader, which in WAL mode runs beside the writer instead of queueing behind it.
     """
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    connection.exec_driver_sql("BEGIN" if reading_only.get() else "BEGIN IMMEDIATE")
 
 
 def build_sqlalchemy_config(settings: Settings) -> SQLAlchemyAsyncConfig:
@@ -119,7 +126,7 @@ def build_sqlalchemy_config(settings: Settings) -> SQLAlchemyAsyncConfig:
     )
     if settings.is_sqlite:
         event.listen(config.get_engine().sync_engine, "connect", _sqlite_pragmas)
-        event.listen(config.get_engine().sync_engine, "begin", _sqlite_begin_immediate)
+        event.listen(config.get_engine().sync_engine, "begin", _sqlite_begin)
     return config
 
 

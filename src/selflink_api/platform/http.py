@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import structlog
 from litestar.datastructures import MutableScopeHeaders
 
+from selflink_api.platform.database import reading_only
 from selflink_api.platform.jobs import JobQueue, JobRunner, current_job_queue
 from selflink_api.platform.logging import bind_request_context, clear_request_context
 
@@ -98,6 +99,7 @@ async def serve_with_request_context(
     state["client_ip"] = ip
     jobs = JobQueue(job_runner)
     token = current_job_queue.set(jobs)
+    reading = reading_only.set(scope.get("method") in {"GET", "HEAD"})
     bind_request_context(request_id=request_id)
     status = 500
     started = time.perf_counter()
@@ -113,6 +115,7 @@ async def serve_with_request_context(
         await app(scope, receive, send_with_request_id)
     finally:
         current_job_queue.reset(token)
+        reading_only.reset(reading)
         logger.info(
             "request",
             method=scope.get("method"),
