@@ -88,7 +88,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
         realtime=Realtime(channels),
     )
     toolkits = build_toolkits(DOMAINS, shared)
-    jwt_auth = build_jwt_auth(settings, database.create_session_maker())
+    jwt_auth = build_jwt_auth(
+        settings,
+        database.create_session_maker(),
+        lambda connection: database.provide_session(connection.app.state, connection.scope),
+    )
     plugins: list[Any] = [
         SQLAlchemyPlugin(config=database),
         StructlogPlugin(config=build_structlog_config(settings)),

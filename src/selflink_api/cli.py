@@ -12,7 +12,7 @@ import importlib.util
 import os
 import sys
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, cast
 
 import click
 from rich_click import RichCommand, RichGroup
@@ -161,14 +161,37 @@ def _litestar_command(module: str, name: str) -> Callable[[click.Context], click
 
 
 def _run(_ctx: click.Context) -> click.Command:
-    """Litestar's `run`, whose worker count (`--wc`) also answers to `--workers`: uvicorn
-    worker processes, each with its own app, sharing the port (docs/operations.md)."""
+    """Litestar's `run`; its worker count (`--wc`) also answers to `--workers`.
+
+    With several workers, uvicorn's supervisor replaces this process (Litestar would start it
+    as a child, which a SIGTERM to this process would leave running): stopping the process a
+    service manager started stops every worker, each finishing its requests first.
+    """
     from litestar.cli.commands.core import run_command
 
-    for option in run_command.params:
+    serve_one = cast("Callable[..., None]", _as_litestar_adds(run_command).callback)
+    params = list(run_command.params)
+    for option in params:
         if option.name == "wc" and "--workers" not in option.opts:
             option.opts.append("--workers")
-    return _as_litestar_adds(run_command)
+
+    def run(**options: Any) -> None:
+        if options["wc"] > 1 and not options["reload"]:
+            _exec_uvicorn_workers(options)
+        serve_one(**options)
+
+    return click.Command(name="run", params=params, callback=run, help=run_command.help)
+
+
+def _exec_uvicorn_workers(options: dict[str, Any]) -> None:
+    """Become uvicorn's supervisor of `options["wc"]` worker processes, each with its own app."""
+    command = [sys.executable, "-m", "uvicorn", os.environ["LITESTAR_APP"], "--factory"]
+    command += ["--workers", str(options["wc"]), "--no-proxy-headers"]
+    for name in ("host", "port", "fd", "uds", "ssl_certfile", "ssl_keyfile"):
+        if options.get(name) is not None:
+            command += [f"--{name.replace('_', '-')}", str(options[name])]
+    sys.stdout.flush()
+    os.execv(sys.executable, command)  # noqa: S606 (the arguments are ours, no shell)
 
 
 def _database(ctx: click.Context) -> click.Command:

@@ -11,6 +11,7 @@ from typing import Any
 from uuid import UUID
 
 from litestar.connection import ASGIConnection
+from litestar.enums import ScopeType
 from litestar.exceptions import (
     ImproperlyConfiguredException,
     NotAuthorizedException,
@@ -87,10 +88,10 @@ async def session_is_live(
 ) -> bool:
     """Whether the sign-in behind `principal` still stands, for an active account."""
     async with session_maker() as session:
-        found = await SessionService(settings=settings, session=session).principal_for(
+        found = await SessionService(session, settings).sign_in_state(
             principal.id, principal.session_id
         )
-    return found is not None and found[0].status == AccountStatus.ACTIVE
+    return found is not None and found[0] == AccountStatus.ACTIVE
 
 
 async def _principal_from_token(
@@ -103,24 +104,44 @@ async def _principal_from_token(
     except ValueError:
         return None
     async with session_maker() as session:
-        found = await SessionService(session, settings).principal_for(user_id, session_id)
+        return await _principal_in(session, user_id, session_id, settings)
+
+
+async def _principal_in(
+    session: AsyncSession, user_id: UUID, session_id: UUID, settings: Settings
+) -> Principal | None:
+    found = await SessionService(session, settings).sign_in_state(user_id, session_id)
     if found is None:
         return None
-    user, _ = found
-    if user.status == AccountStatus.SUSPENDED:
+    status, handle, role = found
+    if status == AccountStatus.SUSPENDED:
         raise PermissionDeniedException("This account is suspended.")
-    if user.status != AccountStatus.ACTIVE:
+    if status != AccountStatus.ACTIVE:
         raise NotAuthorizedException("Sign in to continue.")
-    return Principal(id=user.id, handle=user.handle, role=user.role, session_id=session_id)
+    return Principal(id=user_id, handle=handle, role=role, session_id=session_id)
 
 
 def build_jwt_auth(
-    settings: Settings, session_maker: Callable[[], AsyncSession]
+    settings: Settings,
+    session_maker: Callable[[], AsyncSession],
+    request_session: Callable[[ASGIConnection[Any, Any, Any, Any]], AsyncSession],
 ) -> JWTAuth[Principal, Token]:
+    """`request_session` is the request's own database session (the one its handler gets),
+    so checking the sign-in costs no second connection; WebSockets, whose session nothing
+    would close, check in a session of their own."""
+
     async def principal_from_token(
-        token: Token, _connection: ASGIConnection[Any, Any, Any, Any]
+        token: Token, connection: ASGIConnection[Any, Any, Any, Any]
     ) -> Principal | None:
-        return await _principal_from_token(token, settings, session_maker)
+        if connection.scope["type"] != ScopeType.HTTP:
+            return await _principal_from_token(token, settings, session_maker)
+        if token.extras.get("typ") != ACCESS_TOKEN_TYPE or not token.jti:
+            return None
+        try:
+            user_id, session_id = UUID(token.sub), UUID(str(token.extras.get("sid")))
+        except ValueError:
+            return None
+        return await _principal_in(request_session(connection), user_id, session_id, settings)
 
     return JWTAuth[Principal, Token](
         retrieve_user_handler=principal_from_token,

@@ -16,9 +16,10 @@ from advanced_alchemy.extensions.litestar import (
 )
 from advanced_alchemy.types import GUID
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import JSON, Connection, MetaData, event
+from sqlalchemy import JSON, Connection, Engine, MetaData, event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine.interfaces import DBAPIConnection
+from sqlalchemy.orm import Session
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.types import TypeEngine
 
@@ -78,6 +79,30 @@ reading_only: ContextVar[bool] = ContextVar("reading_only", default=False)
 """Set while serving a GET or HEAD request, which never writes: SQLite may then start a reader."""
 
 
+class ReadAwareSession(Session):
+    """On PostgreSQL, a GET or HEAD reads outside a transaction (autocommit).
+
+    In PostgreSQL's default READ COMMITTED each statement sees its own snapshot even inside a
+    transaction, so reading without one sees exactly the same rows and saves the BEGIN and
+    COMMIT round trips on every read. SQLite keeps its deferred reader (`_sqlite_begin`).
+    """
+
+    def get_bind(self, *args: Any, **kwargs: Any) -> Any:
+        bind = super().get_bind(*args, **kwargs)
+        if reading_only.get() and isinstance(bind, Engine) and bind.dialect.name == "postgresql":
+            return _autocommit(bind)
+        return bind
+
+
+def _autocommit(engine: Engine) -> Engine:
+    """`engine` in autocommit, sharing its pool; made once per engine and kept on it."""
+    found: Engine | None = engine.__dict__.get("_selflink_autocommit")
+    if found is None:
+        found = engine.execution_options(isolation_level="AUTOCOMMIT")
+        engine.__dict__["_selflink_autocommit"] = found
+    return found
+
+
 def _sqlite_pragmas(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
     cursor = dbapi_connection.cursor()
     for pragma in ("foreign_keys = ON", "journal_mode = WAL", "busy_timeout = 10000"):
@@ -102,7 +127,10 @@ def build_sqlalchemy_config(settings: Settings) -> SQLAlchemyAsyncConfig:
     engine_options: dict[str, Any] = {
         "echo": settings.database_echo,
         "hide_parameters": True,  # bound values (emails, tokens) never reach logs or errors
-        "pool_pre_ping": True,
+        # No ping before each checkout (two round trips on asyncpg): a connection found dead
+        # fails its request with a 503 and invalidates the whole pool, so the next ones
+        # reconnect (docs/operations.md, "Scaling out").
+        "pool_pre_ping": False,
     }
     if settings.is_sqlite:
         _ensure_sqlite_directory(settings.sqlalchemy_url)
@@ -112,7 +140,9 @@ def build_sqlalchemy_config(settings: Settings) -> SQLAlchemyAsyncConfig:
     config = SQLAlchemyAsyncConfig(
         connection_string=settings.sqlalchemy_url,
         engine_config=EngineConfig(**engine_options),
-        session_config=AsyncSessionConfig(expire_on_commit=False),
+        session_config=AsyncSessionConfig(
+            expire_on_commit=False, sync_session_class=ReadAwareSession
+        ),
         before_send_handler="autocommit",
         session_dependency_key="db_session",
         set_default_exception_handler=False,

@@ -94,13 +94,10 @@ class SocialService:
         )
 
     async def counts(self, user_id: UUID) -> Counts:
-        followers = await self.session.scalar(
-            select(func.count()).select_from(Follow).where(Follow.followee_id == user_id)
-        )
-        following = await self.session.scalar(
-            select(func.count()).select_from(Follow).where(Follow.follower_id == user_id)
-        )
-        return Counts(followers=followers or 0, following=following or 0)
+        followers = select(func.count()).where(Follow.followee_id == user_id).scalar_subquery()
+        following = select(func.count()).where(Follow.follower_id == user_id).scalar_subquery()
+        row = (await self.session.execute(select(followers, following))).one()
+        return Counts(followers=row[0], following=row[1])
 
     async def can_see_full_profile(self, viewer_id: UUID | None, target: User) -> bool:
         if viewer_id == target.id:
