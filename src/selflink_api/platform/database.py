@@ -16,10 +16,9 @@ from advanced_alchemy.extensions.litestar import (
 )
 from advanced_alchemy.types import GUID
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import JSON, Connection, Engine, MetaData, event
+from sqlalchemy import JSON, Connection, MetaData, event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine.interfaces import DBAPIConnection
-from sqlalchemy.orm import Session
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.types import TypeEngine
 
@@ -79,28 +78,17 @@ reading_only: ContextVar[bool] = ContextVar("reading_only", default=False)
 """Set while serving a GET or HEAD request, which never writes: SQLite may then start a reader."""
 
 
-class ReadAwareSession(Session):
+def _postgres_reads_autocommit(
+    dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry, _proxy: Any
+) -> None:
     """On PostgreSQL, a GET or HEAD reads outside a transaction (autocommit).
 
     In PostgreSQL's default READ COMMITTED each statement sees its own snapshot even inside a
     transaction, so reading without one sees exactly the same rows and saves the BEGIN and
-    COMMIT round trips on every read. SQLite keeps its deferred reader (`_sqlite_begin`).
+    COMMIT round trips of every read. Set at each checkout, so a connection serves a write
+    request next in a transaction again. SQLite keeps its deferred reader (`_sqlite_begin`).
     """
-
-    def get_bind(self, *args: Any, **kwargs: Any) -> Any:
-        bind = super().get_bind(*args, **kwargs)
-        if reading_only.get() and isinstance(bind, Engine) and bind.dialect.name == "postgresql":
-            return _autocommit(bind)
-        return bind
-
-
-def _autocommit(engine: Engine) -> Engine:
-    """`engine` in autocommit, sharing its pool; made once per engine and kept on it."""
-    found: Engine | None = engine.__dict__.get("_selflink_autocommit")
-    if found is None:
-        found = engine.execution_options(isolation_level="AUTOCOMMIT")
-        engine.__dict__["_selflink_autocommit"] = found
-    return found
+    dbapi_connection.autocommit = reading_only.get()
 
 
 def _sqlite_pragmas(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
@@ -140,9 +128,7 @@ def build_sqlalchemy_config(settings: Settings) -> SQLAlchemyAsyncConfig:
     config = SQLAlchemyAsyncConfig(
         connection_string=settings.sqlalchemy_url,
         engine_config=EngineConfig(**engine_options),
-        session_config=AsyncSessionConfig(
-            expire_on_commit=False, sync_session_class=ReadAwareSession
-        ),
+        session_config=AsyncSessionConfig(expire_on_commit=False),
         before_send_handler="autocommit",
         session_dependency_key="db_session",
         set_default_exception_handler=False,
@@ -157,6 +143,8 @@ def build_sqlalchemy_config(settings: Settings) -> SQLAlchemyAsyncConfig:
     if settings.is_sqlite:
         event.listen(config.get_engine().sync_engine, "connect", _sqlite_pragmas)
         event.listen(config.get_engine().sync_engine, "begin", _sqlite_begin)
+    else:
+        event.listen(config.get_engine().sync_engine, "checkout", _postgres_reads_autocommit)
     return config
 
 
