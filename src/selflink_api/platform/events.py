@@ -25,6 +25,8 @@ PERSON_MENTIONED = "person.mentioned"
 
 MESSAGE_SENT = "message.sent"
 """message_id, thread_id, sender_id; once per message (a retried client id publishes nothing)."""
+MODERATION_DECIDED = "moderation.decided"
+"""decision_id, user_id (the person the decision is about), action, reason; once per decision."""
 
 
 class EventBus:
