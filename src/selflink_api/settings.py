@@ -206,6 +206,18 @@ class Settings(BaseSettings):
         int, Field(validation_alias="REALTIME_BAD_FRAMES_ALLOWED", ge=0)
     ] = 10
 
+    # Moderation (docs/moderation.md)
+    moderation_word_list: Annotated[str, Field(validation_alias="MODERATION_WORD_LIST")] = ""
+    """Words and phrases that flag a new post, comment or message, comma- or newline-separated;
+    matched as whole words in any case ("" flags nothing)."""
+    moderation_rate_limit: Annotated[int, Field(validation_alias="MODERATION_RATE_LIMIT", ge=1)] = (
+        20
+    )
+    """Posts and comments (or messages) in one window that flag the person as a rate anomaly."""
+    moderation_rate_window_seconds: Annotated[
+        int, Field(validation_alias="MODERATION_RATE_WINDOW_SECONDS", ge=1)
+    ] = 60
+
     # Outgoing mail: smtp://user:password@host:587 (STARTTLS) or smtps://...:465
     smtp_url: Annotated[SecretStr, Field(validation_alias="SMTP_URL")] = SecretStr("")
     mail_from: Annotated[str, Field(validation_alias="MAIL_FROM")] = (

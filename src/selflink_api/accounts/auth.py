@@ -34,6 +34,8 @@ from selflink_api.settings import Settings
 
 ANONYMOUS_ALLOWED = "anonymous_allowed"
 """Route opt: serve anonymous callers too (a present but invalid token is still refused)."""
+WHILE_SUSPENDED = "while_suspended"
+"""Route opt: a suspended person's live session may call it (read decisions, appeal)."""
 
 
 class BearerAuthenticationMiddleware(JWTAuthenticationMiddleware):
@@ -108,15 +110,20 @@ async def _principal_from_token(
 
 
 async def _principal_in(
-    session: AsyncSession, user_id: UUID, session_id: UUID, settings: Settings
+    session: AsyncSession,
+    user_id: UUID,
+    session_id: UUID,
+    settings: Settings,
+    *,
+    while_suspended: bool = False,
 ) -> Principal | None:
     found = await SessionService(session, settings).sign_in_state(user_id, session_id)
     if found is None:
         return None
     status, handle, role = found
-    if status == AccountStatus.SUSPENDED:
+    if status == AccountStatus.SUSPENDED and not while_suspended:
         raise PermissionDeniedException("This account is suspended.")
-    if status != AccountStatus.ACTIVE:
+    if status not in (AccountStatus.ACTIVE, AccountStatus.SUSPENDED):
         raise NotAuthorizedException("Sign in to continue.")
     return Principal(id=user_id, handle=handle, role=role, session_id=session_id)
 
@@ -141,7 +148,13 @@ def build_jwt_auth(
             user_id, session_id = UUID(token.sub), UUID(str(token.extras.get("sid")))
         except ValueError:
             return None
-        return await _principal_in(request_session(connection), user_id, session_id, settings)
+        return await _principal_in(
+            request_session(connection),
+            user_id,
+            session_id,
+            settings,
+            while_suspended=bool(connection.route_handler.opt.get(WHILE_SUSPENDED)),
+        )
 
     return JWTAuth[Principal, Token](
         retrieve_user_handler=principal_from_token,

@@ -1,6 +1,6 @@
 """Tables of the accounts domain. Personal data lives only in `user_pii`, encrypted."""
 
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from uuid import UUID
 
@@ -13,6 +13,8 @@ from selflink_api.platform.database import Base
 
 class Role(StrEnum):
     USER = "user"
+    MODERATOR = "moderator"
+    """Works the moderation queue; no other staff powers."""
     STAFF = "staff"
     ADMIN = "admin"
 
@@ -35,6 +37,20 @@ class MessagePolicy(StrEnum):
     NOBODY = "nobody"
 
 
+def effective_status(
+    status: str, suspended_until: datetime | None, now: datetime | None = None
+) -> str:
+    """An account's status at `now` (the clock by default): a suspension whose end has passed
+    is over at once, whatever `status` says until `moderation.lift_suspensions` tidies it."""
+    if (
+        status == AccountStatus.SUSPENDED
+        and suspended_until is not None
+        and suspended_until <= (now or datetime.now(UTC))
+    ):
+        return AccountStatus.ACTIVE
+    return status
+
+
 class User(Base):
     """A person's account and public profile; nothing here is personal data beyond the handle."""
 
@@ -54,10 +70,16 @@ class User(Base):
     discoverable: Mapped[bool] = mapped_column(Boolean, default=False)
     locale: Mapped[str] = mapped_column(String(16), default="en")
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    suspended_until: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True))
+    """When a suspension ends by itself; None while suspended means until lifted (a ban)."""
+
+    def is_suspended(self, now: datetime | None = None) -> bool:
+        """Suspended at `now` (the clock by default); see `effective_status`."""
+        return effective_status(self.status, self.suspended_until, now) == AccountStatus.SUSPENDED
 
     @property
     def is_active(self) -> bool:
-        return self.status == AccountStatus.ACTIVE
+        return effective_status(self.status, self.suspended_until) == AccountStatus.ACTIVE
 
 
 class UserPersonalData(Base):

@@ -38,6 +38,7 @@ from selflink_api.accounts.models import (
     TokenPurpose,
     User,
     UserPersonalData,
+    effective_status,
 )
 from selflink_api.accounts.passwords import PasswordVault, build_hasher, password_problems
 from selflink_api.notifications import services as outbox
@@ -293,11 +294,18 @@ class SessionService:
         )
 
     async def sign_in_state(self, user_id: UUID, session_id: UUID) -> tuple[str, str, str] | None:
-        """Status, handle and role of the account behind a live session, else None: what every
-        signed-in request checks, read as three columns in one statement."""
+        """Status (as of now: a suspension past its end is over), handle and role of the account
+        behind a live session, else None: what every signed-in request checks, in one
+        statement."""
         row = (
             await self.session.execute(
-                select(User.status, User.handle, User.role, AuthSession.expires_at)
+                select(
+                    User.status,
+                    User.suspended_until,
+                    User.handle,
+                    User.role,
+                    AuthSession.expires_at,
+                )
                 .join(AuthSession, AuthSession.user_id == User.id)
                 .where(
                     User.id == user_id,
@@ -306,9 +314,10 @@ class SessionService:
                 )
             )
         ).first()
-        if row is None or row.expires_at <= datetime.now(UTC):
+        now = datetime.now(UTC)
+        if row is None or row.expires_at <= now:
             return None
-        return row.status, row.handle, row.role
+        return effective_status(row.status, row.suspended_until, now), row.handle, row.role
 
 
 class AccountService:
@@ -426,7 +435,7 @@ class AccountService:
         valid = self.toolkit.vault.verify(user.password_hash if user else None, request.password)
         if user is None or not valid or user.status == AccountStatus.DELETED:
             raise ProblemError(UNAUTHORIZED, INVALID_CREDENTIALS)
-        if user.status == AccountStatus.SUSPENDED:
+        if user.is_suspended():
             raise ProblemError(FORBIDDEN, "This account is suspended.")
         if user.password_hash and self.toolkit.vault.needs_rehash(user.password_hash):
             user.password_hash = self.toolkit.vault.hash(request.password)

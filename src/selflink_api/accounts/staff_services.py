@@ -45,7 +45,7 @@ class StaffService:
         user = await user_by_handle(self.session, handle)
         if user.role == Role.ADMIN or user.id == self.staff.id:
             raise ProblemError(CONFLICT, "Admins and yourself cannot be suspended here.")
-        user.status = AccountStatus.SUSPENDED
+        user.status, user.suspended_until = AccountStatus.SUSPENDED, None
         await SessionService(self.session, self.toolkit.settings).revoke_all(user.id, "suspended")
         await audit.record(
             self.session, actor_id=self.staff.id, action="user.suspend", subject=f"user:{user.id}"
@@ -54,7 +54,7 @@ class StaffService:
     async def reinstate(self, handle: str) -> None:
         user = await user_by_handle(self.session, handle)
         if user.status == AccountStatus.SUSPENDED:
-            user.status = AccountStatus.ACTIVE
+            user.status, user.suspended_until = AccountStatus.ACTIVE, None
             await audit.record(
                 self.session,
                 actor_id=self.staff.id,

@@ -44,6 +44,8 @@ class Post(Base):
     visibility: Mapped[str] = mapped_column(String(16), default=PostVisibility.PUBLIC)
     edited_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True))
     deleted_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True))
+    removed_for: Mapped[str | None] = mapped_column(String(32))
+    """Set when moderation removed it (the reason): its author still sees it, nobody else."""
     like_count: Mapped[int] = mapped_column(Integer, default=0)
     comment_count: Mapped[int] = mapped_column(Integer, default=0)
 
@@ -67,6 +69,8 @@ class Comment(Base):
     text: Mapped[str] = mapped_column(Text, default="")
     edited_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True))
     deleted_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True))
+    removed_for: Mapped[str | None] = mapped_column(String(32))
+    """Set when moderation removed it (the reason): its author still sees it, nobody else."""
     like_count: Mapped[int] = mapped_column(Integer, default=0)
 
 

@@ -120,6 +120,8 @@ class PostView(msgspec.Struct, kw_only=True):
     viewer_has_liked: bool
     mentions: list[str]
     media: list[MediaView]
+    removed_for: str | None = None
+    """The moderation reason it was removed for: shown to its author only, nobody else sees it."""
 
 
 class CommentView(msgspec.Struct, kw_only=True):
@@ -134,3 +136,5 @@ class CommentView(msgspec.Struct, kw_only=True):
     deleted: bool
     like_count: int
     viewer_has_liked: bool
+    removed_for: str | None = None
+    """The moderation reason it was removed for: shown to its author only, nobody else sees it."""

@@ -64,7 +64,7 @@ from selflink_api.platform.events import (
 )
 from selflink_api.platform.jobs import JobQueue
 from selflink_api.platform.pagination import PageRequest, paginate
-from selflink_api.platform.problems import FORBIDDEN, NOT_FOUND, ProblemError
+from selflink_api.platform.problems import CONFLICT, FORBIDDEN, NOT_FOUND, ProblemError
 from selflink_api.platform.values import normalized_text
 from selflink_api.social.services import blocked_with, followed_by, follows, hidden_from
 
@@ -102,12 +102,13 @@ def _now() -> datetime:
 def visible_posts(viewer_id: UUID | None) -> ColumnElement[bool]:
     """The condition on `Post` joined with its author (`User`) for posts `viewer_id` may see."""
     live = and_(Post.deleted_at.is_(None), User.status == AccountStatus.ACTIVE)
+    not_removed = Post.removed_for.is_(None)
     to_everyone = and_(
         Post.visibility == PostVisibility.PUBLIC,
         User.profile_visibility == ProfileVisibility.PUBLIC,
     )
     if viewer_id is None:
-        return and_(live, to_everyone)
+        return and_(live, not_removed, to_everyone)
     to_followers = and_(
         Post.visibility != PostVisibility.PRIVATE,
         User.profile_visibility != ProfileVisibility.PRIVATE,
@@ -118,6 +119,7 @@ def visible_posts(viewer_id: UUID | None) -> ColumnElement[bool]:
         or_(
             Post.author_id == viewer_id,
             and_(
+                not_removed,
                 Post.author_id.not_in(blocked_with(viewer_id)),
                 or_(to_everyone, to_followers),
             ),
@@ -294,6 +296,7 @@ def post_views(
             comment_count=post.comment_count - extras.hidden_comments.get(post.id, 0),
             viewer_has_liked=post.id in extras.liked,
             mentions=extras.mentions.get(post.id, []),
+            removed_for=post.removed_for,
             media=[
                 media_view(item, urls, public=is_public(post, author), now=now)
                 for item in extras.media.get(post.id, [])
@@ -348,6 +351,8 @@ class ContentService:
         post, _ = await self._visible_post(viewer_id, post_id)
         if post.author_id != viewer_id:
             raise ProblemError(FORBIDDEN, "Only the author may change or delete a post.")
+        if post.removed_for is not None:
+            raise ProblemError(CONFLICT, "Moderation removed this post; appeal the decision.")
         return post
 
     async def post(self, viewer_id: UUID | None, post_id: UUID) -> schemas.PostView:
@@ -637,6 +642,7 @@ class ContentService:
             .where(
                 Comment.post_id == post_id,
                 User.status == AccountStatus.ACTIVE,
+                or_(Comment.removed_for.is_(None), Comment.author_id == viewer_id),
                 not_hidden(viewer_id, Comment.author_id),
             )
         )
@@ -715,6 +721,7 @@ class ContentService:
                 deleted=comment.deleted_at is not None,
                 like_count=comment.like_count - hidden_likes.get(comment.id, 0),
                 viewer_has_liked=comment.id in liked,
+                removed_for=comment.removed_for,
             )
             for comment, author in rows
         ], cursor
@@ -781,6 +788,7 @@ class ContentService:
             deleted=False,
             like_count=comment.like_count,
             viewer_has_liked=bool(liked),
+            removed_for=comment.removed_for,
         )
 
     async def edit_comment(
@@ -789,6 +797,8 @@ class ContentService:
         comment, post = await self._visible_comment(viewer_id, comment_id)
         if comment.author_id != viewer_id:
             raise ProblemError(FORBIDDEN, "Only the author may edit a comment.")
+        if comment.removed_for is not None:
+            raise ProblemError(CONFLICT, "Moderation removed this comment; appeal the decision.")
         text = normalized_text("text", edit.text, schemas.MAX_COMMENT_CHARACTERS)
         if text != comment.text:
             comment.text = text
@@ -1141,3 +1151,86 @@ async def posts_by_ids(
     """These posts as the viewer sees them now; the ones they may no longer see are left out."""
     rows = (await session.execute(posts_seen_by(viewer_id).where(Post.id.in_(post_ids)))).all()
     return {view.id: view for view in await render_posts(session, viewer_id, rows, urls)}
+
+
+# What moderation reads and does ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ModeratedItem:
+    """A post or comment as moderation needs it: whose it is and what it says now."""
+
+    kind: str
+    """`post` or `comment`."""
+    id: UUID
+    author_id: UUID
+    text: str
+    post_id: UUID
+
+
+async def item_for_moderation(
+    session: AsyncSession, kind: str, item_id: UUID, viewer_id: UUID | None = None
+) -> ModeratedItem | None:
+    """A live post or comment; with `viewer_id`, only one that person may see (the rules of
+    `visible_posts` and of comment lists), so a report cannot probe what is hidden."""
+    if kind == "post":
+        seen = select(Post).where(Post.id == item_id, Post.deleted_at.is_(None))
+        if viewer_id is not None:
+            seen = seen.join(User, User.id == Post.author_id).where(visible_posts(viewer_id))
+        post = await session.scalar(seen)
+        if post is None:
+            return None
+        return ModeratedItem("post", post.id, post.author_id, post.text, post.id)
+    comment = await session.get(Comment, item_id)
+    if comment is None or comment.deleted_at is not None:
+        return None
+    if viewer_id is not None:
+        post_seen = await session.scalar(
+            select(Post.id)
+            .join(User, User.id == Post.author_id)
+            .where(Post.id == comment.post_id, visible_posts(viewer_id))
+        )
+        if post_seen is None:
+            return None
+        comment_seen = await session.scalar(
+            select(Comment.id)
+            .join(User, User.id == Comment.author_id)
+            .where(
+                Comment.id == item_id,
+                User.status == AccountStatus.ACTIVE,
+                or_(Comment.removed_for.is_(None), Comment.author_id == viewer_id),
+                not_hidden(viewer_id, Comment.author_id),
+            )
+        )
+        if comment_seen is None:
+            return None
+    return ModeratedItem("comment", comment.id, comment.author_id, comment.text, comment.post_id)
+
+
+async def set_removed_for(
+    session: AsyncSession, kind: str, item_id: UUID, reason: str | None
+) -> None:
+    """Remove a post or comment by a moderation decision (`reason`), or restore it (None)
+    after a successful appeal. Nothing is destroyed, so a restore gives everything back."""
+    model: type[Post] | type[Comment] = Post if kind == "post" else Comment
+    await session.execute(
+        update(model)
+        .where(model.id == item_id)
+        .values(removed_for=reason)
+        .execution_options(synchronize_session="fetch")
+    )
+
+
+async def posts_and_comments_since(session: AsyncSession, author_id: UUID, since: datetime) -> int:
+    """How many posts and comments a person wrote since `since` (rate anomalies)."""
+    posts = (
+        select(func.count())
+        .select_from(Post)
+        .where(Post.author_id == author_id, Post.created_at >= since)
+    )
+    comments = (
+        select(func.count())
+        .select_from(Comment)
+        .where(Comment.author_id == author_id, Comment.created_at >= since)
+    )
+    return int(await session.scalar(posts) or 0) + int(await session.scalar(comments) or 0)

@@ -1109,3 +1109,70 @@ async def tidy_groups(session: AsyncSession, thread_ids: Sequence[UUID] | None =
             oldest.role = MemberRole.ADMIN
     await session.flush()
     return len(gone)
+
+
+# What moderation reads and does ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ModeratedMessage:
+    """A live message as moderation needs it: who sent it and what it says now."""
+
+    id: UUID
+    sender_id: UUID
+    thread_id: UUID
+    text: str
+
+
+async def message_for_moderation(
+    session: AsyncSession,
+    cipher: PersonalDataCipher,
+    message_id: UUID,
+    viewer_id: UUID | None = None,
+) -> ModeratedMessage | None:
+    """A live message with a sender; with `viewer_id`, only one of a thread that person is in,
+    sent since they joined (what they can read), so a report cannot probe other threads."""
+    message = await session.scalar(select(Message).where(Message.id == message_id))
+    if message is None or message.deleted_at is not None or message.sender_id is None:
+        return None
+    if viewer_id is not None:
+        joined = await session.scalar(
+            select(ThreadMember.joined_seq).where(
+                ThreadMember.thread_id == message.thread_id, ThreadMember.user_id == viewer_id
+            )
+        )
+        if joined is None or message.seq <= joined:
+            return None
+    text = ""
+    if message.key_id is not None and message.ciphertext is not None:
+        sealed = Encrypted(message.key_id, message.ciphertext)
+        text = cipher.decrypt(sealed, context=message_context(message.id)).decode()
+    return ModeratedMessage(message.id, message.sender_id, message.thread_id, text)
+
+
+async def remove_message_for_moderation(session: AsyncSession, message_id: UUID) -> None:
+    """Leave the same tombstone as the sender's own deletion (the text is destroyed; the
+    moderation snapshot keeps what the report saw). Members' apps learn it by syncing."""
+    message = await session.get(Message, message_id)
+    if message is None or message.deleted_at is not None:
+        return
+    thread = await session.scalar(
+        select(Thread).where(Thread.id == message.thread_id).with_for_update()
+    )
+    message.key_id = message.ciphertext = None
+    message.deleted_at = _now()
+    if thread is not None:
+        thread.last_seq += 1
+        message.change_seq = thread.last_seq
+    await session.execute(delete(MessageReaction).where(MessageReaction.message_id == message.id))
+    await session.flush()
+
+
+async def messages_sent_since(session: AsyncSession, sender_id: UUID, since: datetime) -> int:
+    """How many messages a person sent since `since` (rate anomalies)."""
+    counted = await session.scalar(
+        select(func.count())
+        .select_from(Message)
+        .where(Message.sender_id == sender_id, Message.created_at >= since)
+    )
+    return int(counted or 0)

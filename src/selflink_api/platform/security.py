@@ -6,7 +6,7 @@ from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 
-ROLE_RANK = {"user": 0, "staff": 1, "admin": 2}
+ROLE_RANK = {"user": 0, "moderator": 1, "staff": 2, "admin": 3}
 
 
 def requires_role(minimum: str) -> Any:
@@ -26,3 +26,4 @@ def requires_role(minimum: str) -> Any:
 
 requires_admin = requires_role("admin")
 requires_staff = requires_role("staff")
+requires_moderator = requires_role("moderator")

@@ -1,0 +1,1 @@
+"""Moderation: reports, automatic flags, the staff queue, decisions and appeals."""
