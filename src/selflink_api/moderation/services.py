@@ -309,7 +309,9 @@ class ModerationService:
                         Appeal.decision_id.in_([d.id for d in decisions])
                     )
                 )
-            ).tuples()
+            )
+            .tuples()
+            .all()
         )
         people = await _handles(self.session, [user_id])
         return [_decision_view(d, people, appeals.get(d.id)) for d in decisions]
@@ -582,20 +584,19 @@ class ModerationService:
         return until
 
     async def _record_decision(self, staff: Principal, decision: Decision) -> None:
+        details = {"decision": str(decision.id), "reason": decision.reason}
+        if decision.target_kind is not None:
+            details["target"] = f"{decision.target_kind}:{decision.target_id}"
+        if decision.suspended_until is not None:
+            details["until"] = decision.suspended_until.isoformat()
+        if decision.corrects_id is not None:
+            details["corrects"] = str(decision.corrects_id)
         await audit.record(
             self.session,
             actor_id=staff.id,
             action=f"moderation.decision.{decision.action}",
             subject=f"user:{decision.subject_id}",
-            details={
-                "decision": str(decision.id),
-                "reason": decision.reason,
-                "target": f"{decision.target_kind}:{decision.target_id}"
-                if decision.target_kind
-                else None,
-                "until": decision.suspended_until.isoformat() if decision.suspended_until else None,
-                "corrects": str(decision.corrects_id) if decision.corrects_id else None,
-            },
+            details=dict(details),
         )
         await self.toolkit.events.publish(
             self.jobs,
