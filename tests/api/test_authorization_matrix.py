@@ -1,7 +1,10 @@
-"""Who may call what: every /api/v1 endpoint and page, by anonymous, other, owner and staff.
+"""Who may call what: every /api/v1 endpoint and page, by anonymous, other, owner, moderator
+and staff.
 
 The table is checked against the app's route table, so an endpoint added without a row here
 fails the suite. "owner" is the person the path names ({handle}) or, for /me routes, the caller.
+A moderator works the moderation queue and is an ordinary person everywhere else: unless a row
+says otherwise, they get what "other" gets.
 """
 
 import uuid
@@ -19,10 +22,11 @@ from tests.api.conftest import app_client, drain_jobs, make_settings
 from tests.api.media_helpers import photo
 from tests.api.people import PASSWORD, Person, register, remember, unique_email
 from tests.api.test_auth import make_staff
+from tests.api.test_moderation import make_moderator
 
 pytestmark = pytest.mark.anyio
 
-ACTORS = ("anonymous", "other", "owner", "staff")
+ACTORS = ("anonymous", "other", "owner", "moderator", "staff")
 NEW_PASSWORD = "an entirely new secret 93"
 BIRTH = {
     "date": "1990-05-17",
@@ -39,6 +43,8 @@ class Cast:
     owner: Person
     other: Person
     staff: Person
+    moderator: Person | None
+    """Registered only when the moderator is the one calling."""
 
 
 @dataclass(frozen=True)
@@ -64,9 +70,16 @@ def no_body(_cast: Cast, _actor: Person | None) -> None:
 
 
 def row(
-    anonymous: int, other: int, owner: int, staff: int, body: Body = no_body
+    anonymous: int,
+    other: int,
+    owner: int,
+    staff: int,
+    body: Body = no_body,
+    *,
+    moderator: int | None = None,
 ) -> tuple[dict[str, int], Body]:
-    return {"anonymous": anonymous, "other": other, "owner": owner, "staff": staff}, body
+    statuses = {"anonymous": anonymous, "other": other, "owner": owner, "staff": staff}
+    return statuses | {"moderator": other if moderator is None else moderator}, body
 
 
 def signed_in_only(status: int, body: Body = no_body) -> tuple[dict[str, int], Body]:
@@ -83,6 +96,12 @@ def about_someone(status: int) -> tuple[dict[str, int], Body]:
 
 
 staff_only = row(401, 403, 403, 200)
+moderators = row(401, 403, 403, 200, moderator=200)
+
+
+def moderators_find_nothing(body: Body = no_body) -> tuple[dict[str, int], Body]:
+    """A moderation route naming a report or appeal that does not exist."""
+    return row(401, 403, 403, 404, body, moderator=404)
 
 
 def members_only(status: int, body: Body = no_body) -> tuple[dict[str, int], Body]:
@@ -265,6 +284,37 @@ MATRIX: dict[tuple[str, str], tuple[dict[str, int], Body]] = {
     ("DELETE", "/api/v1/messages/{message_id:uuid}"): members_only(204),
     ("PUT", "/api/v1/messages/{message_id:uuid}/reactions/{emoji:str}"): members_only(204),
     ("DELETE", "/api/v1/messages/{message_id:uuid}/reactions/{emoji:str}"): members_only(204),
+    # Moderation: anyone reports what they can see (not themselves); moderators and up work
+    # the queue; {report_id}, {appeal_id} and {decision_id} name nothing.
+    ("POST", "/api/v1/reports"): row(
+        401,
+        201,
+        422,
+        201,
+        lambda c, a: {"target_kind": "user", "target": c.owner.handle, "reason": "spam"},
+    ),
+    ("GET", "/api/v1/moderation/decisions"): signed_in_only(200),
+    ("POST", "/api/v1/moderation/decisions/{decision_id:uuid}/appeal"): signed_in_only(
+        404, lambda c, a: {"text": "Please look again."}
+    ),
+    ("GET", "/api/v1/staff/moderation/reports"): moderators,
+    ("GET", "/api/v1/staff/moderation/reports/{report_id:uuid}"): moderators_find_nothing(),
+    ("POST", "/api/v1/staff/moderation/reports/{report_id:uuid}/assign"): moderators_find_nothing(
+        lambda c, a: {}
+    ),
+    ("POST", "/api/v1/staff/moderation/reports/{report_id:uuid}/notes"): moderators_find_nothing(
+        lambda c, a: {"text": "seen"}
+    ),
+    ("POST", "/api/v1/staff/moderation/reports/{report_id:uuid}/dismiss"): (
+        moderators_find_nothing()
+    ),
+    ("POST", "/api/v1/staff/moderation/reports/{report_id:uuid}/decisions"): (
+        moderators_find_nothing(lambda c, a: {"action": "warn", "reason": "spam"})
+    ),
+    ("GET", "/api/v1/staff/moderation/appeals"): moderators,
+    ("POST", "/api/v1/staff/moderation/appeals/{appeal_id:uuid}/decision"): (
+        moderators_find_nothing(lambda c, a: {"outcome": "upheld"})
+    ),
 }
 
 PLACEHOLDERS = {
@@ -277,7 +327,13 @@ PLACEHOLDERS = {
     "/{decision:str}": "/reject",
     "{variant:str}": "original",
     "{emoji:str}": "%F0%9F%91%8D",
+    "{report_id:uuid}": "0192e1a0-0000-7000-8000-000000000004",
+    "{appeal_id:uuid}": "0192e1a0-0000-7000-8000-000000000005",
+    "{decision_id:uuid}": "0192e1a0-0000-7000-8000-000000000006",
 }
+
+OWNED_IDS = ("post_id", "comment_id", "media_id", "message_id", "session_id", "thread_id")
+"""Path ids `owner_items` makes; the others name nothing (`PLACEHOLDERS`)."""
 
 REQUIRED_QUERIES = {
     "/api/v1/search/people": "?q=owner",
@@ -361,9 +417,13 @@ async def test_endpoint_answers_each_kind_of_caller(
                 owner=await register(client, f"owner_{tag}"),
                 other=await register(client, f"other_{tag}"),
                 staff=await make_staff(client, settings, f"staff_{tag}"),
+                moderator=await make_moderator(client, settings, f"moderator_{tag}")
+                if actor_name == "moderator"
+                else None,
             )
             actor = getattr(cast, actor_name, None)
-            items = await owner_items(client, cast.owner, path) if "_id:uuid}" in path else None
+            owned = any(f"{{{name}:uuid}}" in path for name in OWNED_IDS)
+            items = await owner_items(client, cast.owner, path) if owned else None
             url = concrete(path, cast.owner, items) + REQUIRED_QUERIES.get(path, "")
             response = await client.request(
                 method,

@@ -302,17 +302,12 @@ class ModerationService:
                 .limit(200)
             )
         ).all()
-        appeals = dict(
-            (
-                await self.session.execute(
-                    select(Appeal.decision_id, Appeal.status).where(
-                        Appeal.decision_id.in_([d.id for d in decisions])
-                    )
-                )
+        rows = await self.session.execute(
+            select(Appeal.decision_id, Appeal.status).where(
+                Appeal.decision_id.in_([d.id for d in decisions])
             )
-            .tuples()
-            .all()
         )
+        appeals = {decision_id: status for decision_id, status in rows}
         people = await _handles(self.session, [user_id])
         return [_decision_view(d, people, appeals.get(d.id)) for d in decisions]
 
