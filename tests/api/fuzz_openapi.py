@@ -73,6 +73,11 @@ SEMANTIC_REJECTIONS = {
     ("PATCH", "/api/v1/messages/{message_id}"): "text rules after NFC (no Cc/Cf, not blank)",
     ("PUT", "/api/v1/messages/{message_id}/reactions/{emoji}"): "exactly one emoji",
     ("DELETE", "/api/v1/messages/{message_id}/reactions/{emoji}"): "exactly one emoji",
+    ("POST", "/api/v1/reports"): "note rules after NFC (no Cc/Cf, not blank); not my own things",
+    (
+        "POST",
+        "/api/v1/moderation/decisions/{decision_id}/appeal",
+    ): "text rules after NFC (no Cc/Cf, not blank)",
 }
 """Operations whose 422 the schema cannot (or does not yet) predict, each with its reason."""
 
