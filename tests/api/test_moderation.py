@@ -46,7 +46,12 @@ async def write_post(client: Client, author: Person, text: str, **extra: Any) ->
 
 
 async def report(
-    client: Client, reporter: Person, kind: str, target: str, reason: str = "harassment", **extra: Any
+    client: Client,
+    reporter: Person,
+    kind: str,
+    target: str,
+    reason: str = "harassment",
+    **extra: Any,
 ) -> httpx.Response:
     body = {"target_kind": kind, "target": target, "reason": reason, **extra}
     return await client.post("/api/v1/reports", json=body, headers=reporter.headers)
@@ -220,9 +225,7 @@ async def test_a_suspension_refuses_every_write_and_lifts_itself(
         assert refused.status_code == 403, (method, path, refused.text)
     sign_in = await client.post("/api/v1/auth/login", json={"login": "ana", "password": PASSWORD})
     assert sign_in.status_code == 403
-    refresh = await client.post(
-        "/api/v1/auth/refresh", json={"refresh_token": ana.refresh_token}
-    )
+    refresh = await client.post("/api/v1/auth/refresh", json={"refresh_token": ana.refresh_token})
     assert refresh.status_code == 401
     mine = await client.get("/api/v1/moderation/decisions", headers=ana.headers)
     assert [d["action"] for d in mine.json()] == ["suspend"]  # readable while suspended
@@ -342,3 +345,38 @@ async def test_duplicate_reports_at_once_make_one_report_on_postgresql(
     assert len({a.json()["id"] for a in answers}) == 1
     rows = await sql(settings, "SELECT count(*) FROM moderation_reports")
     assert rows[0][0] == 1
+
+
+async def test_export_and_deletion_cover_reports_and_appeals(
+    client: Client, settings: Settings
+) -> None:
+    ana, ben = await register(client, "ana"), await register(client, "ben")
+    mod = await make_moderator(client, settings, "mod")
+    filed = await report(client, ana, "user", "ben", note="He follows me everywhere.")
+    about_ana = await report(client, ben, "user", "ana", reason="spam")
+    warned = await decide(client, mod, about_ana.json()["id"], "warn")
+    await client.post(
+        f"/api/v1/moderation/decisions/{warned['id']}/appeal",
+        json={"text": "I only posted twice."},
+        headers=ana.headers,
+    )
+    export = (await client.get("/api/v1/users/me/export", headers=ana.headers)).json()
+    section = export["moderation"]
+    assert [r["note"] for r in section["reports_filed"]] == ["He follows me everywhere."]
+    assert [d["action"] for d in section["decisions_about_me"]] == ["warn"]
+    assert [a["text"] for a in section["appeals"]] == ["I only posted twice."]
+    stored = await sql(settings, "SELECT ciphertext FROM moderation_reports")
+    assert all(b"follows me" not in bytes(row[0]) for row in stored)  # sealed at rest
+
+    gone = await client.request(
+        "DELETE", "/api/v1/users/me", json={"password": PASSWORD}, headers=ana.headers
+    )
+    assert gone.status_code == 204
+    await drain_jobs(client)
+    counts = await sql(
+        settings,
+        "SELECT (SELECT count(*) FROM moderation_reports), (SELECT count(*) FROM moderation_appeals),"
+        " (SELECT count(*) FROM moderation_decisions)",
+    )
+    assert counts == [(0, 0, 1)]
+    assert filed.status_code == 201

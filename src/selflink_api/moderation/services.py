@@ -307,7 +307,7 @@ class ModerationService:
                 Appeal.decision_id.in_([d.id for d in decisions])
             )
         )
-        appeals = {decision_id: status for decision_id, status in rows}
+        appeals: dict[UUID, str] = dict(rows.all())
         people = await _handles(self.session, [user_id])
         return [_decision_view(d, people, appeals.get(d.id)) for d in decisions]
 
