@@ -143,7 +143,6 @@ async def test_a_report_its_snapshot_a_removal_and_an_appeal(
     assert [a for a in actions if a.startswith("moderation.")] == [
         "moderation.report.file",
         "moderation.report.update",
-        "moderation.report.read",
         "moderation.report.assign",
         "moderation.report.note",
         "moderation.decision.remove_content",

@@ -116,15 +116,12 @@ class ModerationStaffController(Controller):
 
     @get(
         "/reports/{report_id:uuid}",
-        summary="A report with the target as reported, its notes and decisions (audited)",
+        summary="A report with the target as reported, its notes and decisions",
     )
     async def detail(
-        self,
-        report_id: FromPath[UUID],
-        principal: NamedDependency[Principal],
-        moderation: NamedDependency[ModerationService],
+        self, report_id: FromPath[UUID], moderation: NamedDependency[ModerationService]
     ) -> schemas.ReportDetail:
-        return await moderation.detail(principal, report_id)
+        return await moderation.detail(report_id)
 
     @post(
         "/reports/{report_id:uuid}/assign",
