@@ -31,6 +31,7 @@ import os
 import platform
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -41,6 +42,7 @@ from typing import Any
 
 import asyncpg
 import httpx
+import uvicorn
 from litestar import Litestar, get
 from matching_api import precompute, seed_candidates
 from sqlalchemy import select
@@ -82,8 +84,6 @@ def floor_app() -> Litestar:
 
 
 def free_port() -> int:
-    import socket
-
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
@@ -375,8 +375,6 @@ def main() -> None:
     parser.add_argument("--serve-floor", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_floor:
-        import uvicorn
-
         uvicorn.run(floor_app(), host="127.0.0.1", port=args.serve_floor, log_level="warning")
         return
     if not shutil.which("wrk"):
@@ -389,7 +387,7 @@ def main() -> None:
     print("| database | endpoint | req/s | p50 ms | p99 ms | of floor | non-2xx |")
     print("|---|---|---|---|---|---|---|")
     for row in rows:
-        extra = f" ({row['vs_one']:.2f}× one)" if "vs_one" in row else ""
+        extra = f" ({row['vs_one']:.2f}x one)" if "vs_one" in row else ""
         print(
             f"| {row['database']} | {row['endpoint']} | {row['rate']:,.0f}{extra} | "
             f"{row['p50']:.1f} | {row['p99']:.1f} | {row['of_floor']:.1%} | {row['errors']} |"
