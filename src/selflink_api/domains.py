@@ -15,7 +15,7 @@ DOMAIN_PACKAGES = (
     "system",
     "accounts",
     "social",
-    "notifications",
+    "email",
     "audit",
     "rewards",
     "astro",

@@ -40,8 +40,8 @@ from selflink_api.accounts.models import (
     UserPersonalData,
 )
 from selflink_api.accounts.passwords import PasswordVault, build_hasher, password_problems
-from selflink_api.notifications import services as outbox
-from selflink_api.notifications.jobs import deliver_message
+from selflink_api.email import services as outbox
+from selflink_api.email.jobs import deliver_message
 from selflink_api.platform.crypto import (
     Encrypted,
     EncryptedStore,

@@ -11,7 +11,7 @@ import msgspec
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from selflink_api.notifications.models import OutboxMessage, OutboxStatus
+from selflink_api.email.models import OutboxMessage, OutboxStatus
 from selflink_api.platform.crypto import Encrypted, PersonalDataCipher
 from selflink_api.settings import Settings
 

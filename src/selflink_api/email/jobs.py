@@ -2,8 +2,8 @@
 
 from uuid import UUID
 
-from selflink_api.notifications import services
-from selflink_api.notifications.models import OutboxMessage, OutboxStatus
+from selflink_api.email import services
+from selflink_api.email.models import OutboxMessage, OutboxStatus
 from selflink_api.platform.crypto import build_cipher
 from selflink_api.platform.jobs import JobContext, background_job
 
@@ -11,7 +11,7 @@ DELIVERY_ATTEMPTS = 5
 
 
 @background_job(
-    "notifications.deliver", timeout_seconds=60, attempts=DELIVERY_ATTEMPTS, retry_delay_seconds=30
+    "email.deliver", timeout_seconds=60, attempts=DELIVERY_ATTEMPTS, retry_delay_seconds=30
 )
 async def deliver_message(context: JobContext, message_id: str) -> None:
     cipher = build_cipher(context.settings)
@@ -29,7 +29,7 @@ async def deliver_message(context: JobContext, message_id: str) -> None:
         raise
 
 
-@background_job("notifications.forget_user", timeout_seconds=60)
+@background_job("email.forget_user", timeout_seconds=60)
 async def forget_user(context: JobContext, user_id: str) -> None:
     async with context.session() as session:
         await services.forget_user_messages(session, UUID(user_id))

@@ -1,0 +1,1 @@
+"""Outgoing email: an outbox table, delivered by a background job (low in the layers: accounts sends through it)."""
