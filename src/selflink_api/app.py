@@ -43,6 +43,7 @@ from selflink_api.platform.domains import (
     root_controllers,
     template_packages,
 )
+from selflink_api.platform.events import EventBus
 from selflink_api.platform.http import client_ip, serve_with_request_context
 from selflink_api.platform.jobs import (
     SAQ_CONTEXT_KEY,
@@ -59,7 +60,6 @@ from selflink_api.platform.openapi import ApiContract, ClosedStructSchemas, buil
 from selflink_api.platform.pagination import provide_page_request
 from selflink_api.platform.problems import EXCEPTION_HANDLERS
 from selflink_api.platform.ratelimit import AttemptLimiter
-from selflink_api.platform.events import EventBus
 from selflink_api.platform.realtime import PubSubLiveEvents, Realtime
 from selflink_api.platform.requests import RequestInputGuard
 from selflink_api.platform.security import requires_admin

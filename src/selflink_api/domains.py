@@ -25,6 +25,7 @@ DOMAIN_PACKAGES = (
     "search",
     "mentor",
     "messaging",
+    "notifications",
 )
 
 DOMAINS: "tuple[Domain, ...]"
