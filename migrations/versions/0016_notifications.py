@@ -1,4 +1,4 @@
-"""notifications: in-app notifications, actors, preferences, quiet hours, push devices and deliveries
+"""notifications: notifications, actors, preferences, quiet hours, push devices and deliveries
 
 Revision ID: 0016
 Revises: 0014

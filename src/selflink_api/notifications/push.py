@@ -17,7 +17,7 @@ from uuid import UUID
 
 import msgspec
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-from py_vapid import Vapid01
+from py_vapid import Vapid02
 from pywebpush import WebPushException, webpush_async
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -32,9 +32,9 @@ PRUNED_STATUSES = frozenset({404, 410})
 """The push service says the subscription is gone: the device is removed."""
 
 
-def vapid_key(settings: Settings) -> Vapid01 | None:
+def vapid_key(settings: Settings) -> Vapid02 | None:
     raw = settings.vapid_private_key.get_secret_value()
-    return Vapid01.from_string(raw) if raw else None
+    return Vapid02.from_string(raw) if raw else None
 
 
 def application_server_key(settings: Settings) -> str | None:
