@@ -13,8 +13,8 @@ import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 from litestar import Litestar
-from py_vapid import Vapid02
 from litestar.testing import AsyncTestClient
+from py_vapid import Vapid02
 from uuid_utils.compat import uuid7
 
 from selflink_api.app import create_app
@@ -29,8 +29,8 @@ from tests.api.live import live_server
 from tests.api.messaging_helpers import direct_thread, send
 from tests.api.people import Person, register
 from tests.api.realtime_helpers import connected, next_frame
-from tests.api.test_realtime import join
 from tests.api.test_auth import make_staff, sql
+from tests.api.test_realtime import join
 from tests.servers import PushEndpoint, push_endpoint
 
 Client = AsyncTestClient[Litestar]
@@ -135,8 +135,10 @@ async def test_likes_collapse_into_one_notification_until_it_is_read(client: Cli
     eve = await register(client, "eve")
     await like(client, eve, post["id"])
     newest, older = await listed(client, ana)
-    assert newest["text"] == "@eve liked your post" and newest["unread"]
-    assert older["id"] == told["id"] and not older["unread"]
+    assert newest["text"] == "@eve liked your post"
+    assert newest["unread"]
+    assert older["id"] == told["id"]
+    assert not older["unread"]
     stranger = await register(client, "zed")
     foreign = await client.post(
         f"/api/v1/notifications/{told['id']}/read", headers=stranger.headers
@@ -221,7 +223,8 @@ async def test_pages_newest_first_or_unread_first(client: Client) -> None:
         headers=ana.headers,
     )
     paged = [n["id"] for n in first.json()["items"] + second.json()["items"]]
-    assert paged == [n["id"] for n in newest] and second.json()["next_cursor"] is None
+    assert paged == [n["id"] for n in newest]
+    assert second.json()["next_cursor"] is None
     wrong = await client.get(
         "/api/v1/notifications",
         params={"order": "unread", "cursor": first.json()["next_cursor"]},
@@ -246,7 +249,8 @@ async def test_push_is_signed_encrypted_sent_once_retried_and_pruned(
     delivered = [r for r in mine if "payload" in r]
     assert [r["name"] for r in delivered] == [ok]
     assert delivered[0]["payload"]["notification"]["text"] == "@ben followed you"
-    assert delivered[0]["topic"] and delivered[0]["ttl"] == "86400"
+    assert delivered[0]["topic"]
+    assert delivered[0]["ttl"] == "86400"
     assert {r["refused"] for r in mine if "refused" in r} == {"gone", "flaky"}
     devices = await pclient.get("/api/v1/notifications/push/devices", headers=ana.headers)
     assert len(devices.json()) == 2  # the gone one was pruned

@@ -1,8 +1,9 @@
 """HTTP endpoints of my notifications, my notification preferences and my push devices."""
 
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 from uuid import UUID
 
+import msgspec
 from litestar import Controller, Request, delete, get, patch, post, put
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody, QueryParameter
@@ -14,12 +15,24 @@ from selflink_api.notifications import schemas
 from selflink_api.notifications.services import NotificationService
 from selflink_api.platform.openapi import problems
 from selflink_api.platform.pagination import CursorPage, PageRequest
+from selflink_api.platform.problems import ProblemError
+
+T = TypeVar("T")
 
 
 def provide_notification_service(
     request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession]
 ) -> NotificationService:
     return NotificationService(db_session, request.app.state.notifications.application_server_key)
+
+
+def strictly(body: bytes, kind: type[T]) -> T:
+    """Decode a body without Litestar's lax conversions (a switch is a JSON boolean, not 0)."""
+    try:
+        return msgspec.json.decode(body, type=kind)
+    except msgspec.ValidationError as exc:
+        where = str(exc).rpartition("`$.")[2].rstrip("`") if "`$." in str(exc) else "body"
+        raise ProblemError.invalid(where, str(exc).split(" - at ")[0]) from None
 
 
 NOTIFICATION_DEPENDENCIES = {
@@ -90,11 +103,14 @@ class NotificationController(Controller):
     )
     async def update_preferences(
         self,
+        request: Request[Any, Any, Any],
         data: JSONBody[schemas.PreferencesUpdate],
         principal: NamedDependency[Principal],
         notifications: NamedDependency[NotificationService],
     ) -> schemas.Preferences:
-        return await notifications.update_preferences(principal.id, data)
+        del data  # documents the body; read strictly below, so `0` is no `false`
+        changes = strictly(await request.body(), schemas.PreferencesUpdate)
+        return await notifications.update_preferences(principal.id, changes)
 
 
 class PushDeviceController(Controller):

@@ -77,8 +77,29 @@ class Preferences(msgspec.Struct, kw_only=True):
     """The person's own zone (`PATCH /users/me`), in which quiet hours are read."""
 
 
+class KindsUpdate(Struct):
+    """The kinds to change, each with the channels to change."""
+
+    follow: ChannelsUpdate | msgspec.UnsetType = msgspec.UNSET
+    like: ChannelsUpdate | msgspec.UnsetType = msgspec.UNSET
+    comment: ChannelsUpdate | msgspec.UnsetType = msgspec.UNSET
+    reply: ChannelsUpdate | msgspec.UnsetType = msgspec.UNSET
+    mention: ChannelsUpdate | msgspec.UnsetType = msgspec.UNSET
+    message: ChannelsUpdate | msgspec.UnsetType = msgspec.UNSET
+    match: ChannelsUpdate | msgspec.UnsetType = msgspec.UNSET
+    payout: ChannelsUpdate | msgspec.UnsetType = msgspec.UNSET
+    moderation: ChannelsUpdate | msgspec.UnsetType = msgspec.UNSET
+
+    def changed(self) -> dict[str, ChannelsUpdate]:
+        return {
+            name: value
+            for name in self.__struct_fields__
+            if isinstance(value := getattr(self, name), ChannelsUpdate)
+        }
+
+
 class PreferencesUpdate(Struct):
-    kinds: dict[KindName, ChannelsUpdate] | msgspec.UnsetType = msgspec.UNSET
+    kinds: KindsUpdate | msgspec.UnsetType = msgspec.UNSET
     quiet_hours: QuietHours | msgspec.UnsetType | None = msgspec.UNSET
     """`null` removes them."""
 

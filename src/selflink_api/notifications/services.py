@@ -364,7 +364,7 @@ class NotificationService:
     ) -> schemas.Preferences:
         if not isinstance(changes.kinds, msgspec.UnsetType):
             current = await channels_of(self.session, user_id)
-            for kind, update_ in changes.kinds.items():
+            for kind, update_ in changes.kinds.changed().items():
                 in_app, push, email = current[kind]
                 values = {
                     "in_app": in_app if update_.in_app is msgspec.UNSET else update_.in_app,
