@@ -20,8 +20,9 @@ from uuid_utils.compat import uuid7
 from selflink_api.app import create_app
 from selflink_api.notifications import jobs, push
 from selflink_api.platform.database import build_sqlalchemy_config
-from selflink_api.platform.events import MODERATION_DECIDED
+from selflink_api.platform.events import MATCH_FEATURES_READY, MODERATION_DECIDED
 from selflink_api.platform.jobs import JobContext, JobDefinition
+from selflink_api.rewards.models import RewardContributor, RewardPayout
 from selflink_api.settings import Settings
 from tests.api.conftest import app_client, drain_jobs, make_settings
 from tests.api.content_helpers import relate, write_comment, write_post
@@ -417,3 +418,31 @@ def test_the_push_endpoint_refuses_a_push_signed_by_another_key(endpoint: PushEn
     )
     assert response.status_code == 403
     assert [r.get("refused") for r in endpoint.received() if r["name"] == name] == ["bad signature"]
+
+
+async def test_a_payout_moving_and_refreshed_match_suggestions_are_told(
+    client: Client, settings: Settings
+) -> None:
+    ana = await register(client, "ana")
+    staff = await make_staff(client, settings)
+    config = build_sqlalchemy_config(settings)
+    async with config.create_session_maker()() as session, session.begin():
+        session.add(RewardContributor(key="github:7", user_id=UUID(ana.id)))
+        payout = RewardPayout(
+            period="2026-10",
+            contributor="github:7",
+            amount_cents=1250,
+            currency="USD",
+            state="pending",
+        )
+        session.add(payout)
+    url = f"/api/v1/staff/rewards/payouts/{payout.id}/transitions"
+    for state in ("processing", "processing", "paid"):  # the repeated one publishes nothing
+        moved = await client.post(url, json={"to": state}, headers=staff.headers)
+        assert moved.status_code == 200, moved.text
+    (told,) = await listed(client, ana)
+    assert (told["kind"], told["text"]) == ("payout", "your rewards payout is now paid")
+    assert (told["event_count"], told["subject_id"]) == (2, str(payout.id))
+
+    await publish(client, MATCH_FEATURES_READY, user_id=ana.id)
+    assert (await listed(client, ana))[0]["text"] == "your match suggestions were updated"
