@@ -46,7 +46,10 @@ async def _tell(context: JobContext, events: list[Event]) -> None:
     for result in told:
         if context.live is not None:
             data = {"notification": msgspec.to_builtins(result.view), "unread": result.unread}
-            await context.live.send([result.recipient], LIVE_EVENT, data)
+            try:
+                await context.live.send([result.recipient], LIVE_EVENT, data)
+            except Exception as exc:  # best effort: the row is stored, a client lists it
+                logger.warning("notification_not_sent_live", error=type(exc).__name__)
         for delivery_id in result.due_pushes:
             await context.queue.submit(send_push, {"delivery_id": str(delivery_id)})
 
