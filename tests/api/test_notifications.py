@@ -446,3 +446,25 @@ async def test_a_payout_moving_and_refreshed_match_suggestions_are_told(
 
     await publish(client, MATCH_FEATURES_READY, user_id=ana.id)
     assert (await listed(client, ana))[0]["text"] == "your match suggestions were updated"
+
+
+async def test_concurrent_jobs_collapse_into_one_row(client: Client, settings: Settings) -> None:
+    ana = await register(client, "ana")
+    fans = [await register(client, f"fan{i}") for i in range(5)]
+    post = await write_post(client, ana, "popular")
+    await drain_jobs(client)
+    now = datetime.now(UTC)
+    contexts = [job_context(settings, lambda: now) for _ in fans]  # one engine each
+    async with anyio.create_task_group() as group:
+        for context, fan in zip(contexts, fans, strict=True):
+            group.start_soon(
+                functools.partial(
+                    jobs.on_post_liked,
+                    context,
+                    post_id=post["id"],
+                    user_id=fan.id,
+                    author_id=ana.id,
+                )
+            )
+    (told,) = await listed(client, ana)
+    assert (told["actor_count"], told["event_count"]) == (5, 5)
