@@ -3,6 +3,7 @@ quiet hours across a DST change, Web Push to a real endpoint, the digest, retent
 
 import base64
 import functools
+import json
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -13,8 +14,10 @@ import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 from litestar import Litestar
+from litestar.channels.backends.redis import RedisChannelsPubSubBackend
 from litestar.testing import AsyncTestClient
 from py_vapid import Vapid02
+from redis.asyncio import Redis
 from uuid_utils.compat import uuid7
 
 from selflink_api.app import create_app
@@ -22,6 +25,7 @@ from selflink_api.notifications import jobs, push
 from selflink_api.platform.database import build_sqlalchemy_config
 from selflink_api.platform.events import MATCH_FEATURES_READY, MODERATION_DECIDED
 from selflink_api.platform.jobs import JobContext, JobDefinition
+from selflink_api.platform.realtime import PubSubLiveEvents, user_channel
 from selflink_api.rewards.models import RewardContributor, RewardPayout
 from selflink_api.settings import Settings
 from tests.api.conftest import app_client, drain_jobs, make_settings
@@ -468,3 +472,23 @@ async def test_concurrent_jobs_collapse_into_one_row(client: Client, settings: S
             )
     (told,) = await listed(client, ana)
     assert (told["actor_count"], told["event_count"]) == (5, 5)
+
+
+async def test_a_worker_sends_live_events_through_redis_to_api_processes(redis_url: str) -> None:
+    """A SAQ worker holds no sockets: its live events go on the Redis channel every API
+    process's channels backend listens to."""
+    user_id = uuid7()
+    listener = RedisChannelsPubSubBackend(redis=Redis.from_url(redis_url))
+    worker_redis = Redis.from_url(redis_url)
+    await listener.on_startup()
+    try:
+        await listener.subscribe([user_channel(user_id)])
+        await PubSubLiveEvents(worker_redis).send([user_id], "notification", {"unread": 1})
+        with anyio.fail_after(5):
+            channel, data = await anext(aiter(listener.stream_events()))
+        assert channel == user_channel(user_id)
+        frame = json.loads(data)
+        assert (frame["type"], frame["data"]) == ("notification", {"unread": 1})
+    finally:
+        await listener.on_shutdown()
+        await worker_redis.aclose()
