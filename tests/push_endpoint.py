@@ -7,8 +7,9 @@
   be signed (ES256) by `k`, name this server as `aud`, expire within 24 hours and carry a `sub`;
   the body must decrypt (RFC 8291, aes128gcm) with the subscription's keys. Each push is logged
   as one JSON line: name, decrypted payload, `Topic`, `TTL` (or the reason it was refused).
-- Names steer the answer: `gone-*` answers 410, `flaky-*` answers 500 the first time, `slow-*`
-  holds the answer for 30 seconds (a sender can be killed mid-send).
+- Names steer the answer: `gone-*` answers 410, `flaky-*` answers 500 the first time, `stall-*`
+  holds the first push for 30 seconds (logged as `stalled`) and then refuses it with 503, as a
+  push service that never accepted it: a sender can be killed mid-send.
 """
 
 import argparse
@@ -140,6 +141,11 @@ def handler(endpoint: Endpoint) -> type[BaseHTTPRequestHandler]:
                 endpoint.record({"name": name, "refused": "flaky"})
                 self.answer(500)
                 return
+            if name.startswith("stall-") and first:
+                endpoint.record({"name": name, "stalled": True})
+                time.sleep(30)
+                self.answer(503)
+                return
             endpoint.record(
                 {
                     "name": name,
@@ -148,8 +154,6 @@ def handler(endpoint: Endpoint) -> type[BaseHTTPRequestHandler]:
                     "ttl": self.headers.get("TTL"),
                 }
             )
-            if name.startswith("slow-"):
-                time.sleep(30)
             self.answer(201)
 
     return Handler

@@ -2,10 +2,16 @@
 quiet hours across a DST change, Web Push to a real endpoint, the digest, retention, export."""
 
 import base64
+import contextlib
 import functools
 import json
+import os
+import signal
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -92,6 +98,33 @@ async def publish(client: Client, event: str, **payload: Any) -> None:
         submit = functools.partial(runner.submit, job, payload)
         await anyio.to_thread.run_sync(client.blocking_portal.call, submit)
     await drain_jobs(client)
+
+
+@contextlib.contextmanager
+def push_worker(settings: Settings, delivery_id: UUID) -> "Iterator[subprocess.Popen[bytes]]":
+    """`tests/push_worker.py` sending one delivery, killed with SIGKILL when the block ends."""
+    env = {
+        **os.environ,
+        "SELFLINK_PROFILE": "test",
+        "DATABASE_URL": settings.database_url,
+        "REDIS_URL": "",
+        "SECRET_KEY": settings.secret_key.get_secret_value(),
+        "VAPID_PRIVATE_KEY": settings.vapid_private_key.get_secret_value(),
+        "VAPID_SUBJECT": settings.vapid_subject,
+        "LOG_FILE": "",
+    }
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "tests.push_worker", str(delivery_id)],
+        cwd=Path(__file__).parents[2],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        yield worker
+    finally:
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(timeout=30)
 
 
 def moment(value: Any) -> datetime:
@@ -492,3 +525,39 @@ async def test_a_worker_sends_live_events_through_redis_to_api_processes(redis_u
     finally:
         await listener.on_shutdown()
         await worker_redis.aclose()
+
+
+async def test_a_worker_killed_mid_send_leaves_exactly_one_push(
+    pclient: Client, push_settings: Settings, endpoint: PushEndpoint
+) -> None:
+    """A real sender process claims a push and is killed (SIGKILL) while the push service holds
+    its request; once the lease expires the sweep sends it, and the device gets it once."""
+    ana, ben = await register(pclient, "ana"), await register(pclient, "ben")
+    name = f"stall-{ana.id}"
+    await subscribe(pclient, ana, endpoint, name)
+    await pclient.patch(  # held, so that the test's own worker process is the sender
+        "/api/v1/notifications/preferences",
+        json={"quiet_hours": {"start": "00:00", "end": "23:59"}},
+        headers=ana.headers,
+    )
+    await relate(pclient, ben, "follow", ana)
+    await drain_jobs(pclient)
+    ((raw_id,),) = await sql(push_settings, "SELECT id FROM push_deliveries")
+    delivery_id = UUID(bytes=raw_id) if isinstance(raw_id, bytes) else UUID(str(raw_id))
+    await sql(push_settings, "UPDATE push_deliveries SET not_before = created_at")  # due now
+    with push_worker(push_settings, delivery_id) as worker:
+        with anyio.fail_after(60):
+            while not any(r["name"] == name for r in endpoint.received()):
+                assert worker.poll() is None, worker.stdout.read() if worker.stdout else ""
+                await anyio.sleep(0.05)
+    ((lease_until,),) = await sql(push_settings, "SELECT lease_until FROM push_deliveries")
+    assert lease_until is not None  # claimed, never marked
+    early = job_context(push_settings, lambda: datetime.now(UTC))
+    assert await jobs.sweep_pushes(early) == 0  # the lease still runs
+    expired = moment(lease_until) + timedelta(seconds=1)
+    assert await jobs.sweep_pushes(job_context(push_settings, lambda: expired)) == 1
+    pushes = [r for r in endpoint.received() if r["name"] == name]
+    assert [("stalled" in r, "payload" in r) for r in pushes] == [(True, False), (False, True)]
+    assert pushes[1]["payload"]["delivery_id"] == str(delivery_id)
+    ((status, attempts),) = await sql(push_settings, "SELECT status, attempts FROM push_deliveries")
+    assert (status, attempts) == ("sent", 2)
