@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 from uuid import UUID
 
 import msgspec
-from sqlalchemy import and_, delete, func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -325,7 +325,7 @@ class NotificationService:
         )
         if found is None:
             raise ProblemError(NOT_FOUND, "No such notification.")
-        await self._mark(and_(Notification.id == notification_id))
+        await self._mark(Notification.id == notification_id)
 
     async def mark_all_read(self, user_id: UUID) -> int:
         return await self._mark(Notification.user_id == user_id)
