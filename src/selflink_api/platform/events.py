@@ -12,6 +12,14 @@ from selflink_api.platform.jobs import JobDefinition, JobQueue
 ACCOUNT_DELETED = "account.deleted"
 BIRTH_DATA_CHANGED = "birth_data.changed"
 """Birth data was replaced or removed (PUT or DELETE /astro/birth-data, PATCH /users/me)."""
+SIGNED_OUT_EVERYWHERE = "account.signed_out_everywhere"
+"""user_id; every session of the account was ended by POST /auth/logout-all."""
+PERSON_FOLLOWED = "person.followed"
+"""follower_id, followee_id; only when the follow is new."""
+PAYOUT_STATE_CHANGED = "payout.state_changed"
+"""payout_id, state; when staff move a payout (a repeated transition publishes nothing)."""
+MATCH_FEATURES_READY = "matching.features_ready"
+"""user_id; their matching features were (re)computed, so suggestions for them may change."""
 POST_CREATED = "post.created"
 """post_id, author_id."""
 COMMENT_CREATED = "comment.created"
@@ -25,6 +33,8 @@ PERSON_MENTIONED = "person.mentioned"
 
 MESSAGE_SENT = "message.sent"
 """message_id, thread_id, sender_id; once per message (a retried client id publishes nothing)."""
+MODERATION_DECIDED = "moderation.decided"
+"""decision_id, user_id (the person the decision is about), action, reason; once per decision."""
 
 
 class EventBus:
