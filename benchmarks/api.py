@@ -31,6 +31,7 @@ import os
 import platform
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -41,6 +42,7 @@ from typing import Any
 
 import asyncpg
 import httpx
+import uvicorn
 from litestar import Litestar, get
 from matching_api import precompute, seed_candidates
 from sqlalchemy import select
@@ -82,8 +84,6 @@ def floor_app() -> Litestar:
 
 
 def free_port() -> int:
-    import socket
-
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
@@ -112,7 +112,9 @@ def stop(process: subprocess.Popen[bytes]) -> None:
         process.wait()
 
 
-def wrk(url: str, seconds: float, token: str | None, script: Path | None = None) -> dict[str, float]:
+def wrk(
+    url: str, seconds: float, token: str | None, script: Path | None = None
+) -> dict[str, float]:
     """Requests/s and p50/p99 in ms of 20 keep-alive clients on one wrk thread."""
     command = ["wrk", "-t1", "-c20", f"-d{max(1, round(seconds))}s", "--latency"]
     if token:
@@ -131,7 +133,9 @@ def wrk(url: str, seconds: float, token: str | None, script: Path | None = None)
     return {"rate": rate, "p50": percentile("50"), "p99": percentile("99"), "errors": errors}
 
 
-def walker(folder: Path, name: str, method: str, prefix: str, suffix: str, targets: list[str]) -> Path:
+def walker(
+    folder: Path, name: str, method: str, prefix: str, suffix: str, targets: list[str]
+) -> Path:
     listing = folder / f"{name}.txt"
     listing.write_text("\n".join(targets) + "\n")
     script = folder / f"{name}.lua"
@@ -139,7 +143,9 @@ def walker(folder: Path, name: str, method: str, prefix: str, suffix: str, targe
     return script
 
 
-def prepare_database(kind: str, folder: Path, pool: int) -> tuple[dict[str, str], list[str], list[str]]:
+def prepare_database(
+    kind: str, folder: Path, pool: int
+) -> tuple[dict[str, str], list[str], list[str]]:
     """A migrated database with the pool seeded: the server's environment, handles, post ids."""
     env = dict(SERVER_ENV, MEDIA_STORAGE_URL=(folder / "media").as_uri())
     if kind == "sqlite":
@@ -182,7 +188,10 @@ async def seed_posts(settings: Settings) -> tuple[list[str], list[str]]:
     config = build_sqlalchemy_config(settings)
     async with config.get_session() as session, session.begin():
         people = (await session.execute(select(User.id, User.handle))).all()
-        posts = [Post(author_id=person.id, text=f"hello from {person.handle}", language="en") for person in people]
+        posts = [
+            Post(author_id=person.id, text=f"hello from {person.handle}", language="en")
+            for person in people
+        ]
         session.add_all(posts)
         await session.flush()
         post_ids = [str(post.id) for post in posts]
@@ -190,7 +199,9 @@ async def seed_posts(settings: Settings) -> tuple[list[str], list[str]]:
     return [person.handle for person in people], post_ids
 
 
-def start_selflink(folder: Path, env: dict[str, str], workers: int) -> tuple[str, subprocess.Popen[bytes]]:
+def start_selflink(
+    folder: Path, env: dict[str, str], workers: int
+) -> tuple[str, subprocess.Popen[bytes]]:
     port = free_port()
     command = [SELFLINK_API, "run", "--host", "127.0.0.1", "--port", str(port)]
     if workers > 1:
@@ -218,7 +229,9 @@ def sign_in(url: str) -> str:
         registered.raise_for_status()
         token = registered.json()["session"]["access_token"]
         headers = {"Authorization": f"Bearer {token}"}
-        http.patch("/api/v1/users/me", headers=headers, json={"discoverable": True}).raise_for_status()
+        http.patch(
+            "/api/v1/users/me", headers=headers, json={"discoverable": True}
+        ).raise_for_status()
         http.put(
             "/api/v1/astro/birth-data",
             headers=headers,
@@ -264,61 +277,82 @@ def measure(kind: str, args: argparse.Namespace) -> list[dict[str, Any]]:
             stderr=subprocess.STDOUT,
         )
         floor_url = f"http://127.0.0.1:{floor_port}"
-        wait_serving(floor_url, floor)
-        url, server = start_selflink(folder, env, 1)
         try:
-            token = sign_in(url)
-            cursor = next_cursor(url, token)
-            wrk(f"{url}/api/v1/users/me", 2, token)  # warm-up
-            wrk(f"{floor_url}/health", 2, None)
-            base = wrk(f"{floor_url}/health", args.seconds, None)
-            rows.append({"database": kind, "endpoint": "floor: bare Litestar /health", **base})
-            plan: list[tuple[str, str, Path | None]] = [
-                ("/health", f"{url}/health", None),
-                ("GET /users/me", f"{url}/api/v1/users/me", None),
-                (
-                    "GET /matching/recommendations page 1",
-                    f"{url}/api/v1/matching/recommendations?mode=friends",
-                    None,
-                ),
-                (
-                    "GET /matching/recommendations page 2",
-                    f"{url}/api/v1/matching/recommendations?mode=friends&cursor={cursor}",
-                    None,
-                ),
-                (
-                    "POST /users/{handle}/follow",
-                    url,
-                    walker(folder, "follow", "POST", "/api/v1/users/", "/follow", handles),
-                ),
-                (
-                    "PUT /posts/{id}/like",
-                    url,
-                    walker(folder, "like", "PUT", "/api/v1/posts/", "/like", posts),
-                ),
-            ]
-            for label, target, script in plan:
-                found = wrk(target, args.seconds, token, script)
-                rows.append({"database": kind, "endpoint": label, **found})
+            wait_serving(floor_url, floor)
+            rows += measure_against(floor_url, kind, folder, env, handles, posts, args)
         finally:
-            stop(server)
-        if args.workers > 1:
-            url, server = start_selflink(folder, env, args.workers)
-            try:
-                token = sign_in_again(url)
-                wrk(f"{url}/api/v1/users/me", 2, token)
-                found = wrk(f"{url}/api/v1/users/me", args.seconds, token)
-                one = next(row for row in rows if row["endpoint"] == "GET /users/me")
-                found["vs_one"] = found["rate"] / one["rate"]
-                rows.append(
-                    {"database": kind, "endpoint": f"GET /users/me, {args.workers} workers", **found}
-                )
-            finally:
-                stop(server)
-        stop(floor)
+            stop(floor)
     floor_rate = rows[0]["rate"]
     for row in rows:
         row["of_floor"] = row["rate"] / floor_rate
+    return rows
+
+
+def measure_against(
+    floor_url: str,
+    kind: str,
+    folder: Path,
+    env: dict[str, str],
+    handles: list[str],
+    posts: list[str],
+    args: argparse.Namespace,
+) -> list[dict[str, Any]]:
+    """The floor, then each endpoint of SelfLink (one process, then `args.workers`)."""
+    rows: list[dict[str, Any]] = []
+    url, server = start_selflink(folder, env, 1)
+    try:
+        token = sign_in(url)
+        cursor = next_cursor(url, token)
+        wrk(f"{url}/api/v1/users/me", 2, token)  # warm-up
+        wrk(f"{floor_url}/health", 2, None)
+        base = wrk(f"{floor_url}/health", args.seconds, None)
+        rows.append({"database": kind, "endpoint": "floor: bare Litestar /health", **base})
+        plan: list[tuple[str, str, Path | None]] = [
+            ("/health", f"{url}/health", None),
+            ("GET /users/me", f"{url}/api/v1/users/me", None),
+            (
+                "GET /matching/recommendations page 1",
+                f"{url}/api/v1/matching/recommendations?mode=friends",
+                None,
+            ),
+            (
+                "GET /matching/recommendations page 2",
+                f"{url}/api/v1/matching/recommendations?mode=friends&cursor={cursor}",
+                None,
+            ),
+            (
+                "POST /users/{handle}/follow",
+                url,
+                walker(folder, "follow", "POST", "/api/v1/users/", "/follow", handles),
+            ),
+            (
+                "PUT /posts/{id}/like",
+                url,
+                walker(folder, "like", "PUT", "/api/v1/posts/", "/like", posts),
+            ),
+        ]
+        for label, target, script in plan:
+            found = wrk(target, args.seconds, token, script)
+            rows.append({"database": kind, "endpoint": label, **found})
+    finally:
+        stop(server)
+    if args.workers > 1:
+        url, server = start_selflink(folder, env, args.workers)
+        try:
+            token = sign_in_again(url)
+            wrk(f"{url}/api/v1/users/me", 2, token)
+            found = wrk(f"{url}/api/v1/users/me", args.seconds, token)
+            one = next(row for row in rows if row["endpoint"] == "GET /users/me")
+            found["vs_one"] = found["rate"] / one["rate"]
+            rows.append(
+                {
+                    "database": kind,
+                    "endpoint": f"GET /users/me, {args.workers} workers",
+                    **found,
+                }
+            )
+        finally:
+            stop(server)
     return rows
 
 
@@ -341,19 +375,19 @@ def main() -> None:
     parser.add_argument("--serve-floor", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_floor:
-        import uvicorn
-
         uvicorn.run(floor_app(), host="127.0.0.1", port=args.serve_floor, log_level="warning")
         return
     if not shutil.which("wrk"):
         raise SystemExit("needs wrk: apt-get install wrk")
     print(f"{platform.python_version()} on {platform.machine()}, {os.cpu_count()} cores")
-    rows = [row for kind in args.database or ["sqlite", "postgresql"] for row in measure(kind, args)]
+    rows = [
+        row for kind in args.database or ["sqlite", "postgresql"] for row in measure(kind, args)
+    ]
     print()
     print("| database | endpoint | req/s | p50 ms | p99 ms | of floor | non-2xx |")
     print("|---|---|---|---|---|---|---|")
     for row in rows:
-        extra = f" ({row['vs_one']:.2f}× one)" if "vs_one" in row else ""
+        extra = f" ({row['vs_one']:.2f}x one)" if "vs_one" in row else ""
         print(
             f"| {row['database']} | {row['endpoint']} | {row['rate']:,.0f}{extra} | "
             f"{row['p50']:.1f} | {row['p99']:.1f} | {row['of_floor']:.1%} | {row['errors']} |"

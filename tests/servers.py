@@ -124,3 +124,52 @@ def chat_completions_server(
         finally:
             process.terminate()
             process.wait(timeout=30)
+
+
+@dataclass
+class PushEndpoint:
+    """A running `tests.push_endpoint` process: a Web Push service and browser in one."""
+
+    base_url: str
+    log: Path
+    process: "subprocess.Popen[bytes]"
+
+    def subscribe(self, name: str) -> dict[str, Any]:
+        """A new subscription named `name` (its name steers the answers: see the module)."""
+        response = httpx.post(f"{self.base_url}/subscribe/{name}")
+        response.raise_for_status()
+        return dict(response.json())
+
+    def received(self) -> list[dict[str, Any]]:
+        """Every push it received so far, accepted (`payload`) or refused (`refused`)."""
+        if not self.log.exists():
+            return []
+        return [json.loads(line) for line in self.log.read_text().splitlines()]
+
+
+@contextmanager
+def push_endpoint(folder: Path) -> Iterator[PushEndpoint]:
+    """`tests/push_endpoint.py` on a free port."""
+    port = free_port()
+    root = f"http://127.0.0.1:{port}"
+    log_path = folder / "push-endpoint.log"
+    pushes = folder / "pushes.jsonl"
+    command = [
+        sys.executable,
+        "-m",
+        "tests.push_endpoint",
+        "--port",
+        str(port),
+        "--log",
+        str(pushes),
+    ]
+    with log_path.open("w") as log:
+        process = subprocess.Popen(
+            command, cwd=Path(__file__).parents[1], stdout=log, stderr=subprocess.STDOUT
+        )
+        try:
+            wait_until_serving(root, process, log_path)
+            yield PushEndpoint(root, pushes, process)
+        finally:
+            process.terminate()
+            process.wait(timeout=30)

@@ -43,6 +43,7 @@ from selflink_api.platform.domains import (
     root_controllers,
     template_packages,
 )
+from selflink_api.platform.events import EventBus
 from selflink_api.platform.http import client_ip, serve_with_request_context
 from selflink_api.platform.jobs import (
     SAQ_CONTEXT_KEY,
@@ -59,7 +60,7 @@ from selflink_api.platform.openapi import ApiContract, ClosedStructSchemas, buil
 from selflink_api.platform.pagination import provide_page_request
 from selflink_api.platform.problems import EXCEPTION_HANDLERS
 from selflink_api.platform.ratelimit import AttemptLimiter
-from selflink_api.platform.realtime import Realtime
+from selflink_api.platform.realtime import PubSubLiveEvents, Realtime
 from selflink_api.platform.requests import RequestInputGuard
 from selflink_api.platform.security import requires_admin
 from selflink_api.settings import Settings, load_settings
@@ -100,11 +101,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
     ]
     runner: JobRunner
     if redis is not None:
-        saq = SAQPlugin(config=_saq_config(settings, database))
+        saq = SAQPlugin(config=_saq_config(settings, database, redis, shared.events))
         plugins.extend([saq, ApiProcessOnlyEnqueues(saq)])
         runner = SaqJobRunner(saq.get_queue(settings.job_queue_name))
     else:
-        runner = InProcessJobRunner(settings, database.create_session_maker())
+        runner = InProcessJobRunner(
+            settings, database.create_session_maker(), live=shared.realtime, events=shared.events
+        )
     prometheus = PrometheusConfig(app_name="selflink", prefix="selflink", group_path=True)
     rate_limit = RateLimitConfig(
         rate_limit=("minute", settings.rate_limit_per_minute),
@@ -228,13 +231,19 @@ def _lifespan(
     return lifespan
 
 
-def _saq_config(settings: Settings, database: SQLAlchemyAsyncConfig) -> SAQConfig:
+def _saq_config(
+    settings: Settings, database: SQLAlchemyAsyncConfig, redis: Redis, events: EventBus
+) -> SAQConfig:
     """SAQ on Redis: the same job functions, run by `selflink-api workers run`."""
 
     async def provide_job_context(saq_context: dict[str, Any]) -> None:
         queue = saq_context["worker"].queue
         saq_context[SAQ_CONTEXT_KEY] = JobContext(
-            settings, database.create_session_maker(), SaqJobRunner(queue)
+            settings,
+            database.create_session_maker(),
+            SaqJobRunner(queue),
+            live=PubSubLiveEvents(redis),
+            events=events,
         )
 
     return SAQConfig(

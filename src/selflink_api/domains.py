@@ -15,7 +15,7 @@ DOMAIN_PACKAGES = (
     "system",
     "accounts",
     "social",
-    "notifications",
+    "email",
     "audit",
     "rewards",
     "astro",
@@ -25,6 +25,7 @@ DOMAIN_PACKAGES = (
     "search",
     "mentor",
     "messaging",
+    "notifications",
     "moderation",
 )
 

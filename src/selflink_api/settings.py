@@ -206,6 +206,21 @@ class Settings(BaseSettings):
         int, Field(validation_alias="REALTIME_BAD_FRAMES_ALLOWED", ge=0)
     ] = 10
 
+    # Notifications and Web Push (docs/notifications.md)
+    vapid_private_key: Annotated[SecretStr, Field(validation_alias="VAPID_PRIVATE_KEY")] = (
+        SecretStr("")
+    )
+    """The key pushes are signed with: base64url of the raw P-256 key or its DER; "" = no push."""
+    vapid_subject: Annotated[str, Field(validation_alias="VAPID_SUBJECT")] = (
+        "mailto:admin@selflink.local"
+    )
+    push_lease_seconds: Annotated[int, Field(validation_alias="PUSH_LEASE_SECONDS", ge=5)] = 60
+    push_attempts: Annotated[int, Field(validation_alias="PUSH_ATTEMPTS", ge=1, le=20)] = 6
+    push_retry_seconds: Annotated[float, Field(validation_alias="PUSH_RETRY_SECONDS", gt=0)] = 30.0
+    notification_retention_days: Annotated[
+        int, Field(validation_alias="NOTIFICATION_RETENTION_DAYS", ge=1)
+    ] = 90
+
     # Moderation (docs/moderation.md)
     moderation_word_list: Annotated[str, Field(validation_alias="MODERATION_WORD_LIST")] = ""
     """Words and phrases that flag a new post, comment or message, comma- or newline-separated;

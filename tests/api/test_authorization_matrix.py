@@ -109,6 +109,14 @@ def members_only(status: int, body: Body = no_body) -> tuple[dict[str, int], Bod
     return row(401, 404, status, 404, body)
 
 
+def push_device() -> dict[str, Any]:
+    """A browser's push subscription (a new endpoint each time)."""
+    return {
+        "endpoint": f"https://push.example.org/send/{uuid.uuid4().hex}",
+        "keys": {"p256dh": "B" + "A" * 86, "auth": "A" * 22},
+    }
+
+
 def own_refresh_token(cast: Cast, actor: Person | None) -> dict[str, Any]:
     return {"refresh_token": (actor or cast.owner).refresh_token}
 
@@ -284,6 +292,18 @@ MATRIX: dict[tuple[str, str], tuple[dict[str, int], Body]] = {
     ("DELETE", "/api/v1/messages/{message_id:uuid}"): members_only(204),
     ("PUT", "/api/v1/messages/{message_id:uuid}/reactions/{emoji:str}"): members_only(204),
     ("DELETE", "/api/v1/messages/{message_id:uuid}/reactions/{emoji:str}"): members_only(204),
+    ("GET", "/api/v1/notifications"): signed_in_only(200),
+    ("GET", "/api/v1/notifications/unread-count"): signed_in_only(200),
+    ("POST", "/api/v1/notifications/read-all"): signed_in_only(200),
+    ("POST", "/api/v1/notifications/{notification_id:uuid}/read"): row(401, 404, 204, 404),
+    ("GET", "/api/v1/notifications/preferences"): signed_in_only(200),
+    ("PATCH", "/api/v1/notifications/preferences"): signed_in_only(
+        200, lambda c, a: {"kinds": {"like": {"push": True}}}
+    ),
+    ("GET", "/api/v1/notifications/push/key"): signed_in_only(200),
+    ("GET", "/api/v1/notifications/push/devices"): signed_in_only(200),
+    ("PUT", "/api/v1/notifications/push/devices"): signed_in_only(200, lambda c, a: push_device()),
+    ("DELETE", "/api/v1/notifications/push/devices/{device_id:uuid}"): row(401, 404, 204, 404),
     # Moderation: anyone reports what they can see (not themselves); moderators and up work
     # the queue; {report_id}, {appeal_id} and {decision_id} name nothing.
     ("POST", "/api/v1/reports"): row(
@@ -348,6 +368,18 @@ async def owner_items(
     """What the path names, made by the owner: for thread and message paths a group of the
     owner's with a message in it; otherwise a public post of theirs with a photo, their
     comment on it and a mentor conversation."""
+    if path.startswith("/api/v1/notifications/"):
+        fan = await register(client, f"fan_{uuid.uuid4().hex[:6]}")
+        await client.post(f"/api/v1/users/{owner.handle}/follow", headers=fan.headers)
+        await drain_jobs(client)
+        told = await client.get("/api/v1/notifications", headers=owner.headers)
+        device = await client.put(
+            "/api/v1/notifications/push/devices", json=push_device(), headers=owner.headers
+        )
+        return {
+            "{notification_id:uuid}": told.json()["items"][0]["id"],
+            "{device_id:uuid}": device.json()["id"],
+        }
     if path.startswith(("/api/v1/threads/", "/api/v1/messages/")):
         thread = await client.post(
             "/api/v1/threads/groups", json={"title": "mine"}, headers=owner.headers

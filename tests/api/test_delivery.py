@@ -13,7 +13,7 @@ from aiosmtplib import SMTPConnectError
 from litestar.channels import ChannelsPlugin
 
 from selflink_api.app import create_app
-from selflink_api.notifications.jobs import DELIVERY_ATTEMPTS
+from selflink_api.email.jobs import DELIVERY_ATTEMPTS
 from tests.api.conftest import app_client, drain_jobs, make_settings
 from tests.api.people import register, remember
 from tests.api.test_auth import sql

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from selflink_api.matching import candidates
+from selflink_api.matching import candidates, services
 from selflink_api.settings import Settings
 from selflink_core.matching import load_rules
 from tests.api.astro_helpers import Client, put_birth
@@ -241,3 +241,49 @@ async def test_the_candidate_pool_follows_every_change(
     assert gone.status_code == 204
     refused = await client.get(RECOMMENDATIONS, headers=asker.headers, params={"mode": "friends"})
     assert refused.status_code == 409
+
+
+async def test_a_reading_ranks_once_and_later_pages_follow_it(
+    client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    asker = await join(client, "asker", birth=born("1990-05-17"), **SHARED)
+    for n in range(6):
+        await join(client, f"peer_{n}", birth=born(f"19{84 + n}-0{n + 2}-1{n}"), **SHARED)
+    await drain_jobs(client)
+    first = await recommendations(client, asker, mode="friends", limit=5)
+    shown_first = [item["handle"] for item in first["items"]]
+    assert first["next_cursor"] is not None
+
+    def no_ranking(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("ranked again within a reading")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(services, "rank", no_ranking)
+        patched.setattr(services, "score", no_ranking)
+        again = await recommendations(client, asker, mode="friends", limit=5)
+        assert again == first  # the same screen, neither ranked nor explained again
+    with monkeypatch.context() as patched:
+        patched.setattr(services, "rank", no_ranking)
+        # A newcomer changes the pool: page 2 still follows the reading page 1 started.
+        await join(client, "newcomer", birth=born("1990-05-18"), **SHARED)
+        await drain_jobs(client)
+        hidden = shown_first[0]
+        await client.post(f"/api/v1/users/{hidden}/mute", headers=asker.headers)
+        shown_later, cursor = [], first["next_cursor"]
+        while cursor is not None:
+            page = await recommendations(client, asker, mode="friends", limit=5, cursor=cursor)
+            shown_later += [item["handle"] for item in page["items"]]
+            cursor = page["next_cursor"]
+    assert sorted(shown_first + shown_later) == [f"peer_{n}" for n in range(6)]
+    fresh = await recommendations(client, asker, mode="friends", limit=5)
+    fresh_handles = [item["handle"] for item in fresh["items"]]
+    assert hidden not in fresh_handles  # the mute starts a new reading, with the newcomer
+    assert "newcomer" in await handles(client, asker)
+
+    expired = first["next_cursor"].rsplit(".", 2)
+    unknown = f"{expired[0]}.{'0' * 32}.1"
+    response = await client.get(
+        RECOMMENDATIONS, headers=asker.headers, params={"mode": "friends", "cursor": unknown}
+    )
+    assert response.status_code == 400
+    assert "start again" in response.json()["detail"]

@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,7 +13,14 @@ import pytest
 
 from selflink_api.demo import DEMO_PASSWORD
 from tests.api.people import remember
-from tests.servers import Server, demo_server
+from tests.servers import (
+    SELFLINK_API,
+    STARTUP_SECONDS,
+    Server,
+    demo_server,
+    free_port,
+    wait_until_serving,
+)
 
 SECRET_MARKERS = (
     "hunter2-password",
@@ -112,3 +120,48 @@ def test_unsafe_production_settings_refuse_to_start_in_one_line_each(tmp_path: P
         "error: refusing to start in production: SECRET_KEY is missing or the development default; "
         "DATABASE_URL must point at PostgreSQL, not SQLite; PII_KEYS and PII_INDEX_KEY must be set"
     ]
+
+
+def test_workers_share_the_port_and_stop_together(tmp_path: Path) -> None:
+    """`run --workers 2`: two worker processes behind one port; a SIGTERM to the process a
+    service manager started stops them all (none is left running without a supervisor)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "REDIS_"))}
+    env["DATABASE_URL"] = f"sqlite:///{tmp_path / 'workers.sqlite3'}"
+    env["SELFLINK_MIGRATE_ON_STARTUP"] = "false"
+    subprocess.run(
+        [SELFLINK_API, "database", "upgrade", "--no-prompt"],
+        cwd=tmp_path, env=env, capture_output=True, check=True, timeout=120,
+    )  # fmt: skip
+    port = free_port()
+    log_path = tmp_path / "server.log"
+    with log_path.open("w") as log:
+        process = subprocess.Popen(
+            [SELFLINK_API, "run", "--workers", "2", "--port", str(port)],
+            cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    try:
+        wait_until_serving(f"http://127.0.0.1:{port}", process, log_path)
+        workers = worker_pids(process.pid)
+        assert len(workers) == 2
+        process.terminate()
+        assert process.wait(timeout=60) == 0
+        assert not [pid for pid in workers if Path(f"/proc/{pid}").exists()]
+    finally:
+        if process.poll() is None:
+            process.kill()
+
+
+def worker_pids(parent: int) -> list[int]:
+    """The worker processes `parent` started (Linux's /proc; multiprocessing's resource
+    tracker left out), once two have started."""
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while True:
+        children = Path(f"/proc/{parent}/task/{parent}/children").read_text().split()
+        workers = [
+            int(child)
+            for child in children
+            if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes()
+        ]
+        if len(workers) >= 2 or time.monotonic() > deadline:
+            return workers
+        time.sleep(0.1)

@@ -92,7 +92,7 @@ class AuthController(Controller):
     async def logout_all(
         self, principal: NamedDependency[Principal], accounts: NamedDependency[AccountService]
     ) -> None:
-        await accounts.sessions.revoke_all(principal.id, "logout_all")
+        await accounts.sign_out_everywhere(principal.id)
 
     @post("/password", summary="Change the password (ends other sessions)", status_code=204)
     async def change_password(

@@ -41,8 +41,8 @@ from selflink_api.accounts.models import (
     effective_status,
 )
 from selflink_api.accounts.passwords import PasswordVault, build_hasher, password_problems
-from selflink_api.notifications import services as outbox
-from selflink_api.notifications.jobs import deliver_message
+from selflink_api.email import services as outbox
+from selflink_api.email.jobs import deliver_message
 from selflink_api.platform.crypto import (
     Encrypted,
     EncryptedStore,
@@ -50,7 +50,12 @@ from selflink_api.platform.crypto import (
     token_digest,
 )
 from selflink_api.platform.domains import Shared
-from selflink_api.platform.events import ACCOUNT_DELETED, BIRTH_DATA_CHANGED, EventBus
+from selflink_api.platform.events import (
+    ACCOUNT_DELETED,
+    BIRTH_DATA_CHANGED,
+    SIGNED_OUT_EVERYWHERE,
+    EventBus,
+)
 from selflink_api.platform.jobs import JobQueue
 from selflink_api.platform.problems import (
     CONFLICT,
@@ -668,6 +673,11 @@ class AccountService:
                 for s in sessions
             ],
         }
+
+    async def sign_out_everywhere(self, user_id: UUID) -> None:
+        """End every session; push devices go with them (a subscriber to the event)."""
+        await self.sessions.revoke_all(user_id, "logout_all")
+        await self.toolkit.events.publish(self.jobs, SIGNED_OUT_EVERYWHERE, user_id=str(user_id))
 
     async def delete_account(
         self, principal: Principal, request: schemas.AccountDeletionRequest

@@ -13,7 +13,7 @@ from selflink_api.accounts.services import (
     user_by_handle,
 )
 from selflink_api.audit import services as audit
-from selflink_api.notifications import services as outbox
+from selflink_api.email import services as outbox
 from selflink_api.platform.problems import CONFLICT, NOT_FOUND, ProblemError
 from selflink_api.settings import Profile
 

@@ -4,6 +4,7 @@ from selflink_api.matching import jobs, models
 from selflink_api.matching.candidates import CandidateCache, features_context
 from selflink_api.matching.controllers import MatchingController
 from selflink_api.matching.models import MatchingFeatures, MatchingPreferences
+from selflink_api.matching.readings import ReadingStore
 from selflink_api.matching.services import MatchingToolkit, PreferencesStore, export_for_user
 from selflink_api.platform.crypto import EncryptedStore
 from selflink_api.platform.domains import Domain, Shared
@@ -11,7 +12,9 @@ from selflink_api.platform.events import ACCOUNT_DELETED, BIRTH_DATA_CHANGED
 
 
 def build_toolkit(shared: Shared) -> MatchingToolkit:
-    return MatchingToolkit(shared.settings, shared.cipher, CandidateCache(shared.cipher))
+    return MatchingToolkit(
+        shared.settings, shared.cipher, CandidateCache(shared.cipher), ReadingStore(shared.redis)
+    )
 
 
 DOMAIN = Domain(

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from selflink_api.accounts.birth import ephemeris_source
 from selflink_api.matching.services import FeatureStore
 from selflink_api.platform.crypto import build_cipher
+from selflink_api.platform.events import MATCH_FEATURES_READY
 from selflink_api.platform.jobs import CronSchedule, JobContext, background_job
 
 logger = structlog.get_logger("selflink.matching")
@@ -27,6 +28,7 @@ async def refresh_features(context: JobContext, user_id: str) -> None:
     `birth_data.changed`)."""
     async with context.session() as session:
         await _store(context, session).refresh([UUID(user_id)])
+    await context.publish(MATCH_FEATURES_READY, user_id=user_id)
 
 
 @background_job("matching.forget_user", timeout_seconds=60)

@@ -49,6 +49,13 @@ from selflink_api.matching.features import (
     person_of,
 )
 from selflink_api.matching.models import MatchingFeatures, MatchingPreferences, MatchingRevision
+from selflink_api.matching.readings import (
+    READING_PEOPLE,
+    ExplainedPage,
+    Reading,
+    ReadingStore,
+    reading_key,
+)
 from selflink_api.matching.schemas import (
     DatingPreferences,
     Match,
@@ -78,7 +85,6 @@ from selflink_core import astro, matching
 from selflink_core.matching import (
     LENSES,
     RULES_VERSION,
-    InvalidCursor,
     MatchingError,
     MatchResult,
     mutual_dating_mask,
@@ -103,6 +109,7 @@ class MatchingToolkit:
     settings: Settings
     cipher: PersonalDataCipher
     candidates: CandidateCache
+    readings: ReadingStore
 
     @property
     def ephemeris(self) -> astro.EphemerisSource:
@@ -455,33 +462,54 @@ def _reasons(result: MatchResult) -> list[Reason]:
     return [msgspec.convert(reason.to_dict(), Reason) for reason in result.reasons]
 
 
-@dataclass(frozen=True)
-class RankedPage:
-    results: list[tuple[UUID, MatchResult]]
-    next_cursor: str | None
-
-
-def _ranked_page(
-    pool: CandidatePool, me: int, rows: np.ndarray[Any, Any], cursor: str | None, size: int
-) -> RankedPage:
-    """Rank the candidates at `rows` for the person at `me` in one pass, cut the page, and
-    explain each person on it."""
-    person = person_of(pool.records[me])
-    ranking = rank(person, pool.matrix.take(rows))
+def _read_pages(pool: CandidatePool, me: int, rows: np.ndarray[Any, Any], size: int) -> Reading:
+    """Rank the candidates at `rows` for the person at `me` once, and cut every page of the
+    reading from that ranking (the best `READING_PEOPLE` of each lens are all a reading can
+    show, so paging only looks at those)."""
+    ranking = rank(person_of(pool.records[me]), pool.matrix.take(rows))
     shared = ranking.lenses != NO_LENS  # no data in common: nothing to recommend on
     rows = rows[shared]
-    page = select_page(
-        ranking.ranking_scores[shared],
-        ranking.lenses[shared],
-        pool.keys[rows],
-        cursor=cursor,
-        page_size=size,
+    scores, lenses, keys = ranking.ranking_scores[shared], ranking.lenses[shared], pool.keys[rows]
+    order = np.lexsort((keys, -scores))
+    best = np.sort(
+        np.concatenate(
+            [order[lenses[order] == lens][:READING_PEOPLE] for lens in np.unique(lenses)]
+            or [np.zeros(0, dtype=np.intp)]
+        )
     )
-    results = []
-    for index in page.rows:
-        row = int(rows[index])
-        results.append((pool.user_ids[row], score(person, person_of(pool.records[row]))))
-    return RankedPage(results, page.next_cursor)
+    pages: list[list[str]] = []
+    cursor: str | None = None
+    while len(pages) * size < READING_PEOPLE:
+        page = select_page(scores[best], lenses[best], keys[best], cursor=cursor, page_size=size)
+        pages.append([str(pool.user_ids[int(rows[best[index]])]) for index in page.rows])
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    return Reading(pages=pages)
+
+
+def _explained(pool: CandidatePool, me: int, user_ids: list[str]) -> ExplainedPage:
+    """Scores and reasons of the people on one page (those still in the pool)."""
+    person = person_of(pool.records[me])
+    shown, items = [], []
+    for user_id in user_ids:
+        row = pool.positions.get(UUID(user_id))
+        if row is None:
+            continue
+        result = score(person, person_of(pool.records[row]))
+        shown.append(user_id)
+        items.append(
+            Recommendation(
+                handle="",
+                display_name="",
+                total=result.total,
+                ranking_score=result.ranking_score,
+                lens=result.lens,
+                scores=_scores(result),
+                reasons=_reasons(result),
+            )
+        )
+    return ExplainedPage(user_ids=shown, items=items)
 
 
 def _today() -> dt.date:
@@ -615,7 +643,7 @@ class MatchingService:
     async def recommendations(
         self, user_id: UUID, mode: str, cursor: str | None, size: int
     ) -> RecommendationPage:
-        page_cursor = _page_cursor(mode, cursor)
+        position = _page_position(mode, cursor)
         me_user = await self.session.get(User, user_id)
         if me_user is None or not me_user.discoverable:
             raise ProblemError(
@@ -638,24 +666,45 @@ class MatchingService:
         ages = ages_on(records, _today())
         keep = ((records["modes"] & bit) != 0) & same_age_group_mask(int(ages[me]), ages)
         keep[me] = False
-        for hidden in await self._hidden_from(user_id):
-            position = pool.positions.get(hidden)
-            if position is not None:
-                keep[position] = False
+        hidden = await self._hidden_from(user_id)
+        for person in hidden:
+            row = pool.positions.get(person)
+            if row is not None:
+                keep[row] = False
         if mode == "dating":
             keep &= self._dating_mask(pool, me, ages)
-        try:
-            ranked = await anyio.to_thread.run_sync(
-                _ranked_page, pool, me, np.flatnonzero(keep), page_cursor, size
+        key, index = position or (
+            reading_key(user_id, mode, size, pool.revision, _today(), hidden),
+            0,
+        )
+        readings = self.toolkit.readings
+        reading = await readings.reading(key)
+        if reading is None:
+            if position is not None:
+                raise ProblemError(
+                    BAD_REQUEST, "This list has expired; start again without a cursor."
+                )
+            reading = await anyio.to_thread.run_sync(
+                _read_pages, pool, me, np.flatnonzero(keep), size
             )
-        except InvalidCursor:
-            raise _bad_cursor() from None
+            await readings.keep_reading(key, reading)
+        if index >= len(reading.pages):
+            raise _bad_cursor()
+        page = await readings.page(key, index)
+        if page is None:
+            page = await anyio.to_thread.run_sync(_explained, pool, me, reading.pages[index])
+            await readings.keep_page(key, index, page)
+        shown = [
+            (UUID(person), item)
+            for person, item in zip(page.user_ids, page.items, strict=True)
+            if UUID(person) not in hidden
+        ]
         people = {
             row.id: row
             for row in (
                 await self.session.execute(
                     select(User.id, User.handle, User.display_name).where(
-                        User.id.in_([user for user, _ in ranked.results])
+                        User.id.in_([person for person, _ in shown])
                     )
                 )
             ).all()
@@ -663,21 +712,17 @@ class MatchingService:
         return RecommendationPage(
             mode=mode,
             items=[
-                Recommendation(
-                    handle=people[user].handle,
-                    display_name=people[user].display_name,
-                    total=result.total,
-                    ranking_score=result.ranking_score,
-                    lens=result.lens,
-                    scores=_scores(result),
-                    reasons=_reasons(result),
+                msgspec.structs.replace(
+                    item, handle=people[person].handle, display_name=people[person].display_name
                 )
-                for user, result in ranked.results
-                if user in people
+                for person, item in shown
+                if person in people
             ],
-            next_cursor=None
-            if ranked.next_cursor is None
-            else mode + CURSOR_SEPARATOR + ranked.next_cursor,
+            next_cursor=(
+                CURSOR_SEPARATOR.join((mode, key, str(index + 1)))
+                if index + 1 < len(reading.pages)
+                else None
+            ),
         )
 
     @staticmethod
@@ -716,14 +761,17 @@ def _bad_cursor() -> ProblemError:
     )
 
 
-def _page_cursor(mode: str, cursor: str | None) -> str | None:
-    """The core's cursor inside ours, which also names the mode it belongs to."""
+def _page_position(mode: str, cursor: str | None) -> tuple[str, int] | None:
+    """The reading and page index a cursor names (`mode.reading.index`); None for page 1."""
     if cursor is None:
         return None
-    cursor_mode, separator, inner = cursor.partition(CURSOR_SEPARATOR)
-    if not separator or cursor_mode != mode or not inner:
+    parts = cursor.split(CURSOR_SEPARATOR)
+    if len(parts) != 3 or parts[0] != mode or not parts[1].isalnum() or not parts[2].isdigit():
         raise _bad_cursor()
-    return inner
+    index = int(parts[2])
+    if not 0 < index < READING_PEOPLE:
+        raise _bad_cursor()
+    return parts[1], index
 
 
 async def export_for_user(

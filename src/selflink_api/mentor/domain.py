@@ -2,6 +2,7 @@
 
 from selflink_api.astro.services import AstroToolkit
 from selflink_api.matching.candidates import CandidateCache
+from selflink_api.matching.readings import ReadingStore
 from selflink_api.matching.services import MatchingToolkit
 from selflink_api.mentor import jobs, models
 from selflink_api.mentor.controllers import MentorController, MentorStaffController
@@ -28,7 +29,9 @@ def build_toolkit(shared: Shared) -> Replies:
         cipher=shared.cipher,
         limiter=shared.limiter,
         astro=AstroToolkit(settings, shared.cipher, shared.limiter, shared.events),
-        matching=MatchingToolkit(settings, shared.cipher, CandidateCache(shared.cipher)),
+        matching=MatchingToolkit(
+            settings, shared.cipher, CandidateCache(shared.cipher), ReadingStore(shared.redis)
+        ),
         quota=FlatQuota(settings.mentor_daily_quota),
         resources=crisis_resources(settings),
     )

@@ -1111,6 +1111,19 @@ async def tidy_groups(session: AsyncSession, thread_ids: Sequence[UUID] | None =
     return len(gone)
 
 
+async def members_told_of(session: AsyncSession, thread_id: UUID, sender_id: UUID) -> list[UUID]:
+    """Who hears of a message in a thread (its members but the sender): for notifications."""
+    return list(
+        (
+            await session.scalars(
+                select(ThreadMember.user_id).where(
+                    ThreadMember.thread_id == thread_id, ThreadMember.user_id != sender_id
+                )
+            )
+        ).all()
+    )
+
+
 # What moderation reads and does ------------------------------------------------------------------
 
 

@@ -1,1 +1,1 @@
-"""Outgoing messages to people: an outbox table, delivered by a background job."""
+"""In-app notifications, push and the email digest: what concerns a person, told once."""

@@ -1,6 +1,9 @@
 """Database engine, sessions and migrations for PostgreSQL (asyncpg) and embedded SQLite."""
 
+import asyncio
 import importlib
+import sqlite3
+import weakref
 from collections.abc import Callable, Iterable
 from contextvars import ContextVar
 from pathlib import Path
@@ -19,8 +22,10 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import JSON, Connection, MetaData, event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine.interfaces import DBAPIConnection
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.types import TypeEngine
+from sqlalchemy.util.concurrency import await_only, in_greenlet
 
 from selflink_api.settings import Settings
 
@@ -86,7 +91,7 @@ def _postgres_reads_autocommit(
     In PostgreSQL's default READ COMMITTED each statement sees its own snapshot even inside a
     transaction, so reading without one sees exactly the same rows and saves the BEGIN and
     COMMIT round trips of every read. Set at each checkout, so a connection serves a write
-    request next in a transaction again. SQLite keeps its deferred reader (`_sqlite_begin`).
+    request next in a transaction again. SQLite keeps its deferred reader (`SQLiteWriters`).
     """
     dbapi_connection.autocommit = reading_only.get()
 
@@ -99,15 +104,67 @@ def _sqlite_pragmas(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEn
     dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
 
 
-def _sqlite_begin(connection: Connection) -> None:
-    """Take SQLite's write lock when a writing transaction starts, not at its first write.
+SQLITE_WRITER_WAIT_SECONDS = 10.0
+"""How long a writer waits for its turn (as SQLite's own `busy_timeout`) before failing."""
 
-    A deferred transaction that reads and then writes can fail with SQLITE_BUSY when another
-    writer committed meanwhile; starting every writing transaction as a writer makes them queue
-    instead. A GET or HEAD never writes (a test holds every route to it), so it starts a
-    deferred reader, which in WAL mode runs beside the writer instead of queueing behind it.
+
+class SQLiteWriters:
+    """This process's SQLite writers take turns in the event loop, first come first served.
+
+    SQLite has one writer at a time. A transaction that writes takes the write lock at its
+    `BEGIN IMMEDIATE` (not at its first write: a deferred transaction that reads and then
+    writes can fail with SQLITE_BUSY when another writer committed meanwhile). Left to
+    themselves, concurrent writers would each retry that lock in SQLite's busy handler,
+    sleeping up to 100 ms between tries: seconds of latency under load while the CPU idles.
+    Here each waits on an asyncio lock instead and begins the moment the previous writer
+    commits or rolls back; other processes (Redis workers, operator commands) still meet
+    the busy handler. A GET or HEAD never writes (a test holds every route to it), so it
+    starts a deferred reader, which in WAL mode runs beside the writer and waits for nobody.
     """
-    connection.exec_driver_sql("BEGIN" if reading_only.get() else "BEGIN IMMEDIATE")
+
+    def __init__(self) -> None:
+        self._turns: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    def begin(self, connection: Connection) -> None:
+        if reading_only.get():
+            connection.exec_driver_sql("BEGIN")
+            return
+        if in_greenlet():
+            turn = self._turns.setdefault(asyncio.get_running_loop(), asyncio.Lock())
+            try:
+                await_only(asyncio.wait_for(turn.acquire(), SQLITE_WRITER_WAIT_SECONDS))
+            except TimeoutError:
+                msg = "database is locked (no turn to write)"
+                raise OperationalError(
+                    "BEGIN IMMEDIATE", None, sqlite3.OperationalError(msg)
+                ) from None
+            connection.info[_WRITER_TURN] = turn
+        try:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            self.end(connection)
+            raise
+
+    @staticmethod
+    def end(connection: Connection) -> None:
+        """After COMMIT or ROLLBACK: the next writer's turn."""
+        _pass_turn(connection.info)
+
+    @staticmethod
+    def returned(_dbapi_connection: DBAPIConnection, record: ConnectionPoolEntry) -> None:
+        """A connection back in the pool never keeps a turn, however its transaction ended."""
+        _pass_turn(record.info)
+
+
+_WRITER_TURN = "selflink_sqlite_writer_turn"
+
+
+def _pass_turn(info: dict[Any, Any]) -> None:
+    turn = info.pop(_WRITER_TURN, None)
+    if turn is not None:
+        turn.release()
 
 
 def build_sqlalchemy_config(settings: Settings) -> SQLAlchemyAsyncConfig:
@@ -141,8 +198,13 @@ def build_sqlalchemy_config(settings: Settings) -> SQLAlchemyAsyncConfig:
         ),
     )
     if settings.is_sqlite:
-        event.listen(config.get_engine().sync_engine, "connect", _sqlite_pragmas)
-        event.listen(config.get_engine().sync_engine, "begin", _sqlite_begin)
+        engine = config.get_engine().sync_engine
+        writers = SQLiteWriters()
+        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", writers.begin)
+        event.listen(engine, "commit", writers.end)
+        event.listen(engine, "rollback", writers.end)
+        event.listen(engine, "checkin", writers.returned)
     else:
         event.listen(config.get_engine().sync_engine, "checkout", _postgres_reads_autocommit)
     return config

@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequenc
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import structlog
 from croniter import croniter
@@ -27,6 +27,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from selflink_api.settings import Settings
 
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from uuid import UUID
+
+    from selflink_api.platform.events import EventBus
+
 logger = structlog.get_logger("selflink.jobs")
 
 JobFunction = Callable[..., Awaitable[Any]]
@@ -34,6 +40,12 @@ JobFunction = Callable[..., Awaitable[Any]]
 
 def system_clock() -> datetime:
     return datetime.now(UTC)
+
+
+class LiveEvents(Protocol):
+    """Where a job sends live events to people (`platform/realtime.py`)."""
+
+    async def send(self, user_ids: "Iterable[UUID | str]", event_type: str, data: Any) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -45,6 +57,16 @@ class JobContext:
     queue: "JobRunner"
     clock: Callable[[], datetime] = system_clock
     """The time jobs judge by (ages, what lies in the future); tests give a fixed one."""
+    live: LiveEvents | None = None
+    """Live events to people's open connections; None where the app wired none."""
+    events: "EventBus | None" = None
+    """The app's event bus, for facts a job establishes (`publish`)."""
+
+    async def publish(self, event: str, **payload: Any) -> None:
+        """Submit `event`'s subscribers; call it once the job's transaction committed."""
+        if self.events is not None:
+            for job in self.events.subscribers_of(event):
+                await self.queue.submit(job, payload)
 
     @contextlib.asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
@@ -160,12 +182,16 @@ class InProcessJobRunner:
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
     clock: Callable[[], datetime] = system_clock
     failures: list[Exception] | None = None
+    live: LiveEvents | None = None
+    events: "EventBus | None" = None
     _tasks: set["asyncio.Task[None]"] = field(default_factory=set)
     _cron_tasks: set["asyncio.Task[None]"] = field(default_factory=set)
 
     @property
     def context(self) -> JobContext:
-        return JobContext(self.settings, self.session_maker, self, self.clock)
+        return JobContext(
+            self.settings, self.session_maker, self, self.clock, live=self.live, events=self.events
+        )
 
     async def submit(self, job: JobDefinition, kwargs: Mapping[str, Any]) -> None:
         task = asyncio.create_task(self._run(job, dict(kwargs)), name=f"job:{job.name}")

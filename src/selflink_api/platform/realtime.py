@@ -19,6 +19,7 @@ from uuid import UUID
 
 import msgspec
 from litestar.channels import ChannelsPlugin
+from litestar.channels.backends.redis import RedisChannelsPubSubBackend
 from redis.asyncio import Redis
 
 from selflink_api.platform.jobs import JobQueue
@@ -53,6 +54,10 @@ class Realtime:
         if channels:
             self.channels.publish(event_frame(event_type, data), channels)
 
+    async def send(self, user_ids: Iterable[UUID | str], event_type: str, data: Any) -> None:
+        """`send_now` for jobs run in this process (`JobContext.live`)."""
+        self.send_now(user_ids, event_type, data)
+
     def send_after_commit(
         self, jobs: JobQueue, user_ids: Iterable[UUID | str], event_type: str, data: Any
     ) -> None:
@@ -63,6 +68,19 @@ class Realtime:
             self.send_now(recipients, event_type, data)
 
         jobs.after_commit(publish)
+
+
+class PubSubLiveEvents:
+    """Live events from a worker process, which holds no sockets: published on the Redis pub/sub
+    channels every API process's channels backend listens to (`JobContext.live`)."""
+
+    def __init__(self, redis: Redis) -> None:
+        self._backend = RedisChannelsPubSubBackend(redis=redis)
+
+    async def send(self, user_ids: Iterable[UUID | str], event_type: str, data: Any) -> None:
+        channels = [user_channel(user_id) for user_id in user_ids]
+        if channels:
+            await self._backend.publish(event_frame(event_type, data), channels)
 
 
 class RealtimeState:

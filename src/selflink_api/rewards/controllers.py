@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from selflink_api.accounts.controllers import ACCOUNT_DEPENDENCIES
 from selflink_api.accounts.services import Principal
+from selflink_api.platform.events import PAYOUT_STATE_CHANGED
 from selflink_api.platform.jobs import JobQueue
 from selflink_api.platform.openapi import problems
 from selflink_api.platform.pagination import PageRequest
@@ -367,6 +368,8 @@ class RewardsStaffController(Controller):
         data: JSONBody[schemas.TransitionRequest],
         principal: NamedDependency[Principal],
         payouts: NamedDependency[PayoutService],
+        request: Request[Any, Any, Any],
+        jobs: NamedDependency[JobQueue],
     ) -> schemas.PayoutDetail:
         payout, changed = await payouts.transition(
             payout_id,
@@ -377,6 +380,10 @@ class RewardsStaffController(Controller):
             external_ref=data.external_ref,
             note=data.note,
         )
+        if changed:
+            await request.app.state.shared.events.publish(
+                jobs, PAYOUT_STATE_CHANGED, payout_id=str(payout.id), state=payout.state
+            )
         history = [
             schemas.TransitionView(
                 from_state=t.from_state,

@@ -158,3 +158,12 @@ class PayoutService:
                 )
             ).all()
         )
+
+
+async def payout_recipient(session: AsyncSession, payout_id: UUID) -> UUID | None:
+    """The account a payout goes to (its contributor's linked account), for notifications."""
+    return await session.scalar(
+        select(RewardContributor.user_id)
+        .join(RewardPayout, RewardPayout.contributor == RewardContributor.key)
+        .where(RewardPayout.id == payout_id)
+    )

@@ -1,6 +1,8 @@
 """HTTP endpoints of the social graph."""
 
-from litestar import Controller, delete, get, post
+from typing import Any
+
+from litestar import Controller, Request, delete, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -9,14 +11,19 @@ from selflink_api.accounts.auth import ANONYMOUS_ALLOWED
 from selflink_api.accounts.controllers import ACCOUNT_DEPENDENCIES
 from selflink_api.accounts.schemas import PublicProfile
 from selflink_api.accounts.services import Principal
+from selflink_api.platform.jobs import JobQueue
 from selflink_api.platform.pagination import CursorPage, PageRequest
 from selflink_api.social.services import SocialService
 
 People = CursorPage[PublicProfile]
 
 
-def provide_social_service(db_session: NamedDependency[AsyncSession]) -> SocialService:
-    return SocialService(db_session)
+def provide_social_service(
+    request: Request[Any, Any, Any],
+    db_session: NamedDependency[AsyncSession],
+    jobs: NamedDependency[JobQueue],
+) -> SocialService:
+    return SocialService(db_session, request.app.state.shared.events, jobs)
 
 
 class SocialController(Controller):

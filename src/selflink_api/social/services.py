@@ -23,6 +23,8 @@ from selflink_api.accounts.models import AccountStatus, ProfileVisibility, User
 from selflink_api.accounts.schemas import Counts, PublicProfile
 from selflink_api.accounts.services import user_by_handle
 from selflink_api.platform.crypto import PersonalDataCipher
+from selflink_api.platform.events import PERSON_FOLLOWED, EventBus
+from selflink_api.platform.jobs import JobQueue
 from selflink_api.platform.pagination import PageRequest, paginate
 from selflink_api.platform.problems import FORBIDDEN, ProblemError
 from selflink_api.social.models import Block, Follow, Mute
@@ -37,8 +39,11 @@ class Relationship:
 
 
 class SocialService:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(
+        self, session: AsyncSession, events: EventBus | None = None, jobs: JobQueue | None = None
+    ) -> None:
         self.session = session
+        self.events, self.jobs = events, jobs
 
     async def user_by_handle(self, handle: str) -> User:
         """An existing, not deleted account; 404 otherwise."""
@@ -154,6 +159,13 @@ class SocialService:
         ):
             self.session.add(Follow(follower_id=viewer_id, followee_id=other.id))
             await self.session.flush()
+            if self.events is not None and self.jobs is not None:
+                await self.events.publish(
+                    self.jobs,
+                    PERSON_FOLLOWED,
+                    follower_id=str(viewer_id),
+                    followee_id=str(other.id),
+                )
 
     async def unfollow(self, viewer_id: UUID, handle: str) -> None:
         other = await self._other(viewer_id, handle, "unfollow")

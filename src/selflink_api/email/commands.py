@@ -23,7 +23,7 @@ def outbox_group() -> None:
 @click.option("--limit", default=20, show_default=True, help="How many recent held emails.")
 def list_outbox(app: "Litestar", limit: int) -> None:
     """Show emails held because no SMTP server is configured (never in production)."""
-    from selflink_api.notifications import services as outbox
+    from selflink_api.email import services as outbox
     from selflink_api.settings import Profile
 
     shared: Shared = app.state.shared
