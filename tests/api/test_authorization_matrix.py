@@ -352,7 +352,16 @@ PLACEHOLDERS = {
     "{decision_id:uuid}": "0192e1a0-0000-7000-8000-000000000006",
 }
 
-OWNED_IDS = ("post_id", "comment_id", "media_id", "message_id", "session_id", "thread_id")
+OWNED_IDS = (
+    "post_id",
+    "comment_id",
+    "media_id",
+    "message_id",
+    "session_id",
+    "thread_id",
+    "notification_id",
+    "device_id",
+)
 """Path ids `owner_items` makes; the others name nothing (`PLACEHOLDERS`)."""
 
 REQUIRED_QUERIES = {
