@@ -17,6 +17,7 @@ DOMAIN_PACKAGES = (
     "social",
     "notifications",
     "audit",
+    "payments",
     "rewards",
     "astro",
     "matching",
