@@ -9,7 +9,6 @@ from selflink_api.mentor.models import MentorMemory, MentorMessage
 from selflink_api.mentor.providers import build_provider
 from selflink_api.mentor.replies import Replies
 from selflink_api.mentor.services import (
-    FlatQuota,
     MentorToolkit,
     crisis_resources,
     erase_user,
@@ -17,6 +16,7 @@ from selflink_api.mentor.services import (
     memory_context,
     message_context,
 )
+from selflink_api.payments.services import EntitlementQuota
 from selflink_api.platform.crypto import EncryptedStore
 from selflink_api.platform.domains import Domain, Shared
 
@@ -29,7 +29,7 @@ def build_toolkit(shared: Shared) -> Replies:
         limiter=shared.limiter,
         astro=AstroToolkit(settings, shared.cipher, shared.limiter, shared.events),
         matching=MatchingToolkit(settings, shared.cipher, CandidateCache(shared.cipher)),
-        quota=FlatQuota(settings.mentor_daily_quota),
+        quota=EntitlementQuota(settings),
         resources=crisis_resources(settings),
     )
     return Replies(toolkit, build_provider(settings))

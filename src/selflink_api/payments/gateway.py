@@ -76,12 +76,17 @@ class StripeGateway:
         self, operation: str, call: Callable[[], Awaitable[Any]]
     ) -> dict[str, Any] | None:
         """The object, or None when Stripe says it does not exist."""
-        try:
-            return dict((await call()).to_dict())
-        except stripe.InvalidRequestError as exc:
-            if exc.http_status == 404:
-                return None
-            return await self._object(operation, call)  # the same failure, mapped
+
+        async def found_or_none() -> Any:
+            try:
+                return await call()
+            except stripe.InvalidRequestError as exc:
+                if exc.http_status == 404:
+                    return None
+                raise
+
+        found = await self._call(operation, found_or_none)
+        return None if found is None else dict(found.to_dict())
 
     async def create_customer(self, user_id: str) -> str:
         customer = await self._object(
