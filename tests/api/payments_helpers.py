@@ -51,6 +51,15 @@ class LocalStripe:
         }
         return make_settings(database_url, **(values | overrides))
 
+    def reset(self) -> None:
+        """Forget every object (the month's balance transactions are this test's alone), and
+        create the plans' prices again."""
+        flushed = httpx.delete(
+            f"{self.base_url}/_config/data", headers={"Authorization": f"Bearer {API_KEY}"}
+        )
+        flushed.raise_for_status()
+        create_prices(self.client)
+
     def subscribe(self, customer_id: str, price: str = PRICE_MONTHLY) -> dict[str, Any]:
         """What Checkout does once the person pays: a card, then an active subscription
         whose first invoice is paid by a charge."""
@@ -110,24 +119,28 @@ def localstripe_server(folder: Path) -> Iterator[LocalStripe]:
             client = stripe.StripeClient(
                 API_KEY, base_addresses={"api": base_url}, max_network_retries=0
             )
-            product = client.v1.products.create(params={"name": "SelfLink Plus"})
-            for price, amount, interval in (
-                (PRICE_MONTHLY, MONTHLY_CENTS, "month"),
-                (PRICE_YEARLY, 9000, "year"),
-            ):
-                client.v1.plans.create(
-                    params={  # type: ignore[typeddict-unknown-key]
-                        "id": price,
-                        "product": product.id,
-                        "amount": amount,
-                        "currency": "eur",
-                        "interval": interval,
-                    }
-                )
+            create_prices(client)
             yield LocalStripe(base_url, client)
         finally:
             process.terminate()
             process.wait(timeout=30)
+
+
+def create_prices(client: stripe.StripeClient) -> None:
+    product = client.v1.products.create(params={"name": "SelfLink Plus"})
+    for price, amount, interval in (
+        (PRICE_MONTHLY, MONTHLY_CENTS, "month"),
+        (PRICE_YEARLY, 9000, "year"),
+    ):
+        client.v1.plans.create(
+            params={  # type: ignore[typeddict-unknown-key]
+                "id": price,
+                "product": product.id,
+                "amount": amount,
+                "currency": "eur",
+                "interval": interval,
+            }
+        )
 
 
 def stripe_event(kind: str, obj: dict[str, Any], *, created: int | None = None) -> dict[str, Any]:

@@ -648,6 +648,16 @@ class RevenueLedger:
             ).all()
         )
 
+    async def booked_after(self, period: str, moment: datetime) -> int:
+        """How many transactions were booked into `period` after `moment` (a version's commit):
+        a rewards month locks only when none were, so its frozen figures are the ones used."""
+        found = await self.session.scalar(
+            select(func.count())
+            .select_from(RevenueEntry)
+            .where(RevenueEntry.period == period, RevenueEntry.created_at > moment)
+        )
+        return int(found or 0)
+
     async def freeze(self, period: str, *, frozen_by: str) -> None:
         """Freeze a month's figures (a rewards lock): later transactions of it book later."""
         await self.session.execute(
