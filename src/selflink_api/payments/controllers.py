@@ -1,6 +1,7 @@
 """HTTP endpoints of payments: plans, my plan, Stripe checkout and portal links, Stripe's
 webhook, and staff's view of the events received."""
 
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -13,11 +14,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from selflink_api.accounts.controllers import ACCOUNT_DEPENDENCIES
 from selflink_api.accounts.services import Principal
 from selflink_api.payments import plans, schemas
+from selflink_api.payments.gateway import StripeGateway
 from selflink_api.payments.jobs import process_event
 from selflink_api.payments.models import EventStatus, StripeEvent
 from selflink_api.payments.services import (
     BillingService,
-    PaymentsToolkit,
     events_page,
     plan_summary,
     record_event,
@@ -29,26 +30,33 @@ from selflink_api.platform.openapi import problems
 from selflink_api.platform.pagination import PageRequest
 from selflink_api.platform.problems import PAYLOAD_TOO_LARGE, ProblemError
 from selflink_api.platform.security import requires_staff
+from selflink_api.settings import Settings
 
 PUBLIC = {"exclude_from_auth": True}
 STRIPE_SIGNATURE = "stripe-signature"
 
 
-def provide_toolkit(request: Request[Any, Any, Any]) -> PaymentsToolkit:
-    toolkit: PaymentsToolkit = request.app.state.payments
-    return toolkit
+def provide_settings(request: Request[Any, Any, Any]) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
 
 
-def provide_billing(
-    db_session: NamedDependency[AsyncSession], toolkit: NamedDependency[PaymentsToolkit]
-) -> BillingService:
-    return BillingService(db_session, toolkit)
+async def provide_billing(
+    db_session: NamedDependency[AsyncSession], settings: NamedDependency[Settings]
+) -> AsyncIterator[BillingService]:
+    """A Stripe client for this request only: its connections never outlive the request's
+    event loop."""
+    gateway = StripeGateway(settings)
+    try:
+        yield BillingService(db_session, settings, gateway)
+    finally:
+        await gateway.aclose()
 
 
 PAYMENTS_DEPENDENCIES = {
     **ACCOUNT_DEPENDENCIES,
-    "toolkit": Provide(provide_toolkit, sync_to_thread=False),
-    "billing": Provide(provide_billing, sync_to_thread=False),
+    "settings": Provide(provide_settings, sync_to_thread=False),
+    "billing": Provide(provide_billing),
 }
 
 
@@ -70,7 +78,7 @@ class PaymentsController(Controller):
     dependencies = PAYMENTS_DEPENDENCIES
 
     @get("/plans", opt=PUBLIC, summary="The plans and what each gives")
-    async def plans(self, toolkit: NamedDependency[PaymentsToolkit]) -> list[schemas.PlanView]:
+    async def plans(self, settings: NamedDependency[Settings]) -> list[schemas.PlanView]:
         return [
             schemas.PlanView(
                 key=plan.key,
@@ -81,7 +89,7 @@ class PaymentsController(Controller):
                     plan.entitlements, schemas.EntitlementsView, from_attributes=True
                 ),
             )
-            for plan in plans.plans(toolkit.settings)
+            for plan in plans.plans(settings)
         ]
 
     @get("/me", summary="My plan and what it gives now")
@@ -89,9 +97,9 @@ class PaymentsController(Controller):
         self,
         principal: NamedDependency[Principal],
         db_session: NamedDependency[AsyncSession],
-        toolkit: NamedDependency[PaymentsToolkit],
+        settings: NamedDependency[Settings],
     ) -> schemas.MyPlan:
-        summary = await plan_summary(db_session, toolkit.settings, principal.id)
+        summary = await plan_summary(db_session, settings, principal.id)
         return msgspec.convert(summary, schemas.MyPlan)
 
     @post(
@@ -130,16 +138,16 @@ class PaymentsController(Controller):
         self,
         request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
-        toolkit: NamedDependency[PaymentsToolkit],
+        settings: NamedDependency[Settings],
         jobs: NamedDependency[JobQueue],
     ) -> schemas.WebhookAccepted:
         body = await request.body()
-        if len(body) > toolkit.settings.stripe_webhook_max_bytes:
+        if len(body) > settings.stripe_webhook_max_bytes:
             raise ProblemError(
                 PAYLOAD_TOO_LARGE,
-                f"Payloads are limited to {toolkit.settings.stripe_webhook_max_bytes} bytes.",
+                f"Payloads are limited to {settings.stripe_webhook_max_bytes} bytes.",
             )
-        event = verify_event(toolkit.settings, body, request.headers.get(STRIPE_SIGNATURE))
+        event = verify_event(settings, body, request.headers.get(STRIPE_SIGNATURE))
         recorded = await record_event(db_session, event, body)
         if recorded.is_new:
             await jobs.enqueue(process_event, event_row_id=str(recorded.event.id))

@@ -8,15 +8,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from selflink_api.payments import jobs, models
 from selflink_api.payments.controllers import PaymentsController, PaymentsStaffController
-from selflink_api.payments.gateway import StripeGateway
-from selflink_api.payments.services import PaymentsToolkit, plan_summary
-from selflink_api.platform.domains import Domain, Shared
+from selflink_api.payments.services import plan_summary
+from selflink_api.platform.domains import Domain
 from selflink_api.platform.events import ACCOUNT_DELETED
 from selflink_api.settings import Settings
-
-
-def build_toolkit(shared: Shared) -> PaymentsToolkit:
-    return PaymentsToolkit(shared.settings, StripeGateway(shared.settings))
 
 
 async def account_plan(
@@ -33,5 +28,4 @@ DOMAIN = Domain(
     schedules=jobs.SCHEDULES,
     subscriptions={ACCOUNT_DELETED: (jobs.cancel_for_deleted_account,)},
     plan=account_plan,
-    toolkit=build_toolkit,
 )

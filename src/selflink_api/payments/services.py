@@ -95,17 +95,6 @@ def _insert(session: AsyncSession) -> Any:
     return postgresql_insert if dialect == "postgresql" else sqlite_insert
 
 
-@dataclass(frozen=True)
-class PaymentsToolkit:
-    """Long-lived helpers of payments, built once per app: the settings and Stripe's client."""
-
-    settings: Settings
-    gateway: StripeGateway
-
-    async def aclose(self) -> None:
-        await self.gateway.aclose()
-
-
 # Subscriptions and entitlements -------------------------------------------------------------
 
 
@@ -168,10 +157,10 @@ class EntitlementQuota:
 
 
 class BillingService:
-    def __init__(self, session: AsyncSession, toolkit: PaymentsToolkit) -> None:
+    def __init__(self, session: AsyncSession, settings: Settings, gateway: StripeGateway) -> None:
         self.session = session
-        self.settings = toolkit.settings
-        self.gateway = toolkit.gateway
+        self.settings = settings
+        self.gateway = gateway
 
     async def customer_id(self, user_id: UUID) -> str:
         """The account's Stripe customer, created at Stripe on first need. Stripe's idempotency
