@@ -14,6 +14,7 @@ from litestar.testing import AsyncTestClient
 from selflink_api.app import create_app
 from selflink_api.payments.jobs import StripeUnavailableError, process_event
 from tests.api.conftest import app_client, drain_jobs
+from tests.api.matching_helpers import born, join
 from tests.api.payments_helpers import (
     MONTHLY_CENTS,
     PRICE_MONTHLY,
@@ -311,3 +312,30 @@ async def test_plans_are_public_and_checkout_refuses_unknown_plans(client: Clien
     )
     assert refused.status_code == 422
     assert PRICE_MONTHLY not in refused.text
+
+
+async def test_plus_shows_more_recommendation_pages_a_day(
+    database_url: str, localstripe: LocalStripe
+) -> None:
+    settings = localstripe.settings(
+        database_url, PAYMENTS_FREE_RECOMMENDATION_PAGES=1, PAYMENTS_PLUS_RECOMMENDATION_PAGES=3
+    )
+    async with app_client(create_app(settings)) as client:
+        free = await join(client, "free_one", birth=born("1990-05-17"))
+        plus = await join(client, "plus_one", birth=born("1991-06-18"))
+        await subscribed(client, localstripe, plus)
+        await drain_jobs(client)
+
+        async def page(person: Person) -> int:
+            response = await client.get(
+                "/api/v1/matching/recommendations?mode=friends", headers=person.headers
+            )
+            return response.status_code
+
+        assert [await page(free) for _ in range(2)] == [200, 429]
+        assert [await page(plus) for _ in range(4)] == [200, 200, 200, 429]
+        used_up = await client.get(
+            "/api/v1/matching/recommendations?mode=friends", headers=free.headers
+        )
+        assert int(used_up.headers["retry-after"]) <= 86_400
+        assert "1 pages of recommendations a day" in used_up.json()["detail"]
