@@ -122,6 +122,11 @@ async def test_checkout_invoice_paid_then_refund(client: Client, localstripe: Lo
     assert mine["entitlements"]["mentor_daily_quota"] == 500
     me = (await client.get("/api/v1/users/me", headers=person.headers)).json()
     assert me["plan"]["tier"] == "plus"
+    export = (await client.get("/api/v1/users/me/export", headers=person.headers)).json()
+    assert export["payments"]["stripe_customer"] == done["customer"]
+    assert [s["status"] for s in export["payments"]["subscriptions"]] == ["active"]
+    sealed = await sql(client.app.state.settings, "SELECT ciphertext FROM payments_stripe_events")
+    assert sealed and all(done["customer"].encode() not in bytes(row[0]) for row in sealed)
     assert await ledger(client) == [
         ("charge", MONTHLY_CENTS, FEE_900, MONTHLY_CENTS - FEE_900, "eur", "webhook")
     ]

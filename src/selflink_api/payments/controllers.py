@@ -148,7 +148,7 @@ class PaymentsController(Controller):
                 f"Payloads are limited to {settings.stripe_webhook_max_bytes} bytes.",
             )
         event = verify_event(settings, body, request.headers.get(STRIPE_SIGNATURE))
-        recorded = await record_event(db_session, event, body)
+        recorded = await record_event(db_session, request.app.state.shared.cipher, event, body)
         if recorded.is_new:
             await jobs.enqueue(process_event, event_row_id=str(recorded.event.id))
         return schemas.WebhookAccepted(

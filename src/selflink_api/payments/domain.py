@@ -8,7 +8,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from selflink_api.payments import jobs, models
 from selflink_api.payments.controllers import PaymentsController, PaymentsStaffController
-from selflink_api.payments.services import plan_summary
+from selflink_api.payments.models import StripeEvent
+from selflink_api.payments.services import event_context, export_for_user, plan_summary
+from selflink_api.platform.crypto import EncryptedStore
 from selflink_api.platform.domains import Domain
 from selflink_api.platform.events import ACCOUNT_DELETED
 from selflink_api.settings import Settings
@@ -28,4 +30,8 @@ DOMAIN = Domain(
     schedules=jobs.SCHEDULES,
     subscriptions={ACCOUNT_DELETED: (jobs.cancel_for_deleted_account,)},
     plan=account_plan,
+    export=export_for_user,
+    encrypted_stores=(
+        EncryptedStore("Stripe events", StripeEvent, lambda row: event_context(row.event_id)),
+    ),
 )

@@ -16,6 +16,7 @@ from selflink_api.payments.services import (
     reconcile_month,
     subscriptions_to_cancel,
 )
+from selflink_api.platform.crypto import build_cipher
 from selflink_api.platform.jobs import CronSchedule, JobContext, background_job
 from selflink_api.platform.problems import ProblemError
 
@@ -36,7 +37,9 @@ async def process_event(context: JobContext, event_row_id: str) -> str:
     try:
         try:
             async with context.session() as session:
-                row = await process_stored_event(session, context.settings, gateway, row_id)
+                row = await process_stored_event(
+                    session, context.settings, build_cipher(context.settings), gateway, row_id
+                )
                 status = row.status if row is not None else "gone"
         except ProblemError as failure:
             async with context.session() as session:

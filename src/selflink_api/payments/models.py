@@ -64,7 +64,9 @@ class EventStatus(StrEnum):
 
 
 class StripeEvent(Base):
-    """A verified webhook event, stored once by Stripe's event id; processed by a job."""
+    """A verified webhook event, stored once by Stripe's event id; processed by a job. Its
+    body names the customer (Checkout sends their email and address), so it is sealed with
+    the personal-data cipher, bound to the event id (`services.event_context`)."""
 
     __tablename__ = "payments_stripe_events"
     __table_args__ = (
@@ -75,7 +77,8 @@ class StripeEvent(Base):
     event_id: Mapped[str] = mapped_column(String(255), unique=True)
     event_type: Mapped[str] = mapped_column(String(100))
     stripe_created: Mapped[int] = mapped_column(BigInteger)
-    payload: Mapped[bytes] = mapped_column(LargeBinary)
+    key_id: Mapped[str] = mapped_column(String(32))
+    ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
     status: Mapped[str] = mapped_column(String(16), default=EventStatus.RECEIVED)
     outcome: Mapped[str] = mapped_column(String(500), default="")
     attempts: Mapped[int] = mapped_column(Integer, default=0)

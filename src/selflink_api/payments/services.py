@@ -30,6 +30,7 @@ from selflink_api.payments.models import (
     StripeEvent,
     Subscription,
 )
+from selflink_api.platform.crypto import Encrypted, PersonalDataCipher
 from selflink_api.platform.pagination import PageRequest, paginate
 from selflink_api.platform.problems import (
     BAD_REQUEST,
@@ -153,6 +154,35 @@ class EntitlementQuota:
         return (await entitlements(session, self.settings, user_id)).mentor_daily_quota
 
 
+async def export_for_user(
+    session: AsyncSession, _cipher: PersonalDataCipher, user_id: UUID
+) -> dict[str, Any]:
+    """The account export's part: the Stripe customer and the subscriptions."""
+    customer = await session.scalar(
+        select(StripeCustomer.customer_id).where(StripeCustomer.user_id == user_id)
+    )
+    rows = (
+        await session.scalars(
+            select(Subscription).where(Subscription.user_id == user_id).order_by(Subscription.id)
+        )
+    ).all()
+    return {
+        "stripe_customer": customer,
+        "subscriptions": [
+            {
+                "id": row.subscription_id,
+                "status": row.status,
+                "plan": row.plan_key,
+                "current_period_end": row.current_period_end.isoformat()
+                if row.current_period_end
+                else None,
+                "cancel_at_period_end": row.cancel_at_period_end,
+            }
+            for row in rows
+        ],
+    }
+
+
 # Customers, checkout and the portal ----------------------------------------------------------
 
 
@@ -253,17 +283,25 @@ class Recorded:
     is_new: bool
 
 
-async def record_event(session: AsyncSession, event: Mapping[str, Any], body: bytes) -> Recorded:
+def event_context(event_id: str) -> bytes:
+    return b"stripe_event:" + event_id.encode()
+
+
+async def record_event(
+    session: AsyncSession, cipher: PersonalDataCipher, event: Mapping[str, Any], body: bytes
+) -> Recorded:
     """Store the event once by its Stripe id: the unique key and an insert that ignores a
     conflict make any number of simultaneous deliveries store one row; only the delivery
     whose insert took effect reports `is_new` (and enqueues the processing)."""
+    sealed = cipher.encrypt(body, context=event_context(event["id"]))
     inserted = await session.scalar(
         _insert(session)(StripeEvent)
         .values(
             event_id=event["id"],
             event_type=str(event["type"])[:100],
             stripe_created=event["created"],
-            payload=body,
+            key_id=sealed.key_id,
+            ciphertext=sealed.blob,
             status=EventStatus.RECEIVED,
             outcome="",
             attempts=0,
@@ -323,8 +361,11 @@ class EventProcessor:
         self.gateway = gateway
         self.ledger = RevenueLedger(session)
 
-    async def process(self, row: StripeEvent) -> Outcome:
-        event = json.loads(row.payload)
+    async def process(self, row: StripeEvent, cipher: PersonalDataCipher) -> Outcome:
+        body = cipher.decrypt(
+            Encrypted(row.key_id, row.ciphertext), context=event_context(row.event_id)
+        )
+        event = json.loads(body)
         kind, obj = event["type"], event["data"]["object"]
         outcome = Outcome()
         if kind == "checkout.session.completed":
@@ -456,7 +497,11 @@ class EventProcessor:
 
 
 async def process_stored_event(
-    session: AsyncSession, settings: Settings, gateway: StripeGateway, row_id: UUID
+    session: AsyncSession,
+    settings: Settings,
+    cipher: PersonalDataCipher,
+    gateway: StripeGateway,
+    row_id: UUID,
 ) -> StripeEvent | None:
     """Process a received (or replayed) event; a Stripe failure propagates as a ProblemError
     after the caller recorded it (see `payments.process_event`)."""
@@ -467,7 +512,7 @@ async def process_stored_event(
     if not (row.event_type in HANDLED_EVENTS or row.event_type.startswith(DISPUTE_PREFIX)):
         row.status, row.outcome = EventStatus.IGNORED, f"{row.event_type} is not handled"
         return row
-    outcome = await EventProcessor(session, settings, gateway).process(row)
+    outcome = await EventProcessor(session, settings, gateway).process(row, cipher)
     row.status, row.outcome = EventStatus.PROCESSED, str(outcome)
     return row
 
