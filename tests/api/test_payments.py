@@ -126,7 +126,8 @@ async def test_checkout_invoice_paid_then_refund(client: Client, localstripe: Lo
     assert export["payments"]["stripe_customer"] == done["customer"]
     assert [s["status"] for s in export["payments"]["subscriptions"]] == ["active"]
     sealed = await sql(client.app.state.settings, "SELECT ciphertext FROM payments_stripe_events")
-    assert sealed and all(done["customer"].encode() not in bytes(row[0]) for row in sealed)
+    assert len(sealed) == 2
+    assert all(done["customer"].encode() not in bytes(row[0]) for row in sealed)
     assert await ledger(client) == [
         ("charge", MONTHLY_CENTS, FEE_900, MONTHLY_CENTS - FEE_900, "eur", "webhook")
     ]
@@ -344,3 +345,43 @@ async def test_plus_shows_more_recommendation_pages_a_day(
         )
         assert int(used_up.headers["retry-after"]) <= 86_400
         assert "1 pages of recommendations a day" in used_up.json()["detail"]
+
+
+def dispute_transaction(number: int, amount: int, fee: int, category: str) -> dict[str, Any]:
+    return {
+        "id": f"txn_dispute_{number}_{int(time.time() * 1000)}",
+        "object": "balance_transaction",
+        "amount": amount,
+        "fee": fee,
+        "net": amount - fee,
+        "currency": "eur",
+        "created": int(time.time()),
+        "reporting_category": category,
+        "type": "adjustment",
+        "source": "du_test",
+    }
+
+
+async def test_a_dispute_books_its_withdrawal_and_reinstatement(
+    client: Client, localstripe: LocalStripe
+) -> None:
+    """localstripe has no disputes: these events are signed payloads embedding their balance
+    transactions, as Stripe sends them."""
+    person = await register(client)
+    done = await subscribed(client, localstripe, person)
+    charge = done["invoice"]["charge"]["id"]
+    withdrawn = dispute_transaction(1, -MONTHLY_CENTS, 1500, "dispute")
+    reinstated = dispute_transaction(2, MONTHLY_CENTS, -1500, "dispute_reversal")
+    for kind, transaction in (
+        ("charge.dispute.created", withdrawn),
+        ("charge.dispute.funds_reinstated", reinstated),
+    ):
+        dispute = {"id": "du_test", "object": "dispute", "charge": charge}
+        event = stripe_event(kind, {**dispute, "balance_transactions": [transaction]})
+        assert (await deliver(client, event)).status_code == 200
+    await drain_jobs(client)
+    assert [row[:4] for row in await ledger(client)] == [
+        ("charge", MONTHLY_CENTS, FEE_900, MONTHLY_CENTS - FEE_900),
+        ("dispute_reversal", MONTHLY_CENTS, -1500, MONTHLY_CENTS + 1500),
+        ("dispute", -MONTHLY_CENTS, 1500, -MONTHLY_CENTS - 1500),
+    ]

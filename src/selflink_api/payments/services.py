@@ -387,7 +387,8 @@ class EventProcessor:
             await self._import_charge(str(obj["id"]), outcome, refunds=True)
         elif kind.startswith(DISPUTE_PREFIX):
             for transaction in obj.get("balance_transactions") or []:
-                await self._import_transaction(ident(transaction), outcome)
+                embedded = transaction if isinstance(transaction, dict) else None
+                await self._import_transaction(ident(transaction), outcome, embedded)
         return outcome
 
     async def _link_customer(self, session_object: Mapping[str, Any]) -> None:
@@ -483,12 +484,19 @@ class EventProcessor:
             for refund in (charge.get("refunds") or {}).get("data") or []:
                 await self._import_transaction(ident(refund.get("balance_transaction")), outcome)
 
-    async def _import_transaction(self, transaction_id: str, outcome: Outcome) -> None:
+    async def _import_transaction(
+        self, transaction_id: str, outcome: Outcome, embedded: Mapping[str, Any] | None = None
+    ) -> None:
+        """Book a balance transaction: the copy a signed event embeds in full (a dispute's
+        withdrawal and reinstatement), else the one fetched from Stripe by id."""
         if not transaction_id:
             return
         if await self.ledger.has(transaction_id):
             return
-        transaction = await self.gateway.balance_transaction(transaction_id)
+        complete = embedded is not None and {"amount", "currency", "created"} <= embedded.keys()
+        transaction = (
+            embedded if complete else await self.gateway.balance_transaction(transaction_id)
+        )
         if transaction is None:
             outcome.notes.append(f"{transaction_id}: unknown at Stripe")
             return
