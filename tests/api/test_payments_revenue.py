@@ -190,10 +190,24 @@ async def test_the_month_from_checkout_to_a_verified_rewards_snapshot(
     )
     assert verified.exit_code == 0, verified.stdout
 
-    code, _, err = await operator(
-        database_url, localstripe, "rewards", "lock", "--period", period, "--force"
+    async with app_client(create_app(settings)) as client:
+        localstripe.refund(charge, 100)  # after version 1, before the lock
+        refunded_again = stripe_event("charge.refunded", {"id": charge, "object": "charge"})
+        assert (await deliver(client, refunded_again)).status_code == 200
+        await drain_jobs(client)
+    lock = ("rewards", "lock", "--period", period, "--force")
+    code, _, err = await operator(database_url, localstripe, *lock)
+    assert (code, err.strip()) == (
+        2,
+        f"error: 1 Stripe transaction was booked into {period} after version 1; commit a new "
+        "version (--revenue-from payments) before locking.",
     )
+    recommit = ("rewards", "snapshot", "--period", period, "--revenue-from", "payments")
+    code, _, err = await operator(database_url, localstripe, *recommit, "--commit")
     assert code == 0, err
+    code, _, err = await operator(database_url, localstripe, *lock)
+    assert code == 0, err
+    month |= {"refunds": -400, "net": month["net"] - 100, "transactions": 4}
     async with app_client(create_app(settings)) as client:
         localstripe.refund(charge, 200)
         late = stripe_event("charge.refunded", {"id": charge, "object": "charge"})
