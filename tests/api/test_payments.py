@@ -385,3 +385,25 @@ async def test_a_dispute_books_its_withdrawal_and_reinstatement(
         ("dispute_reversal", MONTHLY_CENTS, -1500, MONTHLY_CENTS + 1500),
         ("dispute", -MONTHLY_CENTS, 1500, -MONTHLY_CENTS - 1500),
     ]
+
+
+async def test_plus_asks_the_mentor_more_a_day(database_url: str, localstripe: LocalStripe) -> None:
+    settings = localstripe.settings(
+        database_url, MENTOR_DAILY_QUOTA=1, PAYMENTS_PLUS_MENTOR_DAILY_QUOTA=2
+    )
+    async with app_client(create_app(settings)) as client:
+        free = await register(client)
+        plus = await register(client)
+        await subscribed(client, localstripe, plus)
+
+        async def ask(person: Person) -> int:
+            response = await client.post(
+                "/api/v1/mentor/replies",
+                json={"mode": "chat", "text": "How do I start?"},
+                headers=person.headers,
+            )
+            await drain_jobs(client)
+            return response.status_code
+
+        assert [await ask(free) for _ in range(2)] == [202, 429]
+        assert [await ask(plus) for _ in range(3)] == [202, 202, 429]
