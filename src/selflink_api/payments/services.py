@@ -40,6 +40,7 @@ from selflink_api.platform.problems import (
     UNAVAILABLE,
     ProblemError,
 )
+from selflink_api.platform.values import SAFE_INTEGER_MAX
 from selflink_api.settings import Settings
 
 logger = structlog.get_logger("selflink.payments")
@@ -270,6 +271,7 @@ def verify_event(settings: Settings, body: bytes, signature: str | None) -> dict
         or not 1 <= len(event["id"]) <= 255
         or not isinstance(event.get("type"), str)
         or not isinstance(event.get("created"), int)
+        or not 0 < event["created"] < SAFE_INTEGER_MAX
         or not isinstance(event.get("data"), dict)
         or not isinstance(event["data"].get("object"), dict)
     ):
