@@ -15,7 +15,7 @@ from litestar.testing import AsyncTestClient
 from typer.testing import CliRunner
 
 from selflink_api.app import create_app
-from selflink_api.payments.services import month_of, next_month
+from selflink_api.payments.ledger import month_of, next_month
 from selflink_cli.main import app as selflink_cli
 from tests.api.conftest import app_client, drain_jobs
 from tests.api.operator import selflink_api

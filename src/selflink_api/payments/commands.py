@@ -13,8 +13,8 @@ from selflink_api.platform.commands import OperatorGroup, run_in_database
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
+    from selflink_api.payments.ledger import RevenueFigures
     from selflink_api.payments.models import RevenueEntry
-    from selflink_api.payments.services import RevenueFigures
 
 PERIOD_HELP = "A month, YYYY-MM."
 CSV_COLUMNS = (
@@ -59,7 +59,7 @@ def figures_json(figures: "RevenueFigures") -> dict[str, Any]:
 @click.option("--csv", "as_csv", is_flag=True, help="One CSV line per balance transaction.")
 def revenue(period: str, as_json: bool, as_csv: bool) -> None:
     """A month's revenue in minor units: gross, refunds, disputes, fees, net, transactions."""
-    from selflink_api.payments.services import RevenueLedger
+    from selflink_api.payments.ledger import RevenueLedger
     from selflink_api.settings import load_settings
 
     if as_json and as_csv:
@@ -117,7 +117,7 @@ def revenue(period: str, as_json: bool, as_csv: bool) -> None:
 def reconcile(period: str) -> None:
     """Book the month's balance transactions Stripe lists that no webhook brought."""
     from selflink_api.payments.gateway import StripeGateway
-    from selflink_api.payments.services import reconcile_month
+    from selflink_api.payments.ledger import reconcile_month
     from selflink_api.settings import load_settings
 
     settings = load_settings()

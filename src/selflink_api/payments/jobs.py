@@ -7,13 +7,12 @@ from uuid import UUID
 import structlog
 
 from selflink_api.payments.gateway import StripeGateway
+from selflink_api.payments.ledger import month_of, reconcile_month
 from selflink_api.payments.services import (
     EventProcessor,
     Outcome,
     mark_failed,
-    month_of,
     process_stored_event,
-    reconcile_month,
     subscriptions_to_cancel,
 )
 from selflink_api.platform.crypto import build_cipher

@@ -160,7 +160,7 @@ async def ledger_figures(
     min_payout_cents: int,
 ) -> "tuple[Figures, dict[str, object]]":
     """The month's figures from the revenue ledger, and what they were made of."""
-    from selflink_api.payments.services import RevenueLedger
+    from selflink_api.payments.ledger import RevenueLedger
     from selflink_api.platform.problems import CONFLICT, ProblemError
     from selflink_core.rewards import Figures
 

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import undefer
 
 from selflink_api.audit import services as audit
-from selflink_api.payments.services import RevenueLedger
+from selflink_api.payments.ledger import RevenueLedger
 from selflink_api.platform.problems import CONFLICT, NOT_FOUND, ProblemError
 from selflink_api.rewards.ledger import LedgerService
 from selflink_api.rewards.models import (
