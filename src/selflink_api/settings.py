@@ -221,6 +221,41 @@ class Settings(BaseSettings):
         int, Field(validation_alias="NOTIFICATION_RETENTION_DAYS", ge=1)
     ] = 90
 
+    # Payments (docs/payments.md): Stripe, reached with its own client at STRIPE_API_BASE
+    stripe_api_key: Annotated[SecretStr, Field(validation_alias="STRIPE_API_KEY")] = SecretStr("")
+    stripe_api_base: Annotated[str, Field(validation_alias="STRIPE_API_BASE")] = (
+        "https://api.stripe.com"
+    )
+    stripe_webhook_secret: Annotated[SecretStr, Field(validation_alias="STRIPE_WEBHOOK_SECRET")] = (
+        SecretStr("")
+    )
+    stripe_webhook_tolerance_seconds: Annotated[
+        int, Field(validation_alias="STRIPE_WEBHOOK_TOLERANCE_SECONDS", ge=1)
+    ] = 300
+    stripe_webhook_max_bytes: Annotated[
+        int, Field(validation_alias="STRIPE_WEBHOOK_MAX_BYTES", ge=1024)
+    ] = 524_288
+    stripe_timeout_seconds: Annotated[
+        float, Field(validation_alias="STRIPE_TIMEOUT_SECONDS", gt=0)
+    ] = 10.0
+    stripe_max_retries: Annotated[int, Field(validation_alias="STRIPE_MAX_RETRIES", ge=0)] = 2
+    stripe_price_plus_monthly: Annotated[
+        str, Field(validation_alias="STRIPE_PRICE_PLUS_MONTHLY")
+    ] = ""
+    stripe_price_plus_yearly: Annotated[str, Field(validation_alias="STRIPE_PRICE_PLUS_YEARLY")] = (
+        ""
+    )
+    payments_grace_days: Annotated[int, Field(validation_alias="PAYMENTS_GRACE_DAYS", ge=0)] = 7
+    payments_plus_mentor_daily_quota: Annotated[
+        int, Field(validation_alias="PAYMENTS_PLUS_MENTOR_DAILY_QUOTA", ge=1)
+    ] = 500
+    payments_free_recommendation_pages: Annotated[
+        int, Field(validation_alias="PAYMENTS_FREE_RECOMMENDATION_PAGES", ge=1)
+    ] = 50
+    payments_plus_recommendation_pages: Annotated[
+        int, Field(validation_alias="PAYMENTS_PLUS_RECOMMENDATION_PAGES", ge=1)
+    ] = 1000
+
     # Outgoing mail: smtp://user:password@host:587 (STARTTLS) or smtps://...:465
     smtp_url: Annotated[SecretStr, Field(validation_alias="SMTP_URL")] = SecretStr("")
     mail_from: Annotated[str, Field(validation_alias="MAIL_FROM")] = (

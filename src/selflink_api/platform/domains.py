@@ -38,6 +38,12 @@ for a job subscribes to `account.deleted` instead)."""
 CountsProvider = Callable[[AsyncSession, UUID], Awaitable[Mapping[str, int]]]
 """Numbers shown on a person's own account (e.g. followers), by name."""
 
+PlanProvider = Callable[[AsyncSession, Settings, UUID], Awaitable[Mapping[str, Any]]]
+"""The plan a person is on now, shown on their own account (`GET /users/me`): `plan`, `tier`,
+`status`, `current_period_end`, `cancel_at_period_end` and `entitlements` (name → number).
+Declared by the billing domain, so accounts show it without importing billing; at most one
+domain declares it, and without one the account shows no plan."""
+
 
 @runtime_checkable
 class ClosingToolkit(Protocol):
@@ -60,6 +66,7 @@ class Shared:
     export_sections: Mapping[str, ExportSection]
     erasers: tuple[Eraser, ...]
     counts: tuple[CountsProvider, ...]
+    plan: PlanProvider | None = None
 
 
 @dataclass(frozen=True)
@@ -87,6 +94,7 @@ class Domain:
     export: ExportSection | None = None
     erase: Eraser | None = None
     counts: CountsProvider | None = None
+    plan: PlanProvider | None = None
     encrypted_stores: tuple[EncryptedStore[Any], ...] = ()
     toolkit: Callable[[Shared], object] | None = None
     templates: bool = False
@@ -146,6 +154,10 @@ def build_shared(
     realtime: Realtime,
 ) -> Shared:
     domains = tuple(domains)
+    plans = [d.plan for d in domains if d.plan is not None]
+    if len(plans) > 1:
+        msg = "more than one domain declares the account's plan"
+        raise ValueError(msg)
     return Shared(
         settings=settings,
         cipher=cipher,
@@ -157,6 +169,7 @@ def build_shared(
         export_sections={d.name: d.export for d in domains if d.export is not None},
         erasers=tuple(d.erase for d in domains if d.erase is not None),
         counts=tuple(d.counts for d in domains if d.counts is not None),
+        plan=plans[0] if plans else None,
     )
 
 
