@@ -20,8 +20,7 @@ from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.plugins.prometheus import PrometheusConfig
 from litestar.plugins.structlog import StructlogPlugin
-from litestar.stores.memory import MemoryStore
-from litestar.stores.redis import RedisStore
+from litestar.stores.base import Store
 from litestar.stores.registry import StoreRegistry
 from litestar.template import TemplateConfig
 from litestar.types import Receive, Scope, Send
@@ -62,6 +61,7 @@ from selflink_api.platform.ratelimit import AttemptLimiter
 from selflink_api.platform.realtime import Realtime
 from selflink_api.platform.requests import RequestInputGuard
 from selflink_api.platform.security import requires_admin
+from selflink_api.platform.stores import shared_store
 from selflink_api.settings import Settings, load_settings
 
 API_VERSION_PREFIX = "/api/v1"
@@ -185,10 +185,8 @@ def provide_job_queue() -> JobQueue:
 
 
 def _store_factory(redis: Redis | None) -> Any:
-    def factory(name: str) -> MemoryStore | RedisStore:
-        if redis is None:
-            return MemoryStore()
-        return RedisStore(redis, namespace=f"selflink:{name}", handle_client_shutdown=False)
+    def factory(name: str) -> Store:
+        return shared_store(redis, name)
 
     return factory
 
