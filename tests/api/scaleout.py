@@ -242,6 +242,18 @@ class Processes:
     def worker(self, index: int) -> "subprocess.Popen[bytes]":
         return self._start(f"worker-{index}", "workers", "run")
 
+    def wait_for_workers(self, count: int) -> None:
+        """Until workers 0..count-1 have started their SAQ loop (each logs "Worker starting"),
+        plus a moment for its first sweep. (A job dequeued during a sweep can be swept by
+        mistake: SAQ marks it active just after moving it, see docs/operations.md.)"""
+
+        def started() -> bool:
+            logs = [self.folder / f"worker-{index}.log" for index in range(count)]
+            return all(log.exists() and "Worker starting" in log.read_text() for log in logs)
+
+        wait_for(started, SERVER_SECONDS * 4, f"{count} workers to start")
+        time.sleep(0.5)
+
     def output(self) -> str:
         return "".join(
             path.read_text(errors="replace") for path in sorted(self.folder.glob("*.out"))

@@ -120,6 +120,7 @@ def test_two_api_processes_and_two_workers_share_one_postgres_and_redis(
     clock = time.monotonic()
     started.worker(0), started.worker(1)
     (a, _), (b, _) = started.apis(2)
+    started.wait_for_workers(2)
     print(f"2 API processes and 2 workers up in {time.monotonic() - clock:.1f} s")
 
     # A job enqueued once has its effect once, whichever process enqueued it.
@@ -161,6 +162,7 @@ def test_a_worker_killed_mid_job_has_its_job_finished_once_by_the_other(
     started, postgres, database = processes
     workers = [started.worker(0), started.worker(1)]
     [(url, _)] = started.apis(1)
+    started.wait_for_workers(2)
     enqueue(url, "interrupted", seconds=5)
     wait_for(lambda: runs(postgres, database, "record"), JOB_SECONDS, "the job to start")
     [(_, first_pid, _)] = runs(postgres, database, "record")
@@ -236,6 +238,7 @@ def test_with_redis_stopped_reads_and_sign_in_work_and_acknowledged_jobs_run_lat
     _, redis = cluster
     started.worker(0)
     [(url, _)] = started.apis(1)
+    started.wait_for_workers(1)
     me = join(url, "outlasting")
     redis.stop()
     try:
@@ -266,6 +269,7 @@ def test_sigterm_lets_requests_and_jobs_in_flight_finish(
     started, postgres, database = processes
     worker = started.worker(0)
     [(url, api)] = started.apis(1)
+    started.wait_for_workers(1)
     enqueue(url, "in-flight", seconds=3)
     wait_for(lambda: runs(postgres, database, "record"), JOB_SECONDS, "the job to start")
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
