@@ -59,7 +59,7 @@ class Settings(BaseSettings):
         int, Field(validation_alias="SELFLINK_SHUTDOWN_GRACE_SECONDS", ge=0)
     ] = 30
     """How long a stopping worker or API process lets running jobs finish before cancelling
-    them (a cancelled SAQ job is retried)."""
+    them."""
     log_level: Annotated[str, Field(validation_alias="LOG_LEVEL")] = "INFO"
     log_json: Annotated[bool | None, Field(validation_alias="LOG_JSON")] = None
     rate_limit_per_minute: Annotated[int, Field(validation_alias="RATE_LIMIT_PER_MINUTE", ge=1)] = (
