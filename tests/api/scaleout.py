@@ -194,24 +194,28 @@ class Processes:
             for k, v in os.environ.items()
             if not k.startswith(("DATABASE_", "REDIS_", "SELFLINK_", "LITESTAR_"))
         }
-        return env | {
-            "LITESTAR_APP": "tests.api.scaleout_app:create_app",
-            "PYTHONPATH": str(REPOSITORY),
-            "DATABASE_URL": self.database_url,
-            "DATABASE_POOL_SIZE": "5",
-            "REDIS_URL": self.redis_url,
-            "SELFLINK_JOB_QUEUE": self.queue,
-            "SELFLINK_JOB_HEARTBEAT_SECONDS": "2",
-            "SELFLINK_SHUTDOWN_GRACE_SECONDS": "10",
-            "SECRET_KEY": TEST_SECRET_KEY,
-            "SELFLINK_MIGRATE_ON_STARTUP": "false",
-            "RATE_LIMIT_PER_MINUTE": "100000",
-            "AUTH_ATTEMPTS_PER_IP": "10000",
-            "ARGON2_TIME_COST": "1",
-            "ARGON2_MEMORY_KIB": "1024",
-            "ARGON2_PARALLELISM": "1",
-            "MEDIA_STORAGE_URL": (self.folder / "media").as_uri(),
-        } | self.settings
+        return (
+            env
+            | {
+                "LITESTAR_APP": "tests.api.scaleout_app:create_app",
+                "PYTHONPATH": str(REPOSITORY),
+                "DATABASE_URL": self.database_url,
+                "DATABASE_POOL_SIZE": "5",
+                "REDIS_URL": self.redis_url,
+                "SELFLINK_JOB_QUEUE": self.queue,
+                "SELFLINK_JOB_HEARTBEAT_SECONDS": "2",
+                "SELFLINK_SHUTDOWN_GRACE_SECONDS": "10",
+                "SECRET_KEY": TEST_SECRET_KEY,
+                "SELFLINK_MIGRATE_ON_STARTUP": "false",
+                "RATE_LIMIT_PER_MINUTE": "100000",
+                "AUTH_ATTEMPTS_PER_IP": "10000",
+                "ARGON2_TIME_COST": "1",
+                "ARGON2_MEMORY_KIB": "1024",
+                "ARGON2_PARALLELISM": "1",
+                "MEDIA_STORAGE_URL": (self.folder / "media").as_uri(),
+            }
+            | self.settings
+        )
 
     def _start(self, name: str, *args: str) -> "subprocess.Popen[bytes]":
         log = self.folder / f"{name}.log"
@@ -231,9 +235,7 @@ class Processes:
         started = []
         for index in range(first, first + count):
             port = free_port()
-            process = self._start(
-                f"api-{index}", "run", "--host", "127.0.0.1", "--port", str(port)
-            )
+            process = self._start(f"api-{index}", "run", "--host", "127.0.0.1", "--port", str(port))
             started.append((f"http://127.0.0.1:{port}", process, index))
         for url, process, index in started:
             wait_until_serving(url, process, self.folder / f"api-{index}.out")

@@ -16,7 +16,6 @@ from typing import Any
 
 import pytest
 from litestar import Litestar
-from litestar.testing import AsyncTestClient
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
@@ -133,4 +132,3 @@ async def test_no_get_route_writes(settings: Settings) -> None:
             if writes:
                 writing[path] = writes
         assert not writing, "\n".join(f"{path}: {w}" for path, w in writing.items())
-

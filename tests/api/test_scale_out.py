@@ -6,6 +6,7 @@ Each test prints how long its phases took (`-s` shows them; docs/operations.md q
 """
 
 import concurrent.futures
+import itertools
 import os
 import random
 import signal
@@ -151,7 +152,7 @@ def test_two_api_processes_and_two_workers_share_one_postgres_and_redis(
     # The cron schedule (every 2 s) ran once per tick, not once per worker.
     ticks = [at for _, _, at in runs(postgres, database, "tick")]
     assert len(ticks) >= 2
-    gaps = [(later - earlier).total_seconds() for earlier, later in zip(ticks, ticks[1:])]
+    gaps = [(later - earlier).total_seconds() for earlier, later in itertools.pairwise(ticks)]
     assert min(gaps) > 1.0, gaps
     print(f"{len(ticks)} ticks in {(ticks[-1] - ticks[0]).total_seconds():.1f} s, none doubled")
 
@@ -222,8 +223,10 @@ def test_postgresql_restarted_under_load_is_a_503_then_recovers_without_a_restar
     assert max(seconds for _, _, _, seconds in answers) < 10  # never a hang
     recovered = time.monotonic()
     wait_for(
-        lambda: request("GET", f"{url}/api/v1/users/me", headers=me).status_code == 200
-        and request("GET", f"{url}/ready").status_code == 200,
+        lambda: (
+            request("GET", f"{url}/api/v1/users/me", headers=me).status_code == 200
+            and request("GET", f"{url}/ready").status_code == 200
+        ),
         30,
         "recovery",
     )
