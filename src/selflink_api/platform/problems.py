@@ -225,13 +225,11 @@ def _handle_integrity(request: Request[Any, Any, Any], _exc: IntegrityError) -> 
 
 UNREACHABLE = (
     ConnectionError,  # refused or reset on the way to PostgreSQL or Redis
-    TimeoutError,
     SQLAlchemyTimeoutError,  # no pooled connection came free in time
     sqlalchemy_exc.OperationalError,
     sqlalchemy_exc.InterfaceError,
-    asyncpg.exceptions.PostgresConnectionError,  # SQLSTATE class 08
+    asyncpg.exceptions.PostgresConnectionError,  # class 08, and a connection closed under us
     asyncpg.exceptions.OperatorInterventionError,  # class 57: shutting down, starting up
-    asyncpg.exceptions.InterfaceError,  # the connection closed under the query
     RedisConnectionError,
     RedisTimeoutError,
 )
