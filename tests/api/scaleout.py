@@ -11,15 +11,15 @@ import glob
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
 import pytest
 
 from tests.api.conftest import TEST_SECRET_KEY, migrate
@@ -148,13 +148,13 @@ class OwnRedis:
         )
         deadline = time.monotonic() + SERVER_SECONDS
         while True:
-            with contextlib.suppress(OSError):
-                import socket
-
-                with socket.create_connection(("127.0.0.1", self.port), timeout=1) as sock:
-                    sock.sendall(b"PING\r\n")
-                    if sock.recv(16).startswith(b"+PONG"):
-                        return
+            with (
+                contextlib.suppress(OSError),
+                socket.create_connection(("127.0.0.1", self.port), timeout=1) as sock,
+            ):
+                sock.sendall(b"PING\r\n")
+                if sock.recv(16).startswith(b"+PONG"):
+                    return
             if self.process.poll() is not None or time.monotonic() > deadline:
                 pytest.fail("redis-server did not start")
             time.sleep(0.05)
@@ -295,14 +295,12 @@ def prepared_database(postgres: OwnPostgres) -> str:
     return name
 
 
-def wait_for(condition: "object", seconds: float, what: str, interval: float = 0.1) -> None:
+def wait_for(
+    condition: Callable[[], object], seconds: float, what: str, interval: float = 0.1
+) -> None:
     """Poll `condition()` until it is true; fail naming `what` after `seconds`."""
     deadline = time.monotonic() + seconds
-    while not condition():  # type: ignore[operator]
+    while not condition():
         if time.monotonic() > deadline:
             pytest.fail(f"timed out after {seconds} s waiting for {what}")
         time.sleep(interval)
-
-
-def get(url: str, **kwargs: object) -> httpx.Response:
-    return httpx.get(url, timeout=10, **kwargs)  # type: ignore[arg-type]
