@@ -186,6 +186,7 @@ class Processes:
     redis_url: str
     settings: dict[str, str] = field(default_factory=dict)
     started: list["subprocess.Popen[bytes]"] = field(default_factory=list)
+    workers: list["subprocess.Popen[bytes]"] = field(default_factory=list)
     queue: str = field(default_factory=lambda: f"scaleout-{uuid.uuid4().hex[:8]}")
 
     def env(self) -> dict[str, str]:
@@ -242,7 +243,9 @@ class Processes:
         return [(url, process) for url, process, _ in started]
 
     def worker(self, index: int) -> "subprocess.Popen[bytes]":
-        return self._start(f"worker-{index}", "workers", "run")
+        process = self._start(f"worker-{index}", "workers", "run")
+        self.workers.append(process)
+        return process
 
     def wait_for_workers(self, count: int) -> None:
         """Until workers 0..count-1 have started their SAQ loop (each logs "Worker starting"),
@@ -264,8 +267,10 @@ class Processes:
     def stop_all(self) -> None:
         for process in self.started:
             if process.poll() is None:
+                # Workers would wait their whole shutdown grace: the test is over, kill them.
+                stop = signal.SIGKILL if process in self.workers else signal.SIGTERM
                 with contextlib.suppress(ProcessLookupError):
-                    os.killpg(process.pid, signal.SIGTERM)
+                    os.killpg(process.pid, stop)
         for process in self.started:
             try:
                 process.wait(timeout=SERVER_SECONDS)
