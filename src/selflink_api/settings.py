@@ -50,6 +50,16 @@ class Settings(BaseSettings):
     redis_url: Annotated[str, Field(validation_alias="REDIS_URL")] = ""
     job_queue_name: Annotated[str, Field(validation_alias="SELFLINK_JOB_QUEUE")] = "selflink"
     worker_concurrency: Annotated[int, Field(validation_alias="SELFLINK_WORKER_CONCURRENCY")] = 10
+    job_heartbeat_seconds: Annotated[
+        int, Field(validation_alias="SELFLINK_JOB_HEARTBEAT_SECONDS", ge=1)
+    ] = 30
+    """A running SAQ job is touched every third of this; one untouched this long (its worker
+    died) is retried by another worker, whose sweep runs this often."""
+    shutdown_grace_seconds: Annotated[
+        int, Field(validation_alias="SELFLINK_SHUTDOWN_GRACE_SECONDS", ge=0)
+    ] = 30
+    """How long a stopping worker or API process lets running jobs finish before cancelling
+    them."""
     log_level: Annotated[str, Field(validation_alias="LOG_LEVEL")] = "INFO"
     log_json: Annotated[bool | None, Field(validation_alias="LOG_JSON")] = None
     rate_limit_per_minute: Annotated[int, Field(validation_alias="RATE_LIMIT_PER_MINUTE", ge=1)] = (

@@ -18,6 +18,7 @@ from typing import Any, Protocol, runtime_checkable
 from uuid import UUID
 
 from litestar import Controller
+from litestar.stores.base import Store
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -26,6 +27,7 @@ from selflink_api.platform.events import EventBus
 from selflink_api.platform.jobs import CronSchedule, JobDefinition
 from selflink_api.platform.ratelimit import AttemptLimiter
 from selflink_api.platform.realtime import Realtime, RealtimeState
+from selflink_api.platform.stores import shared_store
 from selflink_api.settings import Settings
 
 ExportSection = Callable[[AsyncSession, PersonalDataCipher, UUID], Awaitable[Any]]
@@ -67,6 +69,11 @@ class Shared:
     erasers: tuple[Eraser, ...]
     counts: tuple[CountsProvider, ...]
     plan: PlanProvider | None = None
+
+    def store(self, name: str) -> Store:
+        """A store every API process shares when Redis is configured (see platform/stores.py);
+        call it once, when building a toolkit."""
+        return shared_store(self.redis, name)
 
 
 @dataclass(frozen=True)
