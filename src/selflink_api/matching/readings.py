@@ -10,8 +10,8 @@ cursor names the reading, so page 2 onward never ranks again, even if the pool c
 page 1: the person keeps scrolling the list they started. Explained pages are kept beside it.
 
 Readings live in a shared store (`platform/stores.py`: Redis when it is configured, so every
-API process finds them, else this process's memory) for `READING_SECONDS`; a cursor whose reading expired is a 400 asking to
-start again.
+API process finds them, else this process's memory) for `READING_SECONDS`; a cursor whose
+reading expired is a 400 asking to start again.
 """
 
 import hashlib
