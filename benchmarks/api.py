@@ -37,8 +37,9 @@ import sys
 import tempfile
 import time
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import asyncpg
 import httpx
@@ -51,6 +52,9 @@ from selflink_api.accounts.models import User
 from selflink_api.content.models import Post
 from selflink_api.platform.database import build_sqlalchemy_config, upgrade_schema
 from selflink_api.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 SELFLINK_API = str(Path(sys.executable).with_name("selflink-api"))
 PASSWORD = "a long benchmark passphrase 42"
@@ -164,9 +168,7 @@ def prepare_database(
             "REDIS_URL": "redis://127.0.0.1:6379/0",
             "SELFLINK_JOB_QUEUE": f"bench-{name}",
         }
-    saved = {key: os.environ.get(key) for key in env}
-    os.environ.update(env)
-    try:
+    with environment(env):
         settings: Settings = load_settings()
         upgrade_schema(build_sqlalchemy_config(settings))
         started = time.perf_counter()
@@ -174,13 +176,28 @@ def prepare_database(
         handles, posts = asyncio.run(seed_posts(settings))
         print(f"  seeded {pool:,} people in {time.perf_counter() - started:.1f} s", flush=True)
         print(f"  features computed in {asyncio.run(precompute(settings)):.1f} s", flush=True)
+    return env, handles, posts
+
+
+@contextmanager
+def environment(env: dict[str, str]) -> Iterator[None]:
+    """`env` as this process's environment for the block (settings are read from it)."""
+    saved = {key: os.environ.get(key) for key in env}
+    os.environ.update(env)
+    try:
+        yield
     finally:
         for key, value in saved.items():
             if value is None:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
-    return env, handles, posts
+
+
+def compute_features(env: dict[str, str]) -> None:
+    """Run the features job here: with Redis, the server's jobs wait for SAQ workers."""
+    with environment(env):
+        asyncio.run(precompute(load_settings()))
 
 
 async def seed_posts(settings: Settings) -> tuple[list[str], list[str]]:

@@ -2,7 +2,7 @@
 content removed by moderation
 
 Revision ID: 0017
-Revises: 0016
+Revises: 0018
 Create Date: 2026-12-06 10:19:02.931781
 """
 
@@ -18,7 +18,7 @@ sa.GUID = GUID  # type: ignore[attr-defined]
 sa.DateTimeUTC = DateTimeUTC  # type: ignore[attr-defined]
 
 revision: str = "0017"
-down_revision: str | None = "0016"
+down_revision: str | None = "0018"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,9 +1,9 @@
 """The application factory: every plugin, middleware and domain is wired here and only here."""
 
 import math
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import anyio
 from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig, SQLAlchemyPlugin
@@ -20,8 +20,7 @@ from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.plugins.prometheus import PrometheusConfig
 from litestar.plugins.structlog import StructlogPlugin
-from litestar.stores.memory import MemoryStore
-from litestar.stores.redis import RedisStore
+from litestar.stores.base import Store
 from litestar.stores.registry import StoreRegistry
 from litestar.template import TemplateConfig
 from litestar.types import Receive, Scope, Send
@@ -35,6 +34,7 @@ from selflink_api.platform.crypto import build_cipher
 from selflink_api.platform.database import build_sqlalchemy_config, upgrade_schema
 from selflink_api.platform.domains import (
     ClosingToolkit,
+    Domain,
     all_jobs,
     all_schedules,
     api_controllers,
@@ -48,6 +48,7 @@ from selflink_api.platform.http import client_ip, serve_with_request_context
 from selflink_api.platform.jobs import (
     SAQ_CONTEXT_KEY,
     ApiProcessOnlyEnqueues,
+    CronSchedule,
     InProcessJobRunner,
     JobContext,
     JobQueue,
@@ -63,32 +64,41 @@ from selflink_api.platform.ratelimit import AttemptLimiter
 from selflink_api.platform.realtime import PubSubLiveEvents, Realtime
 from selflink_api.platform.requests import RequestInputGuard
 from selflink_api.platform.security import requires_admin
+from selflink_api.platform.stores import shared_store
 from selflink_api.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from saq.types import PartialTimersDict
 
 API_VERSION_PREFIX = "/api/v1"
 OPERATOR_PATHS = ["/health", "/ready", "/metrics", "/schema"]
-JOBS = all_jobs(DOMAINS)
-SCHEDULES = all_schedules(DOMAINS)
+REDIS_CONNECT_TIMEOUT_SECONDS = 2.0
+"""A Redis that does not answer fails a request's Redis call quickly instead of hanging it."""
 
 
-def create_app(settings: Settings | None = None) -> Litestar:
-    """Build the SelfLink API; `settings` defaults to the environment (and `.env`)."""
+def create_app(settings: Settings | None = None, domains: Sequence[Domain] = DOMAINS) -> Litestar:
+    """Build the SelfLink API; `settings` defaults to the environment (and `.env`). Tests may
+    add `domains` (a probe job for the scale-out tests); production serves `DOMAINS`."""
     settings = settings or load_settings()
     database = build_sqlalchemy_config(settings)
-    redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
+    redis = (
+        Redis.from_url(settings.redis_url, socket_connect_timeout=REDIS_CONNECT_TIMEOUT_SECONDS)
+        if settings.redis_url
+        else None
+    )
     channels = ChannelsPlugin(
         backend=RedisChannelsPubSubBackend(redis=redis) if redis else MemoryChannelsBackend(),
         arbitrary_channels_allowed=True,
     )
     shared = build_shared(
-        DOMAINS,
+        domains,
         settings=settings,
         cipher=build_cipher(settings),
         limiter=AttemptLimiter(redis),
         redis=redis,
         realtime=Realtime(channels),
     )
-    toolkits = build_toolkits(DOMAINS, shared)
+    toolkits = build_toolkits(domains, shared)
     jwt_auth = build_jwt_auth(
         settings,
         database.create_session_maker(),
@@ -101,9 +111,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
     ]
     runner: JobRunner
     if redis is not None:
-        saq = SAQPlugin(config=_saq_config(settings, database, redis, shared.events))
+        saq = SAQPlugin(config=_saq_config(settings, database, domains, redis, shared.events))
         plugins.extend([saq, ApiProcessOnlyEnqueues(saq)])
-        runner = SaqJobRunner(saq.get_queue(settings.job_queue_name))
+        runner = SaqJobRunner(
+            saq.get_queue(settings.job_queue_name), settings.job_heartbeat_seconds
+        )
     else:
         runner = InProcessJobRunner(
             settings, database.create_session_maker(), live=shared.realtime, events=shared.events
@@ -121,8 +133,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
     ]
     return SelflinkApp(
         route_handlers=[
-            *root_controllers(DOMAINS),
-            Router(API_VERSION_PREFIX, route_handlers=list(api_controllers(DOMAINS))),
+            *root_controllers(domains),
+            Router(API_VERSION_PREFIX, route_handlers=list(api_controllers(domains))),
         ],
         plugins=plugins,
         middleware=[
@@ -140,9 +152,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
         cors_config=CORSConfig(allow_origins=list(settings.cors_allow_origins))
         if settings.cors_allow_origins
         else None,
-        template_config=TemplateConfig(engine=JinjaTemplateEngine.from_environment(templates())),
+        template_config=TemplateConfig(
+            engine=JinjaTemplateEngine.from_environment(templates(domains))
+        ),
         request_max_body_size=settings.max_request_body_bytes,
-        lifespan=[_lifespan(settings, database, runner, redis, toolkits)],
+        lifespan=[_lifespan(settings, database, runner, redis, toolkits, all_schedules(domains))],
         on_app_init=[jwt_auth.on_app_init],
         state=State(
             {
@@ -175,9 +189,9 @@ class SelflinkApp(Litestar):
         )
 
 
-def templates() -> Environment:
+def templates(domains: Sequence[Domain] = DOMAINS) -> Environment:
     """Every domain's templates as `<domain>/<file>`; escaped, and a missing value is an error."""
-    loaders = {name: PackageLoader(package) for name, package in template_packages(DOMAINS).items()}
+    loaders = {name: PackageLoader(package) for name, package in template_packages(domains).items()}
     return Environment(
         loader=PrefixLoader(loaders), autoescape=True, undefined=StrictUndefined, auto_reload=False
     )
@@ -192,10 +206,8 @@ def provide_job_queue() -> JobQueue:
 
 
 def _store_factory(redis: Redis | None) -> Any:
-    def factory(name: str) -> MemoryStore | RedisStore:
-        if redis is None:
-            return MemoryStore()
-        return RedisStore(redis, namespace=f"selflink:{name}", handle_client_shutdown=False)
+    def factory(name: str) -> Store:
+        return shared_store(redis, name)
 
     return factory
 
@@ -206,13 +218,14 @@ def _lifespan(
     runner: JobRunner,
     redis: Redis | None,
     toolkits: dict[str, object],
+    schedules: Sequence[CronSchedule],
 ) -> Any:
     @asynccontextmanager
     async def lifespan(_app: Litestar) -> AsyncIterator[None]:
         if settings.should_migrate_on_startup:
             await anyio.to_thread.run_sync(upgrade_schema, database)
         if isinstance(runner, InProcessJobRunner) and settings.should_run_schedules:
-            runner.start_cron(SCHEDULES)
+            runner.start_cron(schedules)
         if isinstance(runner, SaqJobRunner):
             await runner.connect()
         try:
@@ -232,16 +245,25 @@ def _lifespan(
 
 
 def _saq_config(
-    settings: Settings, database: SQLAlchemyAsyncConfig, redis: Redis, events: EventBus
+    settings: Settings,
+    database: SQLAlchemyAsyncConfig,
+    domains: Sequence[Domain],
+    redis: Redis,
+    events: EventBus,
 ) -> SAQConfig:
-    """SAQ on Redis: the same job functions, run by `selflink-api workers run`."""
+    """SAQ on Redis: the same job functions, run by `selflink-api workers run`.
+
+    A worker sweeps for jobs whose worker died every heartbeat, and on SIGTERM lets running
+    jobs finish for `SELFLINK_SHUTDOWN_GRACE_SECONDS` before cancelling them.
+    """
+    heartbeat = settings.job_heartbeat_seconds
 
     async def provide_job_context(saq_context: dict[str, Any]) -> None:
         queue = saq_context["worker"].queue
         saq_context[SAQ_CONTEXT_KEY] = JobContext(
             settings,
             database.create_session_maker(),
-            SaqJobRunner(queue),
+            SaqJobRunner(queue, heartbeat),
             live=PubSubLiveEvents(redis),
             events=events,
         )
@@ -251,18 +273,22 @@ def _saq_config(
             QueueConfig(
                 dsn=settings.redis_url,
                 name=settings.job_queue_name,
-                tasks=[saq_task(job) for job in JOBS],
+                tasks=[saq_task(job) for job in all_jobs(domains)],
                 scheduled_tasks=[
                     CronJob(
                         function=saq_task(schedule.job)[1],
                         cron=schedule.cron,
                         timeout=math.ceil(schedule.job.timeout_seconds),
+                        heartbeat=heartbeat,
                         retries=schedule.job.attempts,
                     )
-                    for schedule in SCHEDULES
+                    for schedule in all_schedules(domains)
                 ],
                 startup=[provide_job_context],  # type: ignore[list-item]
                 concurrency=settings.worker_concurrency,
+                # SAQ's PartialTimersDict inherits its parent's required keys: cast, not built.
+                timers=cast("PartialTimersDict", {"sweep": heartbeat}),
+                shutdown_grace_period_s=settings.shutdown_grace_seconds,
             )
         ],
         web_enabled=True,

@@ -17,6 +17,7 @@ DOMAIN_PACKAGES = (
     "social",
     "email",
     "audit",
+    "payments",
     "rewards",
     "astro",
     "matching",

@@ -50,6 +50,16 @@ class Settings(BaseSettings):
     redis_url: Annotated[str, Field(validation_alias="REDIS_URL")] = ""
     job_queue_name: Annotated[str, Field(validation_alias="SELFLINK_JOB_QUEUE")] = "selflink"
     worker_concurrency: Annotated[int, Field(validation_alias="SELFLINK_WORKER_CONCURRENCY")] = 10
+    job_heartbeat_seconds: Annotated[
+        int, Field(validation_alias="SELFLINK_JOB_HEARTBEAT_SECONDS", ge=1)
+    ] = 30
+    """A running SAQ job is touched every third of this; one untouched this long (its worker
+    died) is retried by another worker, whose sweep runs this often."""
+    shutdown_grace_seconds: Annotated[
+        int, Field(validation_alias="SELFLINK_SHUTDOWN_GRACE_SECONDS", ge=0)
+    ] = 30
+    """How long a stopping worker or API process lets running jobs finish before cancelling
+    them."""
     log_level: Annotated[str, Field(validation_alias="LOG_LEVEL")] = "INFO"
     log_json: Annotated[bool | None, Field(validation_alias="LOG_JSON")] = None
     rate_limit_per_minute: Annotated[int, Field(validation_alias="RATE_LIMIT_PER_MINUTE", ge=1)] = (
@@ -220,6 +230,41 @@ class Settings(BaseSettings):
     notification_retention_days: Annotated[
         int, Field(validation_alias="NOTIFICATION_RETENTION_DAYS", ge=1)
     ] = 90
+
+    # Payments (docs/payments.md): Stripe, reached with its own client at STRIPE_API_BASE
+    stripe_api_key: Annotated[SecretStr, Field(validation_alias="STRIPE_API_KEY")] = SecretStr("")
+    stripe_api_base: Annotated[str, Field(validation_alias="STRIPE_API_BASE")] = (
+        "https://api.stripe.com"
+    )
+    stripe_webhook_secret: Annotated[SecretStr, Field(validation_alias="STRIPE_WEBHOOK_SECRET")] = (
+        SecretStr("")
+    )
+    stripe_webhook_tolerance_seconds: Annotated[
+        int, Field(validation_alias="STRIPE_WEBHOOK_TOLERANCE_SECONDS", ge=1)
+    ] = 300
+    stripe_webhook_max_bytes: Annotated[
+        int, Field(validation_alias="STRIPE_WEBHOOK_MAX_BYTES", ge=1024)
+    ] = 524_288
+    stripe_timeout_seconds: Annotated[
+        float, Field(validation_alias="STRIPE_TIMEOUT_SECONDS", gt=0)
+    ] = 10.0
+    stripe_max_retries: Annotated[int, Field(validation_alias="STRIPE_MAX_RETRIES", ge=0)] = 2
+    stripe_price_plus_monthly: Annotated[
+        str, Field(validation_alias="STRIPE_PRICE_PLUS_MONTHLY")
+    ] = ""
+    stripe_price_plus_yearly: Annotated[str, Field(validation_alias="STRIPE_PRICE_PLUS_YEARLY")] = (
+        ""
+    )
+    payments_grace_days: Annotated[int, Field(validation_alias="PAYMENTS_GRACE_DAYS", ge=0)] = 7
+    payments_plus_mentor_daily_quota: Annotated[
+        int, Field(validation_alias="PAYMENTS_PLUS_MENTOR_DAILY_QUOTA", ge=1)
+    ] = 500
+    payments_free_recommendation_pages: Annotated[
+        int, Field(validation_alias="PAYMENTS_FREE_RECOMMENDATION_PAGES", ge=1)
+    ] = 50
+    payments_plus_recommendation_pages: Annotated[
+        int, Field(validation_alias="PAYMENTS_PLUS_RECOMMENDATION_PAGES", ge=1)
+    ] = 1000
 
     # Moderation (docs/moderation.md)
     moderation_word_list: Annotated[str, Field(validation_alias="MODERATION_WORD_LIST")] = ""

@@ -9,6 +9,7 @@ from litestar.testing import AsyncTestClient
 
 from selflink_api.platform.jobs import JobContext
 from selflink_api.settings import Settings
+from tests.api.conftest import drain_jobs
 from tests.api.people import Person, register
 from tests.api.test_auth import sql
 
@@ -33,8 +34,10 @@ async def person_born(client: Client, handle: str, birth: dict[str, Any]) -> Per
 
 
 async def natal(client: Client, person: Person, **query: str) -> dict[str, Any]:
+    """My natal chart, then the job caching it (a read never writes) has run."""
     response = await client.get("/api/v1/astro/natal/me", headers=person.headers, params=query)
     assert response.status_code == 200, response.text
+    await drain_jobs(client)
     return dict(response.json())
 
 

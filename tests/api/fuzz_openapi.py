@@ -9,6 +9,7 @@ Run with `uv run nox -s fuzz`. The file name keeps it out of the plain `pytest` 
 would otherwise pay for migrating and generating cases at collection), so CI runs it once.
 """
 
+import contextlib
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -20,7 +21,8 @@ from schemathesis import Case
 from schemathesis.config import SchemathesisConfig
 
 from selflink_api.app import create_app
-from tests.api.conftest import make_settings, migrate
+from tests.api.conftest import migrate
+from tests.api.payments_helpers import localstripe_server
 from tests.api.people import PASSWORD, remember, unique_email
 
 EXAMPLES_PER_OPERATION = 30
@@ -90,7 +92,17 @@ CONTENT_REJECTIONS = {
 DATABASE_DIR = Path(tempfile.mkdtemp(prefix="selflink-fuzz-"))
 DATABASE_URL = f"sqlite+aiosqlite:///{DATABASE_DIR / 'fuzz.sqlite3'}"
 migrate(DATABASE_URL)
-APP = create_app(make_settings(DATABASE_URL, GITHUB_WEBHOOK_SECRET="fuzz-webhook-secret"))
+STRIPE = contextlib.ExitStack()
+LOCALSTRIPE = STRIPE.enter_context(localstripe_server(DATABASE_DIR))
+"""Checkout and portal links are made by a real (local) Stripe, so no case ends in a 5xx
+for want of one."""
+APP = create_app(
+    LOCALSTRIPE.settings(
+        DATABASE_URL,
+        GITHUB_WEBHOOK_SECRET="fuzz-webhook-secret",
+        STRIPE_WEBHOOK_SECRET="fuzz-stripe-secret",
+    )
+)
 POSITIVE_STATUSES = ["2xx", "3xx", "401", "403", "404", "409", "429", "5xx"]
 """Schemathesis's default for schema-valid requests (5xx fails `not_a_server_error` anyway)."""
 
@@ -141,6 +153,7 @@ schema = schemathesis.openapi.from_asgi("/schema/openapi.json", APP, config=CONF
 @pytest.fixture(scope="module", autouse=True)
 def forget_the_database() -> Iterator[None]:
     yield
+    STRIPE.close()
     shutil.rmtree(DATABASE_DIR, ignore_errors=True)
 
 

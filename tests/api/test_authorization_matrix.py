@@ -223,6 +223,16 @@ MATRIX: dict[tuple[str, str], tuple[dict[str, int], Body]] = {
     ("GET", "/api/v1/staff/users/{handle:str}/personal-data"): staff_only,
     ("POST", "/api/v1/staff/users/{handle:str}/suspend"): row(401, 403, 403, 204),
     ("POST", "/api/v1/staff/users/{handle:str}/reinstate"): row(401, 403, 403, 204),
+    # Payments (Stripe not configured here): plans are public, the webhook is signed instead.
+    ("GET", "/api/v1/payments/plans"): public(200),
+    ("GET", "/api/v1/payments/me"): signed_in_only(200),
+    ("POST", "/api/v1/payments/checkout"): signed_in_only(
+        503, lambda c, a: {"plan": "plus_monthly"}
+    ),
+    ("POST", "/api/v1/payments/portal"): signed_in_only(503),
+    ("POST", "/api/v1/payments/stripe/webhook"): public(503),
+    ("GET", "/api/v1/staff/payments/events"): staff_only,
+    ("POST", "/api/v1/staff/payments/events/{event_id:str}/replay"): row(401, 403, 403, 404),
     # Rewards: the transparency pages and the webhook are public (the webhook is signed instead).
     ("GET", "/api/v1/rewards/ledger.jsonl"): public(200),
     ("GET", "/api/v1/rewards/periods"): public(200),
@@ -339,6 +349,7 @@ MATRIX: dict[tuple[str, str], tuple[dict[str, int], Body]] = {
 
 PLACEHOLDERS = {
     "{period:str}": "2026-10",
+    "{event_id:str}": "evt_unknown",
     "{name:str}": "manifest.json",
     "{contributor:str}": "github:1",
     "{link_id:uuid}": "0192e1a0-0000-7000-8000-000000000001",

@@ -30,6 +30,7 @@ from selflink_api.accounts.services import (
     Principal,
     SessionService,
 )
+from selflink_api.platform.database import reading_only
 from selflink_api.settings import Settings
 
 ANONYMOUS_ALLOWED = "anonymous_allowed"
@@ -97,7 +98,11 @@ async def session_is_live(
 
 
 async def _principal_from_token(
-    token: Token, settings: Settings, session_maker: Callable[[], AsyncSession]
+    token: Token,
+    settings: Settings,
+    session_maker: Callable[[], AsyncSession],
+    *,
+    while_suspended: bool = False,
 ) -> Principal | None:
     if token.extras.get("typ") != ACCESS_TOKEN_TYPE or not token.jti:
         return None
@@ -106,7 +111,9 @@ async def _principal_from_token(
     except ValueError:
         return None
     async with session_maker() as session:
-        return await _principal_in(session, user_id, session_id, settings)
+        return await _principal_in(
+            session, user_id, session_id, settings, while_suspended=while_suspended
+        )
 
 
 async def _principal_in(
@@ -133,15 +140,20 @@ def build_jwt_auth(
     session_maker: Callable[[], AsyncSession],
     request_session: Callable[[ASGIConnection[Any, Any, Any, Any]], AsyncSession],
 ) -> JWTAuth[Principal, Token]:
-    """`request_session` is the request's own database session (the one its handler gets),
-    so checking the sign-in costs no second connection; WebSockets, whose session nothing
-    would close, check in a session of their own."""
+    """A GET or HEAD checks the sign-in in `request_session`, the request's own database
+    session (the one its handler gets), so a read costs one connection, not two. Other
+    methods check in a short session of their own: in the request's session the check would
+    open its write transaction (SQLite's write lock) before the handler, which may write in
+    sessions of its own first. WebSockets, whose session nothing would close, do the same."""
 
     async def principal_from_token(
         token: Token, connection: ASGIConnection[Any, Any, Any, Any]
     ) -> Principal | None:
-        if connection.scope["type"] != ScopeType.HTTP:
-            return await _principal_from_token(token, settings, session_maker)
+        while_suspended = bool(connection.route_handler.opt.get(WHILE_SUSPENDED))
+        if connection.scope["type"] != ScopeType.HTTP or not reading_only.get():
+            return await _principal_from_token(
+                token, settings, session_maker, while_suspended=while_suspended
+            )
         if token.extras.get("typ") != ACCESS_TOKEN_TYPE or not token.jti:
             return None
         try:
@@ -153,7 +165,7 @@ def build_jwt_auth(
             user_id,
             session_id,
             settings,
-            while_suspended=bool(connection.route_handler.opt.get(WHILE_SUSPENDED)),
+            while_suspended=while_suspended,
         )
 
     return JWTAuth[Principal, Token](

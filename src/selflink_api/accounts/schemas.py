@@ -166,6 +166,22 @@ class Counts(msgspec.Struct):
     following: int
 
 
+class PlanEntitlements(msgspec.Struct):
+    mentor_daily_quota: int
+    recommendation_pages_per_day: int
+
+
+class AccountPlan(msgspec.Struct, kw_only=True):
+    """The plan the person is on now (see docs/payments.md)."""
+
+    plan: str
+    tier: str
+    status: str
+    current_period_end: dt.datetime | None
+    cancel_at_period_end: bool
+    entitlements: PlanEntitlements
+
+
 class MyAccount(msgspec.Struct, kw_only=True):
     """The signed-in user's own view: profile, settings and personal data."""
 
@@ -182,6 +198,8 @@ class MyAccount(msgspec.Struct, kw_only=True):
     birth: BirthData | None
     settings: AccountSettings
     counts: Counts
+    plan: AccountPlan | None = None
+    """None where no billing domain runs."""
     created_at: dt.datetime
 
 

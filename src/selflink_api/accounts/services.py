@@ -588,7 +588,16 @@ class AccountService:
                 timezone=user.timezone,
             ),
             counts=await self._counts(user.id),
+            plan=await self._plan(user.id),
             created_at=user.created_at,
+        )
+
+    async def _plan(self, user_id: UUID) -> schemas.AccountPlan | None:
+        provider = self.toolkit.shared.plan
+        if provider is None:
+            return None
+        return msgspec.convert(
+            await provider(self.session, self.settings, user_id), schemas.AccountPlan
         )
 
     async def _counts(self, user_id: UUID) -> schemas.Counts:

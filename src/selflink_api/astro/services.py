@@ -35,6 +35,7 @@ from selflink_api.accounts.birth import (
 from selflink_api.accounts.models import User
 from selflink_api.accounts.schemas import BirthData, PersonalData
 from selflink_api.accounts.services import PersonalDataStore
+from selflink_api.astro import jobs as astro_jobs
 from selflink_api.astro.inputs import QUERY, chart_options, options_from_key, options_key
 from selflink_api.astro.models import CachedChart
 from selflink_api.astro.schemas import ChartOptionsInput, ChartRequest, SynastryRequest
@@ -101,9 +102,9 @@ class ChartCache:
 
     A row is found by its owner and options, and answers only if its keyed `input_hash` index
     matches the one the current birth data gives under the current rules version; otherwise
-    the chart is computed and the row overwritten. So changed birth data is never answered from
-    the cache even before the old rows are deleted, and each person has at most one row per
-    option set.
+    the chart is computed and, by the `astro.cache_chart` job (a read never writes on the
+    request path), the row overwritten. So changed birth data is never answered from the cache
+    even before the old rows are deleted, and each person has at most one row per option set.
     """
 
     def __init__(
@@ -123,10 +124,32 @@ class ChartCache:
     def _index(self, input_hash: str) -> str:
         return self.cipher.blind_index(CHART_INDEX_PURPOSE, input_hash)
 
-    async def chart(self, user_id: UUID, birth: BirthData, options: astro.ChartOptions) -> bytes:
-        """The canonical JSON of the natal chart, from the cache when it holds it."""
+    async def chart(
+        self, user_id: UUID, birth: BirthData, options: astro.ChartOptions
+    ) -> tuple[bytes, bool]:
+        """The canonical JSON of the natal chart, and whether it came from the cache."""
         located, input_hash = await run_engine(STORED, _located_birth, birth, options)
-        index, key = self._index(input_hash), options_key(options)
+        index = self._index(input_hash)
+        cached = await self._cached(user_id, options_key(options), index)
+        if cached is not None:
+            return cached, True
+        return await run_engine(STORED, _chart_json, located, options), False
+
+    async def store_current(self, user_id: UUID, key: str) -> None:
+        """Cache the chart the person's current birth data gives under options `key`, unless
+        the cache holds it already or the birth data is gone or has no place."""
+        data = await PersonalDataStore(self.session, self.cipher).load(user_id)
+        birth = data.birth if data is not None else None
+        if birth is None or not has_location(birth):
+            return
+        options = options_from_key(key, self.source)
+        located, input_hash = await anyio.to_thread.run_sync(_located_birth, birth, options)
+        index = self._index(input_hash)
+        if await self._cached(user_id, key, index) is None:
+            document = await anyio.to_thread.run_sync(_chart_json, located, options)
+            await self._store(user_id, key, index, document)
+
+    async def _cached(self, user_id: UUID, key: str, index: str) -> bytes | None:
         row = await self.session.scalar(
             select(CachedChart).where(
                 CachedChart.user_id == user_id,
@@ -142,9 +165,7 @@ class ChartCache:
                 )
             except (UnknownKeyError, DecryptionError):
                 pass  # sealed with a retired key: compute it again
-        document = await run_engine(STORED, _chart_json, located, options)
-        await self._store(user_id, key, index, document)
-        return document
+        return None
 
     async def _store(self, user_id: UUID, key: str, index: str, document: bytes) -> None:
         sealed = self.cipher.encrypt(document, context=self.context(user_id, index))
@@ -300,8 +321,19 @@ class AstroService:
         return chart_options(choice, self.toolkit.ephemeris, where)
 
     async def my_chart(self, user_id: UUID, choice: ChartOptionsInput) -> bytes:
+        """My natal chart; one not cached yet is cached by a job after the response."""
         options = self._options(choice, QUERY)
-        return await self.charts.chart(user_id, await self._located_birth_data(user_id), options)
+        return await self._chart_of(user_id, await self._located_birth_data(user_id), options)
+
+    async def _chart_of(
+        self, user_id: UUID, birth: BirthData, options: astro.ChartOptions
+    ) -> bytes:
+        chart, cached = await self.charts.chart(user_id, birth, options)
+        if not cached:
+            await self.jobs.enqueue(
+                astro_jobs.cache_chart, user_id=str(user_id), options=options_key(options)
+            )
+        return chart
 
     async def my_chart_wheel(self, user_id: UUID, choice: ChartOptionsInput) -> bytes:
         """The wheel of my natal chart (from the cache like the chart), SVG as UTF-8."""
@@ -423,9 +455,9 @@ class AstroService:
         other_data = await self.personal_data.load(other.id)
         if other_data is None or other_data.birth is None or not has_location(other_data.birth):
             raise refused
-        mine = await self.charts.chart(user_id, await self._located_birth_data(user_id), options)
+        mine = await self._chart_of(user_id, await self._located_birth_data(user_id), options)
         try:
-            theirs = await self.charts.chart(other.id, other_data.birth, options)
+            theirs = await self._chart_of(other.id, other_data.birth, options)
         except ProblemError:  # their stored birth data no longer passes: nothing to say why
             raise refused from None
         return await run_engine(BODY, _private_synastry_json, mine, theirs, options.aspects)

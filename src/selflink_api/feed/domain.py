@@ -1,7 +1,6 @@
 """The feed domain: the home feed and the for-you feed."""
 
 from selflink_api.content.media import MediaUrls
-from selflink_api.feed import jobs, models
 from selflink_api.feed.controllers import FeedController
 from selflink_api.feed.ranking import load_weights
 from selflink_api.feed.services import FeedToolkit
@@ -13,15 +12,16 @@ FEED_WEIGHTS = "feed-1"
 
 def build_toolkit(shared: Shared) -> FeedToolkit:
     return FeedToolkit(
-        shared.events, shared.cipher, load_weights(FEED_WEIGHTS), MediaUrls(shared.settings)
+        shared.events,
+        shared.cipher,
+        load_weights(FEED_WEIGHTS),
+        MediaUrls(shared.settings),
+        shared.store("feed-readings"),
     )
 
 
 DOMAIN = Domain(
     name="feed",
-    models=(models,),
     controllers=(FeedController,),
-    jobs=jobs.JOBS,
-    schedules=jobs.SCHEDULES,
     toolkit=build_toolkit,
 )

@@ -1,15 +1,21 @@
 """The feeds: home (built on read, newest first) and for-you (ranked, frozen per reading).
 
+A frozen reading lives in a shared store (Redis when configured), not in the database: reading
+the feed writes no row, and any API process can serve the next page.
+
 docs/content.md explains the choices; `ranking.py` holds the for-you formula.
 """
 
+import json
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete
+from litestar.stores.base import Store
+from sqlalchemy import Integer, Uuid, column
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from selflink_api.accounts.models import User
@@ -22,7 +28,6 @@ from selflink_api.content.services import (
     posts_by_ids,
     recent_posts_for,
 )
-from selflink_api.feed.models import FeedSnapshot
 from selflink_api.feed.ranking import Ranked, Viewer, Weights, explained, paged, rank
 from selflink_api.feed.schemas import ForYouPage, Insight, InsightItem, PostItem, Why
 from selflink_api.matching.services import MatchingService, MatchingToolkit
@@ -36,6 +41,8 @@ from selflink_core.astro.numerology import personal_day
 
 SNAPSHOT_LIFETIME = timedelta(hours=1)
 FOR_YOU = "for-you"
+READING_KEY = (column("reading", Uuid()), column("page", Integer()))
+"""How a for-you cursor's key is typed: a frozen reading's id and a page number."""
 SOULMATCH_PAGE = 5
 """The smallest page of recommendations; the card shows the first."""
 DAY_MEANINGS = {
@@ -57,6 +64,8 @@ class FeedToolkit:
     cipher: PersonalDataCipher
     weights: Weights
     media_urls: MediaUrls
+    readings: Store
+    """Frozen for-you readings by id, each expiring after `SNAPSHOT_LIFETIME`."""
 
 
 def _expired_cursor() -> ProblemError:
@@ -90,11 +99,15 @@ class FeedService:
         pages read the frozen pages (their posts re-checked for visibility)."""
         now = datetime.now(UTC)
         if page.cursor is None:
-            snapshot = await self._rank(viewer_id, now, page.limit)
+            reading_id, pages = uuid.uuid4(), await self._rank(viewer_id, now, page.limit)
+            await self.toolkit.readings.set(
+                str(reading_id),
+                json.dumps({"viewer": str(viewer_id), "pages": pages}),
+                expires_in=SNAPSHOT_LIFETIME,
+            )
             index = 0
         else:
-            snapshot, index = await self._snapshot_at(viewer_id, page.cursor, now)
-        pages: list[list[dict[str, Any]]] = snapshot.pages
+            reading_id, index, pages = await self._reading_at(viewer_id, page.cursor)
         entries = pages[index] if index < len(pages) else []
         views = await posts_by_ids(
             self.session, viewer_id, [UUID(e["id"]) for e in entries], self.toolkit.media_urls
@@ -115,10 +128,10 @@ class FeedService:
         if index == 0:
             items = await self._with_insights(viewer_id, items, now)
         more = index + 1 < len(pages)
-        cursor = encode_cursor(FOR_YOU, [snapshot.id, index + 1]) if more else None
+        cursor = encode_cursor(FOR_YOU, [reading_id, index + 1]) if more else None
         return ForYouPage(items=items, next_cursor=cursor)
 
-    async def _rank(self, viewer_id: UUID, now: datetime, size: int) -> FeedSnapshot:
+    async def _rank(self, viewer_id: UUID, now: datetime, size: int) -> list[list[dict[str, Any]]]:
         w = self.toolkit.weights
         recent = await recent_posts_for(
             self.session, viewer_id, now - timedelta(days=w.pool_days), w.pool_size
@@ -128,32 +141,21 @@ class FeedService:
         compatibility = await self.matching.compatibility(viewer_id, authors) if authors else {}
         viewer = Viewer(activity.follows, activity.liked, activity.commented, compatibility)
         pages = paged(rank(recent, viewer, now, w), size, w.per_author_per_page, w.pages)
-        snapshot = FeedSnapshot(
-            user_id=viewer_id,
-            expires_at=now + SNAPSHOT_LIFETIME,
-            page_size=size,
-            pages=[[_entry(item, viewer) for item in page] for page in pages],
-        )
-        self.session.add(snapshot)
-        await self.session.flush()
-        return snapshot
+        return [[_entry(item, viewer) for item in page] for page in pages]
 
-    async def _snapshot_at(
-        self, viewer_id: UUID, cursor: str, now: datetime
-    ) -> tuple[FeedSnapshot, int]:
-        # The cursor's key is typed like these two columns: a snapshot id and a page number.
-        snapshot_id, index = decode_cursor(
-            cursor, FOR_YOU, [FeedSnapshot.id, FeedSnapshot.page_size]
-        )
-        snapshot = await self.session.get(FeedSnapshot, snapshot_id)
+    async def _reading_at(
+        self, viewer_id: UUID, cursor: str
+    ) -> tuple[UUID, int, list[list[dict[str, Any]]]]:
+        reading_id, index = decode_cursor(cursor, FOR_YOU, READING_KEY)
+        stored = await self.toolkit.readings.get(str(reading_id))
+        reading = json.loads(stored) if stored is not None else None
         if (
-            snapshot is None
-            or snapshot.user_id != viewer_id
-            or snapshot.expires_at <= now
-            or not 0 < index < len(snapshot.pages)
+            reading is None
+            or reading["viewer"] != str(viewer_id)
+            or not 0 < index < len(reading["pages"])
         ):
             raise _expired_cursor()
-        return snapshot, index
+        return reading_id, index, reading["pages"]
 
     # Insight cards ------------------------------------------------------------------------
 
@@ -215,8 +217,3 @@ def _entry(item: Ranked, viewer: Viewer) -> dict[str, Any]:
         "signals": signals,
         "reasons": reasons,
     }
-
-
-async def forget_expired_snapshots(session: AsyncSession, now: datetime) -> int:
-    result = await session.execute(delete(FeedSnapshot).where(FeedSnapshot.expires_at <= now))
-    return int(result.rowcount)  # type: ignore[attr-defined]  # a CursorResult

@@ -3,7 +3,7 @@ recommendations."""
 
 from typing import Annotated, Any
 
-from litestar import Controller, delete, get, patch
+from litestar import Controller, Request, delete, get, patch
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody, QueryParameter
 
@@ -80,10 +80,11 @@ class MatchingController(Controller):
     @get(
         "/recommendations",
         summary="People to meet, best first, a diverse page at a time",
-        responses=problems(409),
+        responses=problems(409, 429),
     )
     async def recommendations(
         self,
+        request: Request[Any, Any, Any],
         principal: NamedDependency[Principal],
         matching: NamedDependency[MatchingService],
         mode: Annotated[Mode, QueryParameter(description="dating or friends.")],
@@ -100,4 +101,6 @@ class MatchingController(Controller):
             ),
         ] = PAGES.default_size,
     ) -> RecommendationPage:
-        return await matching.recommendations(principal.id, mode, cursor, limit)
+        page = await matching.recommendations(principal.id, mode, cursor, limit)
+        await matching.count_recommendation_page(principal.id, request.app.state.shared.limiter)
+        return page

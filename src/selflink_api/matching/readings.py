@@ -9,9 +9,9 @@ screen finds its reading again, and any change that could alter it starts a new 
 cursor names the reading, so page 2 onward never ranks again, even if the pool changed since
 page 1: the person keeps scrolling the list they started. Explained pages are kept beside it.
 
-Readings live in Redis when it is configured (every API process finds them), else in this
-process's memory, for `READING_SECONDS`; a cursor whose reading expired is a 400 asking to
-start again.
+Readings live in a shared store (`platform/stores.py`: Redis when it is configured, so every
+API process finds them, else this process's memory) for `READING_SECONDS`; a cursor whose
+reading expired is a 400 asking to start again.
 """
 
 import hashlib
@@ -20,11 +20,10 @@ from datetime import date
 from uuid import UUID
 
 import msgspec
-from litestar.stores.memory import MemoryStore
-from litestar.stores.redis import RedisStore
 from redis.asyncio import Redis
 
 from selflink_api.matching.schemas import Recommendation
+from selflink_api.platform.stores import shared_store
 
 READING_SECONDS = 1800
 READING_PEOPLE = 1000
@@ -61,9 +60,7 @@ class ReadingStore:
     """Readings and their explained pages, with expiry, in Redis or memory."""
 
     def __init__(self, redis: Redis | None) -> None:
-        self._store: MemoryStore | RedisStore = (
-            MemoryStore() if redis is None else RedisStore(redis, "selflink:matching:readings")
-        )
+        self._store = shared_store(redis, "matching:readings")
 
     async def reading(self, key: str) -> Reading | None:
         found = await self._store.get(key)

@@ -67,6 +67,7 @@ from selflink_api.matching.schemas import (
     RecommendationPage,
     Scores,
 )
+from selflink_api.payments.services import entitlements
 from selflink_api.platform.crypto import (
     DecryptionError,
     Encrypted,
@@ -79,6 +80,7 @@ from selflink_api.platform.problems import (
     NOT_FOUND,
     ProblemError,
 )
+from selflink_api.platform.ratelimit import AttemptLimiter
 from selflink_api.settings import Settings
 from selflink_api.social.services import SocialService
 from selflink_core import astro, matching
@@ -100,6 +102,8 @@ logger = structlog.get_logger("selflink.matching")
 
 NO_LENS = LENSES.index("none")
 CURSOR_SEPARATOR = "."
+
+SECONDS_PER_DAY = 86_400
 
 
 @dataclass(frozen=True)
@@ -639,6 +643,23 @@ class MatchingService:
         )
         statement: CompoundSelect[Any] = union(unavailable, *SocialService.hidden_by_edges(user_id))
         return set((await self.session.scalars(statement)).all())
+
+    async def count_recommendation_page(self, user_id: UUID, limiter: AttemptLimiter) -> None:
+        """Count a page of recommendations against the person's plan (pages per UTC day);
+        429 with Retry-After (the next midnight UTC) once they are used up."""
+        allowed = await entitlements(self.session, self.toolkit.settings, user_id)
+        limit = allowed.recommendation_pages_per_day
+        try:
+            await limiter.hit(
+                f"recommendation-pages:{user_id}", limit=limit, window_seconds=SECONDS_PER_DAY
+            )
+        except ProblemError as used_up:
+            raise ProblemError(
+                used_up.kind,
+                f"Your plan shows {limit} pages of recommendations a day; "
+                "the count resets at 00:00 UTC.",
+                headers=used_up.headers,
+            ) from None
 
     async def recommendations(
         self, user_id: UUID, mode: str, cursor: str | None, size: int

@@ -10,7 +10,6 @@ from selflink_api.mentor.models import MentorMemory, MentorMessage
 from selflink_api.mentor.providers import build_provider
 from selflink_api.mentor.replies import Replies
 from selflink_api.mentor.services import (
-    FlatQuota,
     MentorToolkit,
     crisis_resources,
     erase_user,
@@ -18,6 +17,7 @@ from selflink_api.mentor.services import (
     memory_context,
     message_context,
 )
+from selflink_api.payments.services import EntitlementQuota
 from selflink_api.platform.crypto import EncryptedStore
 from selflink_api.platform.domains import Domain, Shared
 
@@ -32,7 +32,7 @@ def build_toolkit(shared: Shared) -> Replies:
         matching=MatchingToolkit(
             settings, shared.cipher, CandidateCache(shared.cipher), ReadingStore(shared.redis)
         ),
-        quota=FlatQuota(settings.mentor_daily_quota),
+        quota=EntitlementQuota(settings),
         resources=crisis_resources(settings),
     )
     return Replies(toolkit, build_provider(settings))

@@ -167,21 +167,10 @@ def crisis_resources(settings: Settings) -> dict[str, list[str]]:
 
 
 class QuotaPolicy(Protocol):
-    """How many mentor requests a person may make per UTC day.
-
-    The hook for subscriptions (issue #17): payments will provide a policy answering a higher
-    number for subscribers; until then every person gets `MENTOR_DAILY_QUOTA`.
-    """
+    """How many mentor requests a person may make per UTC day: the app uses the quota of the
+    person's plan (`payments.services.EntitlementQuota`; free is `MENTOR_DAILY_QUOTA`)."""
 
     async def daily_quota(self, session: AsyncSession, user_id: UUID) -> int: ...
-
-
-@dataclass(frozen=True)
-class FlatQuota:
-    quota: int
-
-    async def daily_quota(self, session: AsyncSession, user_id: UUID) -> int:
-        return self.quota
 
 
 @dataclass(frozen=True)

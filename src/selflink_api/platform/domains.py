@@ -18,6 +18,7 @@ from typing import Any, Protocol, runtime_checkable
 from uuid import UUID
 
 from litestar import Controller
+from litestar.stores.base import Store
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -26,6 +27,7 @@ from selflink_api.platform.events import EventBus
 from selflink_api.platform.jobs import CronSchedule, JobDefinition
 from selflink_api.platform.ratelimit import AttemptLimiter
 from selflink_api.platform.realtime import Realtime, RealtimeState
+from selflink_api.platform.stores import shared_store
 from selflink_api.settings import Settings
 
 ExportSection = Callable[[AsyncSession, PersonalDataCipher, UUID], Awaitable[Any]]
@@ -37,6 +39,12 @@ for a job subscribes to `account.deleted` instead)."""
 
 CountsProvider = Callable[[AsyncSession, UUID], Awaitable[Mapping[str, int]]]
 """Numbers shown on a person's own account (e.g. followers), by name."""
+
+PlanProvider = Callable[[AsyncSession, Settings, UUID], Awaitable[Mapping[str, Any]]]
+"""The plan a person is on now, shown on their own account (`GET /users/me`): `plan`, `tier`,
+`status`, `current_period_end`, `cancel_at_period_end` and `entitlements` (name → number).
+Declared by the billing domain, so accounts show it without importing billing; at most one
+domain declares it, and without one the account shows no plan."""
 
 
 @runtime_checkable
@@ -60,6 +68,12 @@ class Shared:
     export_sections: Mapping[str, ExportSection]
     erasers: tuple[Eraser, ...]
     counts: tuple[CountsProvider, ...]
+    plan: PlanProvider | None = None
+
+    def store(self, name: str) -> Store:
+        """A store every API process shares when Redis is configured (see platform/stores.py);
+        call it once, when building a toolkit."""
+        return shared_store(self.redis, name)
 
 
 @dataclass(frozen=True)
@@ -87,6 +101,7 @@ class Domain:
     export: ExportSection | None = None
     erase: Eraser | None = None
     counts: CountsProvider | None = None
+    plan: PlanProvider | None = None
     encrypted_stores: tuple[EncryptedStore[Any], ...] = ()
     toolkit: Callable[[Shared], object] | None = None
     templates: bool = False
@@ -146,6 +161,10 @@ def build_shared(
     realtime: Realtime,
 ) -> Shared:
     domains = tuple(domains)
+    plans = [d.plan for d in domains if d.plan is not None]
+    if len(plans) > 1:
+        msg = "more than one domain declares the account's plan"
+        raise ValueError(msg)
     return Shared(
         settings=settings,
         cipher=cipher,
@@ -157,6 +176,7 @@ def build_shared(
         export_sections={d.name: d.export for d in domains if d.export is not None},
         erasers=tuple(d.erase for d in domains if d.erase is not None),
         counts=tuple(d.counts for d in domains if d.counts is not None),
+        plan=plans[0] if plans else None,
     )
 
 

@@ -12,6 +12,7 @@ in this process, with the same timeouts and retries; with it they run on SAQ wor
 import asyncio
 import contextlib
 import math
+from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from croniter import croniter
 from litestar.config.app import AppConfig
 from litestar.plugins import InitPluginProtocol
 from litestar_saq import SAQPlugin
+from redis.exceptions import RedisError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from selflink_api.settings import Settings
@@ -251,41 +253,104 @@ class InProcessJobRunner:
             await self.submit(schedule.job, {})
 
     async def shutdown(self) -> None:
-        """Stop cron loops and give running jobs their timeout to finish."""
+        """Stop cron loops and give running jobs `SELFLINK_SHUTDOWN_GRACE_SECONDS` to finish."""
         for task in self._cron_tasks:
             task.cancel()
         await asyncio.gather(*self._cron_tasks, return_exceptions=True)
         self._cron_tasks.clear()
         if self._tasks:
-            _, still_running = await asyncio.wait(list(self._tasks), timeout=30)
+            grace = self.settings.shutdown_grace_seconds
+            _, still_running = await asyncio.wait(list(self._tasks), timeout=grace)
             for task in still_running:
                 task.cancel()
 
 
-class SaqJobRunner:
-    """Enqueues onto a SAQ queue; the worker applies the job's own timeout and attempts."""
+ENQUEUE_RETRY_SECONDS = 1.0
+ENQUEUE_BUFFER_LIMIT = 10_000
 
-    def __init__(self, queue: Any) -> None:
+
+class SaqJobRunner:
+    """Enqueues onto a SAQ queue; the worker applies the job's own timeout and attempts.
+
+    Jobs carry a heartbeat: a worker touches its running job (see `saq_task`), so a job whose
+    worker died is retried by another one after `SELFLINK_JOB_HEARTBEAT_SECONDS` instead of
+    after its whole timeout. While Redis is unreachable, committed jobs wait in this process
+    and are enqueued once it answers again (oldest first), so a request that succeeded never
+    loses its job to an outage that this process outlives.
+    """
+
+    def __init__(self, queue: Any, heartbeat_seconds: int) -> None:
         self._queue = queue
+        self._heartbeat_seconds = heartbeat_seconds
+        self._waiting: deque[tuple[JobDefinition, dict[str, Any]]] = deque()
+        self._retrying: asyncio.Task[None] | None = None
 
     async def connect(self) -> None:
-        await self._queue.connect()
+        try:
+            await self._queue.connect()
+        except (RedisError, OSError) as exc:  # serve anyway; jobs wait until Redis is back
+            logger.warning("job_queue_unreachable", error=type(exc).__name__)
 
     async def disconnect(self) -> None:
+        if self._retrying is not None:
+            self._retrying.cancel()
+            await asyncio.gather(self._retrying, return_exceptions=True)
+            await self._enqueue_waiting()
+        if self._waiting:
+            logger.error("jobs_not_enqueued", jobs=[job.name for job, _ in self._waiting])
         try:
             await self._queue.disconnect()
         except Exception as exc:  # Redis already gone at shutdown: nothing left to release
             logger.warning("job_queue_disconnect_failed", error=type(exc).__name__)
 
+    @property
+    def waiting(self) -> int:
+        """Jobs committed but not yet enqueued, waiting for Redis."""
+        return len(self._waiting)
+
     async def submit(self, job: JobDefinition, kwargs: Mapping[str, Any]) -> None:
+        if self._waiting:  # keep the order: behind the jobs already waiting
+            self._wait(job, dict(kwargs))
+            return
+        try:
+            await self._enqueue(job, kwargs)
+        except (RedisError, OSError) as exc:
+            logger.warning("job_enqueue_deferred", job=job.name, error=type(exc).__name__)
+            self._wait(job, dict(kwargs))
+
+    async def _enqueue(self, job: JobDefinition, kwargs: Mapping[str, Any]) -> None:
         await self._queue.enqueue(
             job.name,
             timeout=math.ceil(job.timeout_seconds),
+            heartbeat=self._heartbeat_seconds,
             retries=job.attempts,
             retry_delay=job.retry_delay_seconds,
             retry_backoff=True,
             **kwargs,
         )
+
+    def _wait(self, job: JobDefinition, kwargs: dict[str, Any]) -> None:
+        if len(self._waiting) >= ENQUEUE_BUFFER_LIMIT:
+            dropped, _ = self._waiting.popleft()
+            logger.error("job_dropped", job=dropped.name, reason="enqueue buffer full")
+        self._waiting.append((job, kwargs))
+        if self._retrying is None or self._retrying.done():
+            self._retrying = asyncio.create_task(self._retry_waiting(), name="jobs:enqueue-retry")
+
+    async def _retry_waiting(self) -> None:
+        while self._waiting:
+            await asyncio.sleep(ENQUEUE_RETRY_SECONDS)
+            await self._enqueue_waiting()
+
+    async def _enqueue_waiting(self) -> None:
+        while self._waiting:
+            job, kwargs = self._waiting[0]
+            try:
+                await self._enqueue(job, kwargs)
+            except (RedisError, OSError):
+                return
+            self._waiting.popleft()
+            logger.info("job_enqueued_late", job=job.name)
 
 
 class ApiProcessOnlyEnqueues(InitPluginProtocol):
@@ -311,10 +376,30 @@ SAQ_CONTEXT_KEY = "selflink"
 
 
 def saq_task(job: JobDefinition) -> tuple[str, Callable[..., Awaitable[Any]]]:
-    """Adapt a job to SAQ's `fn(ctx, **kwargs)` calling convention, under the job's name."""
+    """Adapt a job to SAQ's `fn(ctx, **kwargs)` calling convention, under the job's name;
+    while it runs, the job is touched every third of its heartbeat (see `SaqJobRunner`)."""
 
     async def run(saq_context: dict[str, Any], **kwargs: Any) -> Any:
-        return await job(saq_context[SAQ_CONTEXT_KEY], **kwargs)
+        saq_job = saq_context.get("job")
+        beating = asyncio.create_task(_heartbeat(saq_job)) if saq_job is not None else None
+        try:
+            return await job(saq_context[SAQ_CONTEXT_KEY], **kwargs)
+        finally:
+            if beating is not None:
+                beating.cancel()
+                await asyncio.gather(beating, return_exceptions=True)
 
     run.__qualname__ = run.__name__ = job.name
     return job.name, run
+
+
+async def _heartbeat(saq_job: Any) -> None:
+    """Touch a running SAQ job so the sweep knows its worker is alive."""
+    if not saq_job.heartbeat:
+        return
+    while True:
+        await asyncio.sleep(saq_job.heartbeat / 3)
+        try:
+            await saq_job.update()
+        except (RedisError, OSError) as exc:  # Redis away for a moment: try again next beat
+            logger.warning("job_heartbeat_failed", job=saq_job.function, error=type(exc).__name__)

@@ -11,11 +11,18 @@ from enum import Enum
 from http import HTTPStatus
 from typing import Any
 
+import asyncpg
 import structlog
 from advanced_alchemy.exceptions import DuplicateKeyError, IntegrityError, NotFoundError
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, SerializationException, ValidationException
 from litestar.types import ExceptionHandlersMap
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from sqlalchemy import exc as sqlalchemy_exc
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 
 logger = structlog.get_logger("selflink.errors")
 
@@ -216,6 +223,49 @@ def _handle_integrity(request: Request[Any, Any, Any], _exc: IntegrityError) -> 
     return problem_response(request, CONFLICT, "This conflicts with data that already exists.")
 
 
+UNREACHABLE = (
+    ConnectionError,  # refused or reset on the way to PostgreSQL or Redis
+    SQLAlchemyTimeoutError,  # no pooled connection came free in time
+    sqlalchemy_exc.OperationalError,
+    sqlalchemy_exc.InterfaceError,
+    asyncpg.exceptions.PostgresConnectionError,  # class 08, and a connection closed under us
+    asyncpg.exceptions.OperatorInterventionError,  # class 57: shutting down, starting up
+    RedisConnectionError,
+    RedisTimeoutError,
+)
+RETRY_UNAVAILABLE_SECONDS = "5"
+
+
+def unreachable(exc: BaseException) -> bool:
+    """Whether `exc` (or what it wraps) says PostgreSQL or Redis could not be reached, as
+    when one restarts: a passing outage, not a bug."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, UNREACHABLE) or getattr(current, "connection_invalidated", False):
+            return True
+        orig = getattr(current, "orig", None)
+        current = (
+            orig if isinstance(orig, BaseException) else current.__cause__ or current.__context__
+        )
+    return False
+
+
+def _handle_storage(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """A 503 problem with Retry-After while the database or Redis is unreachable; anything
+    else is unexpected."""
+    if not unreachable(exc):
+        return _handle_unexpected(request, exc)
+    logger.warning("storage_unreachable", error=type(exc).__name__, path=request.url.path)
+    return problem_response(
+        request,
+        UNAVAILABLE,
+        "A storage service is unreachable; try again shortly.",
+        headers={"Retry-After": RETRY_UNAVAILABLE_SECONDS},
+    )
+
+
 def _handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     logger.error("unhandled_error", error=type(exc).__name__, path=request.url.path, exc_info=exc)
     return problem_response(request, INTERNAL, "Something went wrong on our side.")
@@ -228,5 +278,8 @@ EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     NotFoundError: _handle_not_found,
     DuplicateKeyError: _handle_integrity,
     IntegrityError: _handle_integrity,
-    Exception: _handle_unexpected,
+    SQLAlchemyError: _handle_storage,
+    ConnectionError: _handle_storage,
+    RedisError: _handle_storage,
+    Exception: _handle_storage,
 }

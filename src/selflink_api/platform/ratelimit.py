@@ -2,13 +2,19 @@
 
 The global middleware limit protects the service; these protect accounts: they count per
 client address and per account, in Redis when configured (shared by every API process) or in
-this process's memory. Keys never contain personal data: callers pass a blind index.
+this process's memory, which also counts while Redis is unreachable (sign-in keeps working,
+limited per process). Keys never contain personal data: callers pass a blind index.
 """
 
 import time
 from typing import Any
 
+import structlog
+from redis.exceptions import RedisError
+
 from selflink_api.platform.problems import RATE_LIMITED, ProblemError
+
+logger = structlog.get_logger("selflink.ratelimit")
 
 
 class AttemptLimiter:
@@ -33,11 +39,14 @@ class AttemptLimiter:
 
     async def _increment(self, slot: str, window_seconds: int) -> int:
         if self._redis is not None:
-            async with self._redis.pipeline(transaction=True) as pipe:
-                pipe.incr(slot)
-                pipe.expire(slot, window_seconds + 1)
-                count, _ = await pipe.execute()
-            return int(count)
+            try:
+                async with self._redis.pipeline(transaction=True) as pipe:
+                    pipe.incr(slot)
+                    pipe.expire(slot, window_seconds + 1)
+                    count, _ = await pipe.execute()
+                return int(count)
+            except (RedisError, OSError) as exc:
+                logger.warning("attempts_counted_in_memory", error=type(exc).__name__)
         if len(self._memory) > 100_000:
             self._memory.clear()
         self._memory[slot] = self._memory.get(slot, 0) + 1

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from selflink_api.rewards.importer import Imported
-    from selflink_core.rewards import Bundle
+    from selflink_core.rewards import Bundle, Figures
 
 
 def _counted(number: int, noun: str) -> str:
@@ -48,11 +48,32 @@ def _write(out: Path, bundle: "Bundle") -> None:
         (out / name).write_bytes(content)
 
 
+def _manual_figures(revenue_cents: int | None, costs_cents: int | None) -> tuple[int, int]:
+    if revenue_cents is None or costs_cents is None:
+        click.echo(
+            "error: give --revenue-cents and --costs-cents, or --revenue-from payments", err=True
+        )
+        sys.exit(2)
+    return revenue_cents, costs_cents
+
+
 @click.command(name="snapshot")
 @click.option("--period", required=True, help="YYYY-MM")
-@click.option("--revenue-cents", type=click.IntRange(min=0), required=True)
-@click.option("--costs-cents", type=click.IntRange(min=0), required=True)
-@click.option("--currency", default="USD", show_default=True)
+@click.option(
+    "--revenue-from",
+    type=click.Choice(["manual", "payments"]),
+    default="manual",
+    show_default=True,
+    help="payments: revenue and Stripe's fees from the revenue ledger (docs/payments.md).",
+)
+@click.option("--revenue-cents", type=click.IntRange(min=0), help="Hand-typed revenue (manual).")
+@click.option(
+    "--costs-cents",
+    type=click.IntRange(min=0),
+    help="Hand-typed costs (manual); with payments, costs declared on top of Stripe's fees.",
+)
+@click.option("--costs-reason", default="", help="Why the declared costs (with payments).")
+@click.option("--currency", default="USD", show_default=True, help="Manual figures' currency.")
 @click.option("--pool-bps", type=click.IntRange(0, 10000), default=5000, show_default=True)
 @click.option("--min-payout-cents", type=click.IntRange(min=0), default=0, show_default=True)
 @click.option(
@@ -61,32 +82,63 @@ def _write(out: Path, bundle: "Bundle") -> None:
 @click.option("--commit", is_flag=True, help="Store a new version and open its dispute window.")
 def snapshot(
     period: str,
-    revenue_cents: int,
-    costs_cents: int,
+    revenue_from: str,
+    revenue_cents: int | None,
+    costs_cents: int | None,
+    costs_reason: str,
     currency: str,
     pool_bps: int,
     min_payout_cents: int,
     out: Path | None,
     commit: bool,
 ) -> None:
-    """Compute a month's bundle from the ledger (a dry run unless --commit)."""
+    """Compute a month's bundle from the ledger (a dry run unless --commit).
+
+    The month's figures are typed by hand (months before billing), or with `--revenue-from
+    payments` taken from the revenue ledger: revenue net of refunds and disputes, and
+    Stripe's fees as costs plus any `--costs-cents` declared with a `--costs-reason`. Either
+    way the figures and their source go to the audit log with the committed version.
+    """
     from selflink_api.rewards.snapshots import SnapshotService, utc_now
     from selflink_api.settings import load_settings
     from selflink_core.rewards import Bundle, Figures
 
     settings = load_settings()
-    figures = Figures(currency, revenue_cents, costs_cents, pool_bps, min_payout_cents)
+    from_payments = revenue_from == "payments"
+    if from_payments and costs_cents and not costs_reason.strip():
+        click.echo("error: declared --costs-cents need a --costs-reason", err=True)
+        sys.exit(2)
+    manual = None if from_payments else _manual_figures(revenue_cents, costs_cents)
 
-    async def work(session: "AsyncSession") -> tuple[Bundle, int | None]:
+    async def work(
+        session: "AsyncSession",
+    ) -> tuple[Bundle, int | None, dict[str, object] | None]:
         service = SnapshotService(session)
+        source: dict[str, object] | None = None
+        if manual is not None:
+            figures = Figures(currency, *manual, pool_bps, min_payout_cents)
+        else:
+            figures, source = await ledger_figures(
+                session, period, costs_cents or 0, costs_reason.strip(), pool_bps, min_payout_cents
+            )
         if not commit:
-            return await service.compute(period, figures), None
+            return await service.compute(period, figures), None, source
         committed = await service.commit(
-            period, figures, actor="cli", dispute_days=settings.rewards_dispute_days, now=utc_now()
+            period,
+            figures,
+            actor="cli",
+            dispute_days=settings.rewards_dispute_days,
+            now=utc_now(),
+            source=source,
         )
-        return committed.bundle, committed.snapshot.version
+        return committed.bundle, committed.snapshot.version, source
 
-    bundle, version = run_in_database(settings, work)
+    bundle, version, source = run_in_database(settings, work)
+    if source is not None:
+        click.echo(
+            "revenue from payments: "
+            + ", ".join(f"{name} {value}" for name, value in source.items() if name != "source")
+        )
     _summary(bundle)
     if out is not None:
         _write(out, bundle)
@@ -97,6 +149,50 @@ def snapshot(
     else:
         click.echo("dry run: nothing stored (add --commit to store this version)")
     click.echo(f"root: {bundle.root}")
+
+
+async def ledger_figures(
+    session: "AsyncSession",
+    period: str,
+    declared_costs: int,
+    reason: str,
+    pool_bps: int,
+    min_payout_cents: int,
+) -> "tuple[Figures, dict[str, object]]":
+    """The month's figures from the revenue ledger, and what they were made of."""
+    from selflink_api.payments.ledger import RevenueLedger
+    from selflink_api.platform.problems import CONFLICT, ProblemError
+    from selflink_core.rewards import Figures
+
+    found = await RevenueLedger(session).figures(period)
+    if len(found) != 1:
+        detail = (
+            f"the revenue ledger has no transactions in {period}"
+            if not found
+            else f"{period} has transactions in {len(found)} currencies; one is needed"
+        )
+        raise ProblemError(CONFLICT, detail)
+    month = found[0]
+    if month.revenue < 0:
+        raise ProblemError(
+            CONFLICT, f"{period} earned {month.revenue} {month.currency} minor units, below 0"
+        )
+    figures = Figures(
+        month.currency, month.revenue, month.fees + declared_costs, pool_bps, min_payout_cents
+    )
+    source: dict[str, object] = {
+        "source": "payments",
+        "gross": month.gross,
+        "refunds": month.refunds,
+        "disputes": month.disputes,
+        "other": month.other,
+        "stripe_fees": month.fees,
+        "net": month.net,
+        "transactions": month.transactions,
+        "declared_costs": declared_costs,
+        "declared_costs_reason": reason,
+    }
+    return figures, source
 
 
 @click.command(name="lock")

@@ -1,14 +1,16 @@
 """Monthly snapshots: dry runs, committed versions, dispute windows, locking into payouts."""
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import undefer
 
 from selflink_api.audit import services as audit
+from selflink_api.payments.ledger import RevenueLedger
 from selflink_api.platform.problems import CONFLICT, NOT_FOUND, ProblemError
 from selflink_api.rewards.ledger import LedgerService
 from selflink_api.rewards.models import (
@@ -208,9 +210,18 @@ class SnapshotService:
             raise ProblemError.invalid(field, str(exc), detail=str(exc)) from None
 
     async def commit(
-        self, period: str, figures: Figures, *, actor: str, dispute_days: int, now: datetime
+        self,
+        period: str,
+        figures: Figures,
+        *,
+        actor: str,
+        dispute_days: int,
+        now: datetime,
+        source: Mapping[str, Any] | None = None,
     ) -> Committed:
-        """Store a new version of `period` and open (or restart) its dispute window."""
+        """Store a new version of `period` and open (or restart) its dispute window. `source`
+        says where the figures came from (the revenue ledger's lines, declared costs), for the
+        audit log; hand-typed figures have none."""
         row = await self.period_row(require_period(period))
         if row is not None and row.state == PeriodState.LOCKED:
             raise ProblemError(
@@ -242,7 +253,15 @@ class SnapshotService:
             actor_id=None,
             action="rewards.snapshot.commit",
             subject=f"period:{period}",
-            details={"version": snapshot.version, "root": snapshot.root, "by": actor},
+            details={
+                "version": snapshot.version,
+                "root": snapshot.root,
+                "by": actor,
+                "revenue_cents": figures.revenue_cents,
+                "costs_cents": figures.costs_cents,
+                "currency": figures.currency,
+                "figures_from": dict(source) if source is not None else {"source": "manual"},
+            },
         )
         return Committed(row, snapshot, bundle)
 
@@ -262,8 +281,18 @@ class SnapshotService:
                 f"The dispute window of {period} is open until "
                 f"{row.dispute_ends_at:%Y-%m-%d %H:%M} UTC.",
             )
+        snapshot = await self.snapshot(period)
         bundle = await self.bundle(period)
         await self._require_every_event_in(bundle, row)
+        revenue = RevenueLedger(self.session)
+        late = await revenue.booked_after(period, snapshot.created_at)
+        if late:
+            raise ProblemError(
+                CONFLICT,
+                f"{late} Stripe transaction{'s were' if late != 1 else ' was'} booked into "
+                f"{period} after version {row.current_version}; commit a new version "
+                "(--revenue-from payments) before locking.",
+            )
         linked = set(
             (
                 await self.session.scalars(
@@ -297,6 +326,7 @@ class SnapshotService:
                 )
             )
         row.state, row.locked_at = PeriodState.LOCKED, now
+        await revenue.freeze(period, frozen_by=actor)
         await self.session.flush()
         await audit.record(
             self.session,

@@ -1,0 +1,1 @@
+"""Billing with Stripe: plans, subscriptions, entitlements, and the revenue ledger."""

@@ -1,0 +1,96 @@
+"""While Redis is unreachable: stores and attempt counters answer from memory, and jobs wait
+in the API process until they can be enqueued (test_scale_out.py shows it with processes)."""
+
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
+
+import pytest
+from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+
+from selflink_api.app import create_app
+from selflink_api.platform.jobs import JobDefinition, SaqJobRunner, background_job
+from selflink_api.platform.ratelimit import AttemptLimiter
+from selflink_api.platform.stores import RedisOrMemoryStore, shared_store
+from tests.api.conftest import make_settings
+from tests.servers import free_port
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+async def unreachable_redis() -> AsyncIterator[Redis]:
+    """A client of a port nothing listens on."""
+    client = Redis.from_url(f"redis://127.0.0.1:{free_port()}/0", socket_connect_timeout=1)
+    yield client
+    await client.aclose()
+
+
+async def test_a_store_answers_from_memory_while_redis_is_unreachable(
+    unreachable_redis: Redis,
+) -> None:
+    store = shared_store(unreachable_redis, "outage")
+    assert isinstance(store, RedisOrMemoryStore)
+    await store.set("k", b"v", expires_in=60)
+    assert await store.get("k") == b"v"
+    assert await store.exists("k")
+    await store.delete("k")
+    assert await store.get("k") is None
+
+
+async def test_attempts_are_counted_in_memory_while_redis_is_unreachable(
+    unreachable_redis: Redis,
+) -> None:
+    limiter = AttemptLimiter(unreachable_redis)
+    await limiter.hit("someone", limit=2, window_seconds=60)
+    await limiter.hit("someone", limit=2, window_seconds=60)
+    with pytest.raises(Exception, match="Too many attempts"):
+        await limiter.hit("someone", limit=2, window_seconds=60)
+
+
+def test_with_redis_every_store_an_api_process_keeps_is_shared() -> None:
+    settings = make_settings("sqlite+aiosqlite:///:memory:", REDIS_URL="redis://127.0.0.1:1/0")
+    app = create_app(settings)
+    assert isinstance(app.stores.get("rate_limit"), RedisOrMemoryStore)
+    assert isinstance(app.state.feed.readings, RedisOrMemoryStore)
+    assert app.state.shared.limiter._redis is app.state.redis
+    assert app.state.shared.realtime_state._redis is app.state.redis
+
+
+@background_job("test.noop")
+async def noop(_context: Any) -> None:
+    """Never run: only enqueued."""
+
+
+class FlakyQueue:
+    """A SAQ queue whose Redis is down until `up` is set."""
+
+    def __init__(self) -> None:
+        self.up = False
+        self.enqueued: list[Mapping[str, Any]] = []
+
+    async def enqueue(self, name: str, **kwargs: Any) -> None:
+        if not self.up:
+            raise RedisConnectionError("Connection refused")
+        self.enqueued.append({"name": name, **kwargs})
+
+    async def disconnect(self) -> None:
+        return None
+
+
+async def test_jobs_wait_in_order_while_redis_is_down_and_are_enqueued_when_it_returns(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("selflink_api.platform.jobs.ENQUEUE_RETRY_SECONDS", 0.01)
+    queue = FlakyQueue()
+    runner = SaqJobRunner(queue, heartbeat_seconds=30)
+    job: JobDefinition = noop
+    await runner.submit(job, {"n": 1})
+    await runner.submit(job, {"n": 2})
+    assert runner.waiting == 2
+    queue.up = True
+    await runner.submit(job, {"n": 3})  # behind the two waiting
+    await runner.disconnect()  # also gives the waiting jobs a last chance
+    assert [entry["n"] for entry in queue.enqueued] == [1, 2, 3]
+    assert {entry["heartbeat"] for entry in queue.enqueued} == {30}
+    assert runner.waiting == 0
