@@ -65,6 +65,7 @@ SERVER_ENV = {
     "ARGON2_TIME_COST": "1",
     "ARGON2_MEMORY_KIB": "1024",
     "ARGON2_PARALLELISM": "1",
+    "PAYMENTS_FREE_RECOMMENDATION_PAGES": "100000000",
     "SECRET_KEY": "benchmark secret key that is long enough 0123456789",
 }
 WALK = """
@@ -194,12 +195,6 @@ def environment(env: dict[str, str]) -> Iterator[None]:
                 os.environ[key] = value
 
 
-def compute_features(env: dict[str, str]) -> None:
-    """Run the features job here: with Redis, the server's jobs wait for SAQ workers."""
-    with environment(env):
-        asyncio.run(precompute(load_settings()))
-
-
 async def seed_posts(settings: Settings) -> tuple[list[str], list[str]]:
     """One public post by each seeded person; their handles and the posts' ids."""
     config = build_sqlalchemy_config(settings)
@@ -294,11 +289,26 @@ def measure(kind: str, args: argparse.Namespace) -> list[dict[str, Any]]:
             stderr=subprocess.STDOUT,
         )
         floor_url = f"http://127.0.0.1:{floor_port}"
+        # With Redis, jobs (the asker's features) run on SAQ workers, as in production.
+        clean = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "REDIS_"))}
+        jobs = (
+            subprocess.Popen(
+                [SELFLINK_API, "workers", "run"],
+                cwd=folder,
+                env=clean | env,
+                stdout=(folder / "workers.log").open("w"),
+                stderr=subprocess.STDOUT,
+            )
+            if "REDIS_URL" in env
+            else None
+        )
         try:
             wait_serving(floor_url, floor)
             rows += measure_against(floor_url, kind, folder, env, handles, posts, args)
         finally:
             stop(floor)
+            if jobs is not None:
+                stop(jobs)
     floor_rate = rows[0]["rate"]
     for row in rows:
         row["of_floor"] = row["rate"] / floor_rate

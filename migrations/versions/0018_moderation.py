@@ -1,8 +1,8 @@
 """moderation: reports, notes, append-only decisions, appeals; suspensions with an end;
 content removed by moderation
 
-Revision ID: 0017
-Revises: 0018
+Revision ID: 0018
+Revises: 0017
 Create Date: 2026-12-06 10:19:02.931781
 """
 
@@ -17,8 +17,8 @@ from selflink_api.platform.appendonly import make_append_only
 sa.GUID = GUID  # type: ignore[attr-defined]
 sa.DateTimeUTC = DateTimeUTC  # type: ignore[attr-defined]
 
-revision: str = "0017"
-down_revision: str | None = "0018"
+revision: str = "0018"
+down_revision: str | None = "0017"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -5,7 +5,7 @@ frozen readings live an hour in Redis (or the process's memory without Redis). R
 the table are an hour's worth at most; a cursor naming one answers 400 and the client starts
 again, as after any expiry.
 
-Revision ID: 0018
+Revision ID: 0017
 Revises: 0016
 Create Date: 2026-12-06 10:29:44.819434
 """
@@ -20,7 +20,7 @@ from sqlalchemy.dialects import postgresql
 sa.GUID = GUID  # type: ignore[attr-defined]
 sa.DateTimeUTC = DateTimeUTC  # type: ignore[attr-defined]
 
-revision: str = "0018"
+revision: str = "0017"
 down_revision: str | None = "0016"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
