@@ -149,8 +149,10 @@ class SQLiteWriters:
 
     @staticmethod
     def end(connection: Connection) -> None:
-        """After COMMIT or ROLLBACK: the next writer's turn."""
-        _pass_turn(connection.info)
+        """After COMMIT or ROLLBACK: the next writer's turn. (A connection already invalidated
+        has no info to read; `returned` passes its turn when the pool takes it back.)"""
+        if not connection.invalidated:
+            _pass_turn(connection.info)
 
     @staticmethod
     def returned(_dbapi_connection: DBAPIConnection, record: ConnectionPoolEntry) -> None:
