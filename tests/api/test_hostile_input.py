@@ -414,6 +414,7 @@ async def cast(client: Client) -> Cast:
         owner=await register(client, "owner"),
         other=await register(client, "other"),
         staff=await make_staff(client, settings, "staffer"),
+        moderator=None,
     )
 
 
