@@ -104,16 +104,21 @@ async def _principal_from_token(
     *,
     while_suspended: bool = False,
 ) -> Principal | None:
+    ids = _session_ids(token)
+    if ids is None:
+        return None
+    async with session_maker() as session:
+        return await _principal_in(session, *ids, settings, while_suspended=while_suspended)
+
+
+def _session_ids(token: Token) -> tuple[UUID, UUID] | None:
+    """The person and the sign-in an access token names, or None for any other token."""
     if token.extras.get("typ") != ACCESS_TOKEN_TYPE or not token.jti:
         return None
     try:
-        user_id, session_id = UUID(token.sub), UUID(str(token.extras.get("sid")))
+        return UUID(token.sub), UUID(str(token.extras.get("sid")))
     except ValueError:
         return None
-    async with session_maker() as session:
-        return await _principal_in(
-            session, user_id, session_id, settings, while_suspended=while_suspended
-        )
 
 
 async def _principal_in(
@@ -154,18 +159,11 @@ def build_jwt_auth(
             return await _principal_from_token(
                 token, settings, session_maker, while_suspended=while_suspended
             )
-        if token.extras.get("typ") != ACCESS_TOKEN_TYPE or not token.jti:
-            return None
-        try:
-            user_id, session_id = UUID(token.sub), UUID(str(token.extras.get("sid")))
-        except ValueError:
+        ids = _session_ids(token)
+        if ids is None:
             return None
         return await _principal_in(
-            request_session(connection),
-            user_id,
-            session_id,
-            settings,
-            while_suspended=while_suspended,
+            request_session(connection), *ids, settings, while_suspended=while_suspended
         )
 
     return JWTAuth[Principal, Token](

@@ -684,7 +684,8 @@ class MatchingService:
                 f"You do not take part in {mode} recommendations; add {mode!r} to your modes "
                 "with PATCH /api/v1/matching/preferences.",
             )
-        ages = ages_on(records, _today())
+        today = _today()  # one day for the ages and the reading, even across midnight
+        ages = ages_on(records, today)
         keep = ((records["modes"] & bit) != 0) & same_age_group_mask(int(ages[me]), ages)
         keep[me] = False
         hidden = await self._hidden_from(user_id)
@@ -695,7 +696,7 @@ class MatchingService:
         if mode == "dating":
             keep &= self._dating_mask(pool, me, ages)
         key, index = position or (
-            reading_key(user_id, mode, size, pool.revision, _today(), hidden),
+            reading_key(user_id, mode, size, pool.revision, today, hidden),
             0,
         )
         readings = self.toolkit.readings
