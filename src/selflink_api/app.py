@@ -44,7 +44,11 @@ from selflink_api.platform.domains import (
     template_packages,
 )
 from selflink_api.platform.events import EventBus
-from selflink_api.platform.http import client_ip, serve_with_request_context
+from selflink_api.platform.http import (
+    audited_reads_write_first,
+    client_ip,
+    serve_with_request_context,
+)
 from selflink_api.platform.jobs import (
     SAQ_CONTEXT_KEY,
     ApiProcessOnlyEnqueues,
@@ -157,7 +161,7 @@ def create_app(settings: Settings | None = None, domains: Sequence[Domain] = DOM
         ),
         request_max_body_size=settings.max_request_body_bytes,
         lifespan=[_lifespan(settings, database, runner, redis, toolkits, all_schedules(domains))],
-        on_app_init=[jwt_auth.on_app_init],
+        on_app_init=[jwt_auth.on_app_init, audited_reads_write_first],
         state=State(
             {
                 "settings": settings,

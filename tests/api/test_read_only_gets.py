@@ -11,15 +11,17 @@ one exception is staff reading personal data, audited in the same transaction (A
 
 import contextlib
 import re
+import sqlite3
 from collections.abc import Iterator, Mapping
 from typing import Any
 
 import pytest
 from litestar import Litestar
-from sqlalchemy import event
+from sqlalchemy import event, make_url
 from sqlalchemy.engine import Engine
 
 from selflink_api.app import create_app
+from selflink_api.platform.database import AUDITED_READ
 from selflink_api.platform.jobs import JobDefinition
 from selflink_api.settings import Settings
 from tests.api.conftest import app_client, drain_jobs
@@ -132,3 +134,53 @@ async def test_no_get_route_writes(settings: Settings) -> None:
             if writes:
                 writing[path] = writes
         assert not writing, "\n".join(f"{path}: {w}" for path, w in writing.items())
+
+
+def test_only_the_audited_reads_open_as_writers(settings: Settings) -> None:
+    app = create_app(settings)
+    opted = {
+        route.path
+        for route in app.routes
+        for handler in getattr(route, "route_handlers", ())
+        if handler.opt.get(AUDITED_READ)
+    }
+    assert opted == AUDITED_READS
+
+
+async def test_an_audited_read_survives_a_writer_committing_after_its_sign_in_check(
+    settings: Settings, database_url: str
+) -> None:
+    """On SQLite a reader that turns writer fails once another writer has committed since its
+    first read. The audited read opens as a writer, so the other writer waits (here: gives up
+    at once) and the read, with its audit record, goes through."""
+    if not settings.is_sqlite:
+        pytest.skip("PostgreSQL has no reader that cannot turn writer")
+    app = create_app(settings)
+    async with app_client(app) as client:
+        await register(client, "looked_up")
+        staff = await make_staff(client, settings, "staffer")
+        path = make_url(settings.sqlalchemy_url).database
+        assert path
+        interloper_wrote: list[bool] = []
+
+        def write_from_elsewhere(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+            if not WRITE.match(statement) or interloper_wrote:
+                return
+            other = sqlite3.connect(path, timeout=0, isolation_level=None)
+            try:
+                other.execute("UPDATE users SET bio = bio")
+                interloper_wrote.append(True)
+            except sqlite3.OperationalError:
+                interloper_wrote.append(False)  # locked out: the audited read holds the lock
+            finally:
+                other.close()
+
+        event.listen(Engine, "before_cursor_execute", write_from_elsewhere)
+        try:
+            answer = await client.get(
+                "/api/v1/staff/users/looked_up/personal-data", headers=staff.headers
+            )
+        finally:
+            event.remove(Engine, "before_cursor_execute", write_from_elsewhere)
+        assert answer.status_code == 200, answer.text
+        assert interloper_wrote == [False]

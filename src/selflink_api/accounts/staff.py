@@ -11,6 +11,7 @@ from selflink_api.accounts import schemas
 from selflink_api.accounts.controllers import ACCOUNT_DEPENDENCIES
 from selflink_api.accounts.dependencies import provide_principal
 from selflink_api.accounts.staff_services import StaffService
+from selflink_api.platform.database import AUDITED_READ
 from selflink_api.platform.security import requires_staff
 
 
@@ -29,7 +30,11 @@ class StaffController(Controller):
         "staff": Provide(provide_staff_service, sync_to_thread=False),
     }
 
-    @get("/users/{handle:str}/personal-data", summary="A person's personal data (audited)")
+    @get(
+        "/users/{handle:str}/personal-data",
+        summary="A person's personal data (audited)",
+        opt={AUDITED_READ: True},
+    )
     async def personal_data(
         self, handle: FromPath[str], staff: NamedDependency[StaffService]
     ) -> schemas.PersonalDataForStaff:
@@ -47,6 +52,10 @@ class StaffController(Controller):
     async def reinstate(self, handle: FromPath[str], staff: NamedDependency[StaffService]) -> None:
         await staff.reinstate(handle)
 
-    @get("/outbox", summary="Emails held for local reading (not in production)")
+    @get(
+        "/outbox",
+        summary="Emails held for local reading (not in production)",
+        opt={AUDITED_READ: True},
+    )
     async def held_outbox(self, staff: NamedDependency[StaffService]) -> list[schemas.HeldEmail]:
         return await staff.held_emails()

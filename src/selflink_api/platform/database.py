@@ -82,6 +82,11 @@ def include_modelled(domains: Iterable["Domain"]) -> Callable[..., bool]:
 reading_only: ContextVar[bool] = ContextVar("reading_only", default=False)
 """Set while serving a GET or HEAD request, which never writes: SQLite may then start a reader."""
 
+AUDITED_READ = "audited_read"
+"""Route opt of the few GETs that append an audit record in their own transaction (staff
+reading personal data): they start as writers, since a SQLite reader that turns writer fails
+with SQLITE_BUSY whenever another writer committed since its first read."""
+
 
 def _postgres_reads_autocommit(
     dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry, _proxy: Any

@@ -9,12 +9,15 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 from litestar.datastructures import MutableScopeHeaders
+from litestar.enums import ScopeType
+from litestar.middleware import ASGIMiddleware
 
-from selflink_api.platform.database import reading_only
+from selflink_api.platform.database import AUDITED_READ, reading_only
 from selflink_api.platform.jobs import JobQueue, JobRunner, current_job_queue
 from selflink_api.platform.logging import bind_request_context, clear_request_context
 
 if TYPE_CHECKING:
+    from litestar.config.app import AppConfig
     from litestar.connection import ASGIConnection
     from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -129,3 +132,26 @@ async def serve_with_request_context(
         await jobs.flush()
     else:
         jobs.discard()
+
+
+class AuditedReadsWrite(ASGIMiddleware):
+    """A GET whose route has the `AUDITED_READ` opt opens its transaction as a writer.
+
+    It must run before authentication, whose sign-in check is a GET's first statement."""
+
+    scopes = (ScopeType.HTTP,)
+
+    async def handle(
+        self, scope: "Scope", receive: "Receive", send: "Send", next_app: "ASGIApp"
+    ) -> None:
+        if scope["route_handler"].opt.get(AUDITED_READ):
+            reading_only.set(
+                False
+            )  # reset with the request's context in serve_with_request_context
+        await next_app(scope, receive, send)
+
+
+def audited_reads_write_first(app_config: "AppConfig") -> "AppConfig":
+    """An `on_app_init` hook, listed after authentication's, that puts `AuditedReadsWrite` first."""
+    app_config.middleware.insert(0, AuditedReadsWrite())
+    return app_config
