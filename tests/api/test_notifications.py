@@ -37,10 +37,11 @@ from selflink_api.settings import Settings
 from tests.api.conftest import app_client, drain_jobs, make_settings
 from tests.api.content_helpers import relate, write_comment, write_post
 from tests.api.live import live_server
-from tests.api.messaging_helpers import direct_thread, send
+from tests.api.messaging_helpers import direct_thread, group, send
 from tests.api.people import Person, register
 from tests.api.realtime_helpers import connected, next_frame
 from tests.api.test_auth import make_staff, sql
+from tests.api.test_feed import counted_statements
 from tests.api.test_realtime import join
 from tests.servers import PushEndpoint, push_endpoint
 
@@ -208,6 +209,28 @@ async def test_follows_comments_replies_mentions_and_messages(client: Client) ->
     }
     (reply,) = await listed(client, ben)
     assert reply["text"] == "@cara replied to your comment"
+
+
+async def test_a_group_message_notifies_in_statements_that_do_not_grow_with_the_group(
+    client: Client,
+) -> None:
+    sender = await register(client, "host")
+    statements_for: dict[int, int] = {}
+    for size in (2, 7):
+        members = [await register(client, f"guest_{size}_{n}") for n in range(size)]
+        await relate(client, members[0], "mute", sender)
+        thread_id = await group(client, sender, *members, title=f"Of {size}")
+        await drain_jobs(client)
+        await send(client, sender, thread_id, "welcome")
+        with counted_statements() as statements:
+            await drain_jobs(client)
+        # Moderation's check of the sender's recent messages runs beside it, at its own time.
+        statements_for[size] = sum("FROM messages" not in s for s in statements)
+        assert await listed(client, members[0]) == []  # they muted the sender
+        for member in members[1:]:
+            (told,) = await listed(client, member)
+            assert told["text"] == "1 new message from @host"
+    assert statements_for[7] == statements_for[2], statements_for
 
 
 async def test_mutes_blocks_and_preferences_suppress(client: Client) -> None:

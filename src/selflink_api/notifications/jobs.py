@@ -19,7 +19,6 @@ from selflink_api.notifications.digest import send_digests
 from selflink_api.notifications.models import NotificationKind as Kind
 from selflink_api.notifications.services import (
     Event,
-    Told,
     forget_devices,
     notify,
     remove_old_read,
@@ -37,12 +36,8 @@ LIVE_EVENT = "notification"
 async def _tell(context: JobContext, events: list[Event]) -> None:
     """Record the events in one transaction, then send them live and push what is due."""
     now = context.clock()
-    told: list[Told] = []
     async with context.session() as session:
-        for event in events:
-            result = await notify(session, event, now)
-            if result is not None:
-                told.append(result)
+        told = await notify(session, events, now)
     for result in told:
         if context.live is not None:
             data = {"notification": msgspec.to_builtins(result.view), "unread": result.unread}

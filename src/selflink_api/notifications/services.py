@@ -6,6 +6,7 @@ row), records the actor and queues pushes (held through quiet hours). What it re
 live and pushed once that transaction committed.
 """
 
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time
 from typing import Any
@@ -34,7 +35,7 @@ from selflink_api.notifications.rules import DEFAULTS, UNMUTABLE, Channels, quie
 from selflink_api.platform.crypto import PersonalDataCipher
 from selflink_api.platform.pagination import PageRequest, paginate
 from selflink_api.platform.problems import NOT_FOUND, ProblemError
-from selflink_api.social.services import SocialService
+from selflink_api.social.services import shielded_pairs
 
 SHOWN_ACTORS = 3
 
@@ -67,13 +68,18 @@ class Told:
 
 
 async def channels_of(session: AsyncSession, user_id: UUID) -> dict[str, Channels]:
-    chosen = {
-        row.kind: (row.in_app, row.push, row.email)
-        for row in await session.scalars(
-            select(NotificationPreference).where(NotificationPreference.user_id == user_id)
-        )
-    }
-    return {kind: chosen.get(kind, default) for kind, default in DEFAULTS.items()}
+    return (await _channels_of_all(session, [user_id]))[user_id]
+
+
+async def _channels_of_all(
+    session: AsyncSession, user_ids: Collection[UUID]
+) -> dict[UUID, dict[str, Channels]]:
+    chosen: dict[UUID, dict[str, Channels]] = {user_id: dict(DEFAULTS) for user_id in user_ids}
+    for row in await session.scalars(
+        select(NotificationPreference).where(NotificationPreference.user_id.in_(user_ids))
+    ):
+        chosen[row.user_id][row.kind] = (row.in_app, row.push, row.email)
+    return chosen
 
 
 async def _settings_row(session: AsyncSession, user_id: UUID) -> NotificationSettings | None:
@@ -88,69 +94,124 @@ def _clock(raw: str) -> time:
 
 async def held_until(session: AsyncSession, user: User, now: datetime) -> datetime | None:
     """When push and email may reach the person again, if `now` is in their quiet hours."""
-    row = await _settings_row(session, user.id)
-    if row is None or row.quiet_start is None or row.quiet_end is None:
-        return None
-    return quiet_until(now, user.timezone, _clock(row.quiet_start), _clock(row.quiet_end))
+    return (await _held_until_all(session, [user], now))[user.id]
 
 
-async def notify(session: AsyncSession, event: Event, now: datetime) -> Told | None:
-    """Record `event` for its recipient, unless it is their own doing, they do not want it, or
-    a mute or block stands between them and its actor."""
-    if event.actor_id == event.recipient:
-        return None
-    recipient = await session.get(User, event.recipient)
-    if recipient is None or recipient.status != AccountStatus.ACTIVE:
-        return None
-    if event.actor_id is not None and event.kind not in UNMUTABLE:
-        between = await SocialService(session).relationship(event.recipient, event.actor_id)
-        if between.blocked or between.muted:
-            return None
-    in_app, push, _email = (await channels_of(session, event.recipient))[event.kind]
-    if not in_app:
-        return None
+async def _held_until_all(
+    session: AsyncSession, users: Sequence[User], now: datetime
+) -> dict[UUID, datetime | None]:
+    held: dict[UUID, datetime | None] = dict.fromkeys((user.id for user in users), None)
+    zones = {user.id: user.timezone for user in users}
+    for row in await session.scalars(
+        select(NotificationSettings).where(NotificationSettings.user_id.in_(zones))
+    ):
+        if row.quiet_start is not None and row.quiet_end is not None:
+            start, end = _clock(row.quiet_start), _clock(row.quiet_end)
+            held[row.user_id] = quiet_until(now, zones[row.user_id], start, end)
+    return held
+
+
+async def notify(session: AsyncSession, events: Sequence[Event], now: datetime) -> list[Told]:
+    """Record each event for its recipient, unless it is their own doing, they do not want it,
+    or a mute or block stands between them and its actor.
+
+    The statements are per batch, not per event: a message to a group of fifty costs what one
+    to a pair costs. Events meeting in one collapsed row (same recipient and `open_key`) go in
+    rounds, since one upsert cannot touch a row twice."""
+    wanted = [event for event in events if event.actor_id != event.recipient]
+    if not wanted:
+        return []
+    people = {
+        user.id: user
+        for user in await session.scalars(
+            select(User).where(
+                User.id.in_({event.recipient for event in wanted}),
+                User.status == AccountStatus.ACTIVE,
+            )
+        )
+    }
+    actors = {e.actor_id for e in wanted if e.actor_id is not None and e.kind not in UNMUTABLE}
+    shielded = await shielded_pairs(session, people, actors) if actors and people else set()
+    channels = await _channels_of_all(session, people)
+    wanted = [
+        event
+        for event in wanted
+        if event.recipient in people
+        and (event.kind in UNMUTABLE or (event.recipient, event.actor_id) not in shielded)
+        and channels[event.recipient][event.kind][0]
+    ]
+    owners: dict[UUID, UUID] = {}  # notification id: its person, in the order first told
+    while wanted:
+        keys: dict[tuple[UUID, str], Event] = {}
+        for event in wanted:
+            keys.setdefault((event.recipient, event.open_key), event)
+        this_round = list(keys.values())
+        wanted = [event for event in wanted if keys[(event.recipient, event.open_key)] is not event]
+        ids = await _upsert(session, this_round, now)
+        owners.update(zip(ids, (event.recipient for event in this_round), strict=True))
+    if not owners:
+        return []
+    unread = await _unread_counts(session, set(owners.values()))
+    told = [
+        Told(recipient=owners[view.id], view=view, unread=unread.get(owners[view.id], 0))
+        for view in await views(session, list(owners))
+    ]
+    pushed = [t for t in told if channels[t.recipient][t.view.kind][1]]
+    if pushed:
+        due = await _queue_pushes(session, [people[t.recipient] for t in pushed], pushed, now)
+        for result in pushed:
+            result.due_pushes = due.get(result.view.id, [])
+    return told
+
+
+async def _upsert(session: AsyncSession, events: Sequence[Event], now: datetime) -> list[UUID]:
+    """One collapsed row per event (no two share a row), its actor recorded; the rows' ids."""
     insert = _insert(session)
     statement = insert(Notification).values(
-        user_id=event.recipient,
-        kind=event.kind,
-        subject_id=event.subject_id,
-        post_id=event.post_id,
-        detail=event.detail,
-        open_key=event.open_key,
-        unread=True,
-        last_at=now,
-        last_actor_id=event.actor_id,
-        actor_count=0,
-        event_count=1,
+        [
+            {
+                "user_id": event.recipient,
+                "kind": event.kind,
+                "subject_id": event.subject_id,
+                "post_id": event.post_id,
+                "detail": event.detail,
+                "open_key": event.open_key,
+                "unread": True,
+                "last_at": now,
+                "last_actor_id": event.actor_id,
+                "actor_count": 0,
+                "event_count": 1,
+            }
+            for event in events
+        ]
     )
     statement = statement.on_conflict_do_update(
         index_elements=["user_id", "open_key"],
         set_={
             "last_at": now,
             "updated_at": now,
-            "detail": event.detail,
+            "detail": statement.excluded.detail,
             "last_actor_id": func.coalesce(
                 statement.excluded.last_actor_id, Notification.last_actor_id
             ),
             "event_count": Notification.event_count + 1,
         },
-    ).returning(Notification.id)
-    notification_id = (await session.execute(statement)).scalar_one()
-    if event.actor_id is not None:
+    ).returning(Notification.id, Notification.user_id, Notification.open_key)
+    found = {(row.user_id, row.open_key): row.id for row in await session.execute(statement)}
+    ids = [found[(event.recipient, event.open_key)] for event in events]
+    acted = [
+        {"notification_id": notification_id, "actor_id": event.actor_id}
+        for notification_id, event in zip(ids, events, strict=True)
+        if event.actor_id is not None
+    ]
+    if acted:
         await session.execute(
             insert(NotificationActor)
-            .values(notification_id=notification_id, actor_id=event.actor_id)
+            .values(acted)
             .on_conflict_do_nothing(index_elements=["notification_id", "actor_id"])
         )
-        await _recount(session, [notification_id])
-    told = Told(
-        recipient=event.recipient,
-        view=(await views(session, [notification_id]))[0],
-        unread=await unread_count(session, event.recipient),
-    )
-    if push:
-        told.due_pushes = await _queue_pushes(session, recipient, notification_id, now)
-    return told
+        await _recount(session, [row["notification_id"] for row in acted])
+    return ids
 
 
 async def _recount(session: AsyncSession, notification_ids: list[UUID]) -> None:
@@ -169,32 +230,43 @@ async def _recount(session: AsyncSession, notification_ids: list[UUID]) -> None:
 
 
 async def _queue_pushes(
-    session: AsyncSession, user: User, notification_id: UUID, now: datetime
-) -> list[UUID]:
-    """One pending delivery per device of the person (none added where one is still pending:
-    it will carry the collapsed notification as it is when sent); returns those due now."""
-    not_before = await held_until(session, user, now) or now
-    devices = (
-        await session.scalars(select(PushDevice.id).where(PushDevice.user_id == user.id))
-    ).all()
-    pending = set(
-        (
-            await session.scalars(
-                select(PushDelivery.device_id).where(
-                    PushDelivery.notification_id == notification_id,
-                    PushDelivery.status == PushStatus.PENDING,
-                )
+    session: AsyncSession, users: Sequence[User], told: Sequence[Told], now: datetime
+) -> dict[UUID, list[UUID]]:
+    """One pending delivery per device of each person told (none added where one is still
+    pending: it will carry the collapsed notification as it is when sent); returns, per
+    notification, the deliveries due now (not held by quiet hours)."""
+    held = await _held_until_all(session, users, now)
+    devices: dict[UUID, list[UUID]] = {}
+    for device_id, user_id in await session.execute(
+        select(PushDevice.id, PushDevice.user_id).where(PushDevice.user_id.in_(held))
+    ):
+        devices.setdefault(user_id, []).append(device_id)
+    if not devices:
+        return {}
+    notification_ids = [result.view.id for result in told]
+    pending = {
+        (notification_id, device_id)
+        for notification_id, device_id in await session.execute(
+            select(PushDelivery.notification_id, PushDelivery.device_id).where(
+                PushDelivery.notification_id.in_(notification_ids),
+                PushDelivery.status == PushStatus.PENDING,
             )
-        ).all()
-    )
-    added = [
-        PushDelivery(device_id=device_id, notification_id=notification_id, not_before=not_before)
-        for device_id in devices
-        if device_id not in pending
-    ]
-    session.add_all(added)
+        )
+    }
+    added: dict[UUID, list[PushDelivery]] = {}
+    for result in told:
+        not_before = held[result.recipient] or now
+        added[result.view.id] = [
+            PushDelivery(device_id=device_id, notification_id=result.view.id, not_before=not_before)
+            for device_id in devices.get(result.recipient, [])
+            if (result.view.id, device_id) not in pending
+        ]
+    session.add_all([delivery for deliveries in added.values() for delivery in deliveries])
     await session.flush()
-    return [delivery.id for delivery in added if not_before <= now]
+    return {
+        notification_id: [d.id for d in deliveries if d.not_before <= now]
+        for notification_id, deliveries in added.items()
+    }
 
 
 # Reading ---------------------------------------------------------------------------------------
@@ -276,6 +348,15 @@ async def views(session: AsyncSession, ids: list[UUID]) -> list[schemas.Notifica
             )
         )
     return result
+
+
+async def _unread_counts(session: AsyncSession, user_ids: Collection[UUID]) -> dict[UUID, int]:
+    counted = await session.execute(
+        select(Notification.user_id, func.count().label("unread"))
+        .where(Notification.user_id.in_(user_ids), Notification.unread.is_(True))
+        .group_by(Notification.user_id)
+    )
+    return {row.user_id: row.unread for row in counted}
 
 
 async def unread_count(session: AsyncSession, user_id: UUID) -> int:

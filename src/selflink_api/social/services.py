@@ -1,5 +1,6 @@
 """The social graph's rules: who may follow, see, block and mute whom."""
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -13,9 +14,11 @@ from sqlalchemy import (
     delete,
     exists,
     func,
+    literal,
     or_,
     select,
     union,
+    union_all,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -308,6 +311,28 @@ def hidden_from(user_id: UUID) -> CompoundSelect[Any]:
     """The ids whose content this person must not be shown in lists: blocked either way, or
     muted by them."""
     return union(*SocialService.hidden_by_edges(user_id))
+
+
+async def shielded_pairs(
+    session: AsyncSession, people: Collection[UUID], actors: Collection[UUID]
+) -> set[tuple[UUID, UUID]]:
+    """The (person, actor) pairs where the person hears nothing of the actor's doings: a block
+    stands between them, whoever blocked whom, or the person muted the actor."""
+    blocks = select(Block.blocker_id, Block.blocked_id, literal(True)).where(
+        or_(
+            and_(Block.blocker_id.in_(people), Block.blocked_id.in_(actors)),
+            and_(Block.blocker_id.in_(actors), Block.blocked_id.in_(people)),
+        )
+    )
+    mutes = select(Mute.muter_id, Mute.muted_id, literal(False)).where(
+        Mute.muter_id.in_(people), Mute.muted_id.in_(actors)
+    )
+    pairs: set[tuple[UUID, UUID]] = set()
+    for one, other, is_block in await session.execute(union_all(blocks, mutes)):
+        pairs.add((one, other))
+        if is_block:
+            pairs.add((other, one))
+    return pairs
 
 
 def follows(follower_id: UUID, followee: Any) -> Exists:
