@@ -3,6 +3,7 @@ forgetting a deleted person, and recomputing stale features in batches."""
 
 from uuid import UUID
 
+import anyio
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -15,6 +16,7 @@ from selflink_api.platform.jobs import CronSchedule, JobContext, background_job
 logger = structlog.get_logger("selflink.matching")
 
 STALE_BATCH_SIZE = 200
+STALE_BATCHES_AT_ONCE = 3
 
 
 def _store(context: JobContext, session: AsyncSession) -> FeatureStore:
@@ -41,18 +43,35 @@ async def forget_user(context: JobContext, user_id: str) -> None:
 @background_job("matching.refresh_stale_features", timeout_seconds=900, attempts=2)
 async def refresh_stale_features(context: JobContext, batch_size: int = STALE_BATCH_SIZE) -> int:
     """Bring every stale person up to date, one committed batch at a time (see
-    `FeatureStore.stale_user_ids`); returns how many people were looked at."""
+    `FeatureStore.stale_user_ids`); returns how many people were looked at.
+
+    `STALE_BATCHES_AT_ONCE` batches are in flight together, each in its own transaction, so
+    one batch's computing overlaps another's database round trips (on PostgreSQL; SQLite's
+    one writer takes them in turn)."""
     after: UUID | None = None
     refreshed = 0
-    while True:
-        async with context.session() as session:
-            store = _store(context, session)
-            batch = await store.stale_user_ids(after, batch_size)
-            await store.refresh(batch)
-        refreshed += len(batch)
-        if len(batch) < batch_size:
-            break
-        after = batch[-1]
+    slots = anyio.Semaphore(STALE_BATCHES_AT_ONCE)
+
+    async def refresh(batch: list[UUID]) -> None:
+        try:
+            async with context.session() as session:
+                await _store(context, session).refresh(batch)
+        finally:
+            slots.release()
+
+    async with anyio.create_task_group() as batches:
+        while True:
+            await slots.acquire()
+            async with context.session() as session:
+                batch = await _store(context, session).stale_user_ids(after, batch_size)
+            if not batch:
+                slots.release()
+                break
+            batches.start_soon(refresh, batch)
+            refreshed += len(batch)
+            if len(batch) < batch_size:
+                break
+            after = batch[-1]
     if refreshed:
         logger.info("matching_features_refreshed", people=refreshed)
     return refreshed
