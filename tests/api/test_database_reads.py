@@ -5,11 +5,15 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
+from uuid import UUID
 
 import anyio
 import pytest
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, event, select
 
+from selflink_api.accounts.models import User
+from selflink_api.platform.database import build_sqlalchemy_config
+from selflink_api.platform.jobs import JobContext
 from selflink_api.settings import Settings
 from tests.api.astro_helpers import Client
 from tests.api.conftest import drain_jobs
@@ -65,3 +69,27 @@ async def test_a_read_does_not_wait_for_a_writer_nor_open_a_transaction(
         assert changed.status_code == 200
     assert writing
     assert not any(writing)
+
+
+async def test_a_job_reading_does_not_wait_for_a_writer_nor_open_a_transaction(
+    client: Client, settings: Settings
+) -> None:
+    me = await register(client, "job_reader")
+    await drain_jobs(client)
+    handle_of_me = select(User.handle).where(User.id == UUID(me.id))
+    config = build_sqlalchemy_config(settings)
+    context = JobContext(settings, config.create_session_maker(), client.app.state.job_runner)
+    try:
+        if settings.is_sqlite:
+            with sqlite_writer_holding_the_lock(settings), anyio.fail_after(5):
+                async with context.reading() as session:
+                    assert await session.scalar(handle_of_me) == "job_reader"
+            return
+        with autocommit_seen() as seen:
+            async with context.reading() as session:
+                assert await session.scalar(handle_of_me) == "job_reader"
+            async with context.session() as session:
+                assert await session.scalar(handle_of_me) == "job_reader"
+        assert seen == [True, False]
+    finally:
+        await config.get_engine().dispose()

@@ -28,6 +28,8 @@ from uuid_utils.compat import uuid7
 
 from selflink_api.app import create_app
 from selflink_api.notifications import jobs, push
+from selflink_api.notifications.models import NotificationKind as Kind
+from selflink_api.notifications.services import Event, notify
 from selflink_api.platform.database import build_sqlalchemy_config
 from selflink_api.platform.events import MATCH_FEATURES_READY, MODERATION_DECIDED
 from selflink_api.platform.jobs import JobContext, JobDefinition
@@ -211,25 +213,30 @@ async def test_follows_comments_replies_mentions_and_messages(client: Client) ->
     assert reply["text"] == "@cara replied to your comment"
 
 
-async def test_a_group_message_notifies_in_statements_that_do_not_grow_with_the_group(
-    client: Client,
+async def test_one_event_for_many_people_costs_statements_that_do_not_grow_with_them(
+    client: Client, settings: Settings
 ) -> None:
     sender = await register(client, "host")
+    context = job_context(settings, lambda: datetime.now(UTC))
     statements_for: dict[int, int] = {}
     for size in (2, 7):
         members = [await register(client, f"guest_{size}_{n}") for n in range(size)]
         await relate(client, members[0], "mute", sender)
         thread_id = await group(client, sender, *members, title=f"Of {size}")
-        await drain_jobs(client)
-        await send(client, sender, thread_id, "welcome")
+        await drain_jobs(client)  # nothing else runs statements while these are counted
+        key = f"message:thread:{thread_id}"
+        events = [
+            Event(UUID(m.id), Kind.MESSAGE, key, UUID(sender.id), UUID(thread_id)) for m in members
+        ]
         with counted_statements() as statements:
-            await drain_jobs(client)
-        # Moderation's check of the sender's recent messages runs beside it, at its own time.
-        statements_for[size] = sum("FROM messages" not in s for s in statements)
-        assert await listed(client, members[0]) == []  # they muted the sender
+            async with context.session() as session:
+                told = await notify(session, events, datetime.now(UTC))
+        statements_for[size] = len(statements)
+        assert {t.recipient for t in told} == {UUID(m.id) for m in members[1:]}  # one muted
+        assert await listed(client, members[0]) == []
         for member in members[1:]:
-            (told,) = await listed(client, member)
-            assert told["text"] == "1 new message from @host"
+            (shown,) = await listed(client, member)
+            assert shown["text"] == "1 new message from @host"
     assert statements_for[7] == statements_for[2], statements_for
 
 

@@ -10,6 +10,7 @@ from selflink_api.moderation.models import TargetKind
 from selflink_api.moderation.services import (
     flag_item,
     flag_rate,
+    has_listed_words,
     lift_ended_suspensions,
     words_of,
 )
@@ -18,17 +19,23 @@ from selflink_api.platform.jobs import CronSchedule, JobContext, background_job
 
 
 async def _check(context: JobContext, kind: str, item_id: str, author_id: str) -> bool:
-    """Flag the item for its words and its author for their rate; True if anything was filed."""
+    """Flag the item for its words and its author for their rate; True if anything was filed.
+
+    The checks read in a reading session; only a finding opens a write transaction (on SQLite
+    a writer's turn per post, comment and message would queue behind every other writer)."""
     settings = context.settings
     cipher = build_cipher(settings)
+    words = words_of(settings)
     since = context.clock() - timedelta(seconds=settings.moderation_rate_window_seconds)
-    person = UUID(author_id)
+    person, item = UUID(author_id), UUID(item_id)
+    written_since = messages_sent_since if kind == TargetKind.MESSAGE else posts_and_comments_since
+    async with context.reading() as session:
+        listed = await has_listed_words(session, cipher, words, kind, item)
+        count = await written_since(session, person, since)
+    if not listed and count < settings.moderation_rate_limit:
+        return False
     async with context.session() as session:
-        flagged = await flag_item(session, cipher, words_of(settings), kind, UUID(item_id))
-        if kind == TargetKind.MESSAGE:
-            count = await messages_sent_since(session, person, since)
-        else:
-            count = await posts_and_comments_since(session, person, since)
+        flagged = listed and await flag_item(session, cipher, words, kind, item)
         rated = await flag_rate(session, cipher, person, count, settings.moderation_rate_limit)
     return flagged or rated
 

@@ -709,16 +709,30 @@ async def flag_item(
     item_id: UUID,
 ) -> bool:
     """File a system report when a new post, comment or message has a listed word."""
-    if words.pattern is None:
-        return False
-    try:
-        target = await find_target(session, cipher, kind, str(item_id), None)
-    except ProblemError:
-        return False  # deleted before the job ran
-    if not words.matches(target.snapshot.get("text", "")):
+    target = await _with_listed_words(session, cipher, words, kind, item_id)
+    if target is None:
         return False
     await Reports(session, cipher).file(None, target, FLAGGED_WORDS, None)
     return True
+
+
+async def has_listed_words(
+    session: AsyncSession, cipher: PersonalDataCipher, words: WordList, kind: str, item_id: UUID
+) -> bool:
+    """Whether `flag_item` would file a report: a read, for a reading session."""
+    return await _with_listed_words(session, cipher, words, kind, item_id) is not None
+
+
+async def _with_listed_words(
+    session: AsyncSession, cipher: PersonalDataCipher, words: WordList, kind: str, item_id: UUID
+) -> Target | None:
+    if words.pattern is None:
+        return None
+    try:
+        target = await find_target(session, cipher, kind, str(item_id), None)
+    except ProblemError:
+        return None  # deleted before the job ran
+    return target if words.matches(target.snapshot.get("text", "")) else None
 
 
 async def flag_rate(

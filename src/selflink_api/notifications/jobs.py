@@ -115,7 +115,7 @@ async def on_message(context: JobContext, message_id: str, thread_id: str, sende
     """Messages collapse per thread: "3 new messages from ana" until the person reads it."""
     del message_id
     thread, sender = UUID(thread_id), UUID(sender_id)
-    async with context.session() as session:
+    async with context.reading() as session:
         members = await members_told_of(session, thread, sender)
     key = f"message:thread:{thread_id}"
     await _tell(context, [Event(m, Kind.MESSAGE, key, sender, thread) for m in members])
@@ -128,7 +128,7 @@ async def on_match(context: JobContext, user_id: str) -> None:
 
 @background_job("notifications.on_payout", timeout_seconds=60)
 async def on_payout(context: JobContext, payout_id: str, state: str) -> None:
-    async with context.session() as session:
+    async with context.reading() as session:
         recipient = await payout_recipient(session, UUID(payout_id))
     if recipient is not None:
         key = f"payout:{payout_id}"
