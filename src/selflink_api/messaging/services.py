@@ -445,6 +445,8 @@ class MessagingService:
     async def send(self, me: UUID, thread_id: UUID, draft: schemas.MessageDraft) -> SentMessage:
         """Store a message once per client id: a retry (even a concurrent one) gets the
         stored message back instead of a second copy."""
+        thread, member = await self._membership(me, thread_id, lock=True)
+        # Under the thread's lock, so a concurrent retry has committed or not yet begun.
         stored = await self._by_client_id(me, thread_id, draft.client_id)
         if stored is not None:
             return await self._resent(stored)
@@ -453,10 +455,6 @@ class MessagingService:
             f"messages:{me}", limit=settings.messaging_messages_per_minute, window_seconds=60
         )
         text = normalized_text("text", draft.text, schemas.MAX_MESSAGE_CHARACTERS)
-        thread, member = await self._membership(me, thread_id, lock=True)
-        stored = await self._by_client_id(me, thread_id, draft.client_id)
-        if stored is not None:  # a concurrent retry committed while we waited for the lock
-            return await self._resent(stored)
         if thread.kind == ThreadKind.DIRECT:
             await self._direct_still_open(me, thread.id)
         if draft.reply_to is not None:
@@ -465,24 +463,23 @@ class MessagingService:
         now = _now()
         message_id = uuid7()
         sealed = self.toolkit.cipher.encrypt(text.encode(), context=message_context(message_id))
-        self.session.add(
-            Message(
-                id=message_id,
-                thread_id=thread.id,
-                sender_id=me,
-                client_id=draft.client_id,
-                seq=seq,
-                change_seq=seq,
-                reply_to_id=draft.reply_to,
-                key_id=sealed.key_id,
-                ciphertext=sealed.blob,
-            )
+        message = Message(
+            id=message_id,
+            thread_id=thread.id,
+            sender_id=me,
+            client_id=draft.client_id,
+            seq=seq,
+            change_seq=seq,
+            reply_to_id=draft.reply_to,
+            key_id=sealed.key_id,
+            ciphertext=sealed.blob,
         )
+        self.session.add(message)
         thread.last_seq = thread.last_message_seq = seq
         thread.last_activity_at = now
         member.read_seq = member.delivered_seq = seq
         await self.session.flush()
-        view = (await self._message_views(me, [message_id]))[0]
+        view = await self._sent_view(me, message, text)
         recipients = await self._member_ids(thread.id)
         self.toolkit.realtime.send_after_commit(
             self.jobs, recipients, "message.created", _event_data(view)
@@ -495,6 +492,27 @@ class MessagingService:
             sender_id=str(me),
         )
         return SentMessage(view, created=True)
+
+    async def _sent_view(self, me: UUID, message: Message, text: str) -> schemas.MessageView:
+        """A message I just stored, rendered from memory as `_message_views` renders it (no
+        reactions yet, not edited); a reply still reads the message it answers."""
+        if message.reply_to_id is not None:
+            return (await self._message_views(me, [message.id]))[0]
+        sender = await self.session.get(User, me)
+        return schemas.MessageView(
+            id=message.id,
+            thread_id=message.thread_id,
+            seq=message.seq,
+            change_seq=message.change_seq,
+            client_id=message.client_id,
+            sender=_person(sender),
+            text=text,
+            deleted=False,
+            created_at=message.created_at,
+            edited_at=None,
+            reply_to=None,
+            reactions=[],
+        )
 
     async def _resent(self, stored: schemas.MessageView) -> SentMessage:
         """A retry: the stored message, announced again, since the first attempt's process
