@@ -4,7 +4,8 @@ Run: `uv run python benchmarks/realtime.py` (the embedded default: SQLite, chann
 or `uv run python benchmarks/realtime.py --postgres` (PostgreSQL + Redis pub/sub).
 Options: `--clients 1000 --groups 100 --rate 200 --seconds 15`.
 
-One `selflink-api run` process serves. This process holds every WebSocket (one per person,
+One `selflink-api run` process serves (with PostgreSQL, one `selflink-api workers run`
+process runs the jobs beside it). This process holds every WebSocket (one per person,
 signed in by an `auth` frame); a second process sends the messages over keep-alive HTTP at a
 fixed rate, each by a member of a random group, and records when each send started. A
 message's latency is from the start of its HTTP send to its receipt by the last of its
@@ -260,7 +261,11 @@ async def measure(target: Target, args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
-def start_selflink(folder: Path, postgres: bool) -> tuple[str, subprocess.Popen[bytes]]:
+def start_selflink(
+    folder: Path, postgres: bool
+) -> tuple[str, subprocess.Popen[bytes], subprocess.Popen[bytes] | None]:
+    """The API process; with PostgreSQL also a `selflink-api workers run` process, since jobs
+    (notifications, moderation checks) then go to Redis, as in production."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "REDIS_"))}
     env |= {
@@ -296,9 +301,20 @@ def start_selflink(folder: Path, postgres: bool) -> tuple[str, subprocess.Popen[
         stdout=(folder / "server.log").open("w"),
         stderr=subprocess.STDOUT,
     )
+    workers = (
+        subprocess.Popen(
+            [SELFLINK_API, "workers", "run"],
+            cwd=folder,
+            env=env,
+            stdout=(folder / "workers.log").open("w"),
+            stderr=subprocess.STDOUT,
+        )
+        if postgres
+        else None
+    )
     url = f"http://127.0.0.1:{port}"
     wait_serving(url, process)
-    return url, process
+    return url, process, workers
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:
@@ -343,14 +359,18 @@ def main() -> None:
             )
         finally:
             stop(floor_process)
-        url, process = start_selflink(folder, args.postgres)
+        url, process, workers = start_selflink(folder, args.postgres)
         try:
-            engine = "PostgreSQL + Redis" if args.postgres else "SQLite, in-memory channels"
+            engine = (
+                "PostgreSQL + Redis, one worker" if args.postgres else "SQLite, in-memory channels"
+            )
             rows.append(
                 (f"SelfLink ({engine})", asyncio.run(measure(Target(url, floor=False), args)))
             )
         finally:
             stop(process)
+            if workers is not None:
+                stop(workers)
     load = os.getloadavg()[0]
     print(
         f"{args.clients} clients in {args.groups} groups, {args.rate:g} messages/s for "

@@ -30,7 +30,7 @@ from selflink_api.accounts.services import (
     Principal,
     SessionService,
 )
-from selflink_api.platform.database import reading_only
+from selflink_api.platform.database import reading, reading_only
 from selflink_api.settings import Settings
 
 ANONYMOUS_ALLOWED = "anonymous_allowed"
@@ -107,8 +107,9 @@ async def _principal_from_token(
     ids = _session_ids(token)
     if ids is None:
         return None
-    async with session_maker() as session:
-        return await _principal_in(session, *ids, settings, while_suspended=while_suspended)
+    with reading():  # a read: on SQLite it never waits for a writer's turn
+        async with session_maker() as session:
+            return await _principal_in(session, *ids, settings, while_suspended=while_suspended)
 
 
 def _session_ids(token: Token) -> tuple[UUID, UUID] | None:
@@ -147,9 +148,10 @@ def build_jwt_auth(
 ) -> JWTAuth[Principal, Token]:
     """A GET or HEAD checks the sign-in in `request_session`, the request's own database
     session (the one its handler gets), so a read costs one connection, not two. Other
-    methods check in a short session of their own: in the request's session the check would
-    open its write transaction (SQLite's write lock) before the handler, which may write in
-    sessions of its own first. WebSockets, whose session nothing would close, do the same."""
+    methods check in a short reading session of their own: in the request's session the check
+    would open its write transaction (SQLite's write lock) before the handler, which may write
+    in sessions of its own first; as a reader it never waits for a writer's turn. WebSockets,
+    whose session nothing would close, do the same."""
 
     async def principal_from_token(
         token: Token, connection: ASGIConnection[Any, Any, Any, Any]

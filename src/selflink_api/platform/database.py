@@ -1,10 +1,11 @@
 """Database engine, sessions and migrations for PostgreSQL (asyncpg) and embedded SQLite."""
 
 import asyncio
+import contextlib
 import importlib
 import sqlite3
 import weakref
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from contextvars import ContextVar
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -81,6 +82,17 @@ def include_modelled(domains: Iterable["Domain"]) -> Callable[..., bool]:
 
 reading_only: ContextVar[bool] = ContextVar("reading_only", default=False)
 """Set while serving a GET or HEAD request, which never writes: SQLite may then start a reader."""
+
+@contextlib.contextmanager
+def reading() -> Iterator[None]:
+    """Sessions begun in this block only read, as a GET's: on SQLite a deferred reader beside
+    the one writer (no writer's turn to wait for), on PostgreSQL autocommit."""
+    token = reading_only.set(True)
+    try:
+        yield
+    finally:
+        reading_only.reset(token)
+
 
 AUDITED_READ = "audited_read"
 """Route opt of the few GETs that append an audit record in their own transaction (staff

@@ -27,7 +27,7 @@ from litestar_saq import SAQPlugin
 from redis.exceptions import RedisError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from selflink_api.platform.database import reading_only
+from selflink_api.platform.database import reading
 from selflink_api.settings import Settings
 
 if TYPE_CHECKING:
@@ -81,12 +81,9 @@ class JobContext:
     async def reading(self) -> AsyncIterator[AsyncSession]:
         """A session that only reads, as a GET's: on SQLite a reader beside the one writer
         (it never waits for a writer's turn), on PostgreSQL in autocommit."""
-        token = reading_only.set(True)
-        try:
+        with reading():
             async with self.session_maker() as session:
                 yield session
-        finally:
-            reading_only.reset(token)
 
 
 @dataclass(frozen=True)
