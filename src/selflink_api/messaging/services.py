@@ -498,21 +498,7 @@ class MessagingService:
         reactions yet, not edited); a reply still reads the message it answers."""
         if message.reply_to_id is not None:
             return (await self._message_views(me, [message.id]))[0]
-        sender = await self.session.get(User, me)
-        return schemas.MessageView(
-            id=message.id,
-            thread_id=message.thread_id,
-            seq=message.seq,
-            change_seq=message.change_seq,
-            client_id=message.client_id,
-            sender=_person(sender),
-            text=text,
-            deleted=False,
-            created_at=message.created_at,
-            edited_at=None,
-            reply_to=None,
-            reactions=[],
-        )
+        return _message_view(message, await self.session.get(User, me), text, None, [])
 
     async def _resent(self, stored: schemas.MessageView) -> SentMessage:
         """A retry: the stored message, announced again, since the first attempt's process
@@ -841,21 +827,10 @@ class MessagingService:
             if message_id not in by_id:
                 continue
             message, sender = by_id[message_id]
+            reply_to = replies.get(message.reply_to_id) if message.reply_to_id else None
+            text = self._open(message)
             views.append(
-                schemas.MessageView(
-                    id=message.id,
-                    thread_id=message.thread_id,
-                    seq=message.seq,
-                    change_seq=message.change_seq,
-                    client_id=message.client_id,
-                    sender=_person(sender),
-                    text=self._open(message),
-                    deleted=message.deleted_at is not None,
-                    created_at=message.created_at,
-                    edited_at=message.edited_at,
-                    reply_to=replies.get(message.reply_to_id) if message.reply_to_id else None,
-                    reactions=reactions.get(message.id, []),
-                )
+                _message_view(message, sender, text, reply_to, reactions.get(message.id, []))
             )
         return views
 
@@ -982,6 +957,29 @@ class MessagingService:
                 )
             )
         return views
+
+
+def _message_view(
+    message: Message,
+    sender: User | None,
+    text: str,
+    reply_to: schemas.ReplyPreview | None,
+    reactions: list[schemas.Reaction],
+) -> schemas.MessageView:
+    return schemas.MessageView(
+        id=message.id,
+        thread_id=message.thread_id,
+        seq=message.seq,
+        change_seq=message.change_seq,
+        client_id=message.client_id,
+        sender=_person(sender),
+        text=text,
+        deleted=message.deleted_at is not None,
+        created_at=message.created_at,
+        edited_at=message.edited_at,
+        reply_to=reply_to,
+        reactions=reactions,
+    )
 
 
 def _person(user: User | None) -> schemas.Person | None:

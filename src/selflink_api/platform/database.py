@@ -83,6 +83,7 @@ def include_modelled(domains: Iterable["Domain"]) -> Callable[..., bool]:
 reading_only: ContextVar[bool] = ContextVar("reading_only", default=False)
 """Set while serving a GET or HEAD request, which never writes: SQLite may then start a reader."""
 
+
 @contextlib.contextmanager
 def reading() -> Iterator[None]:
     """Sessions begun in this block only read, as a GET's: on SQLite a deferred reader beside
