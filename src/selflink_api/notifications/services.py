@@ -145,7 +145,8 @@ async def notify(session: AsyncSession, events: Sequence[Event], now: datetime) 
         keys: dict[tuple[UUID, str], Event] = {}
         for event in wanted:
             keys.setdefault((event.recipient, event.open_key), event)
-        this_round = list(keys.values())
+        # In one order everywhere, so two jobs upserting the same rows never deadlock.
+        this_round = sorted(keys.values(), key=lambda event: (event.recipient, event.open_key))
         wanted = [event for event in wanted if keys[(event.recipient, event.open_key)] is not event]
         ids = await _upsert(session, this_round, now)
         owners.update(zip(ids, (event.recipient for event in this_round), strict=True))
