@@ -153,6 +153,17 @@ def settings(database_url: str) -> Settings:
 
 
 @pytest.fixture
+def postgres_settings(postgres_template: str) -> Iterator[Settings]:
+    """A migrated PostgreSQL database of its own, for tests of concurrent writers (SQLite
+    serialises writers: no race there)."""
+    name = create_postgres_database(template=postgres_template)
+    try:
+        yield make_settings(postgres_dsn(name))
+    finally:
+        drop_postgres_database(name)
+
+
+@pytest.fixture
 def app(settings: Settings) -> Litestar:
     return create_app(settings)
 

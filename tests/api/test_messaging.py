@@ -2,7 +2,6 @@
 
 import asyncio
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -12,12 +11,11 @@ from litestar.testing import AsyncTestClient
 
 from selflink_api.app import create_app
 from selflink_api.settings import Settings
-from tests.api.conftest import app_client, drain_jobs, make_settings
+from tests.api.conftest import app_client, drain_jobs
 from tests.api.content_helpers import relate
 from tests.api.live import live_server
 from tests.api.messaging_helpers import direct_thread, group, send, thread_of
 from tests.api.people import PASSWORD, register
-from tests.api.services import create_postgres_database, drop_postgres_database, postgres_dsn
 from tests.api.test_auth import sql
 from tests.api.test_feed import TRANSACTION_CONTROL, counted_statements
 
@@ -127,16 +125,6 @@ async def test_a_resent_client_id_returns_the_stored_message_with_the_same_statu
     assert other.json()["id"] != first.json()["id"]
     history = await client.get(url, headers=ana.headers)
     assert [m["text"] for m in history.json()["items"]] == ["once", "once"]
-
-
-@pytest.fixture
-def postgres_settings(postgres_template: str) -> Iterator[Settings]:
-    """A migrated PostgreSQL database of its own (SQLite serialises writers: no race there)."""
-    name = create_postgres_database(template=postgres_template)
-    try:
-        yield make_settings(postgres_dsn(name))
-    finally:
-        drop_postgres_database(name)
 
 
 async def test_concurrent_retries_store_one_message_on_postgresql(

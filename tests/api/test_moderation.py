@@ -2,7 +2,6 @@
 
 import asyncio
 import re
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -22,7 +21,6 @@ from tests.api.conftest import app_client, drain_jobs, make_settings
 from tests.api.live import live_server
 from tests.api.messaging_helpers import direct_thread, send
 from tests.api.people import PASSWORD, Person, register, remember
-from tests.api.services import create_postgres_database, drop_postgres_database, postgres_dsn
 from tests.api.test_auth import make_staff, sql
 
 pytestmark = pytest.mark.anyio
@@ -313,16 +311,6 @@ async def test_word_list_and_rate_flags_come_from_the_system(database_url: str) 
         assert [(i["target_kind"], i["subject"]["handle"]) for i in rate] == [("user", "ana")]
         reporters = await sql(settings, "SELECT DISTINCT reporter FROM moderation_reports")
         assert reporters == [("system",)]
-
-
-@pytest.fixture
-def postgres_settings(postgres_template: str) -> Iterator[Settings]:
-    """A migrated PostgreSQL database of its own (SQLite serialises writers: no race there)."""
-    name = create_postgres_database(template=postgres_template)
-    try:
-        yield make_settings(postgres_dsn(name))
-    finally:
-        drop_postgres_database(name)
 
 
 async def test_duplicate_reports_at_once_make_one_report_on_postgresql(

@@ -127,6 +127,16 @@ def visible_posts(viewer_id: UUID | None) -> ColumnElement[bool]:
     )
 
 
+def visible_comments(viewer_id: UUID | None) -> ColumnElement[bool]:
+    """The condition on `Comment` joined with its author (`User`) for comments `viewer_id` may
+    see under a post they may see."""
+    return and_(
+        User.status == AccountStatus.ACTIVE,
+        or_(Comment.removed_for.is_(None), Comment.author_id == viewer_id),
+        not_hidden(viewer_id, Comment.author_id),
+    )
+
+
 def posts_seen_by(viewer_id: UUID | None) -> Select[Post, User]:
     """Posts with their authors, as far as `viewer_id` may see them."""
     return select(Post, User).join(User, User.id == Post.author_id).where(visible_posts(viewer_id))
@@ -639,12 +649,7 @@ class ContentService:
         return (
             select(Comment, User)
             .join(User, User.id == Comment.author_id)
-            .where(
-                Comment.post_id == post_id,
-                User.status == AccountStatus.ACTIVE,
-                or_(Comment.removed_for.is_(None), Comment.author_id == viewer_id),
-                not_hidden(viewer_id, Comment.author_id),
-            )
+            .where(Comment.post_id == post_id, visible_comments(viewer_id))
         )
 
     async def _visible_comment(
@@ -1195,12 +1200,7 @@ async def item_for_moderation(
         comment_seen = await session.scalar(
             select(Comment.id)
             .join(User, User.id == Comment.author_id)
-            .where(
-                Comment.id == item_id,
-                User.status == AccountStatus.ACTIVE,
-                or_(Comment.removed_for.is_(None), Comment.author_id == viewer_id),
-                not_hidden(viewer_id, Comment.author_id),
-            )
+            .where(Comment.id == item_id, visible_comments(viewer_id))
         )
         if comment_seen is None:
             return None
