@@ -1,14 +1,17 @@
-"""Media of posts: uploads, who may fetch which file, thumbnails and removal.
+"""Media of posts and messages: uploads, who may fetch which file, thumbnails and removal.
 
 An upload belongs to its uploader and, until a post takes it, only they may fetch it. Once on
 a post, the post's visibility decides (`visible_posts`): anyone for a post everyone may see,
 at a plain URL with public cache headers; otherwise the people the post is shown to, through
-URLs signed for them (or with their bearer token). Removing media hides them at once
-(`removed_at`); `content.remove_media` deletes the files, then the rows.
+URLs signed for them (or with their bearer token). Another domain may hold an upload instead
+(`hold_media`: a message's media); it then shows it only through signed URLs, to the people
+it decides. Removing media hides them at once (`removed_at`); `content.remove_media` deletes
+the files, then the rows.
 """
 
 import contextlib
 import functools
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -40,7 +43,7 @@ from selflink_api.content.media import (
     thumbnails,
 )
 from selflink_api.content.models import Media, MediaKind, Post
-from selflink_api.content.services import mark_removed, media_view, visible_posts
+from selflink_api.content.services import mark_removed, media_view, take_uploads, visible_posts
 from selflink_api.platform.problems import FORBIDDEN, NOT_FOUND, ProblemError
 from selflink_api.platform.uploads import ReceivedFile
 from selflink_api.settings import Settings
@@ -267,6 +270,44 @@ class MediaService:
         return own_unattached
 
 
+# Media held by other domains ---------------------------------------------------------------
+
+
+async def hold_media(
+    session: AsyncSession, owner_id: UUID, media_ids: Sequence[UUID], holder: str
+) -> None:
+    """Give the owner's free uploads to `holder` (a domain's name), in the order given, by
+    the rules of a post's media: up to four images or one video; a 422 naming `media`."""
+    await take_uploads(session, owner_id, media_ids, held_by=holder)
+
+
+async def held_media_views(
+    session: AsyncSession, urls: MediaUrls, media_ids: Iterable[UUID], now: datetime
+) -> dict[UUID, schemas.MediaView]:
+    """The held media of `media_ids` not removed, by id, with URLs signed as of `now`: the
+    holder decided who may see them, so their URLs are never plain."""
+    wanted = set(media_ids)
+    if not wanted:
+        return {}
+    held = await session.scalars(
+        select(Media).where(
+            Media.id.in_(wanted), Media.held_by.is_not(None), Media.removed_at.is_(None)
+        )
+    )
+    return {media.id: media_view(media, urls, public=False, now=now) for media in held}
+
+
+async def release_held_media(
+    session: AsyncSession, media_ids: Iterable[UUID], now: datetime
+) -> list[UUID]:
+    """Hide held media at once (their message was deleted); the ids, whose files
+    `content.remove_media` deletes."""
+    wanted = list(media_ids)
+    if not wanted:
+        return []
+    return await mark_removed(session, and_(Media.id.in_(wanted), Media.held_by.is_not(None)), now)
+
+
 # Jobs' work ------------------------------------------------------------------------------------
 
 
@@ -323,6 +364,7 @@ async def media_to_sweep(session: AsyncSession, now: datetime) -> list[UUID]:
                     or_(
                         and_(
                             Media.post_id.is_(None),
+                            Media.held_by.is_(None),
                             Media.removed_at.is_(None),
                             Media.created_at < now - UNATTACHED_LIFETIME,
                         ),

@@ -142,4 +142,8 @@ class Media(Base):
     """Pixels of the stored original; None for videos, which are stored as sent."""
     thumbnails: Mapped[bool] = mapped_column(Boolean, default=False)
     """Whether `content.make_thumbnails` has stored the smaller variants."""
+    held_by: Mapped[str | None] = mapped_column(String(16))
+    """The domain that took the upload for something other than a post (`messaging`: a
+    message's media); None while on a post or unattached. Held media are never swept and
+    never go on a post."""
     removed_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True))

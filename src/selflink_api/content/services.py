@@ -282,6 +282,47 @@ async def mark_removed(
     return list(removed.all())
 
 
+async def take_uploads(
+    session: AsyncSession, owner_id: UUID, media_ids: Sequence[UUID], **taken_by: Any
+) -> None:
+    """Give the owner's uploads to a post (`post_id=`) or a holder (`held_by=`), in the order
+    given: distinct uploads of theirs, on no post, held by nothing and not removed, up to four
+    images or one video; a 422 naming `media` otherwise. Each is taken only if still free, so
+    two posts or messages can never share one."""
+    if not media_ids:
+        return
+    if len(set(media_ids)) != len(media_ids):
+        raise ProblemError.invalid("media", "names the same upload twice")
+    free = and_(Media.post_id.is_(None), Media.held_by.is_(None))
+    kinds = (
+        await session.scalars(
+            select(Media.kind).where(
+                Media.id.in_(media_ids),
+                Media.owner_id == owner_id,
+                free,
+                Media.removed_at.is_(None),
+            )
+        )
+    ).all()
+    if len(kinds) != len(media_ids):
+        raise ProblemError.invalid(
+            "media", "names an upload that is not yours or is already on a post or message"
+        )
+    if MediaKind.VIDEO in kinds and len(kinds) > 1:
+        raise ProblemError.invalid("media", "holds up to 4 images or exactly one video")
+    for position, media_id in enumerate(media_ids):
+        taken = await session.execute(
+            update(Media)
+            .where(Media.id == media_id, free)
+            .values(position=position, **taken_by)
+            .execution_options(synchronize_session=False)
+        )
+        if taken.rowcount != 1:  # type: ignore[attr-defined]  # a CursorResult
+            raise ProblemError.invalid(
+                "media", "names an upload already on another post or message"
+            )
+
+
 def author_of(user: User) -> schemas.Author:
     return schemas.Author(
         handle=user.handle, display_name=user.display_name, avatar_url=user.avatar_url
@@ -404,38 +445,8 @@ class ContentService:
         return await self.post(viewer_id, post.id)
 
     async def _attach(self, author_id: UUID, post_id: UUID, media_ids: Sequence[UUID]) -> None:
-        """Put the author's own unattached uploads on the post, in the order given: up to
-        four images or one video. Each is taken only if still unattached, so two posts can
-        never share one."""
-        if not media_ids:
-            return
-        if len(set(media_ids)) != len(media_ids):
-            raise ProblemError.invalid("media", "names the same upload twice")
-        kinds = (
-            await self.session.scalars(
-                select(Media.kind).where(
-                    Media.id.in_(media_ids),
-                    Media.owner_id == author_id,
-                    Media.post_id.is_(None),
-                    Media.removed_at.is_(None),
-                )
-            )
-        ).all()
-        if len(kinds) != len(media_ids):
-            raise ProblemError.invalid(
-                "media", "names an upload that is not yours or is already on a post"
-            )
-        if MediaKind.VIDEO in kinds and len(kinds) > 1:
-            raise ProblemError.invalid("media", "holds up to 4 images or exactly one video")
-        for position, media_id in enumerate(media_ids):
-            taken = await self.session.execute(
-                update(Media)
-                .where(Media.id == media_id, Media.post_id.is_(None))
-                .values(post_id=post_id, position=position)
-                .execution_options(synchronize_session=False)
-            )
-            if taken.rowcount != 1:  # type: ignore[attr-defined]  # a CursorResult
-                raise ProblemError.invalid("media", "names an upload already on another post")
+        """Put the author's own unattached uploads on the post, in the order given."""
+        await take_uploads(self.session, author_id, media_ids, post_id=post_id)
 
     async def delete_post(self, viewer_id: UUID, post_id: UUID) -> list[UUID]:
         """Leave a tombstone: the text goes now, the row stays so ids never resolve to another
@@ -1044,6 +1055,7 @@ async def export_for_user(
             {
                 "id": str(m.id),
                 "post_id": str(m.post_id) if m.post_id else None,
+                "held_by": m.held_by,
                 "kind": m.kind,
                 "content_type": m.content_type,
                 "width": m.width,

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from selflink_api.accounts.controllers import ACCOUNT_DEPENDENCIES
 from selflink_api.accounts.services import Principal
+from selflink_api.content.jobs import remove_media
 from selflink_api.messaging import schemas
 from selflink_api.messaging.jobs import remove_empty_thread
 from selflink_api.messaging.services import MessagingService, MessagingToolkit
@@ -284,8 +285,11 @@ class MessageController(Controller):
         message_id: FromPath[UUID],
         principal: NamedDependency[Principal],
         messaging: NamedDependency[MessagingService],
+        jobs: NamedDependency[JobQueue],
     ) -> None:
-        await messaging.delete(principal.id, message_id)
+        released = await messaging.delete(principal.id, message_id)
+        if released:
+            await jobs.enqueue(remove_media, media_ids=[str(i) for i in released])
 
     @put(
         "/{message_id:uuid}/reactions/{emoji:str}",

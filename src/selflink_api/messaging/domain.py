@@ -1,5 +1,6 @@
 """The messaging domain: threads, messages, receipts and the realtime gateway."""
 
+from selflink_api.content.media import MediaUrls
 from selflink_api.messaging import jobs, models
 from selflink_api.messaging.controllers import (
     MessageController,
@@ -25,6 +26,7 @@ def build_toolkit(shared: Shared) -> MessagingToolkit:
         limiter=shared.limiter,
         realtime=shared.realtime,
         state=shared.realtime_state,
+        media_urls=MediaUrls(shared.settings),
     )
 
 

@@ -18,6 +18,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     LargeBinary,
+    SmallInteger,
     String,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -129,6 +130,25 @@ class Message(Base):
     ciphertext: Mapped[bytes | None] = mapped_column(LargeBinary)
     edited_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True))
     deleted_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True))
+    media_count: Mapped[int] = mapped_column(SmallInteger, default=0)
+    """How many uploads it was sent with (`message_media`); a page of messages without any
+    never looks there."""
+
+
+class MessageMedia(Base):
+    """An upload a message was sent with, held for it by the content domain (`hold_media`),
+    in the order the sender gave. Deleting the message releases the media; removing their
+    files deletes these rows."""
+
+    __tablename__ = "message_media"
+    __table_args__ = (
+        Index("uq_message_media_media_id", "media_id", unique=True),
+        Index("ix_message_media_message_id", "message_id", "position"),
+    )
+
+    message_id: Mapped[UUID] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"))
+    media_id: Mapped[UUID] = mapped_column(ForeignKey("media.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(SmallInteger)
 
 
 class MessageReaction(Base):

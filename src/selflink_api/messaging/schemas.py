@@ -7,6 +7,8 @@ from uuid import UUID
 import msgspec
 from msgspec import Meta
 
+from selflink_api.content.schemas import MAX_IMAGES_PER_POST, MediaView
+
 MAX_MESSAGE_CHARACTERS = 5000
 RAW_TEXT_FACTOR = 4
 """As for posts: the limit counts characters after NFC; the service checks the real limit."""
@@ -85,9 +87,28 @@ class RoleChange(Struct):
     role: Role
 
 
+MessageMedia = Annotated[
+    list[UUID],
+    Meta(
+        max_length=MAX_IMAGES_PER_POST,
+        description="Uploads of mine on no post or message yet (POST /api/v1/media): up to 4 "
+        "images, or exactly one video.",
+    ),
+]
+
+
 class MessageDraft(Struct):
     client_id: ClientId
-    text: MessageText
+    text: Annotated[
+        str,
+        Meta(
+            max_length=MAX_MESSAGE_CHARACTERS * RAW_TEXT_FACTOR,
+            description="Up to 5,000 characters after NFC, by the rules of posts; may be "
+            "empty (or left out) when `media` is not.",
+            examples=["Shall we compare charts over coffee?"],
+        ),
+    ] = ""
+    media: MessageMedia = msgspec.field(default_factory=list)
     reply_to: UUID | None = None
     """A message of the same thread this one answers."""
 
@@ -147,6 +168,9 @@ class MessageView(msgspec.Struct, kw_only=True):
     edited_at: dt.datetime | None
     reply_to: ReplyPreview | None
     reactions: list[Reaction]
+    media: list[MediaView]
+    """The photos or video it was sent with, in the sender's order, at URLs signed for a few
+    minutes; empty once deleted."""
 
 
 class ThreadView(msgspec.Struct, kw_only=True):

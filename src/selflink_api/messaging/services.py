@@ -35,12 +35,16 @@ from uuid_utils.compat import uuid7
 
 from selflink_api.accounts.models import AccountStatus, User
 from selflink_api.accounts.services import user_by_handle
+from selflink_api.content.media import MediaUrls
+from selflink_api.content.media_services import held_media_views, hold_media, release_held_media
+from selflink_api.content.schemas import MediaView
 from selflink_api.matching.services import MatchingService, MatchingToolkit
 from selflink_api.messaging import schemas
 from selflink_api.messaging.models import (
     DmPolicy,
     MemberRole,
     Message,
+    MessageMedia,
     MessageReaction,
     MessagingSettings,
     Thread,
@@ -101,6 +105,7 @@ class MessagingToolkit:
     limiter: AttemptLimiter
     realtime: Realtime
     state: RealtimeState
+    media_urls: MediaUrls
 
 
 @dataclass(frozen=True)
@@ -454,7 +459,7 @@ class MessagingService:
         await self.toolkit.limiter.hit(
             f"messages:{me}", limit=settings.messaging_messages_per_minute, window_seconds=60
         )
-        text = normalized_text("text", draft.text, schemas.MAX_MESSAGE_CHARACTERS)
+        text = _message_text(draft)
         if thread.kind == ThreadKind.DIRECT:
             await self._direct_still_open(me, thread.id)
         if draft.reply_to is not None:
@@ -473,12 +478,20 @@ class MessagingService:
             reply_to_id=draft.reply_to,
             key_id=sealed.key_id,
             ciphertext=sealed.blob,
+            media_count=len(draft.media),
         )
         self.session.add(message)
         thread.last_seq = thread.last_message_seq = seq
         thread.last_activity_at = now
         member.read_seq = member.delivered_seq = seq
         await self.session.flush()
+        if draft.media:
+            await hold_media(self.session, me, draft.media, holder="messaging")
+            self.session.add_all(
+                MessageMedia(message_id=message_id, media_id=media_id, position=position)
+                for position, media_id in enumerate(draft.media)
+            )
+            await self.session.flush()
         view = await self._sent_view(me, message, text)
         recipients = await self._member_ids(thread.id)
         self.toolkit.realtime.send_after_commit(
@@ -495,10 +508,11 @@ class MessagingService:
 
     async def _sent_view(self, me: UUID, message: Message, text: str) -> schemas.MessageView:
         """A message I just stored, rendered from memory as `_message_views` renders it (no
-        reactions yet, not edited); a reply still reads the message it answers."""
-        if message.reply_to_id is not None:
+        reactions yet, not edited); a reply still reads the message it answers, and media
+        their rows."""
+        if message.reply_to_id is not None or message.media_count:
             return (await self._message_views(me, [message.id]))[0]
-        return _message_view(message, await self.session.get(User, me), text, None, [])
+        return _message_view(message, await self.session.get(User, me), text, None, [], [])
 
     async def _resent(self, stored: schemas.MessageView) -> SentMessage:
         """A retry: the stored message, announced again, since the first attempt's process
@@ -600,21 +614,16 @@ class MessagingService:
         )
         return view
 
-    async def delete(self, me: UUID, message_id: UUID) -> None:
-        """Leave a tombstone: the text is destroyed, the place in the thread stays."""
+    async def delete(self, me: UUID, message_id: UUID) -> list[UUID]:
+        """Leave a tombstone: the text is destroyed and the media hidden, the place in the
+        thread stays. The ids of those media, whose files `content.remove_media` deletes."""
         thread, message = await self._own_message(me, message_id)
-        message.key_id = message.ciphertext = None
-        message.deleted_at = _now()
-        thread.last_seq += 1
-        message.change_seq = thread.last_seq
-        await self.session.execute(
-            delete(MessageReaction).where(MessageReaction.message_id == message.id)
-        )
-        await self.session.flush()
+        released = await _tombstone(self.session, message, thread)
         view = (await self._message_views(me, [message.id]))[0]
         self.toolkit.realtime.send_after_commit(
             self.jobs, await self._member_ids(thread.id), "message.deleted", _event_data(view)
         )
+        return released
 
     async def react(self, me: UUID, message_id: UUID, raw_emoji: str, *, on: bool) -> None:
         """Add (`on`) or take back my reaction; doing it twice changes nothing more."""
@@ -779,7 +788,8 @@ class MessagingService:
         self, me: UUID, message_ids: Sequence[UUID]
     ) -> list[schemas.MessageView]:
         """Messages as `me` sees them, in the order of `message_ids`: three queries whatever
-        their number (messages with senders, the answered ones, reactions)."""
+        their number (messages with senders, the answered ones, reactions), two more when any
+        has media."""
         if not message_ids:
             return []
         rows = (
@@ -822,6 +832,9 @@ class MessagingService:
             reactions.setdefault(message_id, []).append(
                 schemas.Reaction(emoji=value, count=count, reacted_by_me=bool(by_me))
             )
+        media = await self._media_of(
+            [m.id for m, _ in rows if m.media_count and m.deleted_at is None]
+        )
         views = []
         for message_id in message_ids:
             if message_id not in by_id:
@@ -830,9 +843,36 @@ class MessagingService:
             reply_to = replies.get(message.reply_to_id) if message.reply_to_id else None
             text = self._open(message)
             views.append(
-                _message_view(message, sender, text, reply_to, reactions.get(message.id, []))
+                _message_view(
+                    message,
+                    sender,
+                    text,
+                    reply_to,
+                    reactions.get(message.id, []),
+                    media.get(message.id, []),
+                )
             )
         return views
+
+    async def _media_of(self, message_ids: list[UUID]) -> dict[UUID, list[MediaView]]:
+        """The media of these messages still shown, in the sender's order."""
+        if not message_ids:
+            return {}
+        held = (
+            await self.session.execute(
+                select(MessageMedia.message_id, MessageMedia.media_id)
+                .where(MessageMedia.message_id.in_(message_ids))
+                .order_by(MessageMedia.message_id, MessageMedia.position)
+            )
+        ).all()
+        views = await held_media_views(
+            self.session, self.toolkit.media_urls, (media_id for _, media_id in held), _now()
+        )
+        media: dict[UUID, list[MediaView]] = {}
+        for message_id, media_id in held:
+            if media_id in views:
+                media.setdefault(message_id, []).append(views[media_id])
+        return media
 
     async def _thread_views(
         self, me: UUID, rows: Sequence[tuple[Thread, ThreadMember]], *, detail: bool
@@ -965,6 +1005,7 @@ def _message_view(
     text: str,
     reply_to: schemas.ReplyPreview | None,
     reactions: list[schemas.Reaction],
+    media: list[MediaView],
 ) -> schemas.MessageView:
     return schemas.MessageView(
         id=message.id,
@@ -979,7 +1020,32 @@ def _message_view(
         edited_at=message.edited_at,
         reply_to=reply_to,
         reactions=reactions,
+        media=media,
     )
+
+
+def _message_text(draft: schemas.MessageDraft) -> str:
+    """The draft's text by the rules of posts; empty only beside media."""
+    if not draft.text and draft.media:
+        return ""
+    return normalized_text("text", draft.text, schemas.MAX_MESSAGE_CHARACTERS)
+
+
+async def _tombstone(session: AsyncSession, message: Message, thread: Thread | None) -> list[UUID]:
+    """Destroy a message's text, reactions and media, keeping its place as a change of the
+    (locked) thread; the ids of the media hidden."""
+    message.key_id = message.ciphertext = None
+    message.deleted_at = _now()
+    if thread is not None:
+        thread.last_seq += 1
+        message.change_seq = thread.last_seq
+    await session.execute(delete(MessageReaction).where(MessageReaction.message_id == message.id))
+    released: list[UUID] = []
+    if message.media_count:
+        held = select(MessageMedia.media_id).where(MessageMedia.message_id == message.id)
+        released = await release_held_media(session, (await session.scalars(held)).all(), _now())
+    await session.flush()
+    return released
 
 
 def _person(user: User | None) -> schemas.Person | None:
@@ -1013,7 +1079,8 @@ def _event_data(view: schemas.MessageView) -> dict[str, Any]:
 async def export_for_user(
     session: AsyncSession, cipher: PersonalDataCipher, user_id: UUID
 ) -> dict[str, Any]:
-    """My messaging settings, the threads I am in and every message I sent, in clear."""
+    """My messaging settings, the threads I am in and every message I sent, in clear, with
+    the ids of its media (listed with the content export's media)."""
     policy = await session.scalar(
         select(MessagingSettings.dm_policy).where(MessagingSettings.user_id == user_id)
     )
@@ -1030,6 +1097,15 @@ async def export_for_user(
             select(Message).where(Message.sender_id == user_id).order_by(Message.created_at)
         )
     ).all()
+
+    media: dict[UUID, list[str]] = {}
+    for message_id, media_id in await session.execute(
+        select(MessageMedia.message_id, MessageMedia.media_id)
+        .join(Message, Message.id == MessageMedia.message_id)
+        .where(Message.sender_id == user_id)
+        .order_by(MessageMedia.message_id, MessageMedia.position)
+    ):
+        media.setdefault(message_id, []).append(str(media_id))
 
     def text_of(message: Message) -> str | None:
         if message.ciphertext is None or message.key_id is None:
@@ -1056,6 +1132,7 @@ async def export_for_user(
                 "thread_id": str(message.thread_id),
                 "seq": message.seq,
                 "text": text_of(message),
+                "media": media.get(message.id, []),
                 "created_at": message.created_at,
                 "edited_at": message.edited_at,
                 "deleted_at": message.deleted_at,
@@ -1180,21 +1257,16 @@ async def message_for_moderation(
 
 
 async def remove_message_for_moderation(session: AsyncSession, message_id: UUID) -> None:
-    """Leave the same tombstone as the sender's own deletion (the text is destroyed; the
-    moderation snapshot keeps what the report saw). Members' apps learn it by syncing."""
+    """Leave the same tombstone as the sender's own deletion (the text is destroyed, the
+    media hidden, their files deleted by `content.sweep_media`; the moderation snapshot keeps
+    what the report saw). Members' apps learn it by syncing."""
     message = await session.get(Message, message_id)
     if message is None or message.deleted_at is not None:
         return
     thread = await session.scalar(
         select(Thread).where(Thread.id == message.thread_id).with_for_update()
     )
-    message.key_id = message.ciphertext = None
-    message.deleted_at = _now()
-    if thread is not None:
-        thread.last_seq += 1
-        message.change_seq = thread.last_seq
-    await session.execute(delete(MessageReaction).where(MessageReaction.message_id == message.id))
-    await session.flush()
+    await _tombstone(session, message, thread)
 
 
 async def messages_sent_since(session: AsyncSession, sender_id: UUID, since: datetime) -> int:
