@@ -3,6 +3,7 @@
 import asyncio
 import json
 import time
+import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -10,12 +11,15 @@ import httpx
 import jwt
 import pytest
 import websockets
+from redis.asyncio import Redis
 
 from selflink_api.app import create_app
+from selflink_api.platform.realtime import PRESENCE_SECONDS, RealtimeState
 from selflink_api.settings import Settings
 from tests.api.live import live_server
 from tests.api.people import Person, person_from, unique_email
 from tests.api.realtime_helpers import close_code, connected, next_frame, ws_url
+from tests.api.services import REDIS_URL, require_redis
 
 pytestmark = pytest.mark.anyio
 PASSWORD = "correct horse battery staple"
@@ -147,15 +151,50 @@ async def test_presence_is_shown_to_people_sharing_a_thread(server: Any) -> None
     base_url, http = server
     ana, ben = await join(http, "ana"), await join(http, "ben")
     thread_id = await direct(http, ana, ben)
+
+    async def shown_online() -> dict[str, bool]:
+        detail = await call(http, "GET", f"/api/v1/threads/{thread_id}", ben)
+        return {m["person"]["handle"]: m["online"] for m in detail["members"]}
+
     async with connected(base_url, ben) as ben_ws:
         async with connected(base_url, ana):
             online = await next_frame(ben_ws, "presence", skip_presence=False)
             assert online["data"] == {"handle": "ana", "online": True}
-        detail = await call(http, "GET", f"/api/v1/threads/{thread_id}", ben)
-        assert {m["person"]["handle"]: m["online"] for m in detail["members"]} == {
-            "ana": True,
-            "ben": True,
-        }
+            async with connected(base_url, ana) as phone:  # a second device: no new event
+                await phone.send(json.dumps({"type": "heartbeat"}))
+                await next_frame(phone, "heartbeat.ack")
+            assert await shown_online() == {"ana": True, "ben": True}
+        # her last connection closed: she is offline, and ben is told
+        offline = await next_frame(ben_ws, "presence", skip_presence=False)
+        assert offline["data"] == {"handle": "ana", "online": False}
+        assert await shown_online() == {"ana": False, "ben": True}
+
+
+@pytest.mark.parametrize("backend", ["memory", "redis"])
+async def test_presence_counts_connections_and_lapses_without_heartbeats(backend: str) -> None:
+    redis = None
+    if backend == "redis":
+        require_redis()
+        redis = Redis.from_url(REDIS_URL)
+    state = RealtimeState(redis, namespace=f"test:{uuid.uuid4().hex}")
+    ana, ben = uuid.uuid4(), uuid.uuid4()
+    try:
+        assert await state.seen(ana, "laptop") is True
+        assert await state.seen(ana, "phone") is False
+        assert await state.seen(ana, "laptop") is False  # a heartbeat
+        assert await state.online([ana, ben]) == {ana}
+        assert await state.gone(ana, "laptop") is False
+        assert await state.gone(ana, "phone") is True
+        assert await state.online([ana]) == set()
+        # a connection that stops beating (its process died) lapses after a minute
+        assert await state.seen(ben, "tablet") is True
+        now = time.time()
+        state.clock = lambda: now + PRESENCE_SECONDS + 1
+        assert await state.online([ben]) == set()
+        assert await state.seen(ben, "desk") is True  # coming back is news again
+    finally:
+        if redis is not None:
+            await redis.aclose()
 
 
 @pytest.mark.parametrize(

@@ -13,6 +13,7 @@ that far behind is told to resync and disconnected, so memory never grows with a
 import asyncio
 import contextlib
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -29,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from selflink_api.accounts.auth import ANONYMOUS_ALLOWED, check_access_token, session_is_live
 from selflink_api.accounts.services import Principal
 from selflink_api.messaging.services import MessagingService, MessagingToolkit
+from selflink_api.platform.database import reading
 from selflink_api.platform.jobs import JobQueue
 from selflink_api.platform.problems import ProblemError
 from selflink_api.platform.realtime import EVENT_VERSION, user_channel
@@ -89,6 +91,8 @@ class Connection:
     bad_frames: int = 0
     send_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     last_typing: dict[UUID, float] = field(default_factory=dict)
+    connection_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    """This connection's name in the presence state."""
 
     async def send(self, frame_type: str, data: Any) -> None:
         async with self.send_lock:
@@ -202,15 +206,21 @@ class Connection:
             await self._refuse("not_found", "No such thread.")
 
     async def _heartbeat(self) -> None:
-        state = self.toolkit.state
-        was_online = self.principal.id in await state.online([self.principal.id])
-        await state.seen(self.principal.id)
-        if was_online:
-            return
-        async with self.session_maker() as session:
-            contacts = await self._service(session).contacts(self.principal.id)
+        if await self.toolkit.state.seen(self.principal.id, self.connection_id):
+            await self._announce(online=True)
+
+    async def leave(self) -> None:
+        """The connection closed: when it was the person's last one, they are offline."""
+        if await self.toolkit.state.gone(self.principal.id, self.connection_id):
+            await self._announce(online=False)
+
+    async def _announce(self, *, online: bool) -> None:
+        """Tell the people sharing a thread with the person that they came or went."""
+        with reading():
+            async with self.session_maker() as session:
+                contacts = await self._service(session).contacts(self.principal.id)
         self.toolkit.realtime.send_now(
-            contacts, "presence", {"handle": self.principal.handle, "online": True}
+            contacts, "presence", {"handle": self.principal.handle, "online": online}
         )
 
     def _service(self, session: AsyncSession) -> MessagingService:
@@ -255,6 +265,16 @@ async def _authenticate(
     return checked.principal, checked.expires_at
 
 
+async def _leave_quietly(connection: Connection) -> None:
+    """Announce the leaving unless the state or database is away (its presence then lapses
+    within a minute, unannounced); never stalls the close."""
+    try:
+        with anyio.CancelScope(shield=True), anyio.fail_after(5):
+            await connection.leave()
+    except Exception as error:  # a closing socket has no one to tell
+        logger.warning("presence_not_announced", error=type(error).__name__)
+
+
 class RealtimeController(Controller):
     path = "/realtime"
     tags = ["messaging"]  # noqa: RUF012
@@ -276,7 +296,10 @@ class RealtimeController(Controller):
                 expires_at,
                 asyncio.Queue(maxsize=toolkit.settings.realtime_queue_limit),
             )
-            await connection.run(subscriber)
+            try:
+                await connection.run(subscriber)
+            finally:
+                await _leave_quietly(connection)
         except* _ClosingError as group:
             closed = group.exceptions[0]
             assert isinstance(closed, _ClosingError)

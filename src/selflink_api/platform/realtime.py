@@ -8,7 +8,8 @@ therefore decided where the event is published, from the database, in the transa
 caused it; domains publish through `after_commit`, so rolled-back work never shows.
 
 `RealtimeState` keeps typing (seconds) and presence (a minute) with expiry, in Redis when
-configured (shared by every process) or in memory.
+configured (shared by every process) or in memory. Presence is kept per connection, so a
+person is offline once their last connection, on whichever process, closes or lapses.
 """
 
 import time
@@ -96,7 +97,8 @@ class RealtimeState:
         self._namespace = namespace
         self.clock = clock
         self._typing: dict[str, dict[str, float]] = {}
-        self._presence: dict[str, float] = {}
+        self._presence: dict[str, dict[str, float]] = {}
+        """Person → their connections → until when each counts as live."""
 
     async def set_typing(self, thread_id: UUID, user_id: UUID) -> None:
         now = self.clock()
@@ -123,21 +125,62 @@ class RealtimeState:
         found = await self._redis.zrangebyscore(key, f"({now}", "+inf")
         return {item.decode() if isinstance(item, bytes) else str(item) for item in found}
 
-    async def seen(self, user_id: UUID) -> None:
-        """Mark a person online for the next minute (a connection opened, or a heartbeat)."""
-        until = self.clock() + PRESENCE_SECONDS
+    def _connections_key(self, user_id: UUID) -> str:
+        return f"{self._namespace}:connections:{user_id}"
+
+    def _live_connections(self, user_id: UUID, now: float) -> dict[str, float]:
+        """A person's connections in memory, the lapsed ones dropped."""
+        connections = self._presence.setdefault(str(user_id), {})
+        for lapsed in [c for c, until in connections.items() if until <= now]:
+            del connections[lapsed]
+        return connections
+
+    async def seen(self, user_id: UUID, connection_id: str) -> bool:
+        """Keep one connection of a person alive for the next minute (it opened, or sent a
+        heartbeat); whether the person just came online (no other live connection)."""
+        now = self.clock()
+        until = now + PRESENCE_SECONDS
         if self._redis is None:
-            self._presence[str(user_id)] = until
-            return
-        await self._redis.set(f"{self._namespace}:presence:{user_id}", "1", ex=PRESENCE_SECONDS)
+            connections = self._live_connections(user_id, now)
+            came_online = not connections
+            connections[connection_id] = until
+            return came_online
+        key = self._connections_key(user_id)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.zremrangebyscore(key, "-inf", now)
+            pipe.zcard(key)
+            pipe.zadd(key, {connection_id: until})
+            pipe.expire(key, PRESENCE_SECONDS + 1)
+            _, before, _, _ = await pipe.execute()
+        return int(before) == 0
+
+    async def gone(self, user_id: UUID, connection_id: str) -> bool:
+        """Forget a closed connection; whether the person is now offline (none left)."""
+        now = self.clock()
+        if self._redis is None:
+            connections = self._live_connections(user_id, now)
+            connections.pop(connection_id, None)
+            if not connections:
+                self._presence.pop(str(user_id), None)
+            return not connections
+        key = self._connections_key(user_id)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.zrem(key, connection_id)
+            pipe.zremrangebyscore(key, "-inf", now)
+            pipe.zcard(key)
+            _, _, left = await pipe.execute()
+        return int(left) == 0
 
     async def online(self, user_ids: Iterable[UUID]) -> set[UUID]:
+        """Those of `user_ids` with a live connection."""
         wanted = list(user_ids)
         if not wanted:
             return set()
+        now = self.clock()
         if self._redis is None:
-            now = self.clock()
-            return {u for u in wanted if self._presence.get(str(u), 0) > now}
-        keys = [f"{self._namespace}:presence:{user_id}" for user_id in wanted]
-        values = await self._redis.mget(keys)
-        return {user_id for user_id, value in zip(wanted, values, strict=True) if value}
+            return {u for u in wanted if self._live_connections(u, now)}
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for user_id in wanted:
+                pipe.zcount(self._connections_key(user_id), f"({now}", "+inf")
+            counts = await pipe.execute()
+        return {user_id for user_id, count in zip(wanted, counts, strict=True) if count}
