@@ -17,7 +17,7 @@ import anyio
 import msgspec
 import structlog
 from litestar.security.jwt import Token
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -304,25 +304,31 @@ class SessionService:
         statement."""
         row = (
             await self.session.execute(
-                select(
-                    User.status,
-                    User.suspended_until,
-                    User.handle,
-                    User.role,
-                    AuthSession.expires_at,
-                )
-                .join(AuthSession, AuthSession.user_id == User.id)
-                .where(
-                    User.id == user_id,
-                    AuthSession.id == session_id,
-                    AuthSession.revoked_at.is_(None),
-                )
+                _SIGN_IN_STATE, {"user_id": user_id, "session_id": session_id}
             )
         ).first()
         now = datetime.now(UTC)
         if row is None or row.expires_at <= now:
             return None
         return effective_status(row.status, row.suspended_until, now), row.handle, row.role
+
+
+# Built once at import: every signed-in request checks its sign-in, and building a statement
+# costs more than running it.
+_SIGN_IN_STATE = (
+    select(User.status, User.suspended_until, User.handle, User.role, AuthSession.expires_at)
+    .join(AuthSession, AuthSession.user_id == User.id)
+    .where(
+        User.id == bindparam("user_id"),
+        AuthSession.id == bindparam("session_id"),
+        AuthSession.revoked_at.is_(None),
+    )
+)
+_MY_ACCOUNT = (
+    select(User, UserPersonalData)
+    .outerjoin(UserPersonalData, UserPersonalData.user_id == User.id)
+    .where(User.id == bindparam("user_id"))
+)
 
 
 class AccountService:
@@ -557,13 +563,7 @@ class AccountService:
         return user
 
     async def my_account(self, user_id: UUID) -> schemas.MyAccount:
-        row = (
-            await self.session.execute(
-                select(User, UserPersonalData)
-                .outerjoin(UserPersonalData, UserPersonalData.user_id == User.id)
-                .where(User.id == user_id)
-            )
-        ).first()
+        row = (await self.session.execute(_MY_ACCOUNT, {"user_id": user_id})).first()
         if row is None or not row[0].is_active:
             raise ProblemError(UNAUTHORIZED, "Sign in to continue.")
         user, sealed = row

@@ -15,7 +15,7 @@ from uuid import UUID
 
 import stripe
 import structlog
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from selflink_api.payments import plans
@@ -63,15 +63,17 @@ ENDED_STATUSES = frozenset({"canceled", "incomplete_expired"})
 # Subscriptions and entitlements -------------------------------------------------------------
 
 
+_SUBSCRIPTIONS_OF = (
+    select(Subscription)
+    .where(Subscription.user_id == bindparam("user_id"))
+    .order_by(Subscription.current_period_end.desc().nulls_last(), Subscription.id.desc())
+)
+"""Built once at import: `GET /users/me` and every entitlement check run it."""
+
+
 async def current_subscription(session: AsyncSession, user_id: UUID) -> Subscription | None:
     """The person's subscription that matters: a live one, else the one that ended last."""
-    rows = (
-        await session.scalars(
-            select(Subscription)
-            .where(Subscription.user_id == user_id)
-            .order_by(Subscription.current_period_end.desc().nulls_last(), Subscription.id.desc())
-        )
-    ).all()
+    rows = (await session.scalars(_SUBSCRIPTIONS_OF, {"user_id": user_id})).all()
     live = [row for row in rows if row.status not in ENDED_STATUSES]
     chosen = live or list(rows)
     return chosen[0] if chosen else None

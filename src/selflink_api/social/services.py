@@ -11,6 +11,7 @@ from sqlalchemy import (
     Exists,
     Select,
     and_,
+    bindparam,
     delete,
     exists,
     func,
@@ -39,6 +40,13 @@ class Relationship:
     follows_you: bool
     blocked: bool  # either way
     muted: bool
+
+
+_COUNTS = select(
+    select(func.count()).where(Follow.followee_id == bindparam("user_id")).scalar_subquery(),
+    select(func.count()).where(Follow.follower_id == bindparam("user_id")).scalar_subquery(),
+)
+"""Followers and following of one person, built once at import (`GET /users/me` runs it)."""
 
 
 class SocialService:
@@ -102,9 +110,7 @@ class SocialService:
         )
 
     async def counts(self, user_id: UUID) -> Counts:
-        followers = select(func.count()).where(Follow.followee_id == user_id).scalar_subquery()
-        following = select(func.count()).where(Follow.follower_id == user_id).scalar_subquery()
-        row = (await self.session.execute(select(followers, following))).one()
+        row = (await self.session.execute(_COUNTS, {"user_id": user_id})).one()
         return Counts(followers=row[0], following=row[1])
 
     async def can_see_full_profile(self, viewer_id: UUID | None, target: User) -> bool:
