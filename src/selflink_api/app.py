@@ -16,7 +16,6 @@ from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.enums import ScopeType
-from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.plugins.prometheus import PrometheusConfig
 from litestar.plugins.structlog import StructlogPlugin
@@ -64,7 +63,7 @@ from selflink_api.platform.logging import build_structlog_config
 from selflink_api.platform.openapi import ApiContract, ClosedStructSchemas, build_openapi_config
 from selflink_api.platform.pagination import provide_page_request
 from selflink_api.platform.problems import EXCEPTION_HANDLERS
-from selflink_api.platform.ratelimit import AttemptLimiter
+from selflink_api.platform.ratelimit import AttemptLimiter, RequestRateLimitConfig, WindowCounter
 from selflink_api.platform.realtime import PubSubLiveEvents, Realtime
 from selflink_api.platform.requests import RequestInputGuard
 from selflink_api.platform.security import requires_admin
@@ -125,11 +124,11 @@ def create_app(settings: Settings | None = None, domains: Sequence[Domain] = DOM
             settings, database.create_session_maker(), live=shared.realtime, events=shared.events
         )
     prometheus = PrometheusConfig(app_name="selflink", prefix="selflink", group_path=True)
-    rate_limit = RateLimitConfig(
+    rate_limit = RequestRateLimitConfig(
         rate_limit=("minute", settings.rate_limit_per_minute),
         identifier_for_request=client_ip,
         exclude=OPERATOR_PATHS,
-        store="rate_limit",
+        counter=WindowCounter(redis),
     )
     plugins += [
         ApiContract(jwt_auth, rate_limit, anonymous_opt_key=ANONYMOUS_ALLOWED),

@@ -32,9 +32,12 @@ def limited_client(peer: str, *, trusted: str = "", per_minute: int = 3) -> http
 
 async def test_requests_over_the_limit_get_429_with_retry_after() -> None:
     async with limited_client("203.0.113.7") as client:
-        statuses = [(await client.get("/api/v1/probe/ping")).status_code for _ in range(3)]
+        answers = [await client.get("/api/v1/probe/ping") for _ in range(3)]
         refused = await client.get("/api/v1/probe/ping")
-    assert statuses == [200, 200, 200]
+    assert [answer.status_code for answer in answers] == [200, 200, 200]
+    assert [answer.headers["ratelimit-remaining"] for answer in answers] == ["2", "1", "0"]
+    assert {answer.headers["ratelimit-limit"] for answer in answers} == {"3"}
+    assert {answer.headers["ratelimit-policy"] for answer in answers} == {"3; w=60"}
     assert refused.status_code == 429
     assert refused.headers["content-type"] == "application/problem+json"
     assert refused.json()["type"] == "urn:selflink:problem:rate-limited"

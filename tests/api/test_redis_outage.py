@@ -1,6 +1,7 @@
-"""While Redis is unreachable: stores and attempt counters answer from memory, and jobs wait
+"""While Redis is unreachable: stores, request and attempt counters answer from memory, and jobs wait
 in the API process until they can be enqueued (test_scale_out.py shows it with processes)."""
 
+import uuid
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
@@ -10,7 +11,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 
 from selflink_api.app import create_app
 from selflink_api.platform.jobs import JobDefinition, SaqJobRunner, background_job
-from selflink_api.platform.ratelimit import AttemptLimiter
+from selflink_api.platform.ratelimit import AttemptLimiter, RequestRateLimitConfig, WindowCounter
 from selflink_api.platform.stores import RedisOrMemoryStore, shared_store
 from tests.api.conftest import make_settings
 from tests.servers import free_port
@@ -48,10 +49,38 @@ async def test_attempts_are_counted_in_memory_while_redis_is_unreachable(
         await limiter.hit("someone", limit=2, window_seconds=60)
 
 
+async def test_requests_are_counted_in_memory_while_redis_is_unreachable(
+    unreachable_redis: Redis,
+) -> None:
+    counter = WindowCounter(unreachable_redis)
+    assert [(await counter.count("203.0.113.7", 60))[0] for _ in range(3)] == [1, 2, 3]
+    count, reset_in = await counter.count("198.51.100.1", 60)
+    assert count == 1
+    assert 0 < reset_in <= 60
+
+
+async def test_one_window_of_requests_is_shared_through_redis(redis_url: str) -> None:
+    """Two processes' counters (two clients) count into one window, which ends at once for
+    both."""
+    namespace = f"test-requests-{uuid.uuid4().hex}"
+    one, other = Redis.from_url(redis_url), Redis.from_url(redis_url)
+    try:
+        first, second = WindowCounter(one, namespace), WindowCounter(other, namespace)
+        counts = [(await counter.count("client", 60))[0] for counter in (first, second) * 3]
+        assert counts == [1, 2, 3, 4, 5, 6]
+        _, reset_in = await second.count("client", 60)
+        assert 55 <= reset_in <= 60
+    finally:
+        await one.aclose()
+        await other.aclose()
+
+
 def test_with_redis_every_store_an_api_process_keeps_is_shared() -> None:
     settings = make_settings("sqlite+aiosqlite:///:memory:", REDIS_URL="redis://127.0.0.1:1/0")
     app = create_app(settings)
-    assert isinstance(app.stores.get("rate_limit"), RedisOrMemoryStore)
+    configs = [getattr(m, "kwargs", {}).get("config") for m in app.middleware]
+    limits = [config for config in configs if isinstance(config, RequestRateLimitConfig)]
+    assert [config.counter._redis for config in limits] == [app.state.redis]
     assert isinstance(app.state.feed.readings, RedisOrMemoryStore)
     assert app.state.shared.limiter._redis is app.state.redis
     assert app.state.shared.realtime_state._redis is app.state.redis
