@@ -19,8 +19,8 @@ import emoji as emoji_data
 import msgspec
 from sqlalchemy import (
     ColumnElement,
-    Select,
     and_,
+    bindparam,
     case,
     delete,
     func,
@@ -93,6 +93,27 @@ def _no_thread() -> ProblemError:
 
 def _no_message() -> ProblemError:
     return ProblemError(NOT_FOUND, "No such message.")
+
+
+# Built once at import: every message sent runs them, and building a statement costs more
+# than running it.
+_MEMBERSHIP = (
+    select(Thread, ThreadMember)
+    .join(ThreadMember, ThreadMember.thread_id == Thread.id)
+    .where(Thread.id == bindparam("thread_id"), ThreadMember.user_id == bindparam("user_id"))
+)
+_MEMBERSHIP_LOCKED = _MEMBERSHIP.with_for_update(of=Thread)
+_MEMBER_IDS = select(ThreadMember.user_id).where(ThreadMember.thread_id == bindparam("thread_id"))
+_BY_CLIENT_ID = (
+    select(Message.id)
+    .join(ThreadMember, ThreadMember.thread_id == Message.thread_id)
+    .where(
+        Message.thread_id == bindparam("thread_id"),
+        Message.sender_id == bindparam("user_id"),
+        Message.client_id == bindparam("client_id"),
+        ThreadMember.user_id == bindparam("user_id"),
+    )
+)
 
 
 @dataclass(frozen=True)
@@ -295,14 +316,10 @@ class MessagingService:
         self, me: UUID, thread_id: UUID, *, lock: bool = False
     ) -> tuple[Thread, ThreadMember]:
         """The thread and my membership; the thread row locked for writing when `lock`."""
-        statement: Select[Any, Any] = (
-            select(Thread, ThreadMember)
-            .join(ThreadMember, ThreadMember.thread_id == Thread.id)
-            .where(Thread.id == thread_id, ThreadMember.user_id == me)
-        )
-        if lock:
-            statement = statement.with_for_update(of=Thread)
-        row = (await self.session.execute(statement)).first()
+        statement = _MEMBERSHIP_LOCKED if lock else _MEMBERSHIP
+        row = (
+            await self.session.execute(statement, {"thread_id": thread_id, "user_id": me})
+        ).first()
         if row is None:
             raise _no_thread()
         return row[0], row[1]
@@ -430,13 +447,7 @@ class MessagingService:
         return await self.thread(me, thread_id)
 
     async def _member_ids(self, thread_id: UUID) -> list[UUID]:
-        return list(
-            (
-                await self.session.scalars(
-                    select(ThreadMember.user_id).where(ThreadMember.thread_id == thread_id)
-                )
-            ).all()
-        )
+        return list((await self.session.scalars(_MEMBER_IDS, {"thread_id": thread_id})).all())
 
     def _announce(
         self, recipients: Iterable[UUID], event_type: str, thread_id: UUID, **data: Any
@@ -530,14 +541,7 @@ class MessagingService:
         self, me: UUID, thread_id: UUID, client_id: str
     ) -> schemas.MessageView | None:
         found = await self.session.scalar(
-            select(Message.id)
-            .join(ThreadMember, ThreadMember.thread_id == Message.thread_id)
-            .where(
-                Message.thread_id == thread_id,
-                Message.sender_id == me,
-                Message.client_id == client_id,
-                ThreadMember.user_id == me,
-            )
+            _BY_CLIENT_ID, {"thread_id": thread_id, "user_id": me, "client_id": client_id}
         )
         if found is None:
             return None
