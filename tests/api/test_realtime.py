@@ -20,6 +20,7 @@ from tests.api.live import live_server
 from tests.api.people import Person, person_from, unique_email
 from tests.api.realtime_helpers import close_code, connected, next_frame, ws_url
 from tests.api.services import REDIS_URL, require_redis
+from tests.api.test_feed import counted_statements
 
 pytestmark = pytest.mark.anyio
 PASSWORD = "correct horse battery staple"
@@ -226,6 +227,54 @@ async def test_signing_out_closes_the_connection(server: Any) -> None:
     ana = await join(http, "ana")
     async with connected(base_url, ana) as ws:
         await call(http, "POST", "/api/v1/auth/logout", ana)
+        assert await close_code(ws) == 4003
+
+
+async def test_one_statement_checks_every_open_sign_in_and_only_ended_ones_close(
+    server: Any,
+) -> None:
+    base_url, http = server
+    ana, ben, cara = [await join(http, handle) for handle in ("ana", "ben", "cara")]
+    watch = http.app.state.messaging.session_watch  # type: ignore[attr-defined]
+    async with (
+        connected(base_url, ana) as ana_ws,
+        connected(base_url, ben) as ben_ws,
+        connected(base_url, cara) as cara_ws,
+    ):
+        for ws in (ana_ws, ben_ws, cara_ws):  # answered once serving, hence watching
+            await ws.send(json.dumps({"type": "heartbeat"}))
+            await next_frame(ws, "heartbeat.ack")
+        assert len(watch) == 3
+        with counted_statements() as statements:
+            await watch.check()
+        checks = [s for s in statements if "auth_sessions" in s]
+        assert len(checks) == 1
+        assert checks[0].count("?") + checks[0].count("$") >= 3  # the three sign-ins at once
+        await call(http, "POST", "/api/v1/auth/logout", ana)
+        assert await close_code(ana_ws) == 4003
+        for ws in (ben_ws, cara_ws):  # still served
+            await ws.send(json.dumps({"type": "heartbeat"}))
+            assert (await next_frame(ws, "heartbeat.ack"))["type"] == "heartbeat.ack"
+
+
+async def test_a_renewed_token_keeps_the_connection_past_the_first_expiry(
+    server: Any, settings: Settings
+) -> None:
+    base_url, http = server
+    ana = await join(http, "ana")
+    claims = jwt.decode(ana.access_token, options={"verify_signature": False})
+    full_token = ana.access_token
+    claims["exp"] = int(time.time()) + 2
+    ana.access_token = jwt.encode(claims, settings.secret_key.get_secret_value(), algorithm="HS256")
+    async with connected(base_url, ana) as ws:
+        await ws.send(json.dumps({"type": "auth", "token": full_token}))
+        assert (await next_frame(ws, "auth.ok"))["type"] == "auth.ok"
+        with pytest.raises(TimeoutError):  # nothing, no 4008, past the first token's expiry
+            await asyncio.wait_for(ws.recv(), 2.5)
+        await ws.send(json.dumps({"type": "heartbeat"}))
+        assert (await next_frame(ws, "heartbeat.ack"))["type"] == "heartbeat.ack"
+        ana.access_token = full_token
+        await call(http, "POST", "/api/v1/auth/logout", ana)  # the sign-in is still watched
         assert await close_code(ws) == 4003
 
 

@@ -4,12 +4,15 @@ Every request re-checks the session and the account, so signing out, a password 
 suspension takes effect at once, not when the 15-minute access token expires.
 """
 
-from collections.abc import Callable
+import asyncio
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
+import structlog
 from litestar.connection import ASGIConnection
 from litestar.enums import ScopeType
 from litestar.exceptions import (
@@ -32,6 +35,8 @@ from selflink_api.accounts.services import (
 )
 from selflink_api.platform.database import reading, reading_only
 from selflink_api.settings import Settings
+
+logger = structlog.get_logger("selflink.auth")
 
 ANONYMOUS_ALLOWED = "anonymous_allowed"
 """Route opt: serve anonymous callers too (a present but invalid token is still refused)."""
@@ -86,15 +91,66 @@ async def check_access_token(
     return TokenCheck(principal, token.exp.astimezone(UTC), None)
 
 
-async def session_is_live(
-    principal: Principal, settings: Settings, session_maker: Callable[[], AsyncSession]
-) -> bool:
-    """Whether the sign-in behind `principal` still stands, for an active account."""
-    async with session_maker() as session:
-        found = await SessionService(session, settings).sign_in_state(
-            principal.id, principal.session_id
-        )
-    return found is not None and found[0] == AccountStatus.ACTIVE
+class SessionWatch:
+    """Checks the sign-ins behind a process's long-lived connections (the realtime gateway's
+    sockets) together: every `interval` seconds, one reading session and a statement per 500
+    sign-ins, however many connections are open, rather than a query per connection. Its
+    task runs while anything is watched."""
+
+    def __init__(self, settings: Settings, interval: float) -> None:
+        self._settings = settings
+        self._interval = interval
+        self._watched: dict[int, tuple[UUID, asyncio.Event]] = {}
+        self._session_maker: Callable[[], AsyncSession] | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    def __len__(self) -> int:
+        """How many sign-ins are watched now."""
+        return len(self._watched)
+
+    @contextmanager
+    def watching(
+        self,
+        session_id: UUID,
+        session_maker: Callable[[], AsyncSession],
+        ended: asyncio.Event,
+    ) -> Iterator[None]:
+        """Set `ended` once the sign-in `session_id` no longer stands (signed out, revoked,
+        expired, or the account suspended or closed), while the block runs."""
+        key = id(ended)
+        self._watched[key] = (session_id, ended)
+        self._session_maker = session_maker
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._check_every_interval())
+        try:
+            yield
+        finally:
+            del self._watched[key]
+            if not self._watched and self._task is not None:
+                self._task.cancel()
+                self._task = None
+
+    async def _check_every_interval(self) -> None:
+        while True:
+            await asyncio.sleep(self._interval)
+            try:
+                await self.check()
+            except Exception as exc:  # the next round tries again
+                logger.warning("sign_ins_not_checked", error=type(exc).__name__)
+
+    async def check(self) -> None:
+        """One round: set the event of every watch whose sign-in ended."""
+        if not self._watched or self._session_maker is None:
+            return
+        watched = list(self._watched.values())
+        with reading():
+            async with self._session_maker() as session:
+                live = await SessionService(session, self._settings).live_among(
+                    {session_id for session_id, _ in watched}
+                )
+        for session_id, ended in watched:
+            if session_id not in live:
+                ended.set()
 
 
 async def _principal_from_token(

@@ -6,7 +6,7 @@ transaction boundary.
 
 import secrets
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -74,6 +74,7 @@ JWT_ALGORITHM = "HS256"
 JWT_ISSUER = "selflink"
 JWT_AUDIENCE = "selflink-api"
 ACCESS_TOKEN_TYPE = "access"  # noqa: S105 - a claim value, not a secret
+LIVE_SESSIONS_PER_STATEMENT = 500
 INVALID_CREDENTIALS = "The login or password is not correct."
 INVALID_REFRESH = "This session has ended; sign in again."
 
@@ -311,6 +312,29 @@ class SessionService:
         if row is None or row.expires_at <= now:
             return None
         return effective_status(row.status, row.suspended_until, now), row.handle, row.role
+
+    async def live_among(self, session_ids: Collection[UUID]) -> set[UUID]:
+        """Those of `session_ids` still standing, of accounts active now: what `sign_in_state`
+        decides, for many sign-ins at once (a statement per 500)."""
+        now = datetime.now(UTC)
+        wanted = list(session_ids)
+        live: set[UUID] = set()
+        for start in range(0, len(wanted), LIVE_SESSIONS_PER_STATEMENT):
+            rows = await self.session.execute(
+                select(AuthSession.id, AuthSession.expires_at, User.status, User.suspended_until)
+                .join(User, User.id == AuthSession.user_id)
+                .where(
+                    AuthSession.id.in_(wanted[start : start + LIVE_SESSIONS_PER_STATEMENT]),
+                    AuthSession.revoked_at.is_(None),
+                )
+            )
+            live.update(
+                row.id
+                for row in rows
+                if row.expires_at > now
+                and effective_status(row.status, row.suspended_until, now) == AccountStatus.ACTIVE
+            )
+        return live
 
 
 # Built once at import: every signed-in request checks its sign-in, and building a statement

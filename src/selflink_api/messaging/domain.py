@@ -1,5 +1,6 @@
 """The messaging domain: threads, messages, receipts and the realtime gateway."""
 
+from selflink_api.accounts.auth import SessionWatch
 from selflink_api.content.media import MediaUrls
 from selflink_api.messaging import jobs, models
 from selflink_api.messaging.controllers import (
@@ -27,6 +28,7 @@ def build_toolkit(shared: Shared) -> MessagingToolkit:
         realtime=shared.realtime,
         state=shared.realtime_state,
         media_urls=MediaUrls(shared.settings),
+        session_watch=SessionWatch(shared.settings, shared.settings.realtime_session_check_seconds),
     )
 
 

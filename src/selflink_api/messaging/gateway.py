@@ -27,7 +27,7 @@ from litestar import Controller, WebSocket, websocket
 from litestar.channels import Subscriber
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from selflink_api.accounts.auth import ANONYMOUS_ALLOWED, check_access_token, session_is_live
+from selflink_api.accounts.auth import ANONYMOUS_ALLOWED, check_access_token
 from selflink_api.accounts.services import Principal
 from selflink_api.messaging.services import MessagingService, MessagingToolkit
 from selflink_api.platform.database import reading
@@ -91,6 +91,9 @@ class Connection:
     bad_frames: int = 0
     send_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     last_typing: dict[UUID, float] = field(default_factory=dict)
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+    """Set when the sign-in ended (by the session watch) or the token was renewed."""
+    renewed: bool = False
     connection_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     """This connection's name in the presence state."""
 
@@ -125,15 +128,19 @@ class Connection:
                 await self.socket.send_text(event.decode())
 
     async def _watch_session(self) -> None:
-        settings = self.toolkit.settings
+        """Close when the token expires or the sign-in ends (checked with every other
+        connection of this process by the toolkit's `SessionWatch`); an `auth` frame wakes
+        this up to watch the renewed token's sign-in until its new expiry."""
+        watch = self.toolkit.session_watch
         while True:
             left = (self.expires_at - datetime.now(UTC)).total_seconds()
             if left <= 0:
                 raise _ClosingError(CloseCode.TOKEN_EXPIRED, "token expired")
-            await anyio.sleep(min(left, settings.realtime_session_check_seconds))
-            if datetime.now(UTC) < self.expires_at and not await session_is_live(
-                self.principal, settings, self.session_maker
-            ):
+            self.wake, self.renewed = asyncio.Event(), False
+            with watch.watching(self.principal.session_id, self.session_maker, self.wake):
+                with anyio.move_on_after(left):
+                    await self.wake.wait()
+            if self.wake.is_set() and not self.renewed:
                 raise _ClosingError(CloseCode.SESSION_ENDED, "session ended")
 
     async def _receive(self) -> None:
@@ -185,6 +192,8 @@ class Connection:
             raise _ClosingError(CloseCode.NOT_AUTHENTICATED, "not a valid token for this person")
         self.principal = checked.principal
         self.expires_at = checked.expires_at or self.expires_at
+        self.renewed = True
+        self.wake.set()
         await self.send("auth.ok", {"expires_at": self.expires_at.isoformat()})
 
     async def _typing(self, raw_thread_id: Any) -> None:

@@ -33,6 +33,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from uuid_utils.compat import uuid7
 
+from selflink_api.accounts.auth import SessionWatch
 from selflink_api.accounts.models import AccountStatus, User
 from selflink_api.accounts.services import user_by_handle
 from selflink_api.content.media import MediaUrls
@@ -127,6 +128,8 @@ class MessagingToolkit:
     realtime: Realtime
     state: RealtimeState
     media_urls: MediaUrls
+    session_watch: SessionWatch
+    """Checks the sign-ins of this process's open sockets together."""
 
 
 @dataclass(frozen=True)
