@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
+from structlog.testing import capture_logs
 
 from selflink_api.app import create_app
 from selflink_api.platform.jobs import JobDefinition, SaqJobRunner, background_job
@@ -53,7 +54,9 @@ async def test_requests_are_counted_in_memory_while_redis_is_unreachable(
     unreachable_redis: Redis,
 ) -> None:
     counter = WindowCounter(unreachable_redis)
-    assert [(await counter.count("203.0.113.7", 60))[0] for _ in range(3)] == [1, 2, 3]
+    with capture_logs() as logs:
+        assert [(await counter.count("203.0.113.7", 60))[0] for _ in range(3)] == [1, 2, 3]
+    assert [log["event"] for log in logs] == ["requests_counted_in_memory"]  # once, not thrice
     count, reset_in = await counter.count("198.51.100.1", 60)
     assert count == 1
     assert 0 < reset_in <= 60

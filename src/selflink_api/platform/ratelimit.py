@@ -77,6 +77,7 @@ class WindowCounter:
         self._redis = redis
         self._namespace = namespace
         self._memory: dict[str, tuple[int, float]] = {}
+        self._falling_back = False
 
     async def count(self, key: str, window_seconds: int) -> tuple[int, int]:
         """Count one request of `key`: how many its window holds now, and in how many
@@ -89,9 +90,15 @@ class WindowCounter:
                     pipe.incr(slot)
                     pipe.ttl(slot)
                     _, count, ttl = await pipe.execute()
-                return int(count), max(1, int(ttl))
             except (RedisError, OSError) as exc:
-                logger.warning("requests_counted_in_memory", error=type(exc).__name__)
+                if not self._falling_back:  # once per outage, not once per request
+                    logger.warning("requests_counted_in_memory", error=type(exc).__name__)
+                    self._falling_back = True
+            else:
+                if self._falling_back:
+                    logger.info("requests_counted_in_redis_again")
+                    self._falling_back = False
+                return int(count), max(1, int(ttl))
         now = time.monotonic()
         count, ends = self._memory.get(slot, (0, 0.0))
         if ends <= now:
