@@ -87,7 +87,7 @@ class RoleChange(Struct):
     role: Role
 
 
-MessageMedia = Annotated[
+MessageMediaIds = Annotated[
     list[UUID],
     Meta(
         max_length=MAX_IMAGES_PER_POST,
@@ -108,7 +108,7 @@ class MessageDraft(Struct):
             examples=["Shall we compare charts over coffee?"],
         ),
     ] = ""
-    media: MessageMedia = msgspec.field(default_factory=list)
+    media: MessageMediaIds = msgspec.field(default_factory=list)
     reply_to: UUID | None = None
     """A message of the same thread this one answers."""
 

@@ -102,8 +102,10 @@ class WindowCounter:
         now = time.monotonic()
         count, ends = self._memory.get(slot, (0, 0.0))
         if ends <= now:
-            if len(self._memory) > 100_000:
+            if len(self._memory) > 100_000:  # pruned rarely: then empty if all still live
                 self._memory = {k: v for k, v in self._memory.items() if v[1] > now}
+                if len(self._memory) > 100_000:
+                    self._memory.clear()
             count, ends = 0, now + window_seconds
         self._memory[slot] = (count + 1, ends)
         return count + 1, max(1, math.ceil(ends - now))

@@ -129,10 +129,15 @@ class RealtimeState:
         return f"{self._namespace}:connections:{user_id}"
 
     def _live_connections(self, user_id: UUID, now: float) -> dict[str, float]:
-        """A person's connections in memory, the lapsed ones dropped."""
-        connections = self._presence.setdefault(str(user_id), {})
-        for lapsed in [c for c, until in connections.items() if until <= now]:
-            del connections[lapsed]
+        """A person's live connections in memory; the lapsed ones, and a person left with
+        none, are dropped, so asking about people never grows the map."""
+        connections = {
+            c: until for c, until in self._presence.get(str(user_id), {}).items() if until > now
+        }
+        if connections:
+            self._presence[str(user_id)] = connections
+        else:
+            self._presence.pop(str(user_id), None)
         return connections
 
     async def seen(self, user_id: UUID, connection_id: str) -> bool:
@@ -142,9 +147,8 @@ class RealtimeState:
         until = now + PRESENCE_SECONDS
         if self._redis is None:
             connections = self._live_connections(user_id, now)
-            came_online = not connections
-            connections[connection_id] = until
-            return came_online
+            self._presence[str(user_id)] = connections | {connection_id: until}
+            return not connections
         key = self._connections_key(user_id)
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.zremrangebyscore(key, "-inf", now)
