@@ -213,6 +213,41 @@ async def test_follows_comments_replies_mentions_and_messages(client: Client) ->
     assert reply["text"] == "@cara replied to your comment"
 
 
+async def test_a_message_notification_goes_live_once_until_it_is_read(client: Client) -> None:
+    """Later messages collapse into the unread row without a live frame of their own (each
+    already reached the sockets as `message.created`); a like still goes live each time."""
+    ana, ben = await register(client, "ana"), await register(client, "ben")
+    thread = await direct_thread(client, ben, ana)
+    sent: list[tuple[list[str], dict[str, Any]]] = []
+
+    class Recorder:
+        async def send(self, user_ids: Any, event_type: str, data: Any) -> None:
+            assert event_type == jobs.LIVE_EVENT
+            sent.append(([str(u) for u in user_ids], data))
+
+    client.app.state.job_runner.live = Recorder()
+    for text in ("hi", "are you there", "coffee?"):
+        await send(client, ben, thread["id"], text)
+        await drain_jobs(client)
+    assert [(who, data["notification"]["text"]) for who, data in sent] == [
+        ([ana.id], "1 new message from @ben")
+    ]
+    (collapsed,) = await listed(client, ana)
+    assert collapsed["text"] == "3 new messages from @ben"
+
+    await client.post("/api/v1/notifications/read-all", headers=ana.headers)
+    await send(client, ben, thread["id"], "hello again")
+    await drain_jobs(client)
+    post = await write_post(client, ana, "saturn return")
+    await client.put(f"/api/v1/posts/{post['id']}/like", headers=ben.headers)
+    await drain_jobs(client)
+    assert [data["notification"]["text"] for _, data in sent[1:]] == [
+        "1 new message from @ben",
+        "@ben liked your post",
+    ]
+    assert sent[-1][1]["unread"] == 2
+
+
 async def test_one_event_for_many_people_costs_statements_that_do_not_grow_with_them(
     client: Client, settings: Settings
 ) -> None:

@@ -19,6 +19,7 @@ from selflink_api.notifications.digest import send_digests
 from selflink_api.notifications.models import NotificationKind as Kind
 from selflink_api.notifications.services import (
     Event,
+    Told,
     forget_devices,
     notify,
     remove_old_read,
@@ -39,7 +40,7 @@ async def _tell(context: JobContext, events: list[Event]) -> None:
     async with context.session() as session:
         told = await notify(session, events, now)
     for result in told:
-        if context.live is not None:
+        if context.live is not None and _announced_live(result):
             data = {"notification": msgspec.to_builtins(result.view), "unread": result.unread}
             try:
                 await context.live.send([result.recipient], LIVE_EVENT, data)
@@ -47,6 +48,13 @@ async def _tell(context: JobContext, events: list[Event]) -> None:
                 logger.warning("notification_not_sent_live", error=type(exc).__name__)
         for delivery_id in result.due_pushes:
             await context.queue.submit(send_push, {"delivery_id": str(delivery_id)})
+
+
+def _announced_live(result: Told) -> bool:
+    """A message collapsing into a message notification already unread is not sent live: the
+    message itself reached the person's sockets as `message.created`, and their unread count
+    did not change. Without this, every message in a busy group made two frames per member."""
+    return result.view.kind != Kind.MESSAGE or result.view.event_count == 1
 
 
 @background_job("notifications.on_followed", timeout_seconds=60)
