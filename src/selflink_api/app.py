@@ -66,6 +66,7 @@ from selflink_api.platform.problems import EXCEPTION_HANDLERS
 from selflink_api.platform.ratelimit import AttemptLimiter, RequestRateLimitConfig, WindowCounter
 from selflink_api.platform.realtime import PubSubLiveEvents, Realtime
 from selflink_api.platform.requests import RequestInputGuard
+from selflink_api.platform.runtime import settle_garbage_collector
 from selflink_api.platform.security import requires_admin
 from selflink_api.platform.stores import shared_store
 from selflink_api.settings import Settings, load_settings
@@ -231,6 +232,7 @@ def _lifespan(
             runner.start_cron(schedules)
         if isinstance(runner, SaqJobRunner):
             await runner.connect()
+        settle_garbage_collector()
         try:
             yield
         finally:
@@ -262,6 +264,7 @@ def _saq_config(
     heartbeat = settings.job_heartbeat_seconds
 
     async def provide_job_context(saq_context: dict[str, Any]) -> None:
+        settle_garbage_collector()
         queue = saq_context["worker"].queue
         saq_context[SAQ_CONTEXT_KEY] = JobContext(
             settings,

@@ -42,7 +42,7 @@ class Settings(BaseSettings):
     )
     database_url: Annotated[str, Field(validation_alias="DATABASE_URL")] = ""
     database_echo: Annotated[bool, Field(validation_alias="DATABASE_ECHO")] = False
-    database_pool_size: Annotated[int, Field(validation_alias="DATABASE_POOL_SIZE", ge=1)] = 10
+    database_pool_size: Annotated[int, Field(validation_alias="DATABASE_POOL_SIZE", ge=1)] = 20
     migrate_on_startup: Annotated[
         bool | None, Field(validation_alias="SELFLINK_MIGRATE_ON_STARTUP")
     ] = None

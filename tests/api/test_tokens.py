@@ -7,8 +7,10 @@ from datetime import UTC, datetime, timedelta
 import jwt
 import pytest
 from litestar import Litestar
+from litestar.exceptions import NotAuthorizedException
 from litestar.testing import AsyncTestClient
 
+from selflink_api.accounts.auth import verified_access_token
 from tests.api.conftest import TEST_SECRET_KEY
 from tests.api.people import Person, register, remember
 
@@ -63,6 +65,20 @@ async def test_an_expired_token_is_refused(client: Client, person: Person) -> No
     past = datetime.now(UTC) - timedelta(minutes=1)
     claims |= {"exp": int(past.timestamp()), "iat": int((past - timedelta(minutes=15)).timestamp())}
     assert await status_with(client, sign(claims)) == 401
+
+
+async def test_a_remembered_token_still_expires(client: Client, person: Person) -> None:
+    """A verified token is remembered, not its validity: past its expiry it is refused."""
+    claims = claims_of(person.access_token)
+    expiry = datetime.now(UTC).replace(microsecond=0) + timedelta(minutes=2)
+    claims |= {"exp": int(expiry.timestamp())}
+    token = sign(claims)
+    assert await status_with(client, token) == 200
+    assert verified_access_token(token, TEST_SECRET_KEY).exp == expiry
+    with pytest.raises(NotAuthorizedException):
+        verified_access_token(token, TEST_SECRET_KEY, now=expiry)
+    with pytest.raises(NotAuthorizedException):
+        verified_access_token(token, "another-secret-key-0123456789abcdef")
 
 
 async def test_tampered_claims_break_the_signature(client: Client, person: Person) -> None:

@@ -54,7 +54,7 @@ def _announced_live(result: Told) -> bool:
     """A message collapsing into a message notification already unread is not sent live: the
     message itself reached the person's sockets as `message.created`, and their unread count
     did not change. Without this, every message in a busy group made two frames per member."""
-    return result.view.kind != Kind.MESSAGE or result.view.event_count == 1
+    return result.view.kind != Kind.MESSAGE.value or result.view.event_count == 1
 
 
 @background_job("notifications.on_followed", timeout_seconds=60)

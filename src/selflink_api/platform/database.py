@@ -200,8 +200,11 @@ def build_sqlalchemy_config(settings: Settings) -> SQLAlchemyAsyncConfig:
     if settings.is_sqlite:
         _ensure_sqlite_directory(settings.sqlalchemy_url)
     else:
+        # Kept connections cover a process's usual concurrency (20 requests in flight): an
+        # overflow connection is closed when returned, so a pool smaller than the load opens
+        # and closes a PostgreSQL backend every few requests. Overflow covers bursts.
         engine_options["pool_size"] = settings.database_pool_size
-        engine_options["max_overflow"] = settings.database_pool_size
+        engine_options["max_overflow"] = settings.database_pool_size // 2
     config = SQLAlchemyAsyncConfig(
         connection_string=settings.sqlalchemy_url,
         engine_config=EngineConfig(**engine_options),

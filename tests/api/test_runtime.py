@@ -1,0 +1,25 @@
+"""The interpreter settings a server or worker process takes once it has started."""
+
+import subprocess
+import sys
+
+from selflink_api.platform.runtime import YOUNG_COLLECTION_THRESHOLD
+
+SETTLE_TWICE = """
+import gc
+from selflink_api.platform.runtime import settle_garbage_collector
+before = gc.get_threshold()[0]
+settle_garbage_collector()
+frozen = gc.get_freeze_count()
+garbage = [[] for _ in range(1000)]
+settle_garbage_collector()
+print(before, gc.get_threshold()[0], frozen > 0, gc.get_freeze_count() == frozen)
+"""
+
+
+def test_the_collector_is_settled_once_per_process() -> None:
+    """Start-up objects are frozen once; a second call (a second app) freezes nothing more."""
+    printed = subprocess.run(
+        [sys.executable, "-c", SETTLE_TWICE], capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert printed == ["700", str(YOUNG_COLLECTION_THRESHOLD), "True", "True"]
