@@ -4,15 +4,19 @@ holding the lock; on PostgreSQL a GET reads in autocommit and a write keeps its 
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import Any
-from uuid import UUID
+from unittest.mock import patch
+from uuid import UUID, uuid4
 
 import anyio
 import pytest
-from sqlalchemy import Engine, event, select
+from sqlalchemy import Engine, bindparam, event, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from selflink_api.accounts.models import User
+from selflink_api.accounts.models import AccountStatus, AuthSession, User
 from selflink_api.platform.database import build_sqlalchemy_config
+from selflink_api.platform.driver_reads import DriverRead
 from selflink_api.platform.jobs import JobContext
 from selflink_api.settings import Settings
 from tests.api.astro_helpers import Client
@@ -36,15 +40,24 @@ def sqlite_writer_holding_the_lock(settings: Settings) -> Iterator[None]:
 
 @contextmanager
 def autocommit_seen() -> Iterator[list[bool]]:
-    """Whether each statement of the app ran on a connection in autocommit."""
+    """Whether each statement of the app ran on a connection in autocommit, those run on the
+    driver's connection (`DriverRead`) included."""
     seen: list[bool] = []
 
     def record(connection: Any, *_args: Any) -> None:
         seen.append(bool(connection.connection.dbapi_connection.autocommit))
 
+    run_on_driver = DriverRead.all
+
+    async def recorded(read: DriverRead, session: AsyncSession, **params: Any) -> Any:
+        connection = await session.connection()
+        record(connection.sync_connection)
+        return await run_on_driver(read, session, **params)
+
     event.listen(Engine, "before_cursor_execute", record)
     try:
-        yield seen
+        with patch.object(DriverRead, "all", recorded):
+            yield seen
     finally:
         event.remove(Engine, "before_cursor_execute", record)
 
@@ -93,5 +106,53 @@ async def test_a_job_reading_does_not_wait_for_a_writer_nor_open_a_transaction(
             async with context.session() as session:
                 assert await session.scalar(handle_of_me) == "job_reader"
         assert seen == [True, False]
+    finally:
+        await config.get_engine().dispose()
+
+
+async def test_a_driver_read_returns_what_the_session_returns(
+    client: Client, settings: Settings
+) -> None:
+    """Ids, times, a value bound in the statement and a missing outer row come back as the
+    session gives them, on either database; a driver failure reruns through the session."""
+    me = await register(client, "driver_reader")
+    await drain_jobs(client)
+    statement = (
+        select(User.id, User.handle, User.created_at, User.suspended_until, AuthSession.id)
+        .outerjoin(AuthSession, (AuthSession.user_id == User.id) & AuthSession.id.is_(None))
+        .where(User.id == bindparam("user_id"), User.status == AccountStatus.ACTIVE)
+    )
+    read = DriverRead(statement)
+    config = build_sqlalchemy_config(settings)
+    try:
+        async with config.create_session_maker()() as session:
+            expected = tuple((await session.execute(statement, {"user_id": UUID(me.id)})).one())
+            assert await read.first(session, user_id=UUID(me.id)) == expected
+            assert expected[:2] == (UUID(me.id), "driver_reader")
+            assert expected[2].tzinfo is not None
+            assert await read.all(session, user_id=uuid4()) == []
+        async with config.create_session_maker()() as session:
+            dialect = session.bind.dialect
+            broken = replace(read._for(dialect), sql="SELECT nonsense")
+            read._compiled[dialect.name] = broken
+            assert await read.first(session, user_id=UUID(me.id)) == expected
+    finally:
+        await config.get_engine().dispose()
+
+
+async def test_a_driver_read_sees_the_sessions_pending_changes(
+    client: Client, settings: Settings
+) -> None:
+    me = await register(client, "pending_reader")
+    await drain_jobs(client)
+    read = DriverRead(select(User.bio).where(User.id == bindparam("user_id")))
+    config = build_sqlalchemy_config(settings)
+    try:
+        async with config.create_session_maker()() as session:
+            user = await session.get(User, UUID(me.id))
+            assert user is not None
+            user.bio = "changed, not yet flushed"
+            assert await read.first(session, user_id=user.id) == ("changed, not yet flushed",)
+            await session.rollback()
     finally:
         await config.get_engine().dispose()

@@ -50,6 +50,7 @@ from selflink_api.platform.crypto import (
     token_digest,
 )
 from selflink_api.platform.domains import Shared
+from selflink_api.platform.driver_reads import DriverRead
 from selflink_api.platform.events import (
     ACCOUNT_DELETED,
     BIRTH_DATA_CHANGED,
@@ -154,9 +155,10 @@ class PersonalDataStore:
         return {row.user_id: row for row in rows}
 
     def open(self, row: UserPersonalData) -> schemas.PersonalData:
-        plaintext = self.cipher.decrypt(
-            Encrypted(row.key_id, row.ciphertext), context=self.context(row.user_id)
-        )
+        return self.open_sealed(row.user_id, Encrypted(row.key_id, row.ciphertext))
+
+    def open_sealed(self, user_id: UUID, sealed: Encrypted) -> schemas.PersonalData:
+        plaintext = self.cipher.decrypt(sealed, context=self.context(user_id))
         return msgspec.json.decode(plaintext, type=schemas.PersonalData)
 
     async def save(self, user_id: UUID, data: schemas.PersonalData) -> None:
@@ -303,15 +305,14 @@ class SessionService:
         """Status (as of now: a suspension past its end is over), handle and role of the account
         behind a live session, else None: what every signed-in request checks, in one
         statement."""
-        row = (
-            await self.session.execute(
-                _SIGN_IN_STATE, {"user_id": user_id, "session_id": session_id}
-            )
-        ).first()
+        row = await _SIGN_IN_STATE.first(self.session, user_id=user_id, session_id=session_id)
         now = datetime.now(UTC)
-        if row is None or row.expires_at <= now:
+        if row is None:
             return None
-        return effective_status(row.status, row.suspended_until, now), row.handle, row.role
+        status, suspended_until, handle, role, expires_at = row
+        if expires_at <= now:
+            return None
+        return effective_status(status, suspended_until, now), handle, role
 
     async def live_among(self, session_ids: Collection[UUID]) -> set[UUID]:
         """Those of `session_ids` still standing, of accounts active now: what `sign_in_state`
@@ -339,7 +340,7 @@ class SessionService:
 
 # Built once at import: every signed-in request checks its sign-in, and building a statement
 # costs more than running it.
-_SIGN_IN_STATE = (
+_SIGN_IN_STATE = DriverRead(
     select(User.status, User.suspended_until, User.handle, User.role, AuthSession.expires_at)
     .join(AuthSession, AuthSession.user_id == User.id)
     .where(
@@ -348,8 +349,25 @@ _SIGN_IN_STATE = (
         AuthSession.revoked_at.is_(None),
     )
 )
-_MY_ACCOUNT = (
-    select(User, UserPersonalData)
+_MY_ACCOUNT = DriverRead(
+    select(
+        User.status,
+        User.suspended_until,
+        User.handle,
+        User.display_name,
+        User.bio,
+        User.avatar_url,
+        User.role,
+        User.email_verified_at,
+        User.profile_visibility,
+        User.message_policy,
+        User.discoverable,
+        User.locale,
+        User.timezone,
+        User.created_at,
+        UserPersonalData.key_id,
+        UserPersonalData.ciphertext,
+    )
     .outerjoin(UserPersonalData, UserPersonalData.user_id == User.id)
     .where(User.id == bindparam("user_id"))
 )
@@ -587,33 +605,54 @@ class AccountService:
         return user
 
     async def my_account(self, user_id: UUID) -> schemas.MyAccount:
-        row = (await self.session.execute(_MY_ACCOUNT, {"user_id": user_id})).first()
-        if row is None or not row[0].is_active:
+        row = await _MY_ACCOUNT.first(self.session, user_id=user_id)
+        if row is None or effective_status(row[0], row[1]) != AccountStatus.ACTIVE:
             raise ProblemError(UNAUTHORIZED, "Sign in to continue.")
-        user, sealed = row
-        data = schemas.PersonalData(email="") if sealed is None else self.personal_data.open(sealed)
+        (
+            _status,
+            _suspended_until,
+            handle,
+            display_name,
+            bio,
+            avatar_url,
+            role,
+            email_verified_at,
+            profile_visibility,
+            message_policy,
+            discoverable,
+            locale,
+            timezone,
+            created_at,
+            key_id,
+            ciphertext,
+        ) = row
+        data = (
+            schemas.PersonalData(email="")
+            if key_id is None
+            else self.personal_data.open_sealed(user_id, Encrypted(key_id, ciphertext))
+        )
         return schemas.MyAccount(
-            id=user.id,
-            handle=user.handle,
-            display_name=user.display_name,
-            bio=user.bio,
-            avatar_url=user.avatar_url,
-            role=user.role,
+            id=user_id,
+            handle=handle,
+            display_name=display_name,
+            bio=bio,
+            avatar_url=avatar_url,
+            role=role,
             email=data.email,
-            email_verified=user.email_verified_at is not None,
+            email_verified=email_verified_at is not None,
             full_name=data.full_name,
             phone=data.phone,
             birth=data.birth,
             settings=schemas.AccountSettings(
-                profile_visibility=user.profile_visibility,  # type: ignore[arg-type]
-                message_policy=user.message_policy,  # type: ignore[arg-type]
-                discoverable=user.discoverable,
-                locale=user.locale,
-                timezone=user.timezone,
+                profile_visibility=profile_visibility,
+                message_policy=message_policy,
+                discoverable=discoverable,
+                locale=locale,
+                timezone=timezone,
             ),
-            counts=await self._counts(user.id),
-            plan=await self._plan(user.id),
-            created_at=user.created_at,
+            counts=await self._counts(user_id),
+            plan=await self._plan(user_id),
+            created_at=created_at,
         )
 
     async def _plan(self, user_id: UUID) -> schemas.AccountPlan | None:

@@ -28,6 +28,7 @@ from selflink_api.payments.models import (
     Subscription,
 )
 from selflink_api.platform.crypto import Encrypted, PersonalDataCipher
+from selflink_api.platform.driver_reads import DriverRead
 from selflink_api.platform.pagination import PageRequest, paginate
 from selflink_api.platform.problems import (
     BAD_REQUEST,
@@ -63,32 +64,39 @@ ENDED_STATUSES = frozenset({"canceled", "incomplete_expired"})
 # Subscriptions and entitlements -------------------------------------------------------------
 
 
-_SUBSCRIPTIONS_OF = (
-    select(Subscription)
+_SUBSCRIPTIONS_OF = DriverRead(
+    select(
+        Subscription.status,
+        Subscription.plan_key,
+        Subscription.current_period_start,
+        Subscription.current_period_end,
+        Subscription.cancel_at_period_end,
+    )
     .where(Subscription.user_id == bindparam("user_id"))
     .order_by(Subscription.current_period_end.desc().nulls_last(), Subscription.id.desc())
 )
 """Built once at import: `GET /users/me` and every entitlement check run it."""
 
 
-async def current_subscription(session: AsyncSession, user_id: UUID) -> Subscription | None:
+async def current_subscription(
+    session: AsyncSession, user_id: UUID
+) -> plans.SubscriptionState | None:
     """The person's subscription that matters: a live one, else the one that ended last."""
-    rows = (await session.scalars(_SUBSCRIPTIONS_OF, {"user_id": user_id})).all()
+    rows = [
+        plans.SubscriptionState(
+            status=status,
+            plan_key=plan_key,
+            current_period_start=period_start,
+            current_period_end=period_end,
+            cancel_at_period_end=cancel_at_period_end,
+        )
+        for status, plan_key, period_start, period_end, cancel_at_period_end in (
+            await _SUBSCRIPTIONS_OF.all(session, user_id=user_id)
+        )
+    ]
     live = [row for row in rows if row.status not in ENDED_STATUSES]
-    chosen = live or list(rows)
+    chosen = live or rows
     return chosen[0] if chosen else None
-
-
-def state_of(row: Subscription | None) -> plans.SubscriptionState | None:
-    if row is None:
-        return None
-    return plans.SubscriptionState(
-        status=row.status,
-        plan_key=row.plan_key,
-        current_period_start=row.current_period_start,
-        current_period_end=row.current_period_end,
-        cancel_at_period_end=row.cancel_at_period_end,
-    )
 
 
 async def plan_summary(
@@ -96,7 +104,7 @@ async def plan_summary(
 ) -> dict[str, Any]:
     """A person's plan and entitlements now: the `Domain.plan` hook behind `GET /users/me`."""
     row = await current_subscription(session, user_id)
-    return plans.summary(settings, state_of(row), now or utc_now())
+    return plans.summary(settings, row, now or utc_now())
 
 
 async def entitlements(
@@ -104,9 +112,7 @@ async def entitlements(
 ) -> plans.Entitlements:
     """What the person's plan gives today; other domains check their limits with this."""
     row = await current_subscription(session, user_id)
-    tier = plans.entitled_tier(
-        state_of(row), now or utc_now(), timedelta(days=settings.payments_grace_days)
-    )
+    tier = plans.entitled_tier(row, now or utc_now(), timedelta(days=settings.payments_grace_days))
     return plans.tiers(settings)[tier]
 
 

@@ -27,6 +27,7 @@ from selflink_api.accounts.models import AccountStatus, ProfileVisibility, User
 from selflink_api.accounts.schemas import Counts, PublicProfile
 from selflink_api.accounts.services import user_by_handle
 from selflink_api.platform.crypto import PersonalDataCipher
+from selflink_api.platform.driver_reads import DriverRead
 from selflink_api.platform.events import PERSON_FOLLOWED, EventBus
 from selflink_api.platform.jobs import JobQueue
 from selflink_api.platform.pagination import PageRequest, paginate
@@ -42,9 +43,11 @@ class Relationship:
     muted: bool
 
 
-_COUNTS = select(
-    select(func.count()).where(Follow.followee_id == bindparam("user_id")).scalar_subquery(),
-    select(func.count()).where(Follow.follower_id == bindparam("user_id")).scalar_subquery(),
+_COUNTS = DriverRead(
+    select(
+        select(func.count()).where(Follow.followee_id == bindparam("user_id")).scalar_subquery(),
+        select(func.count()).where(Follow.follower_id == bindparam("user_id")).scalar_subquery(),
+    )
 )
 """Followers and following of one person, built once at import (`GET /users/me` runs it)."""
 
@@ -110,8 +113,9 @@ class SocialService:
         )
 
     async def counts(self, user_id: UUID) -> Counts:
-        row = (await self.session.execute(_COUNTS, {"user_id": user_id})).one()
-        return Counts(followers=row[0], following=row[1])
+        row = await _COUNTS.first(self.session, user_id=user_id)
+        followers, following = row or (0, 0)
+        return Counts(followers=followers, following=following)
 
     async def can_see_full_profile(self, viewer_id: UUID | None, target: User) -> bool:
         if viewer_id == target.id:

@@ -1,0 +1,113 @@
+"""Hot reads run on the database driver's own connection, compiled once per dialect.
+
+A statement through SQLAlchemy's session costs about 200 µs on asyncpg, of which the driver
+and PostgreSQL take 35; through a Core connection 125 µs (`benchmarks/README.md`). That is
+most of a signed-in read's cost, since every request checks its sign-in and `GET /users/me`
+reads four things. `DriverRead` keeps SQLAlchemy for what it is good at, building the
+statement and converting values (the column types' own bind and result processors, so a
+UUID on SQLite is still 16 bytes), and skips its per-execution machinery.
+
+A `DriverRead` runs in the session's connection and transaction (on SQLite the reader or
+writer turn the session took), after flushing the session's pending changes as a query through
+the session would. Statements it runs reach no SQLAlchemy event or `DATABASE_ECHO` log, so
+only reads of a few rows, by key, belong here. If the driver fails (a dropped connection, PostgreSQL
+restarting), the statement runs again through the session, so the failure surfaces as the
+SQLAlchemy error the rest of the app turns into a 503, and the pool learns of it.
+"""
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Select
+from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.asyncio import AsyncSession
+
+Processor = Callable[[Any], Any] | None
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    sql: str
+    names: Sequence[str]
+    fixed: Mapping[str, Any]
+    """Values bound in the statement itself (`User.status == 'active'`)."""
+    binds: Mapping[str, Processor]
+    results: Sequence[Processor]
+    numbered: bool
+    """asyncpg's `$1` arguments, else the DB-API's sequence (aiosqlite)."""
+
+    def arguments(self, params: Mapping[str, Any]) -> list[Any]:
+        values = []
+        for name in self.names:
+            value = params[name] if name in params else self.fixed[name]
+            process = self.binds[name]
+            values.append(value if process is None else process(value))
+        return values
+
+    def row(self, record: Sequence[Any]) -> tuple[Any, ...]:
+        return tuple(
+            value if process is None else process(value)
+            for process, value in zip(self.results, record, strict=True)
+        )
+
+
+class DriverRead:
+    """A SELECT of columns with scalar parameters (no expanding `IN` lists), run as
+    `await READ.first(session, user_id=...)` or `.all(...)`; rows are plain tuples in the
+    order of the selected columns."""
+
+    def __init__(self, statement: Select[*tuple[Any, ...]]) -> None:
+        self.statement = statement
+        self._compiled: dict[str, _Compiled] = {}
+
+    def _for(self, dialect: Dialect) -> _Compiled:
+        compiled = self._compiled.get(dialect.name)
+        if compiled is None:
+            compiled = self._compiled[dialect.name] = _compile(self.statement, dialect)
+        return compiled
+
+    async def all(self, session: AsyncSession, **params: Any) -> list[tuple[Any, ...]]:
+        if session.autoflush and (session.new or session.dirty or session.deleted):
+            await session.flush()  # as the session would before a query: reads see the changes
+        connection = await session.connection()
+        compiled = self._for(connection.dialect)
+        driver: Any = (await connection.get_raw_connection()).driver_connection
+        arguments = compiled.arguments(params)
+        try:
+            if compiled.numbered:
+                records = await driver.fetch(compiled.sql, *arguments)
+            else:
+                records = await driver.execute_fetchall(compiled.sql, arguments)
+        except Exception:
+            return [tuple(row) for row in await session.execute(self.statement, params)]
+        return [compiled.row(record) for record in records]
+
+    async def first(self, session: AsyncSession, **params: Any) -> tuple[Any, ...] | None:
+        rows = await self.all(session, **params)
+        return rows[0] if rows else None
+
+
+def _compile(statement: Select[*tuple[Any, ...]], dialect: Dialect) -> _Compiled:
+    if dialect.driver not in {"asyncpg", "aiosqlite"}:
+        msg = f"DriverRead runs on asyncpg or aiosqlite, not {dialect.driver}"
+        raise NotImplementedError(msg)
+    compiled = statement.compile(dialect=dialect)
+    if any(bind.expanding for bind in compiled.binds.values()):
+        msg = "DriverRead takes scalar parameters only, not expanding IN lists"
+        raise ValueError(msg)
+    names = list(compiled.positiontup or ())
+    return _Compiled(
+        sql=compiled.string,
+        names=names,
+        fixed={name: bind.value for name, bind in compiled.binds.items() if not bind.required},
+        binds={
+            name: compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)
+            for name in names
+        },
+        results=[
+            column.type.dialect_impl(dialect).result_processor(dialect, None)
+            for column in statement.selected_columns
+        ],
+        numbered=dialect.driver == "asyncpg",
+    )
