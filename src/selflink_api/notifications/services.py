@@ -165,40 +165,59 @@ async def notify(session: AsyncSession, events: Sequence[Event], now: datetime) 
     return told
 
 
-async def _upsert(session: AsyncSession, events: Sequence[Event], now: datetime) -> list[UUID]:
-    """One collapsed row per event (no two share a row), its actor recorded; the rows' ids."""
-    insert = _insert(session)
-    statement = insert(Notification).values(
-        [
-            {
-                "user_id": event.recipient,
-                "kind": event.kind,
-                "subject_id": event.subject_id,
-                "post_id": event.post_id,
-                "detail": event.detail,
-                "open_key": event.open_key,
-                "unread": True,
-                "last_at": now,
-                "last_actor_id": event.actor_id,
-                "actor_count": 0,
-                "event_count": 1,
-            }
-            for event in events
-        ]
-    )
-    statement = statement.on_conflict_do_update(
+def _recording(insert: Any) -> tuple[Any, Any]:
+    """`_upsert`'s statements in one dialect: the collapsed rows' upsert and the actors' insert.
+
+    Built once and run with a parameter set per row, so each is compiled once: SQLAlchemy
+    never caches a statement carrying its rows in a multi-row `values()`, and compiling that
+    for every batch cost more than running it. The rows go in their order, the upsert's as one
+    multi-row statement (SQLAlchemy's "insertmanyvalues", pages of 1000), the actors' as the
+    driver's executemany. Built on the Core tables: given a list of parameter sets, an insert
+    of the ORM classes takes the ORM's bulk path, which leaves out None values and splits the
+    rows by the columns they fill."""
+    notifications, actors = Notification.__table__, NotificationActor.__table__
+    upsert = insert(notifications)
+    upsert = upsert.on_conflict_do_update(
         index_elements=["user_id", "open_key"],
         set_={
-            "last_at": now,
-            "updated_at": now,
-            "detail": statement.excluded.detail,
+            "last_at": upsert.excluded.last_at,
+            "updated_at": upsert.excluded.last_at,  # the batch's `now`, as every row's last_at
+            "detail": upsert.excluded.detail,
             "last_actor_id": func.coalesce(
-                statement.excluded.last_actor_id, Notification.last_actor_id
+                upsert.excluded.last_actor_id, notifications.c.last_actor_id
             ),
-            "event_count": Notification.event_count + 1,
+            "event_count": notifications.c.event_count + 1,
         },
-    ).returning(Notification.id, Notification.user_id, Notification.open_key)
-    found = {(row.user_id, row.open_key): row.id for row in await session.execute(statement)}
+    ).returning(notifications.c.id, notifications.c.user_id, notifications.c.open_key)
+    add_actors = insert(actors).on_conflict_do_nothing(
+        index_elements=["notification_id", "actor_id"]
+    )
+    return upsert, add_actors
+
+
+_RECORDING = {"postgresql": _recording(postgresql_insert), "sqlite": _recording(sqlite_insert)}
+
+
+async def _upsert(session: AsyncSession, events: Sequence[Event], now: datetime) -> list[UUID]:
+    """One collapsed row per event (no two share a row), its actor recorded; the rows' ids."""
+    upsert, add_actors = _RECORDING[session.get_bind().dialect.name]
+    rows = [
+        {
+            "user_id": event.recipient,
+            "kind": event.kind,
+            "subject_id": event.subject_id,
+            "post_id": event.post_id,
+            "detail": event.detail,
+            "open_key": event.open_key,
+            "unread": True,
+            "last_at": now,
+            "last_actor_id": event.actor_id,
+            "actor_count": 0,
+            "event_count": 1,
+        }
+        for event in events
+    ]
+    found = {(row.user_id, row.open_key): row.id for row in await session.execute(upsert, rows)}
     ids = [found[(event.recipient, event.open_key)] for event in events]
     acted = [
         {"notification_id": notification_id, "actor_id": event.actor_id}
@@ -206,11 +225,7 @@ async def _upsert(session: AsyncSession, events: Sequence[Event], now: datetime)
         if event.actor_id is not None
     ]
     if acted:
-        await session.execute(
-            insert(NotificationActor)
-            .values(acted)
-            .on_conflict_do_nothing(index_elements=["notification_id", "actor_id"])
-        )
+        await session.execute(add_actors, acted)
         await _recount(session, [row["notification_id"] for row in acted])
     return ids
 
