@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 from uuid import UUID
 
 import msgspec
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -42,6 +42,64 @@ SHOWN_ACTORS = 3
 
 def _insert(session: AsyncSession) -> Any:
     return postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+
+
+# Built once at import, as `_RECORDING` below: `notify` runs each of these for every batch, and
+# building a statement (and its cache key) costs more than running it. Their IN lists are
+# expanding bound parameters.
+_ACTIVE = select(User).where(
+    User.id.in_(bindparam("ids", expanding=True)), User.status == AccountStatus.ACTIVE
+)
+_PREFERENCES = select(NotificationPreference).where(
+    NotificationPreference.user_id.in_(bindparam("user_ids", expanding=True))
+)
+_SETTINGS = select(NotificationSettings).where(
+    NotificationSettings.user_id.in_(bindparam("user_ids", expanding=True))
+)
+_RECOUNT = (
+    update(Notification)
+    .where(Notification.id.in_(bindparam("ids", expanding=True)))
+    .values(
+        actor_count=select(func.count())
+        .select_from(NotificationActor)
+        .where(NotificationActor.notification_id == Notification.id)
+        .scalar_subquery()
+    )
+    .execution_options(synchronize_session=False)
+)
+_DEVICES = select(PushDevice.id, PushDevice.user_id).where(
+    PushDevice.user_id.in_(bindparam("user_ids", expanding=True))
+)
+_PENDING = select(PushDelivery.notification_id, PushDelivery.device_id).where(
+    PushDelivery.notification_id.in_(bindparam("ids", expanding=True)),
+    PushDelivery.status == PushStatus.PENDING,
+)
+_NOTIFICATIONS = select(Notification).where(Notification.id.in_(bindparam("ids", expanding=True)))
+_RANKED_ACTORS = (
+    select(
+        NotificationActor.notification_id,
+        User,
+        func.row_number()
+        .over(partition_by=NotificationActor.notification_id, order_by=NotificationActor.id.desc())
+        .label("rank"),
+    )
+    .join(User, User.id == NotificationActor.actor_id)
+    .where(NotificationActor.notification_id.in_(bindparam("ids", expanding=True)))
+    .subquery()
+)
+_LATEST_ACTORS = (
+    select(_RANKED_ACTORS)
+    .where(_RANKED_ACTORS.c.rank <= SHOWN_ACTORS)
+    .order_by(_RANKED_ACTORS.c.rank)
+)
+_UNREAD_COUNTS = (
+    select(Notification.user_id, func.count().label("unread"))
+    .where(
+        Notification.user_id.in_(bindparam("user_ids", expanding=True)),
+        Notification.unread.is_(True),
+    )
+    .group_by(Notification.user_id)
+)
 
 
 @dataclass(frozen=True)
@@ -75,9 +133,7 @@ async def _channels_of_all(
     session: AsyncSession, user_ids: Collection[UUID]
 ) -> dict[UUID, dict[str, Channels]]:
     chosen: dict[UUID, dict[str, Channels]] = {user_id: dict(DEFAULTS) for user_id in user_ids}
-    for row in await session.scalars(
-        select(NotificationPreference).where(NotificationPreference.user_id.in_(user_ids))
-    ):
+    for row in await session.scalars(_PREFERENCES, {"user_ids": list(user_ids)}):
         chosen[row.user_id][row.kind] = (row.in_app, row.push, row.email)
     return chosen
 
@@ -102,9 +158,7 @@ async def _held_until_all(
 ) -> dict[UUID, datetime | None]:
     held: dict[UUID, datetime | None] = dict.fromkeys((user.id for user in users), None)
     zones = {user.id: user.timezone for user in users}
-    for row in await session.scalars(
-        select(NotificationSettings).where(NotificationSettings.user_id.in_(zones))
-    ):
+    for row in await session.scalars(_SETTINGS, {"user_ids": list(zones)}):
         if row.quiet_start is not None and row.quiet_end is not None:
             start, end = _clock(row.quiet_start), _clock(row.quiet_end)
             held[row.user_id] = quiet_until(now, zones[row.user_id], start, end)
@@ -121,15 +175,8 @@ async def notify(session: AsyncSession, events: Sequence[Event], now: datetime) 
     wanted = [event for event in events if event.actor_id != event.recipient]
     if not wanted:
         return []
-    people = {
-        user.id: user
-        for user in await session.scalars(
-            select(User).where(
-                User.id.in_({event.recipient for event in wanted}),
-                User.status == AccountStatus.ACTIVE,
-            )
-        )
-    }
+    recipients = list({event.recipient for event in wanted})
+    people = {user.id: user for user in await session.scalars(_ACTIVE, {"ids": recipients})}
     actors = {e.actor_id for e in wanted if e.actor_id is not None and e.kind not in UNMUTABLE}
     shielded = await shielded_pairs(session, people, actors) if actors and people else set()
     channels = await _channels_of_all(session, people)
@@ -165,40 +212,59 @@ async def notify(session: AsyncSession, events: Sequence[Event], now: datetime) 
     return told
 
 
-async def _upsert(session: AsyncSession, events: Sequence[Event], now: datetime) -> list[UUID]:
-    """One collapsed row per event (no two share a row), its actor recorded; the rows' ids."""
-    insert = _insert(session)
-    statement = insert(Notification).values(
-        [
-            {
-                "user_id": event.recipient,
-                "kind": event.kind,
-                "subject_id": event.subject_id,
-                "post_id": event.post_id,
-                "detail": event.detail,
-                "open_key": event.open_key,
-                "unread": True,
-                "last_at": now,
-                "last_actor_id": event.actor_id,
-                "actor_count": 0,
-                "event_count": 1,
-            }
-            for event in events
-        ]
-    )
-    statement = statement.on_conflict_do_update(
+def _recording(insert: Any) -> tuple[Any, Any]:
+    """`_upsert`'s statements in one dialect: the collapsed rows' upsert and the actors' insert.
+
+    Built once and run with a parameter set per row, so each is compiled once: SQLAlchemy
+    never caches a statement carrying its rows in a multi-row `values()`, and compiling that
+    for every batch cost more than running it. The rows go in their order, the upsert's as one
+    multi-row statement (SQLAlchemy's "insertmanyvalues", pages of 1000), the actors' as the
+    driver's executemany. Built on the Core tables: given a list of parameter sets, an insert
+    of the ORM classes takes the ORM's bulk path, which leaves out None values and splits the
+    rows by the columns they fill."""
+    notifications, actors = Notification.__table__, NotificationActor.__table__
+    upsert = insert(notifications)
+    upsert = upsert.on_conflict_do_update(
         index_elements=["user_id", "open_key"],
         set_={
-            "last_at": now,
-            "updated_at": now,
-            "detail": statement.excluded.detail,
+            "last_at": upsert.excluded.last_at,
+            "updated_at": upsert.excluded.last_at,  # the batch's `now`, as every row's last_at
+            "detail": upsert.excluded.detail,
             "last_actor_id": func.coalesce(
-                statement.excluded.last_actor_id, Notification.last_actor_id
+                upsert.excluded.last_actor_id, notifications.c.last_actor_id
             ),
-            "event_count": Notification.event_count + 1,
+            "event_count": notifications.c.event_count + 1,
         },
-    ).returning(Notification.id, Notification.user_id, Notification.open_key)
-    found = {(row.user_id, row.open_key): row.id for row in await session.execute(statement)}
+    ).returning(notifications.c.id, notifications.c.user_id, notifications.c.open_key)
+    add_actors = insert(actors).on_conflict_do_nothing(
+        index_elements=["notification_id", "actor_id"]
+    )
+    return upsert, add_actors
+
+
+_RECORDING = {"postgresql": _recording(postgresql_insert), "sqlite": _recording(sqlite_insert)}
+
+
+async def _upsert(session: AsyncSession, events: Sequence[Event], now: datetime) -> list[UUID]:
+    """One collapsed row per event (no two share a row), its actor recorded; the rows' ids."""
+    upsert, add_actors = _RECORDING[session.get_bind().dialect.name]
+    rows = [
+        {
+            "user_id": event.recipient,
+            "kind": event.kind,
+            "subject_id": event.subject_id,
+            "post_id": event.post_id,
+            "detail": event.detail,
+            "open_key": event.open_key,
+            "unread": True,
+            "last_at": now,
+            "last_actor_id": event.actor_id,
+            "actor_count": 0,
+            "event_count": 1,
+        }
+        for event in events
+    ]
+    found = {(row.user_id, row.open_key): row.id for row in await session.execute(upsert, rows)}
     ids = [found[(event.recipient, event.open_key)] for event in events]
     acted = [
         {"notification_id": notification_id, "actor_id": event.actor_id}
@@ -206,28 +272,13 @@ async def _upsert(session: AsyncSession, events: Sequence[Event], now: datetime)
         if event.actor_id is not None
     ]
     if acted:
-        await session.execute(
-            insert(NotificationActor)
-            .values(acted)
-            .on_conflict_do_nothing(index_elements=["notification_id", "actor_id"])
-        )
+        await session.execute(add_actors, acted)
         await _recount(session, [row["notification_id"] for row in acted])
     return ids
 
 
 async def _recount(session: AsyncSession, notification_ids: list[UUID]) -> None:
-    counted = (
-        select(func.count())
-        .select_from(NotificationActor)
-        .where(NotificationActor.notification_id == Notification.id)
-        .scalar_subquery()
-    )
-    await session.execute(
-        update(Notification)
-        .where(Notification.id.in_(notification_ids))
-        .values(actor_count=counted)
-        .execution_options(synchronize_session=False)
-    )
+    await session.execute(_RECOUNT, {"ids": notification_ids})
 
 
 async def _queue_pushes(
@@ -238,21 +289,14 @@ async def _queue_pushes(
     notification, the deliveries due now (not held by quiet hours)."""
     held = await _held_until_all(session, users, now)
     devices: dict[UUID, list[UUID]] = {}
-    for device_id, user_id in await session.execute(
-        select(PushDevice.id, PushDevice.user_id).where(PushDevice.user_id.in_(held))
-    ):
+    for device_id, user_id in await session.execute(_DEVICES, {"user_ids": list(held)}):
         devices.setdefault(user_id, []).append(device_id)
     if not devices:
         return {}
     notification_ids = [result.view.id for result in told]
     pending = {
         (notification_id, device_id)
-        for notification_id, device_id in await session.execute(
-            select(PushDelivery.notification_id, PushDelivery.device_id).where(
-                PushDelivery.notification_id.in_(notification_ids),
-                PushDelivery.status == PushStatus.PENDING,
-            )
-        )
+        for notification_id, device_id in await session.execute(_PENDING, {"ids": notification_ids})
     }
     added: dict[UUID, list[PushDelivery]] = {}
     for result in told:
@@ -304,27 +348,9 @@ async def views(session: AsyncSession, ids: list[UUID]) -> list[schemas.Notifica
     """The views of these notifications, in the order given."""
     if not ids:
         return []
-    rows = {
-        n.id: n for n in await session.scalars(select(Notification).where(Notification.id.in_(ids)))
-    }
-    recent = (
-        select(
-            NotificationActor.notification_id,
-            User,
-            func.row_number()
-            .over(
-                partition_by=NotificationActor.notification_id,
-                order_by=NotificationActor.id.desc(),
-            )
-            .label("rank"),
-        )
-        .join(User, User.id == NotificationActor.actor_id)
-        .where(NotificationActor.notification_id.in_(ids))
-        .subquery()
-    )
+    rows = {n.id: n for n in await session.scalars(_NOTIFICATIONS, {"ids": ids})}
     actors: dict[UUID, list[schemas.Actor]] = {}
-    shown = select(recent).where(recent.c.rank <= SHOWN_ACTORS).order_by(recent.c.rank)
-    for row in (await session.execute(shown)).mappings():
+    for row in (await session.execute(_LATEST_ACTORS, {"ids": ids})).mappings():
         actors.setdefault(row["notification_id"], []).append(
             schemas.Actor(id=row["id"], handle=row["handle"], display_name=row["display_name"])
         )
@@ -352,11 +378,7 @@ async def views(session: AsyncSession, ids: list[UUID]) -> list[schemas.Notifica
 
 
 async def _unread_counts(session: AsyncSession, user_ids: Collection[UUID]) -> dict[UUID, int]:
-    counted = await session.execute(
-        select(Notification.user_id, func.count().label("unread"))
-        .where(Notification.user_id.in_(user_ids), Notification.unread.is_(True))
-        .group_by(Notification.user_id)
-    )
+    counted = await session.execute(_UNREAD_COUNTS, {"user_ids": list(user_ids)})
     return {row.user_id: row.unread for row in counted}
 
 

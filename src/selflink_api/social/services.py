@@ -323,22 +323,36 @@ def hidden_from(user_id: UUID) -> CompoundSelect[Any]:
     return union(*SocialService.hidden_by_edges(user_id))
 
 
+_SHIELDS = union_all(
+    select(Block.blocker_id, Block.blocked_id, literal(True)).where(
+        or_(
+            and_(
+                Block.blocker_id.in_(bindparam("people", expanding=True)),
+                Block.blocked_id.in_(bindparam("actors", expanding=True)),
+            ),
+            and_(
+                Block.blocker_id.in_(bindparam("actors", expanding=True)),
+                Block.blocked_id.in_(bindparam("people", expanding=True)),
+            ),
+        )
+    ),
+    select(Mute.muter_id, Mute.muted_id, literal(False)).where(
+        Mute.muter_id.in_(bindparam("people", expanding=True)),
+        Mute.muted_id.in_(bindparam("actors", expanding=True)),
+    ),
+)
+"""The blocks between `people` and `actors` (true) and the people's mutes of them (false),
+built once at import: every notification runs it."""
+
+
 async def shielded_pairs(
     session: AsyncSession, people: Collection[UUID], actors: Collection[UUID]
 ) -> set[tuple[UUID, UUID]]:
     """The (person, actor) pairs where the person hears nothing of the actor's doings: a block
     stands between them, whoever blocked whom, or the person muted the actor."""
-    blocks = select(Block.blocker_id, Block.blocked_id, literal(True)).where(
-        or_(
-            and_(Block.blocker_id.in_(people), Block.blocked_id.in_(actors)),
-            and_(Block.blocker_id.in_(actors), Block.blocked_id.in_(people)),
-        )
-    )
-    mutes = select(Mute.muter_id, Mute.muted_id, literal(False)).where(
-        Mute.muter_id.in_(people), Mute.muted_id.in_(actors)
-    )
     pairs: set[tuple[UUID, UUID]] = set()
-    for one, other, is_block in await session.execute(union_all(blocks, mutes)):
+    shields = await session.execute(_SHIELDS, {"people": list(people), "actors": list(actors)})
+    for one, other, is_block in shields:
         pairs.add((one, other))
         if is_block:
             pairs.add((other, one))
