@@ -156,3 +156,23 @@ async def test_a_driver_read_sees_the_sessions_pending_changes(
             await session.rollback()
     finally:
         await config.get_engine().dispose()
+
+
+async def test_a_driver_read_first_in_a_transaction_belongs_to_it(
+    client: Client, settings: Settings
+) -> None:
+    """On PostgreSQL asyncpg begins a transaction with its first statement; a driver read
+    that comes first goes through the session, so it (and a lock it takes) is inside it."""
+    me = await register(client, "locking_reader")
+    await drain_jobs(client)
+    read = DriverRead(select(User.bio).where(User.id == bindparam("user_id")).with_for_update())
+    config = build_sqlalchemy_config(settings)
+    try:
+        async with config.create_session_maker()() as session:
+            assert await read.first(session, user_id=UUID(me.id)) == ("",)
+            if not settings.is_sqlite:
+                pooled = await (await session.connection()).get_raw_connection()
+                assert pooled.driver_connection.is_in_transaction()
+            await session.rollback()
+    finally:
+        await config.get_engine().dispose()

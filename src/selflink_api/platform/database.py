@@ -199,10 +199,11 @@ def build_sqlalchemy_config(settings: Settings) -> SQLAlchemyAsyncConfig:
     }
     if settings.is_sqlite:
         _ensure_sqlite_directory(settings.sqlalchemy_url)
-    else:
+    if not settings.sqlalchemy_url.endswith(":memory:"):  # one connection, no pool to size
         # Kept connections cover a process's usual concurrency (20 requests in flight): an
-        # overflow connection is closed when returned, so a pool smaller than the load opens
-        # and closes a PostgreSQL backend every few requests. Overflow covers bursts.
+        # overflow connection is closed when returned, so a pool smaller than the load opens and
+        # closes a connection (a PostgreSQL backend; a SQLite file, its thread and pragmas)
+        # every few requests. Overflow covers bursts.
         engine_options["pool_size"] = settings.database_pool_size
         engine_options["max_overflow"] = settings.database_pool_size // 2
     config = SQLAlchemyAsyncConfig(

@@ -9,8 +9,10 @@ UUID on SQLite is still 16 bytes), and skips its per-execution machinery.
 
 A `DriverRead` runs in the session's connection and transaction (on SQLite the reader or
 writer turn the session took), after flushing the session's pending changes as a query through
-the session would. Statements it runs reach no SQLAlchemy event or `DATABASE_ECHO` log, so
-only reads of a few rows, by key, belong here. If the driver fails (a dropped connection, PostgreSQL
+the session would. On PostgreSQL, a transaction that has not begun on the server yet (asyncpg
+begins it with the first statement) gets the read through the session, which begins it.
+Statements it runs reach no SQLAlchemy event or `DATABASE_ECHO` log, so only reads of a few
+rows, by key, belong here. If the driver fails (a dropped connection, PostgreSQL
 restarting), the statement runs again through the session, so the failure surfaces as the
 SQLAlchemy error the rest of the app turns into a 503, and the pool learns of it.
 """
@@ -72,16 +74,27 @@ class DriverRead:
             await session.flush()  # as the session would before a query: reads see the changes
         connection = await session.connection()
         compiled = self._for(connection.dialect)
-        driver: Any = (await connection.get_raw_connection()).driver_connection
+        pooled = await connection.get_raw_connection()
+        driver: Any = pooled.driver_connection
+        adapted: Any = pooled.dbapi_connection
+        if compiled.numbered and not adapted.autocommit and not driver.is_in_transaction():
+            # asyncpg's BEGIN waits for the session's first statement: a read run before it
+            # would fall outside the transaction, so this one goes through the session.
+            return await self._through_session(session, params)
         arguments = compiled.arguments(params)
         try:
             if compiled.numbered:
                 records = await driver.fetch(compiled.sql, *arguments)
             else:
                 records = await driver.execute_fetchall(compiled.sql, arguments)
-        except Exception:
-            return [tuple(row) for row in await session.execute(self.statement, params)]
+        except Exception:  # rerun through the session, which raises it as the app expects
+            return await self._through_session(session, params)
         return [compiled.row(record) for record in records]
+
+    async def _through_session(
+        self, session: AsyncSession, params: dict[str, Any]
+    ) -> list[tuple[Any, ...]]:
+        return [tuple(row) for row in await session.execute(self.statement, params)]
 
     async def first(self, session: AsyncSession, **params: Any) -> tuple[Any, ...] | None:
         rows = await self.all(session, **params)
