@@ -19,8 +19,8 @@ import numpy.typing as npt
 import structlog
 from sqlalchemy import (
     ColumnElement,
-    CompoundSelect,
     and_,
+    bindparam,
     delete,
     exists,
     or_,
@@ -74,6 +74,7 @@ from selflink_api.platform.crypto import (
     PersonalDataCipher,
     UnknownKeyError,
 )
+from selflink_api.platform.driver_reads import DriverRead
 from selflink_api.platform.problems import (
     BAD_REQUEST,
     CONFLICT,
@@ -104,6 +105,20 @@ NO_LENS = LENSES.index("none")
 CURSOR_SEPARATOR = "."
 
 SECONDS_PER_DAY = 86_400
+
+_HIDDEN_FROM = DriverRead(
+    union(
+        select(MatchingFeatures.user_id)
+        .join(User, User.id == MatchingFeatures.user_id)
+        .where(or_(User.status != AccountStatus.ACTIVE, User.discoverable.is_(False))),
+        *SocialService.hidden_by_edges(bindparam("user_id")),
+    )
+)
+"""Built once at import, as the next two: every page of recommendations runs them."""
+_DISCOVERABLE = DriverRead(select(User.discoverable).where(User.id == bindparam("user_id")))
+_NAMES = select(User.id, User.handle, User.display_name).where(
+    User.id.in_(bindparam("user_ids", expanding=True))
+)
 
 
 @dataclass(frozen=True)
@@ -644,13 +659,7 @@ class MatchingService:
     async def _hidden_from(self, user_id: UUID) -> set[UUID]:
         """People with features who may not be shown to this person now: not active, not
         discoverable, blocked either way, or muted by them."""
-        unavailable = (
-            select(MatchingFeatures.user_id)
-            .join(User, User.id == MatchingFeatures.user_id)
-            .where(or_(User.status != AccountStatus.ACTIVE, User.discoverable.is_(False)))
-        )
-        statement: CompoundSelect[Any] = union(unavailable, *SocialService.hidden_by_edges(user_id))
-        return set((await self.session.scalars(statement)).all())
+        return {row[0] for row in await _HIDDEN_FROM.all(self.session, user_id=user_id)}
 
     async def count_recommendation_page(self, user_id: UUID, limiter: AttemptLimiter) -> None:
         """Count a page of recommendations against the person's plan (pages per UTC day);
@@ -673,8 +682,8 @@ class MatchingService:
         self, user_id: UUID, mode: str, cursor: str | None, size: int
     ) -> RecommendationPage:
         position = _page_position(mode, cursor)
-        me_user = await self.session.get(User, user_id)
-        if me_user is None or not me_user.discoverable:
+        me_user = await _DISCOVERABLE.first(self.session, user_id=user_id)
+        if me_user is None or not me_user[0]:
             raise ProblemError(
                 CONFLICT,
                 "Recommendations show you people who can see you: turn on discoverable "
@@ -731,13 +740,9 @@ class MatchingService:
         ]
         people = {
             row.id: row
-            for row in (
-                await self.session.execute(
-                    select(User.id, User.handle, User.display_name).where(
-                        User.id.in_([person for person, _ in shown])
-                    )
-                )
-            ).all()
+            for row in await self.session.execute(
+                _NAMES, {"user_ids": [person for person, _ in shown]}
+            )
         }
         return RecommendationPage(
             mode=mode,

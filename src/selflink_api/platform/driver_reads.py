@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select
+from sqlalchemy import CompoundSelect, Select
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -55,11 +55,13 @@ class _Compiled:
 
 
 class DriverRead:
-    """A SELECT of columns with scalar parameters (no expanding `IN` lists), run as
-    `await READ.first(session, user_id=...)` or `.all(...)`; rows are plain tuples in the
-    order of the selected columns."""
+    """A SELECT (or a UNION of them) of columns with scalar parameters (no expanding `IN`
+    lists), run as `await READ.first(session, user_id=...)` or `.all(...)`; rows are plain
+    tuples in the order of the selected columns."""
 
-    def __init__(self, statement: Select[*tuple[Any, ...]]) -> None:
+    def __init__(
+        self, statement: Select[*tuple[Any, ...]] | CompoundSelect[*tuple[Any, ...]]
+    ) -> None:
         self.statement = statement
         self._compiled: dict[str, _Compiled] = {}
 
@@ -101,7 +103,9 @@ class DriverRead:
         return rows[0] if rows else None
 
 
-def _compile(statement: Select[*tuple[Any, ...]], dialect: Dialect) -> _Compiled:
+def _compile(
+    statement: Select[*tuple[Any, ...]] | CompoundSelect[*tuple[Any, ...]], dialect: Dialect
+) -> _Compiled:
     if dialect.driver not in {"asyncpg", "aiosqlite"}:
         msg = f"DriverRead runs on asyncpg or aiosqlite, not {dialect.driver}"
         raise NotImplementedError(msg)

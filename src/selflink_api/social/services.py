@@ -7,6 +7,7 @@ from uuid import UUID
 
 import msgspec
 from sqlalchemy import (
+    BindParameter,
     CompoundSelect,
     Exists,
     Select,
@@ -80,7 +81,7 @@ class SocialService:
         return other
 
     @staticmethod
-    def hidden_by_edges(user_id: UUID) -> tuple[Select[Any], ...]:
+    def hidden_by_edges(user_id: UUID | BindParameter[Any]) -> tuple[Select[Any], ...]:
         """Queries of the ids this person must not be shown (blocked either way, or muted),
         to be combined with `union` by the caller."""
         return (
