@@ -51,6 +51,25 @@ _COUNTS = DriverRead(
     )
 )
 """Followers and following of one person, built once at import (`GET /users/me` runs it)."""
+_BLOCKED_EITHER_WAY = DriverRead(
+    select(
+        exists().where(
+            or_(
+                and_(Block.blocker_id == bindparam("a"), Block.blocked_id == bindparam("b")),
+                and_(Block.blocker_id == bindparam("b"), Block.blocked_id == bindparam("a")),
+            )
+        )
+    )
+)
+"""Built once, as the next: every follow, message and profile view asks."""
+_FOLLOWS = DriverRead(
+    select(
+        exists().where(
+            Follow.follower_id == bindparam("follower_id"),
+            Follow.followee_id == bindparam("followee_id"),
+        )
+    )
+)
 
 
 class SocialService:
@@ -95,23 +114,19 @@ class SocialService:
 
     async def relationship(self, viewer_id: UUID, other_id: UUID) -> Relationship:
         return Relationship(
-            is_following=await self._exists(
-                and_(Follow.follower_id == viewer_id, Follow.followee_id == other_id)
-            ),
-            follows_you=await self._exists(
-                and_(Follow.follower_id == other_id, Follow.followee_id == viewer_id)
-            ),
+            is_following=await self.follows(viewer_id, other_id),
+            follows_you=await self.follows(other_id, viewer_id),
             blocked=await self.blocked_either_way(viewer_id, other_id),
             muted=await self._exists(and_(Mute.muter_id == viewer_id, Mute.muted_id == other_id)),
         )
 
     async def blocked_either_way(self, a: UUID, b: UUID) -> bool:
-        return await self._exists(
-            or_(
-                and_(Block.blocker_id == a, Block.blocked_id == b),
-                and_(Block.blocker_id == b, Block.blocked_id == a),
-            )
-        )
+        found = await _BLOCKED_EITHER_WAY.first(self.session, a=a, b=b)
+        return bool(found and found[0])
+
+    async def follows(self, follower_id: UUID, followee_id: UUID) -> bool:
+        found = await _FOLLOWS.first(self.session, follower_id=follower_id, followee_id=followee_id)
+        return bool(found and found[0])
 
     async def counts(self, user_id: UUID) -> Counts:
         row = await _COUNTS.first(self.session, user_id=user_id)
@@ -128,9 +143,7 @@ class SocialService:
         if target.profile_visibility == ProfileVisibility.PUBLIC:
             return True
         if target.profile_visibility == ProfileVisibility.FOLLOWERS and viewer_id is not None:
-            return await self._exists(
-                and_(Follow.follower_id == viewer_id, Follow.followee_id == target.id)
-            )
+            return await self.follows(viewer_id, target.id)
         return False
 
     async def public_profile(self, viewer_id: UUID | None, handle: str) -> PublicProfile:
@@ -168,9 +181,7 @@ class SocialService:
             or other.status != AccountStatus.ACTIVE
         ):
             raise ProblemError(FORBIDDEN, f"You cannot follow @{other.handle}.")
-        if not await self._exists(
-            and_(Follow.follower_id == viewer_id, Follow.followee_id == other.id)
-        ):
+        if not await self.follows(viewer_id, other.id):
             self.session.add(Follow(follower_id=viewer_id, followee_id=other.id))
             await self.session.flush()
             if self.events is not None and self.jobs is not None:
