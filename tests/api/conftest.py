@@ -21,6 +21,7 @@ from typing import Any
 
 import anyio
 import pytest
+from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
@@ -60,6 +61,20 @@ def suite_log_holds_no_secrets() -> Iterator[None]:
     leaked = sorted(secret for secret in SECRETS if secret in log)
     SUITE_LOG.unlink(missing_ok=True)
     assert not leaked, f"{len(leaked)} secrets appear in the suite's logs, e.g. {leaked[0][:6]}..."
+
+
+@pytest.fixture(autouse=True)
+def database_config_keys_forgotten() -> None:
+    """advanced-alchemy keeps, per process, every key each database config ever took, in sets
+    that never shrink, and finds the next free one by recursion: past ~940 configs in one test
+    process (an app, and helpers' configs, per test) that recursion overflows. A process
+    serving SelfLink builds one config; each test starts from none."""
+    for registry in (
+        "_SESSION_SCOPE_KEY_REGISTRY",
+        "_ENGINE_APP_STATE_KEY_REGISTRY",
+        "_SESSIONMAKER_APP_STATE_KEY_REGISTRY",
+    ):
+        getattr(SQLAlchemyAsyncConfig, registry).clear()
 
 
 @pytest.fixture(scope="session", autouse=True)
