@@ -129,6 +129,8 @@ async def test_a_driver_read_returns_what_the_session_returns(
             expected = tuple((await session.execute(statement, {"user_id": UUID(me.id)})).one())
             assert await read.first(session, user_id=UUID(me.id)) == expected
             assert expected[:2] == (UUID(me.id), "driver_reader")
+            found = await read.one(session, user_id=UUID(me.id))
+            assert (found.id, found.handle) == expected[:2]  # by the columns' names too
             assert expected[2].tzinfo is not None
             assert await read.all(session, user_id=uuid4()) == []
         async with config.create_session_maker()() as session:

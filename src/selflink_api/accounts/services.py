@@ -307,12 +307,9 @@ class SessionService:
         statement."""
         row = await _SIGN_IN_STATE.first(self.session, user_id=user_id, session_id=session_id)
         now = datetime.now(UTC)
-        if row is None:
+        if row is None or row.expires_at <= now:
             return None
-        status, suspended_until, handle, role, expires_at = row
-        if expires_at <= now:
-            return None
-        return effective_status(status, suspended_until, now), handle, role
+        return effective_status(row.status, row.suspended_until, now), row.handle, row.role
 
     async def live_among(self, session_ids: Collection[UUID]) -> set[UUID]:
         """Those of `session_ids` still standing, of accounts active now: what `sign_in_state`
@@ -606,53 +603,35 @@ class AccountService:
 
     async def my_account(self, user_id: UUID) -> schemas.MyAccount:
         row = await _MY_ACCOUNT.first(self.session, user_id=user_id)
-        if row is None or effective_status(row[0], row[1]) != AccountStatus.ACTIVE:
+        if row is None or effective_status(row.status, row.suspended_until) != AccountStatus.ACTIVE:
             raise ProblemError(UNAUTHORIZED, "Sign in to continue.")
-        (
-            _status,
-            _suspended_until,
-            handle,
-            display_name,
-            bio,
-            avatar_url,
-            role,
-            email_verified_at,
-            profile_visibility,
-            message_policy,
-            discoverable,
-            locale,
-            timezone,
-            created_at,
-            key_id,
-            ciphertext,
-        ) = row
         data = (
             schemas.PersonalData(email="")
-            if key_id is None
-            else self.personal_data.open_sealed(user_id, Encrypted(key_id, ciphertext))
+            if row.key_id is None
+            else self.personal_data.open_sealed(user_id, Encrypted(row.key_id, row.ciphertext))
         )
         return schemas.MyAccount(
             id=user_id,
-            handle=handle,
-            display_name=display_name,
-            bio=bio,
-            avatar_url=avatar_url,
-            role=role,
+            handle=row.handle,
+            display_name=row.display_name,
+            bio=row.bio,
+            avatar_url=row.avatar_url,
+            role=row.role,
             email=data.email,
-            email_verified=email_verified_at is not None,
+            email_verified=row.email_verified_at is not None,
             full_name=data.full_name,
             phone=data.phone,
             birth=data.birth,
             settings=schemas.AccountSettings(
-                profile_visibility=profile_visibility,
-                message_policy=message_policy,
-                discoverable=discoverable,
-                locale=locale,
-                timezone=timezone,
+                profile_visibility=row.profile_visibility,
+                message_policy=row.message_policy,
+                discoverable=row.discoverable,
+                locale=row.locale,
+                timezone=row.timezone,
             ),
             counts=await self._counts(user_id),
             plan=await self._plan(user_id),
-            created_at=created_at,
+            created_at=row.created_at,
         )
 
     async def _plan(self, user_id: UUID) -> schemas.AccountPlan | None:

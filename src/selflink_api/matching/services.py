@@ -659,7 +659,7 @@ class MatchingService:
     async def _hidden_from(self, user_id: UUID) -> set[UUID]:
         """People with features who may not be shown to this person now: not active, not
         discoverable, blocked either way, or muted by them."""
-        return {row[0] for row in await _HIDDEN_FROM.all(self.session, user_id=user_id)}
+        return {row.user_id for row in await _HIDDEN_FROM.all(self.session, user_id=user_id)}
 
     async def count_recommendation_page(self, user_id: UUID, limiter: AttemptLimiter) -> None:
         """Count a page of recommendations against the person's plan (pages per UTC day);
@@ -682,8 +682,8 @@ class MatchingService:
         self, user_id: UUID, mode: str, cursor: str | None, size: int
     ) -> RecommendationPage:
         position = _page_position(mode, cursor)
-        me_user = await _DISCOVERABLE.first(self.session, user_id=user_id)
-        if me_user is None or not me_user[0]:
+        me = await _DISCOVERABLE.first(self.session, user_id=user_id)
+        if me is None or not me.discoverable:
             raise ProblemError(
                 CONFLICT,
                 "Recommendations show you people who can see you: turn on discoverable "

@@ -83,16 +83,8 @@ async def current_subscription(
 ) -> plans.SubscriptionState | None:
     """The person's subscription that matters: a live one, else the one that ended last."""
     rows = [
-        plans.SubscriptionState(
-            status=status,
-            plan_key=plan_key,
-            current_period_start=period_start,
-            current_period_end=period_end,
-            cancel_at_period_end=cancel_at_period_end,
-        )
-        for status, plan_key, period_start, period_end, cancel_at_period_end in (
-            await _SUBSCRIPTIONS_OF.all(session, user_id=user_id)
-        )
+        plans.SubscriptionState(**row._asdict())
+        for row in await _SUBSCRIPTIONS_OF.all(session, user_id=user_id)
     ]
     live = [row for row in rows if row.status not in ENDED_STATUSES]
     chosen = live or rows

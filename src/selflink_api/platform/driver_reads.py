@@ -17,15 +17,21 @@ restarting), the statement runs again through the session, so the failure surfac
 SQLAlchemy error the rest of the app turns into a 503, and the pool learns of it.
 """
 
+from collections import namedtuple
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import structlog
 from sqlalchemy import CompoundSelect, Select
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 
+logger = structlog.get_logger("selflink.database")
+
 Processor = Callable[[Any], Any] | None
+Row = Any
+"""A named tuple of the selected columns, by their names (`row.handle`) or positions."""
 
 
 @dataclass(frozen=True)
@@ -47,23 +53,25 @@ class _Compiled:
             values.append(value if process is None else process(value))
         return values
 
-    def row(self, record: Sequence[Any]) -> tuple[Any, ...]:
-        return tuple(
+    def values(self, record: Sequence[Any]) -> list[Any]:
+        return [
             value if process is None else process(value)
             for process, value in zip(self.results, record, strict=True)
-        )
+        ]
 
 
 class DriverRead:
     """A SELECT (or a UNION of them) of columns with scalar parameters (no expanding `IN`
-    lists), run as `await READ.first(session, user_id=...)` or `.all(...)`; rows are plain
-    tuples in the order of the selected columns."""
+    lists), run as `await READ.first(session, user_id=...)` or `.all(...)`; rows are named
+    tuples of the selected columns (label a column without a name)."""
 
     def __init__(
         self, statement: Select[*tuple[Any, ...]] | CompoundSelect[*tuple[Any, ...]]
     ) -> None:
         self.statement = statement
         self._compiled: dict[str, _Compiled] = {}
+        names = [str(column.key) for column in statement.selected_columns]
+        self._row: Any = namedtuple("Row", names, rename=True)  # type: ignore[misc]
 
     def _for(self, dialect: Dialect) -> _Compiled:
         compiled = self._compiled.get(dialect.name)
@@ -71,7 +79,7 @@ class DriverRead:
             compiled = self._compiled[dialect.name] = _compile(self.statement, dialect)
         return compiled
 
-    async def all(self, session: AsyncSession, **params: Any) -> list[tuple[Any, ...]]:
+    async def all(self, session: AsyncSession, **params: Any) -> list[Row]:
         if session.autoflush and (session.new or session.dirty or session.deleted):
             await session.flush()  # as the session would before a query: reads see the changes
         connection = await session.connection()
@@ -89,16 +97,20 @@ class DriverRead:
                 records = await driver.fetch(compiled.sql, *arguments)
             else:
                 records = await driver.execute_fetchall(compiled.sql, arguments)
-        except Exception:  # rerun through the session, which raises it as the app expects
+        except Exception as exc:  # rerun through the session, which raises it as the app expects
+            logger.warning("driver_read_through_session", error=type(exc).__name__)
             return await self._through_session(session, params)
-        return [compiled.row(record) for record in records]
+        return [self._row._make(compiled.values(record)) for record in records]
 
-    async def _through_session(
-        self, session: AsyncSession, params: dict[str, Any]
-    ) -> list[tuple[Any, ...]]:
-        return [tuple(row) for row in await session.execute(self.statement, params)]
+    async def _through_session(self, session: AsyncSession, params: dict[str, Any]) -> list[Row]:
+        return [self._row._make(row) for row in await session.execute(self.statement, params)]
 
-    async def first(self, session: AsyncSession, **params: Any) -> tuple[Any, ...] | None:
+    async def one(self, session: AsyncSession, **params: Any) -> Row:
+        """The only row, for statements that always have one (counts, `EXISTS`)."""
+        (row,) = await self.all(session, **params)
+        return row
+
+    async def first(self, session: AsyncSession, **params: Any) -> Row | None:
         rows = await self.all(session, **params)
         return rows[0] if rows else None
 

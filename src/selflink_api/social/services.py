@@ -46,28 +46,38 @@ class Relationship:
 
 _COUNTS = DriverRead(
     select(
-        select(func.count()).where(Follow.followee_id == bindparam("user_id")).scalar_subquery(),
-        select(func.count()).where(Follow.follower_id == bindparam("user_id")).scalar_subquery(),
+        select(func.count())
+        .where(Follow.followee_id == bindparam("user_id"))
+        .scalar_subquery()
+        .label("followers"),
+        select(func.count())
+        .where(Follow.follower_id == bindparam("user_id"))
+        .scalar_subquery()
+        .label("following"),
     )
 )
 """Followers and following of one person, built once at import (`GET /users/me` runs it)."""
 _BLOCKED_EITHER_WAY = DriverRead(
     select(
-        exists().where(
+        exists()
+        .where(
             or_(
                 and_(Block.blocker_id == bindparam("a"), Block.blocked_id == bindparam("b")),
                 and_(Block.blocker_id == bindparam("b"), Block.blocked_id == bindparam("a")),
             )
         )
+        .label("blocked")
     )
 )
 """Built once, as the next: every follow, message and profile view asks."""
 _FOLLOWS = DriverRead(
     select(
-        exists().where(
+        exists()
+        .where(
             Follow.follower_id == bindparam("follower_id"),
             Follow.followee_id == bindparam("followee_id"),
         )
+        .label("follows")
     )
 )
 
@@ -121,17 +131,15 @@ class SocialService:
         )
 
     async def blocked_either_way(self, a: UUID, b: UUID) -> bool:
-        found = await _BLOCKED_EITHER_WAY.first(self.session, a=a, b=b)
-        return bool(found and found[0])
+        return bool((await _BLOCKED_EITHER_WAY.one(self.session, a=a, b=b)).blocked)
 
     async def follows(self, follower_id: UUID, followee_id: UUID) -> bool:
-        found = await _FOLLOWS.first(self.session, follower_id=follower_id, followee_id=followee_id)
-        return bool(found and found[0])
+        row = await _FOLLOWS.one(self.session, follower_id=follower_id, followee_id=followee_id)
+        return bool(row.follows)
 
     async def counts(self, user_id: UUID) -> Counts:
-        row = await _COUNTS.first(self.session, user_id=user_id)
-        followers, following = row or (0, 0)
-        return Counts(followers=followers, following=following)
+        row = await _COUNTS.one(self.session, user_id=user_id)
+        return Counts(followers=row.followers, following=row.following)
 
     async def can_see_full_profile(self, viewer_id: UUID | None, target: User) -> bool:
         if viewer_id == target.id:
