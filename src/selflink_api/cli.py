@@ -213,7 +213,24 @@ def _workers(_ctx: click.Context) -> click.Command:
         return _workers_without_redis
     from litestar_saq.cli import build_cli_app
 
+    _use_uvloop()
+
     return _as_litestar_adds(build_cli_app())
+
+
+def _use_uvloop() -> None:
+    """Workers get the event loop uvicorn gives the API: uvloop, where it is installed.
+
+    SAQ's command takes the policy's loop. Workers spend much of their time writing small
+    packets to Redis and PostgreSQL, which asyncio's own loop does in Python.
+    """
+    import asyncio
+
+    try:
+        import uvloop
+    except ImportError:  # Windows: uvicorn does without it too
+        return
+    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
 
 
 def _demo(_ctx: click.Context) -> click.Command:
