@@ -31,6 +31,7 @@ from selflink_api.domains import DOMAINS
 from selflink_api.platform import jobs as jobs_platform
 from selflink_api.platform.crypto import build_cipher
 from selflink_api.platform.database import build_sqlalchemy_config, upgrade_schema
+from selflink_api.platform.dependencies import SequentialDependencies
 from selflink_api.platform.domains import (
     ClosingToolkit,
     Domain,
@@ -134,6 +135,7 @@ def create_app(settings: Settings | None = None, domains: Sequence[Domain] = DOM
     plugins += [
         ApiContract(jwt_auth, rate_limit, anonymous_opt_key=ANONYMOUS_ALLOWED),
         ClosedStructSchemas(),
+        SequentialDependencies(),
     ]
     return SelflinkApp(
         route_handlers=[
