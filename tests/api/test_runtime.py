@@ -23,3 +23,15 @@ def test_the_collector_is_settled_once_per_process() -> None:
         [sys.executable, "-c", SETTLE_TWICE], capture_output=True, text=True, check=True
     ).stdout.split()
     assert printed == ["700", str(YOUNG_COLLECTION_THRESHOLD), "True", "True"]
+
+
+def test_workers_run_on_uvloop() -> None:
+    """`selflink-api workers run` takes the event loop from the policy it sets."""
+    script = (
+        "import asyncio; from selflink_api.cli import _use_uvloop; _use_uvloop(); "
+        "print(type(asyncio.new_event_loop()).__module__)"
+    )
+    printed = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert printed == "uvloop"
