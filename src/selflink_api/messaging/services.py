@@ -53,6 +53,7 @@ from selflink_api.messaging.models import (
     ThreadMember,
 )
 from selflink_api.platform.crypto import Encrypted, EncryptedStore, PersonalDataCipher
+from selflink_api.platform.driver_reads import DriverRead
 from selflink_api.platform.events import MESSAGE_SENT, EventBus
 from selflink_api.platform.jobs import JobQueue
 from selflink_api.platform.pagination import PageRequest, paginate
@@ -104,8 +105,14 @@ _MEMBERSHIP = (
     .where(Thread.id == bindparam("thread_id"), ThreadMember.user_id == bindparam("user_id"))
 )
 _MEMBERSHIP_LOCKED = _MEMBERSHIP.with_for_update(of=Thread)
-_MEMBER_IDS = select(ThreadMember.user_id).where(ThreadMember.thread_id == bindparam("thread_id"))
-_BY_CLIENT_ID = (
+# Every send, edit, reaction and receipt runs the next three: on the driver (`DriverRead`).
+_MEMBER_IDS = DriverRead(
+    select(ThreadMember.user_id).where(ThreadMember.thread_id == bindparam("thread_id"))
+)
+_SENDER = DriverRead(
+    select(User.handle, User.display_name, User.avatar_url).where(User.id == bindparam("user_id"))
+)
+_BY_CLIENT_ID = DriverRead(
     select(Message.id)
     .join(ThreadMember, ThreadMember.thread_id == Message.thread_id)
     .where(
@@ -450,7 +457,7 @@ class MessagingService:
         return await self.thread(me, thread_id)
 
     async def _member_ids(self, thread_id: UUID) -> list[UUID]:
-        return list((await self.session.scalars(_MEMBER_IDS, {"thread_id": thread_id})).all())
+        return [row.user_id for row in await _MEMBER_IDS.all(self.session, thread_id=thread_id)]
 
     def _announce(
         self, recipients: Iterable[UUID], event_type: str, thread_id: UUID, **data: Any
@@ -526,7 +533,9 @@ class MessagingService:
         their rows."""
         if message.reply_to_id is not None or message.media_count:
             return (await self._message_views(me, [message.id]))[0]
-        return _message_view(message, await self.session.get(User, me), text, None, [], [])
+        row = await _SENDER.first(self.session, user_id=me)
+        sender = schemas.Person(**row._asdict()) if row is not None else None
+        return _message_view(message, sender, text, None, [], [])
 
     async def _resent(self, stored: schemas.MessageView) -> SentMessage:
         """A retry: the stored message, announced again, since the first attempt's process
@@ -543,12 +552,12 @@ class MessagingService:
     async def _by_client_id(
         self, me: UUID, thread_id: UUID, client_id: str
     ) -> schemas.MessageView | None:
-        found = await self.session.scalar(
-            _BY_CLIENT_ID, {"thread_id": thread_id, "user_id": me, "client_id": client_id}
+        found = await _BY_CLIENT_ID.first(
+            self.session, thread_id=thread_id, user_id=me, client_id=client_id
         )
         if found is None:
             return None
-        return (await self._message_views(me, [found]))[0]
+        return (await self._message_views(me, [found.id]))[0]
 
     async def _direct_still_open(self, me: UUID, thread_id: UUID) -> None:
         """A direct thread takes messages while the other person is active and no block
@@ -852,7 +861,7 @@ class MessagingService:
             views.append(
                 _message_view(
                     message,
-                    sender,
+                    _person(sender),
                     text,
                     reply_to,
                     reactions.get(message.id, []),
@@ -1008,7 +1017,7 @@ class MessagingService:
 
 def _message_view(
     message: Message,
-    sender: User | None,
+    sender: schemas.Person | None,
     text: str,
     reply_to: schemas.ReplyPreview | None,
     reactions: list[schemas.Reaction],
@@ -1020,7 +1029,7 @@ def _message_view(
         seq=message.seq,
         change_seq=message.change_seq,
         client_id=message.client_id,
-        sender=_person(sender),
+        sender=sender,
         text=text,
         deleted=message.deleted_at is not None,
         created_at=message.created_at,
