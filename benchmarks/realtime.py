@@ -263,9 +263,10 @@ async def measure(target: Target, args: argparse.Namespace) -> dict[str, Any]:
 
 def start_selflink(
     folder: Path, postgres: bool
-) -> tuple[str, subprocess.Popen[bytes], subprocess.Popen[bytes] | None]:
+) -> tuple[str, subprocess.Popen[bytes], subprocess.Popen[bytes] | None, str | None]:
     """The API process; with PostgreSQL also a `selflink-api workers run` process, since jobs
-    (notifications, moderation checks) then go to Redis, as in production."""
+    (notifications, moderation checks) then go to Redis, as in production. Also returns the
+    PostgreSQL database it created, which the caller drops."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "REDIS_"))}
     env |= {
@@ -283,12 +284,7 @@ def start_selflink(
     if postgres:
         name = f"selflink_realtime_bench_{uuid.uuid4().hex[:8]}"
 
-        async def create() -> None:
-            connection = await asyncpg.connect("postgresql://postgres@127.0.0.1:5432/postgres")
-            await connection.execute(f'CREATE DATABASE "{name}"')
-            await connection.close()
-
-        asyncio.run(create())
+        asyncio.run(admin(f'CREATE DATABASE "{name}"'))
         env |= {
             "DATABASE_URL": f"postgresql://postgres@127.0.0.1:5432/{name}",
             "REDIS_URL": "redis://127.0.0.1:6379/0",
@@ -314,7 +310,13 @@ def start_selflink(
     )
     url = f"http://127.0.0.1:{port}"
     wait_serving(url, process)
-    return url, process, workers
+    return url, process, workers, name if postgres else None
+
+
+async def admin(statement: str) -> None:
+    connection = await asyncpg.connect("postgresql://postgres@127.0.0.1:5432/postgres")
+    await connection.execute(statement)
+    await connection.close()
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:
@@ -359,7 +361,7 @@ def main() -> None:
             )
         finally:
             stop(floor_process)
-        url, process, workers = start_selflink(folder, args.postgres)
+        url, process, workers, database = start_selflink(folder, args.postgres)
         try:
             engine = (
                 "PostgreSQL + Redis, one worker" if args.postgres else "SQLite, in-memory channels"
@@ -371,6 +373,9 @@ def main() -> None:
             stop(process)
             if workers is not None:
                 stop(workers)
+            if database is not None:
+                asyncio.run(admin(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+
     load = os.getloadavg()[0]
     print(
         f"{args.clients} clients in {args.groups} groups, {args.rate:g} messages/s for "
