@@ -1,13 +1,18 @@
 """Rate limiting per client address, and who the client is behind trusted proxies."""
 
+import asyncio
+import random
+import uuid
 from ipaddress import ip_network
 
 import httpx
 import pytest
 from litestar import get
+from redis.asyncio import Redis
 
 from selflink_api.app import create_app
 from selflink_api.platform.http import client_ip_from
+from selflink_api.platform.ratelimit import WindowCounter, lease_size
 from tests.api.conftest import make_settings
 
 pytestmark = pytest.mark.anyio
@@ -94,3 +99,41 @@ def test_client_ip_trusts_forwarded_for_only_through_trusted_proxies(
     peer: str | None, forwarded: str | None, expected: str
 ) -> None:
     assert client_ip_from(peer, forwarded, PROXIES) == expected
+
+
+def test_a_lease_is_a_thirty_second_of_the_limit_at_most_64() -> None:
+    assert [lease_size(limit) for limit in (None, 1, 20, 63, 64, 600, 2048, 10**7)] == [
+        1, 1, 1, 1, 2, 18, 64, 64
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize("seed", range(4))
+async def test_leased_counts_are_shared_exactly_and_never_exceed_the_limit(
+    redis_url: str, seed: int
+) -> None:
+    """Two processes' counters, bursts of concurrent requests to one or the other at random:
+    no count is handed out twice, at most the limit are allowed and at most one lease per
+    process is lost (a burst waits for one claim rather than claim a lease per request), Redis
+    is asked once per lease, and past the limit neither asks it again."""
+    limit, size = 640, lease_size(640)
+    namespace = f"test-leases-{uuid.uuid4().hex}"
+    one, other = Redis.from_url(redis_url), Redis.from_url(redis_url)
+    try:
+        counters = [WindowCounter(one, namespace), WindowCounter(other, namespace)]
+        rng = random.Random(seed)
+        counts: list[int] = []
+        while len(counts) < 800:  # bursts of concurrent requests to one process or the other
+            counter, burst = rng.choice(counters), rng.randint(1, 30)
+            counted = await asyncio.gather(
+                *(counter.count("client", 60, limit) for _ in range(burst))
+            )
+            counts += [count for count, _ in counted]
+        claimed = int(await one.get(f"{namespace}:client"))
+        allowed = [count for count in counts if count <= limit]
+        assert len(set(allowed)) == len(allowed)
+        assert limit - 2 * (size - 1) <= len(allowed) <= limit
+        assert claimed <= limit + 2 * size  # no claim once a counter saw the limit reached
+        assert claimed % size == 0  # every round trip claimed a whole lease
+    finally:
+        await one.aclose()
+        await other.aclose()

@@ -8,6 +8,7 @@ keeps serving, limited per process). Keys never contain personal data: callers p
 index.
 """
 
+import asyncio
 import math
 import time
 from dataclasses import dataclass, field
@@ -68,37 +69,59 @@ class AttemptLimiter:
         return self._memory[slot]
 
 
+LEASE_SHARE = 32
+"""A process claims at most this fraction (1/32) of a client's limit per Redis round trip."""
+LEASE_MAX = 64
+
+
+def lease_size(limit: int | None) -> int:
+    """Counts claimed per round trip: 1/32 of the limit, at most 64; one below a limit of 64,
+    so small limits count exactly, one round trip per request."""
+    return 1 if limit is None else max(1, min(limit // LEASE_SHARE, LEASE_MAX))
+
+
+@dataclass
+class _Lease:
+    """Counts of one client's window that this process claimed and hands out in turn."""
+
+    next: int
+    last: int
+    ends: float
+    """When the window ends, on this process's monotonic clock."""
+
+
 class WindowCounter:
-    """Requests per client in a fixed window that starts at the client's first request:
-    one atomic round trip to Redis per request (`SET NX EX`, `INCR`, `TTL` in a transaction),
-    or this process's memory without Redis and while it is unreachable."""
+    """Requests per client in a fixed window that starts at the client's first request, in
+    Redis (shared by every API process) or this process's memory without Redis and while it
+    is unreachable.
+
+    In Redis a process claims a lease of counts at once (`SET NX EX`, `INCRBY`, `TTL` in one
+    transaction; `lease_size`) and hands them out one per request, so a client's requests
+    cost one round trip per lease instead of one each. A count is never handed out twice and
+    the limit is never exceeded; counts a process claimed and has not used when the window
+    ends are lost, so a client may be refused up to processes * (lease - 1) requests early,
+    at most 1/32 of the limit per process. Once a window's count reached the limit, the
+    process refuses that client until the window ends without asking Redis again.
+    """
 
     def __init__(self, redis: Any | None = None, namespace: str = "selflink:requests") -> None:
         self._redis = redis
         self._namespace = namespace
         self._memory: dict[str, tuple[int, float]] = {}
+        self._leases: dict[str, _Lease] = {}
+        self._claiming: dict[str, asyncio.Event] = {}
         self._falling_back = False
 
-    async def count(self, key: str, window_seconds: int) -> tuple[int, int]:
-        """Count one request of `key`: how many its window holds now, and in how many
-        seconds the window ends."""
+    async def count(
+        self, key: str, window_seconds: int, limit: int | None = None
+    ) -> tuple[int, int]:
+        """Count one request of `key`: its number in the window, and in how many seconds the
+        window ends. `limit` sizes the lease (none: one count per round trip)."""
         slot = f"{self._namespace}:{key}"
         if self._redis is not None:
-            try:
-                async with self._redis.pipeline(transaction=True) as pipe:
-                    pipe.set(slot, 0, ex=window_seconds, nx=True)
-                    pipe.incr(slot)
-                    pipe.ttl(slot)
-                    _, count, ttl = await pipe.execute()
-            except (RedisError, OSError) as exc:
-                if not self._falling_back:  # once per outage, not once per request
-                    logger.warning("requests_counted_in_memory", error=type(exc).__name__)
-                    self._falling_back = True
-            else:
-                if self._falling_back:
-                    logger.info("requests_counted_in_redis_again")
-                    self._falling_back = False
-                return int(count), max(1, int(ttl))
+            counted = await self._count_leased(self._redis, slot, window_seconds, limit)
+            if counted is not None:
+                return counted
         now = time.monotonic()
         count, ends = self._memory.get(slot, (0, 0.0))
         if ends <= now:
@@ -110,6 +133,69 @@ class WindowCounter:
         self._memory[slot] = (count + 1, ends)
         return count + 1, max(1, math.ceil(ends - now))
 
+    async def _count_leased(
+        self, redis: Any, slot: str, window_seconds: int, limit: int | None
+    ) -> tuple[int, int] | None:
+        """The next count of this process's lease, claiming a lease when it has none left
+        (one claim per slot at a time: requests arriving meanwhile wait for it rather than
+        claim leases of their own); None if Redis is unreachable, for them too."""
+        while True:
+            now = time.monotonic()
+            lease = self._leases.get(slot)
+            if (
+                lease is not None
+                and lease.ends > now
+                and (lease.next <= lease.last or (limit is not None and lease.last >= limit))
+            ):
+                lease.next += 1
+                return lease.next - 1, max(1, math.ceil(lease.ends - now))
+            claiming = self._claiming.get(slot)
+            if claiming is None:
+                break
+            await claiming.wait()
+            if self._falling_back:  # that claim failed: count in memory rather than queue
+                return None
+        claiming = self._claiming[slot] = asyncio.Event()
+        try:
+            size = lease_size(limit)
+            claimed = await self._claim(redis, slot, window_seconds, size)
+            if claimed is None:
+                return None
+            last, ttl = claimed
+            self._keep(slot, _Lease(next=last - size + 2, last=last, ends=now + ttl), now)
+            return last - size + 1, ttl
+        finally:
+            del self._claiming[slot]
+            claiming.set()
+
+    async def _claim(
+        self, redis: Any, slot: str, window_seconds: int, size: int
+    ) -> tuple[int, int] | None:
+        """Claim `size` counts of the slot's window in Redis: the last one claimed and the
+        seconds left; None (logged once per outage) if Redis is unreachable."""
+        try:
+            async with redis.pipeline(transaction=True) as pipe:
+                pipe.set(slot, 0, ex=window_seconds, nx=True)
+                pipe.incrby(slot, size)
+                pipe.ttl(slot)
+                _, last, ttl = await pipe.execute()
+        except (RedisError, OSError) as exc:
+            if not self._falling_back:  # once per outage, not once per request
+                logger.warning("requests_counted_in_memory", error=type(exc).__name__)
+                self._falling_back = True
+            return None
+        if self._falling_back:
+            logger.info("requests_counted_in_redis_again")
+            self._falling_back = False
+        return int(last), max(1, int(ttl))
+
+    def _keep(self, slot: str, lease: _Lease, now: float) -> None:
+        if len(self._leases) > 100_000:  # as the memory counts: pruned rarely
+            self._leases = {k: v for k, v in self._leases.items() if v.ends > now}
+            if len(self._leases) > 100_000:
+                self._leases.clear()
+        self._leases[slot] = lease
+
 
 class RequestRateLimit(RateLimitMiddleware):
     """Litestar's limit middleware, counting with `WindowCounter`.
@@ -118,7 +204,7 @@ class RequestRateLimit(RateLimitMiddleware):
     it reads and rewrites whole on every request, under a process-wide lock: its cost grows
     with the requests in the window, requests queue for two store round trips each, and two
     processes can overwrite each other's counts. The same limit, headers and 429 here cost
-    one atomic increment."""
+    one atomic increment per lease of counts (`WindowCounter`)."""
 
     config: "RequestRateLimitConfig"
 
@@ -128,7 +214,7 @@ class RequestRateLimit(RateLimitMiddleware):
         if await self.should_check_request(request=request):
             window = DURATION_VALUES[self.unit]
             count, reset_in = await self.config.counter.count(
-                self.cache_key_from_request(request), window
+                self.cache_key_from_request(request), window, self.max_requests
             )
             headers = {
                 self.config.rate_limit_policy_header_key: f"{self.max_requests}; w={window}",
