@@ -193,9 +193,13 @@ PERSONAL_DATA_STORE = EncryptedStore(
 )
 
 
+_BY_HANDLE = select(User).where(User.handle == bindparam("handle"))
+"""Built once: every follow, profile view and group invitation looks a handle up."""
+
+
 async def user_by_handle(session: AsyncSession, handle: str) -> User:
     """An existing, not deleted account; 404 otherwise."""
-    user = await session.scalar(select(User).where(User.handle == handle.lower().removeprefix("@")))
+    user = await session.scalar(_BY_HANDLE, {"handle": handle.lower().removeprefix("@")})
     if user is None or user.status == AccountStatus.DELETED:
         raise ProblemError(NOT_FOUND, f"No user @{handle}.")
     return user
