@@ -1,6 +1,7 @@
 """While Redis is unreachable: stores, request and attempt counters answer from memory, and jobs wait
 in the API process until they can be enqueued (test_scale_out.py shows it with processes)."""
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
@@ -60,6 +61,18 @@ async def test_requests_are_counted_in_memory_while_redis_is_unreachable(
     count, reset_in = await counter.count("198.51.100.1", 60)
     assert count == 1
     assert 0 < reset_in <= 60
+
+
+async def test_requests_waiting_for_a_failed_lease_claim_count_in_memory(
+    unreachable_redis: Redis,
+) -> None:
+    """A burst of one client's requests waits for one claim of a lease; when it fails, they
+    all count in memory at once instead of trying Redis one after another."""
+    counter = WindowCounter(unreachable_redis)
+    with capture_logs() as logs:
+        counted = await asyncio.gather(*(counter.count("203.0.113.8", 60, 640) for _ in range(5)))
+    assert sorted(count for count, _ in counted) == [1, 2, 3, 4, 5]
+    assert [log["event"] for log in logs] == ["requests_counted_in_memory"]
 
 
 async def test_one_window_of_requests_is_shared_through_redis(redis_url: str) -> None:

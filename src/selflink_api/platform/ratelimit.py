@@ -90,18 +90,29 @@ class _Lease:
     """When the window ends, on this process's monotonic clock."""
 
 
+@dataclass
+class _Claim:
+    """A claim of a lease in flight; requests for the same client wait for it."""
+
+    done: asyncio.Event = field(default_factory=asyncio.Event)
+    failed: bool = False
+    """Redis was unreachable (a claim cancelled mid-flight has not failed: a waiter claims)."""
+
+
 class WindowCounter:
     """Requests per client in a fixed window that starts at the client's first request, in
     Redis (shared by every API process) or this process's memory without Redis and while it
     is unreachable.
 
-    In Redis a process claims a lease of counts at once (`SET NX EX`, `INCRBY`, `TTL` in one
+    In Redis a process claims a lease of counts at once (`SET NX EX`, `INCRBY`, `PTTL` in one
     transaction; `lease_size`) and hands them out one per request, so a client's requests
-    cost one round trip per lease instead of one each. A count is never handed out twice and
-    the limit is never exceeded; counts a process claimed and has not used when the window
-    ends are lost, so a client may be refused up to processes * (lease - 1) requests early,
-    at most 1/32 of the limit per process. Once a window's count reached the limit, the
-    process refuses that client until the window ends without asking Redis again.
+    cost one round trip per lease instead of one each. A count is never handed out twice, and
+    a lease ends no later than its Redis window, so a window never allows more than the limit.
+    Counts claimed and not used by the window's end are lost (a lease per process, and per
+    claim cancelled mid-flight), so a client may be refused early, by about processes *
+    (lease - 1) requests: 1/32 of the limit per process. Once this process's claim reached the
+    limit, it refuses that client until the window ends without asking Redis again. With
+    several processes, `RateLimit-Remaining` is this process's view, so approximate.
     """
 
     def __init__(self, redis: Any | None = None, namespace: str = "selflink:requests") -> None:
@@ -109,7 +120,7 @@ class WindowCounter:
         self._namespace = namespace
         self._memory: dict[str, tuple[int, float]] = {}
         self._leases: dict[str, _Lease] = {}
-        self._claiming: dict[str, asyncio.Event] = {}
+        self._claiming: dict[str, _Claim] = {}
         self._falling_back = False
 
     async def count(
@@ -136,9 +147,11 @@ class WindowCounter:
     async def _count_leased(
         self, redis: Any, slot: str, window_seconds: int, limit: int | None
     ) -> tuple[int, int] | None:
-        """The next count of this process's lease, claiming a lease when it has none left
-        (one claim per slot at a time: requests arriving meanwhile wait for it rather than
-        claim leases of their own); None if Redis is unreachable, for them too."""
+        """The next count of this process's lease, claiming a lease when it has none left;
+        None if Redis is unreachable. Leases of several counts are claimed once per slot at a
+        time: requests arriving meanwhile wait for that claim rather than claim their own, and
+        count in memory if it failed."""
+        size = lease_size(limit)
         while True:
             now = time.monotonic()
             lease = self._leases.get(slot)
@@ -149,36 +162,41 @@ class WindowCounter:
             ):
                 lease.next += 1
                 return lease.next - 1, max(1, math.ceil(lease.ends - now))
-            claiming = self._claiming.get(slot)
-            if claiming is None:
+            pending = self._claiming.get(slot) if size > 1 else None
+            if pending is None:
                 break
-            await claiming.wait()
-            if self._falling_back:  # that claim failed: count in memory rather than queue
+            await pending.done.wait()
+            if pending.failed:
                 return None
-        claiming = self._claiming[slot] = asyncio.Event()
+        claim = _Claim()
+        if size > 1:
+            self._claiming[slot] = claim
         try:
-            size = lease_size(limit)
             claimed = await self._claim(redis, slot, window_seconds, size)
             if claimed is None:
+                claim.failed = True
                 return None
-            last, ttl = claimed
-            self._keep(slot, _Lease(next=last - size + 2, last=last, ends=now + ttl), now)
-            return last - size + 1, ttl
+            last, seconds_left = claimed
+            ends = now + seconds_left  # `now` is from before the claim: never past the window
+            self._keep(slot, _Lease(next=last - size + 2, last=last, ends=ends), now)
+            return last - size + 1, max(1, math.ceil(seconds_left))
         finally:
-            del self._claiming[slot]
-            claiming.set()
+            if self._claiming.get(slot) is claim:
+                del self._claiming[slot]
+            claim.done.set()
 
     async def _claim(
         self, redis: Any, slot: str, window_seconds: int, size: int
-    ) -> tuple[int, int] | None:
+    ) -> tuple[int, float] | None:
         """Claim `size` counts of the slot's window in Redis: the last one claimed and the
-        seconds left; None (logged once per outage) if Redis is unreachable."""
+        seconds the window has left (`PTTL`, not rounded up); None (logged once per outage)
+        if Redis is unreachable."""
         try:
             async with redis.pipeline(transaction=True) as pipe:
                 pipe.set(slot, 0, ex=window_seconds, nx=True)
                 pipe.incrby(slot, size)
-                pipe.ttl(slot)
-                _, last, ttl = await pipe.execute()
+                pipe.pttl(slot)
+                _, last, milliseconds_left = await pipe.execute()
         except (RedisError, OSError) as exc:
             if not self._falling_back:  # once per outage, not once per request
                 logger.warning("requests_counted_in_memory", error=type(exc).__name__)
@@ -187,7 +205,7 @@ class WindowCounter:
         if self._falling_back:
             logger.info("requests_counted_in_redis_again")
             self._falling_back = False
-        return int(last), max(1, int(ttl))
+        return int(last), max(0, int(milliseconds_left)) / 1000
 
     def _keep(self, slot: str, lease: _Lease, now: float) -> None:
         if len(self._leases) > 100_000:  # as the memory counts: pruned rarely
