@@ -6,7 +6,8 @@ are plain function calls, about 7% of a signed-in `GET /users/me` (py-spy;
 litestar-org/litestar#4563 measures the same cliff). None of SelfLink's providers waits on
 anything another could use meanwhile, and they share one database session, which must not be
 used concurrently anyway. So each route's batches are split into one dependency per batch,
-keeping their order: a dependency still comes after everything it depends on.
+keeping their order: a dependency still comes after everything it depends on (and, within a
+batch, by name, the same in every process).
 """
 
 from typing import TYPE_CHECKING
@@ -30,5 +31,7 @@ class SequentialDependencies(ReceiveRoutePlugin):
         for model in models:
             if model is not None:
                 model.dependency_batches = [
-                    {dependency} for batch in model.dependency_batches for dependency in batch
+                    {dependency}
+                    for batch in model.dependency_batches
+                    for dependency in sorted(batch, key=lambda each: each.key)
                 ]
