@@ -180,6 +180,17 @@ def prepare_database(
     return env, handles, posts
 
 
+def drop_database(name: str) -> None:
+    """The run's database goes once its servers stopped."""
+
+    async def drop() -> None:
+        connection = await asyncpg.connect("postgresql://postgres@127.0.0.1:5432/postgres")
+        await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await connection.close()
+
+    asyncio.run(drop())
+
+
 @contextmanager
 def environment(env: dict[str, str]) -> Iterator[None]:
     """`env` as this process's environment for the block (settings are read from it)."""
@@ -309,6 +320,8 @@ def measure(kind: str, args: argparse.Namespace) -> list[dict[str, Any]]:
             stop(floor)
             if jobs is not None:
                 stop(jobs)
+            if kind == "postgresql":
+                drop_database(env["DATABASE_URL"].rsplit("/", 1)[1])
     floor_rate = rows[0]["rate"]
     for row in rows:
         row["of_floor"] = row["rate"] / floor_rate

@@ -170,11 +170,11 @@ def send_at_rate(url: str, floor: bool, plan: list[dict[str, Any]], rate: float,
             async def one(item: dict[str, Any]) -> None:
                 started[item["client_id"]] = time.time()
                 try:
-                    statuses.append(await post(item))
+                    statuses.append(await send_one(item))
                 except httpx.HTTPError:
                     statuses.append(0)
 
-            async def post(item: dict[str, Any]) -> int:
+            async def send_one(item: dict[str, Any]) -> int:
                 if floor:
                     answer = await http.post(
                         f"{url}/publish",
@@ -309,8 +309,29 @@ def start_selflink(
         else None
     )
     url = f"http://127.0.0.1:{port}"
-    wait_serving(url, process)
-    return url, process, workers, name if postgres else None
+    database = name if postgres else None
+    try:
+        wait_serving(url, process)
+    except BaseException:
+        stop_selflink(process, workers, database)
+        raise
+    return url, process, workers, database
+
+
+def stop_selflink(
+    process: subprocess.Popen[bytes],
+    workers: subprocess.Popen[bytes] | None,
+    database: str | None,
+) -> None:
+    """Stop the API and its worker, then drop the database they used."""
+    stop(process)
+    if workers is not None:
+        stop(workers)
+    if database is not None:
+        try:
+            asyncio.run(admin(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+        except (OSError, asyncpg.PostgresError) as exc:
+            print(f"could not drop database {database}: {exc}", file=sys.stderr)
 
 
 async def admin(statement: str) -> None:
@@ -370,11 +391,7 @@ def main() -> None:
                 (f"SelfLink ({engine})", asyncio.run(measure(Target(url, floor=False), args)))
             )
         finally:
-            stop(process)
-            if workers is not None:
-                stop(workers)
-            if database is not None:
-                asyncio.run(admin(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+            stop_selflink(process, workers, database)
 
     load = os.getloadavg()[0]
     print(
