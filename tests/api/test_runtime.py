@@ -17,11 +17,16 @@ print(before, gc.get_threshold()[0], frozen > 0, gc.get_freeze_count() == frozen
 """
 
 
+def printed_by(script: str) -> list[str]:
+    """What `script` prints in a fresh interpreter, word by word."""
+    return subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    ).stdout.split()
+
+
 def test_the_collector_is_settled_once_per_process() -> None:
     """Start-up objects are frozen once; a second call (a second app) freezes nothing more."""
-    printed = subprocess.run(
-        [sys.executable, "-c", SETTLE_TWICE], capture_output=True, text=True, check=True
-    ).stdout.split()
+    printed = printed_by(SETTLE_TWICE)
     assert printed == ["700", str(YOUNG_COLLECTION_THRESHOLD), "True", "True"]
 
 
@@ -31,7 +36,4 @@ def test_workers_run_on_uvloop() -> None:
         "import asyncio; from selflink_api.cli import _use_uvloop; _use_uvloop(); "
         "print(type(asyncio.new_event_loop()).__module__)"
     )
-    printed = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, check=True
-    ).stdout.strip()
-    assert printed == "uvloop"
+    assert printed_by(script) == ["uvloop"]
