@@ -158,12 +158,7 @@ def prepare_database(
     else:
         name = f"selflink_api_bench_{uuid.uuid4().hex[:8]}"
 
-        async def create() -> None:
-            connection = await asyncpg.connect("postgresql://postgres@127.0.0.1:5432/postgres")
-            await connection.execute(f'CREATE DATABASE "{name}"')
-            await connection.close()
-
-        asyncio.run(create())
+        asyncio.run(admin(f'CREATE DATABASE "{name}"'))
         env |= {
             "DATABASE_URL": f"postgresql://postgres@127.0.0.1:5432/{name}",
             "REDIS_URL": "redis://127.0.0.1:6379/0",
@@ -180,15 +175,11 @@ def prepare_database(
     return env, handles, posts
 
 
-def drop_database(name: str) -> None:
-    """The run's database goes once its servers stopped."""
-
-    async def drop() -> None:
-        connection = await asyncpg.connect("postgresql://postgres@127.0.0.1:5432/postgres")
-        await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await connection.close()
-
-    asyncio.run(drop())
+async def admin(statement: str) -> None:
+    """Run `statement` in the server's `postgres` database (creating and dropping the run's)."""
+    connection = await asyncpg.connect("postgresql://postgres@127.0.0.1:5432/postgres")
+    await connection.execute(statement)
+    await connection.close()
 
 
 @contextmanager
@@ -321,7 +312,8 @@ def measure(kind: str, args: argparse.Namespace) -> list[dict[str, Any]]:
             if jobs is not None:
                 stop(jobs)
             if kind == "postgresql":
-                drop_database(env["DATABASE_URL"].rsplit("/", 1)[1])
+                name = env["DATABASE_URL"].rsplit("/", 1)[1]
+                asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     floor_rate = rows[0]["rate"]
     for row in rows:
         row["of_floor"] = row["rate"] / floor_rate

@@ -168,22 +168,28 @@ class WindowCounter:
             await pending.done.wait()
             if pending.failed:
                 return None
-        claim = _Claim()
-        if size > 1:
-            self._claiming[slot] = claim
+        if size == 1:  # nothing to share with requests arriving meanwhile
+            return await self._claim_lease(redis, slot, window_seconds, size, now)
+        claim = self._claiming[slot] = _Claim()
         try:
-            claimed = await self._claim(redis, slot, window_seconds, size)
-            if claimed is None:
-                claim.failed = True
-                return None
-            last, seconds_left = claimed
-            ends = now + seconds_left  # `now` is from before the claim: never past the window
-            self._keep(slot, _Lease(next=last - size + 2, last=last, ends=ends), now)
-            return last - size + 1, max(1, math.ceil(seconds_left))
+            counted = await self._claim_lease(redis, slot, window_seconds, size, now)
+            claim.failed = counted is None
+            return counted
         finally:
-            if self._claiming.get(slot) is claim:
-                del self._claiming[slot]
+            del self._claiming[slot]
             claim.done.set()
+
+    async def _claim_lease(
+        self, redis: Any, slot: str, window_seconds: int, size: int, now: float
+    ) -> tuple[int, int] | None:
+        """Claim a lease, keep what this request does not use; its first count."""
+        claimed = await self._claim(redis, slot, window_seconds, size)
+        if claimed is None:
+            return None
+        last, seconds_left = claimed
+        ends = now + seconds_left  # `now` is from before the claim: never past the window
+        self._keep(slot, _Lease(next=last - size + 2, last=last, ends=ends), now)
+        return last - size + 1, max(1, math.ceil(seconds_left))
 
     async def _claim(
         self, redis: Any, slot: str, window_seconds: int, size: int
