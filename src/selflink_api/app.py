@@ -47,6 +47,7 @@ from selflink_api.platform.events import EventBus
 from selflink_api.platform.http import (
     audited_reads_write_first,
     client_ip,
+    commit_before_answering,
     serve_with_request_context,
 )
 from selflink_api.platform.jobs import (
@@ -86,6 +87,7 @@ def create_app(settings: Settings | None = None, domains: Sequence[Domain] = DOM
     add `domains` (a probe job for the scale-out tests); production serves `DOMAINS`."""
     settings = settings or load_settings()
     database = build_sqlalchemy_config(settings)
+    database.before_send_handler = commit_before_answering(database.session_scope_key)
     redis = (
         Redis.from_url(settings.redis_url, socket_connect_timeout=REDIS_CONNECT_TIMEOUT_SECONDS)
         if settings.redis_url

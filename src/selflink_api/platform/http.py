@@ -1,4 +1,5 @@
-"""Request plumbing: request ids, the access log, client addresses and post-commit jobs."""
+"""Request plumbing: request ids, the access log, client addresses, the request's commit and
+post-commit jobs."""
 
 import re
 import time
@@ -7,19 +8,43 @@ from collections.abc import Sequence
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address
 from typing import TYPE_CHECKING, Any
 
+import msgspec
 import structlog
+from advanced_alchemy.extensions.litestar._utils import get_aa_scope_state
+from advanced_alchemy.extensions.litestar.plugins.init.config.common import (
+    SESSION_TERMINUS_ASGI_EVENTS,
+)
 from litestar.datastructures import MutableScopeHeaders
 from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from selflink_api.platform.database import AUDITED_READ, reading_only
 from selflink_api.platform.jobs import JobQueue, JobRunner, current_job_queue
 from selflink_api.platform.logging import bind_request_context, clear_request_context
+from selflink_api.platform.problems import (
+    CONFLICT,
+    INTERNAL,
+    PROBLEM_JSON,
+    RETRY_UNAVAILABLE_SECONDS,
+    UNAVAILABLE,
+    ProblemKind,
+    unreachable,
+)
 
 if TYPE_CHECKING:
     from litestar.config.app import AppConfig
     from litestar.connection import ASGIConnection
-    from litestar.types import ASGIApp, Message, Receive, Scope, Send
+    from litestar.types import (
+        ASGIApp,
+        BeforeMessageSendHookHandler,
+        HTTPResponseStartEvent,
+        Message,
+        Receive,
+        Scope,
+        Send,
+    )
 
 logger = structlog.get_logger("selflink.http")
 
@@ -155,3 +180,96 @@ def audited_reads_write_first(app_config: "AppConfig") -> "AppConfig":
     """An `on_app_init` hook, listed after authentication's, that puts `AuditedReadsWrite` first."""
     app_config.middleware.insert(0, AuditedReadsWrite())
     return app_config
+
+
+_UNCOMMITTED = "selflink_uncommitted"
+"""Scope state: the problem answered instead, once a request's commit failed."""
+
+
+def commit_before_answering(session_scope_key: str) -> "BeforeMessageSendHookHandler":
+    """The request session's end, as a `before_send` hook: a successful (2xx) request that may
+    write commits before its answer leaves, anything else rolls back, and the session closes.
+
+    A GET or HEAD (`reading_only`) writes nothing on the request path (a test checks every
+    route), so it skips the commit: on a signed-in read that was a tenth of the request. If the
+    commit fails, the client must not be told its change was stored: the answer becomes a
+    problem document instead (503 with `Retry-After` while the database is unreachable, 409 for
+    a conflict found at commit, else 500), keeping only its `RateLimit-*` headers. Advanced
+    Alchemy's own `autocommit` handler logs such a failure and sends the 2xx anyway."""
+
+    async def end_session(message: "Message", scope: "Scope") -> None:
+        problem: bytes | None = scope.get("state", {}).get(_UNCOMMITTED)
+        if problem is not None:  # the body of an answer whose commit failed
+            if message["type"] == "http.response.body":
+                message["body"], problem = problem, b""
+                scope["state"][_UNCOMMITTED] = problem  # later chunks of a stream send nothing
+            return
+        ending = message["type"] in SESSION_TERMINUS_ASGI_EVENTS
+        session: AsyncSession | None = get_aa_scope_state(scope, session_scope_key, pop=ending)
+        if session is None:
+            return
+        try:
+            if message["type"] == "http.response.start":
+                if 200 <= message["status"] < 300:
+                    if not reading_only.get():
+                        await _commit_or_answer_problem(session, message, scope)
+                else:
+                    await session.rollback()
+        finally:
+            if ending:
+                await _close(session)
+
+    return end_session
+
+
+async def _close(session: AsyncSession) -> None:
+    """Close the session, returning its connection; a connection already lost (the database
+    restarting) must not turn an answer already decided into a 500."""
+    try:
+        await session.close()
+    except Exception as exc:
+        logger.warning("session_close_failed", error=type(exc).__name__)
+
+
+async def _commit_or_answer_problem(
+    session: AsyncSession, start: "HTTPResponseStartEvent", scope: "Scope"
+) -> None:
+    try:
+        await session.commit()
+    except Exception as exc:  # any failure means nothing was stored; closing rolls back
+        kind = _uncommitted_kind(exc, scope)
+        body = {
+            "type": kind.type_uri,
+            "title": kind.title,
+            "status": kind.status,
+            "detail": "The change could not be stored; nothing was saved.",
+            "instance": scope.get("path", ""),
+        }
+        request_id = scope.get("state", {}).get("request_id")
+        if request_id:
+            body["request_id"] = request_id
+        encoded = msgspec.json.encode(body)
+        kept = [
+            (name, value)
+            for name, value in start.get("headers", ())
+            if name.lower().startswith(b"ratelimit-")
+        ]
+        kept += [
+            (b"content-type", PROBLEM_JSON.encode()),
+            (b"content-length", str(len(encoded)).encode()),
+        ]
+        if kind is UNAVAILABLE:
+            kept.append((b"retry-after", RETRY_UNAVAILABLE_SECONDS.encode()))
+        start["status"], start["headers"] = kind.status, kept
+        scope.setdefault("state", {})[_UNCOMMITTED] = encoded
+
+
+def _uncommitted_kind(exc: Exception, scope: "Scope") -> ProblemKind:
+    if unreachable(exc):
+        logger.warning("commit_failed", error=type(exc).__name__, path=scope.get("path"))
+        return UNAVAILABLE
+    if isinstance(exc, IntegrityError):
+        logger.warning("commit_conflict", path=scope.get("path"))
+        return CONFLICT
+    logger.error("commit_failed", error=type(exc).__name__, path=scope.get("path"), exc_info=exc)
+    return INTERNAL
