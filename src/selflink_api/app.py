@@ -45,9 +45,9 @@ from selflink_api.platform.domains import (
 )
 from selflink_api.platform.events import EventBus
 from selflink_api.platform.http import (
+    RequestSessions,
     audited_reads_write_first,
     client_ip,
-    commit_before_answering,
     serve_with_request_context,
 )
 from selflink_api.platform.jobs import (
@@ -87,7 +87,8 @@ def create_app(settings: Settings | None = None, domains: Sequence[Domain] = DOM
     add `domains` (a probe job for the scale-out tests); production serves `DOMAINS`."""
     settings = settings or load_settings()
     database = build_sqlalchemy_config(settings)
-    database.before_send_handler = commit_before_answering(database.session_scope_key)
+    request_sessions = RequestSessions(database.session_scope_key)
+    database.before_send_handler = request_sessions.before_send
     redis = (
         Redis.from_url(settings.redis_url, socket_connect_timeout=REDIS_CONNECT_TIMEOUT_SECONDS)
         if settings.redis_url
@@ -171,6 +172,7 @@ def create_app(settings: Settings | None = None, domains: Sequence[Domain] = DOM
                 "settings": settings,
                 "shared": shared,
                 "job_runner": runner,
+                "request_sessions": request_sessions,
                 "redis": redis,
                 "session_maker": database.create_session_maker(),
                 **toolkits,
@@ -194,6 +196,7 @@ class SelflinkApp(Litestar):
             send,
             trusted_proxies=self.state.settings.trusted_proxies,
             job_runner=self.state.job_runner,
+            request_sessions=self.state.request_sessions,
         )
 
 

@@ -85,11 +85,13 @@ class RecordingRunner:
         self.submitted.append(job.name)
 
 
-def get_routes(app: Litestar) -> list[str]:
+def get_routes(app: Litestar) -> list[tuple[str, str]]:
+    """Each GET and HEAD route, as (method, path)."""
     return sorted(
-        route.path
+        (method, route.path)
         for route in app.routes
-        if "GET" in getattr(route, "methods", ()) and route.path not in NOT_CALLED
+        for method in ("GET", "HEAD")
+        if method in getattr(route, "methods", ()) and route.path not in NOT_CALLED
     )
 
 
@@ -117,23 +119,25 @@ async def test_no_get_route_writes(settings: Settings) -> None:
         runner = RecordingRunner()
         app.state.job_runner = runner
         writing: dict[str, list[str]] = {}
-        for path in get_routes(app):
+        for method, path in get_routes(app):
             caller = staff if "/staff/" in path or path == "/metrics" else owner
             url = path.replace("{handle:str}", other.handle)
             for placeholder, value in (PLACEHOLDERS | items).items():
                 url = url.replace(placeholder, value)
             with writes_recorded() as writes:
-                response = await client.get(url + QUERIES.get(path, ""), headers=caller.headers)
-            assert response.status_code < 500, (path, response.text)
-            expected = MATRIX.get(("GET", path))
+                response = await client.request(
+                    method, url + QUERIES.get(path, ""), headers=caller.headers
+                )
+            assert response.status_code < 500, (method, path, response.text)
+            expected = MATRIX.get((method, path))
             if expected and expected[0]["owner"] == 200 and caller is owner:
                 assert response.status_code == 200, (path, response.text)
             if path in AUDITED_READS:
                 assert writes, path  # the audit record is written
                 writes = [w for w in writes if not AUDIT_CHAIN.match(w)]
             if writes:
-                writing[path] = writes
-        assert not writing, "\n".join(f"{path}: {w}" for path, w in writing.items())
+                writing[f"{method} {path}"] = writes
+        assert not writing, "\n".join(f"{route}: {w}" for route, w in writing.items())
 
 
 def test_only_the_audited_reads_open_as_writers(settings: Settings) -> None:

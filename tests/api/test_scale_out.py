@@ -152,8 +152,10 @@ def test_two_api_processes_and_two_workers_share_one_postgres_and_redis(
     # The cron schedule (every 2 s) ran once per tick, not once per worker.
     wait_for(lambda: len(runs(postgres, database, "tick")) >= 3, JOB_SECONDS, "three ticks")
     ticks = [at for _, _, at in runs(postgres, database, "tick")]
-    gaps = [(later - earlier).total_seconds() for earlier, later in itertools.pairwise(ticks)]
-    assert min(gaps) > 1.0, gaps
+    # Ticks fall on even seconds and a run starts at or after its tick (up to a second or so
+    # late on a busy machine): two runs in one 2-second slot are one tick run twice.
+    slots = [int(at.timestamp()) // 2 for at in ticks]
+    assert len(set(slots)) == len(slots), ticks
     print(f"{len(ticks)} ticks in {(ticks[-1] - ticks[0]).total_seconds():.1f} s, none doubled")
 
 
@@ -188,17 +190,27 @@ def test_postgresql_restarted_under_load_is_a_503_then_recovers_without_a_restar
     me = join(url, "loaded")
     stopping = time.monotonic()
     answers: list[tuple[str, int, str, float]] = []
+    posted: list[str] = []  # ids of the posts answered 201: each must be stored
+    numbers = itertools.count()
 
     def load(path: str, headers: dict[str, str]) -> None:
         while time.monotonic() - stopping < 12:
             sent = time.monotonic()
-            answer = request("GET", f"{url}{path}", headers=headers)
+            if path == "/api/v1/posts":
+                answer = request(
+                    "POST", f"{url}{path}", headers=headers, json={"text": f"post {next(numbers)}"}
+                )
+                if answer.status_code == 201:
+                    posted.append(answer.json()["id"])
+            else:
+                answer = request("GET", f"{url}{path}", headers=headers)
             answers.append(
                 (path, answer.status_code, answer.headers["content-type"], time.monotonic() - sent)
             )
 
-    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+    with concurrent.futures.ThreadPoolExecutor(5) as pool:
         loaders = [pool.submit(load, "/api/v1/users/me", me) for _ in range(3)]
+        loaders.append(pool.submit(load, "/api/v1/posts", me))
         loaders.append(pool.submit(load, "/ready", {}))
         time.sleep(1)
         postgres.stop()
@@ -215,7 +227,7 @@ def test_postgresql_restarted_under_load_is_a_503_then_recovers_without_a_restar
     print(f"PostgreSQL down {down:.1f} s in, {len(answers)} answers under load")
 
     statuses = {status for _, status, _, _ in answers}
-    assert statuses <= {200, 503}, statuses
+    assert statuses <= {200, 201, 503}, statuses
     assert 503 in {status for path, status, _, _ in answers if path == "/api/v1/users/me"}
     for _, status, content_type, _ in answers:
         if status == 503:
@@ -232,6 +244,11 @@ def test_postgresql_restarted_under_load_is_a_503_then_recovers_without_a_restar
     )
     print(f"recovered {time.monotonic() - recovered:.1f} s after PostgreSQL was back")
     assert api.poll() is None  # the same process: no restart
+    print(f"{len(posted)} posts answered 201")
+    assert posted
+    for post_id in posted:  # acknowledged means stored
+        answer = request("GET", f"{url}/api/v1/posts/{post_id}", headers=me)
+        assert answer.status_code == 200, (post_id, answer.text)
 
 
 def test_with_redis_stopped_reads_and_sign_in_work_and_acknowledged_jobs_run_later(

@@ -190,7 +190,7 @@ def _pass_turn(info: dict[Any, Any]) -> None:
 def build_sqlalchemy_config(settings: Settings) -> SQLAlchemyAsyncConfig:
     """The one place engines are configured; the API, workers and tools all come through here.
 
-    The API ends each request's session with its own hook (`commit_before_answering`)."""
+    The API ends each request's session itself (`platform/http.py`, `RequestSessions`)."""
     engine_options: dict[str, Any] = {
         "echo": settings.database_echo,
         "hide_parameters": True,  # bound values (emails, tokens) never reach logs or errors

@@ -4,7 +4,7 @@ post-commit jobs."""
 import re
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address
 from typing import TYPE_CHECKING, Any
 
@@ -38,7 +38,6 @@ if TYPE_CHECKING:
     from litestar.connection import ASGIConnection
     from litestar.types import (
         ASGIApp,
-        BeforeMessageSendHookHandler,
         HTTPResponseStartEvent,
         Message,
         Receive,
@@ -107,6 +106,7 @@ async def serve_with_request_context(
     *,
     trusted_proxies: TrustedNetworks,
     job_runner: JobRunner,
+    request_sessions: "RequestSessions",
 ) -> None:
     """Serve one HTTP request with an id, one access-log line and post-commit job submission.
 
@@ -142,6 +142,7 @@ async def serve_with_request_context(
     try:
         await app(scope, receive, send_with_request_id)
     finally:
+        await request_sessions.close_left_open(scope)
         current_job_queue.reset(token)
         reading_only.reset(reading)
         logger.info(
@@ -184,20 +185,30 @@ def audited_reads_write_first(app_config: "AppConfig") -> "AppConfig":
 
 _UNCOMMITTED = "selflink_uncommitted"
 """Scope state: the problem answered instead, once a request's commit failed."""
+KEPT_ON_A_PROBLEM = (b"ratelimit-", b"access-control-", b"vary")
+"""Headers of the handler's answer that a problem replacing it keeps (a browser on an allowed
+origin must be able to read the problem)."""
 
 
-def commit_before_answering(session_scope_key: str) -> "BeforeMessageSendHookHandler":
-    """The request session's end, as a `before_send` hook: a successful (2xx) request that may
-    write commits before its answer leaves, anything else rolls back, and the session closes.
+class RequestSessions:
+    """How each request's database session ends.
 
-    A GET or HEAD (`reading_only`) writes nothing on the request path (a test checks every
-    route), so it skips the commit: on a signed-in read that was a tenth of the request. If the
-    commit fails, the client must not be told its change was stored: the answer becomes a
-    problem document instead (503 with `Retry-After` while the database is unreachable, 409 for
-    a conflict found at commit, else 500), keeping only its `RateLimit-*` headers. Advanced
-    Alchemy's own `autocommit` handler logs such a failure and sends the 2xx anyway."""
+    `before_send` is the `before_send` hook: when the answer starts, a successful (2xx) request
+    that may write commits before any byte leaves, anything else rolls back, and the session
+    closes. A GET or HEAD (`reading_only`) writes nothing on the request path (a test checks
+    every route), so it skips the commit: on a signed-in read that was a tenth of the request.
 
-    async def end_session(message: "Message", scope: "Scope") -> None:
+    If the commit fails, the client is not told its change was stored (advanced-alchemy's own
+    `autocommit` hook logs such a failure and sends the 2xx anyway): the answer becomes a
+    problem document, keeping only the headers in `KEPT_ON_A_PROBLEM`. 503 with `Retry-After`
+    while the database is unreachable, 409 for a conflict, else 500. The changes are flushed
+    first: a failure there stored nothing for certain; a connection lost during `COMMIT` itself
+    leaves the outcome unknown, and the problem's `detail` says so."""
+
+    def __init__(self, session_scope_key: str) -> None:
+        self._key = session_scope_key
+
+    async def before_send(self, message: "Message", scope: "Scope") -> None:
         problem: bytes | None = scope.get("state", {}).get(_UNCOMMITTED)
         if problem is not None:  # the body of an answer whose commit failed
             if message["type"] == "http.response.body":
@@ -205,44 +216,58 @@ def commit_before_answering(session_scope_key: str) -> "BeforeMessageSendHookHan
                 scope["state"][_UNCOMMITTED] = problem  # later chunks of a stream send nothing
             return
         ending = message["type"] in SESSION_TERMINUS_ASGI_EVENTS
-        session: AsyncSession | None = get_aa_scope_state(scope, session_scope_key, pop=ending)
+        session: AsyncSession | None = get_aa_scope_state(scope, self._key, pop=ending)
         if session is None:
             return
         try:
             if message["type"] == "http.response.start":
-                if 200 <= message["status"] < 300:
-                    if not reading_only.get():
-                        await _commit_or_answer_problem(session, message, scope)
-                else:
-                    await session.rollback()
+                if not 200 <= message["status"] < 300:
+                    await _quietly("session_rollback_failed", session.rollback)
+                elif not reading_only.get():
+                    await _commit_or_answer_problem(session, message, scope)
         finally:
             if ending:
-                await _close(session)
+                await _quietly("session_close_failed", session.close)
 
-    return end_session
+    async def close_left_open(self, scope: "Scope") -> None:
+        """Close a session whose request ended without starting an answer (cancelled, or an
+        error handler that failed), so its connection (and SQLite writer's turn) is returned."""
+        session: AsyncSession | None = get_aa_scope_state(scope, self._key, pop=True)
+        if session is not None:
+            await _quietly("session_close_failed", session.close)
 
 
-async def _close(session: AsyncSession) -> None:
-    """Close the session, returning its connection; a connection already lost (the database
-    restarting) must not turn an answer already decided into a 500."""
+async def _quietly(event: str, step: "Callable[[], Awaitable[None]]") -> None:
+    """Roll back or close; a connection already lost (the database restarting) must not turn
+    an answer already decided into a bare 500, and closing returns the connection anyway."""
     try:
-        await session.close()
+        await step()
     except Exception as exc:
-        logger.warning("session_close_failed", error=type(exc).__name__)
+        logger.warning(event, error=type(exc).__name__)
 
 
 async def _commit_or_answer_problem(
     session: AsyncSession, start: "HTTPResponseStartEvent", scope: "Scope"
 ) -> None:
+    committing = False
     try:
+        await session.flush()
+        committing = True
         await session.commit()
-    except Exception as exc:  # any failure means nothing was stored; closing rolls back
+    except Exception as exc:  # the session closes next, which rolls back
         kind = _uncommitted_kind(exc, scope)
+        stored_maybe = committing and kind is not CONFLICT
+        detail = (
+            "The change may not have been stored: the database did not confirm it. "
+            "Check before repeating it."
+            if stored_maybe
+            else "The change could not be stored; nothing was saved."
+        )
         body = {
             "type": kind.type_uri,
             "title": kind.title,
             "status": kind.status,
-            "detail": "The change could not be stored; nothing was saved.",
+            "detail": detail,
             "instance": scope.get("path", ""),
         }
         request_id = scope.get("state", {}).get("request_id")
@@ -252,7 +277,7 @@ async def _commit_or_answer_problem(
         kept = [
             (name, value)
             for name, value in start.get("headers", ())
-            if name.lower().startswith(b"ratelimit-")
+            if name.lower().startswith(KEPT_ON_A_PROBLEM)
         ]
         kept += [
             (b"content-type", PROBLEM_JSON.encode()),
