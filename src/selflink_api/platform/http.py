@@ -30,6 +30,7 @@ from selflink_api.platform.problems import (
     RETRY_UNAVAILABLE_SECONDS,
     UNAVAILABLE,
     ProblemKind,
+    problem_document,
     unreachable,
 )
 
@@ -263,17 +264,7 @@ async def _commit_or_answer_problem(
             if stored_maybe
             else "The change could not be stored; nothing was saved."
         )
-        body = {
-            "type": kind.type_uri,
-            "title": kind.title,
-            "status": kind.status,
-            "detail": detail,
-            "instance": scope.get("path", ""),
-        }
-        request_id = scope.get("state", {}).get("request_id")
-        if request_id:
-            body["request_id"] = request_id
-        encoded = msgspec.json.encode(body)
+        encoded = msgspec.json.encode(problem_document(kind, detail, scope))
         kept = [
             (name, value)
             for name, value in start.get("headers", ())

@@ -16,7 +16,7 @@ import structlog
 from advanced_alchemy.exceptions import DuplicateKeyError, IntegrityError, NotFoundError
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, SerializationException, ValidationException
-from litestar.types import ExceptionHandlersMap
+from litestar.types import ExceptionHandlersMap, Scope
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -120,6 +120,25 @@ class ProblemError(Exception):
         return cls(VALIDATION, detail or f"{field}: {message}.", errors=[entry])
 
 
+def problem_document(
+    kind: ProblemKind, detail: str, scope: Scope, **extensions: Any
+) -> dict[str, Any]:
+    """The RFC 9457 body of a problem answering the request of `scope` (its path is the
+    `instance`, its id the `request_id`)."""
+    body: dict[str, Any] = {
+        "type": kind.type_uri,
+        "title": kind.title,
+        "status": kind.status,
+        "detail": detail,
+        "instance": scope.get("path", ""),
+    }
+    request_id = scope.get("state", {}).get("request_id")
+    if request_id:
+        body["request_id"] = request_id
+    body.update(extensions)
+    return body
+
+
 def problem_response(
     request: Request[Any, Any, Any],
     kind: ProblemKind,
@@ -128,17 +147,7 @@ def problem_response(
     headers: dict[str, str] | None = None,
     **extensions: Any,
 ) -> Response[dict[str, Any]]:
-    body: dict[str, Any] = {
-        "type": kind.type_uri,
-        "title": kind.title,
-        "status": kind.status,
-        "detail": detail,
-        "instance": request.url.path,
-    }
-    request_id = request.scope.get("state", {}).get("request_id")
-    if request_id:
-        body["request_id"] = request_id
-    body.update(extensions)
+    body = problem_document(kind, detail, request.scope, **extensions)
     return Response(body, status_code=kind.status, media_type=PROBLEM_JSON, headers=headers)
 
 
