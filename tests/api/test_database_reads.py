@@ -62,6 +62,30 @@ def autocommit_seen() -> Iterator[list[bool]]:
         event.remove(Engine, "before_cursor_execute", record)
 
 
+@contextmanager
+def statements_run() -> Iterator[list[str]]:
+    """What the app ran, in order: each `DriverRead` by what it reads, each other statement as
+    its text (SQLite's `BEGIN` of a reading session left out: it never leaves the process)."""
+    run: list[str] = []
+
+    def record(_connection: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if statement != "BEGIN":
+            run.append(statement)
+
+    run_on_driver = DriverRead.all
+
+    async def recorded(read: DriverRead, session: AsyncSession, **params: Any) -> Any:
+        run.append("sign-in check" if "auth_sessions" in str(read.statement) else "account")
+        return await run_on_driver(read, session, **params)
+
+    event.listen(Engine, "before_cursor_execute", record)
+    try:
+        with patch.object(DriverRead, "all", recorded):
+            yield run
+    finally:
+        event.remove(Engine, "before_cursor_execute", record)
+
+
 async def test_a_read_does_not_wait_for_a_writer_nor_open_a_transaction(
     client: Client, settings: Settings
 ) -> None:
@@ -178,3 +202,15 @@ async def test_a_driver_read_first_in_a_transaction_belongs_to_it(
             await session.rollback()
     finally:
         await config.get_engine().dispose()
+
+
+async def test_my_account_is_one_statement_after_the_sign_in_check(client: Client) -> None:
+    """`GET /users/me` shows other domains' parts (counts, plan) without a round trip each."""
+    me = await register(client, "one_read")
+    await drain_jobs(client)
+    with statements_run() as statements:
+        response = await client.get("/api/v1/users/me", headers=me.headers)
+    assert response.status_code == 200
+    assert set(response.json()["counts"]) == {"followers", "following"}
+    assert response.json()["plan"]["tier"] == "free"
+    assert statements == ["sign-in check", "account"]

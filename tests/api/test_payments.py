@@ -5,14 +5,19 @@ entitlements, staff replay, account deletion, and the append-only revenue ledger
 import asyncio
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from uuid import UUID
 
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
+from sqlalchemy import update
 
 from selflink_api.app import create_app
 from selflink_api.payments.jobs import StripeUnavailableError, process_event
+from selflink_api.payments.models import Subscription
+from selflink_api.platform.database import build_sqlalchemy_config
 from tests.api.conftest import app_client, drain_jobs
 from tests.api.matching_helpers import born, join
 from tests.api.payments_helpers import (
@@ -407,3 +412,43 @@ async def test_plus_asks_the_mentor_more_a_day(database_url: str, localstripe: L
 
         assert [await ask(free) for _ in range(2)] == [202, 429]
         assert [await ask(plus) for _ in range(3)] == [202, 202, 429]
+
+
+async def test_the_account_shows_the_subscription_that_matters(client: Client) -> None:
+    """A live subscription wins over one that ended later; with none live, the one that
+    ended last shows. `GET /users/me` and `GET /payments/me` agree."""
+    person = await register(client)
+    settings = client.app.state.settings
+    now = datetime.now(UTC).replace(microsecond=0)
+
+    def subscription(key: str, status: str, days_left: int) -> Subscription:
+        return Subscription(
+            subscription_id=f"sub_{key}_{person.id}",
+            customer_id=f"cus_{person.id}",
+            user_id=UUID(person.id),
+            status=status,
+            plan_key="plus_monthly",
+            current_period_start=now - timedelta(days=30),
+            current_period_end=now + timedelta(days=days_left),
+        )
+
+    async def shown() -> tuple[str, datetime]:
+        me = (await client.get("/api/v1/users/me", headers=person.headers)).json()["plan"]
+        assert await my_plan(client, person) == me
+        return me["status"], datetime.fromisoformat(me["current_period_end"])
+
+    config = build_sqlalchemy_config(settings)
+    try:
+        async with config.get_session() as session, session.begin():
+            session.add(subscription("ended_later", "canceled", 60))
+            session.add(subscription("live", "active", 10))
+        assert await shown() == ("active", now + timedelta(days=10))
+        async with config.get_session() as session, session.begin():
+            await session.execute(
+                update(Subscription)
+                .where(Subscription.subscription_id == f"sub_live_{person.id}")
+                .values(status="incomplete_expired", current_period_end=now)
+            )
+        assert await shown() == ("canceled", now + timedelta(days=60))
+    finally:
+        await config.get_engine().dispose()

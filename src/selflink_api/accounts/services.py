@@ -6,7 +6,7 @@ transaction boundary.
 
 import secrets
 import uuid
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -49,7 +49,7 @@ from selflink_api.platform.crypto import (
     PersonalDataCipher,
     token_digest,
 )
-from selflink_api.platform.domains import Shared
+from selflink_api.platform.domains import AccountPart, Shared
 from selflink_api.platform.driver_reads import DriverRead
 from selflink_api.platform.events import (
     ACCOUNT_DELETED,
@@ -105,10 +105,12 @@ class AccountsToolkit:
 
     shared: Shared
     vault: PasswordVault
+    my_account: DriverRead
 
     @classmethod
     def build(cls, shared: Shared) -> "AccountsToolkit":
-        return cls(shared, PasswordVault(build_hasher(shared.settings)))
+        parts = (*shared.counts, *([shared.plan] if shared.plan else []))
+        return cls(shared, PasswordVault(build_hasher(shared.settings)), my_account_read(parts))
 
     @property
     def settings(self) -> Settings:
@@ -350,7 +352,7 @@ _SIGN_IN_STATE = DriverRead(
         AuthSession.revoked_at.is_(None),
     )
 )
-_MY_ACCOUNT = DriverRead(
+_MY_ACCOUNT = (
     select(
         User.status,
         User.suspended_until,
@@ -372,6 +374,15 @@ _MY_ACCOUNT = DriverRead(
     .outerjoin(UserPersonalData, UserPersonalData.user_id == User.id)
     .where(User.id == bindparam("user_id"))
 )
+"""The account's own columns; `my_account_read` adds the other domains' parts."""
+
+
+def my_account_read(parts: Iterable[AccountPart]) -> DriverRead:
+    """`GET /users/me` in one statement: the account with each domain's part of it."""
+    statement = _MY_ACCOUNT
+    for part in parts:
+        statement = part.extend(statement, User.id.expression)
+    return DriverRead(statement)
 
 
 class AccountService:
@@ -606,7 +617,7 @@ class AccountService:
         return user
 
     async def my_account(self, user_id: UUID) -> schemas.MyAccount:
-        row = await _MY_ACCOUNT.first(self.session, user_id=user_id)
+        row = await self.toolkit.my_account.first(self.session, user_id=user_id)
         if row is None or effective_status(row.status, row.suspended_until) != AccountStatus.ACTIVE:
             raise ProblemError(UNAUTHORIZED, "Sign in to continue.")
         data = (
@@ -614,6 +625,11 @@ class AccountService:
             if row.key_id is None
             else self.personal_data.open_sealed(user_id, Encrypted(row.key_id, row.ciphertext))
         )
+        now = datetime.now(UTC)
+        counts: dict[str, int] = {}
+        for part in self.toolkit.shared.counts:
+            counts.update(part.shape(self.settings, row, now))
+        plan = self.toolkit.shared.plan
         return schemas.MyAccount(
             id=user_id,
             handle=row.handle,
@@ -633,24 +649,14 @@ class AccountService:
                 locale=row.locale,
                 timezone=row.timezone,
             ),
-            counts=await self._counts(user_id),
-            plan=await self._plan(user_id),
+            counts=msgspec.convert(counts, schemas.Counts),
+            plan=(
+                None
+                if plan is None
+                else msgspec.convert(plan.shape(self.settings, row, now), schemas.AccountPlan)
+            ),
             created_at=row.created_at,
         )
-
-    async def _plan(self, user_id: UUID) -> schemas.AccountPlan | None:
-        provider = self.toolkit.shared.plan
-        if provider is None:
-            return None
-        return msgspec.convert(
-            await provider(self.session, self.settings, user_id), schemas.AccountPlan
-        )
-
-    async def _counts(self, user_id: UUID) -> schemas.Counts:
-        merged: dict[str, int] = {}
-        for provider in self.toolkit.shared.counts:
-            merged.update(await provider(self.session, user_id))
-        return msgspec.convert(merged, schemas.Counts)
 
     async def update_profile(
         self, principal: Principal, changes: schemas.ProfileUpdate

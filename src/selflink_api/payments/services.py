@@ -15,8 +15,9 @@ from uuid import UUID
 
 import stripe
 import structlog
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import ColumnElement, ScalarSelect, Select, bindparam, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from selflink_api.payments import plans
 from selflink_api.payments.gateway import StripeGateway, ident
@@ -28,6 +29,7 @@ from selflink_api.payments.models import (
     Subscription,
 )
 from selflink_api.platform.crypto import Encrypted, PersonalDataCipher
+from selflink_api.platform.domains import AccountPart
 from selflink_api.platform.driver_reads import DriverRead
 from selflink_api.platform.pagination import PageRequest, paginate
 from selflink_api.platform.problems import (
@@ -64,31 +66,70 @@ ENDED_STATUSES = frozenset({"canceled", "incomplete_expired"})
 # Subscriptions and entitlements -------------------------------------------------------------
 
 
-_SUBSCRIPTIONS_OF = DriverRead(
-    select(
-        Subscription.status,
-        Subscription.plan_key,
-        Subscription.current_period_start,
-        Subscription.current_period_end,
-        Subscription.cancel_at_period_end,
+def _subscription_that_matters(user_id: ColumnElement[UUID]) -> ScalarSelect[UUID]:
+    """The id of the person's subscription that matters: a live one, else the one that ended
+    last; among several, the one whose period ends last."""
+    ended = or_(*(Subscription.status == status for status in sorted(ENDED_STATUSES)))
+    return (
+        select(Subscription.id)
+        .where(Subscription.user_id == user_id)
+        .order_by(
+            ended, Subscription.current_period_end.desc().nulls_last(), Subscription.id.desc()
+        )
+        .limit(1)
+        .correlate_except(Subscription)
+        .scalar_subquery()
     )
-    .where(Subscription.user_id == bindparam("user_id"))
-    .order_by(Subscription.current_period_end.desc().nulls_last(), Subscription.id.desc())
+
+
+_STATE_FIELDS = (
+    "status",
+    "plan_key",
+    "current_period_start",
+    "current_period_end",
+    "cancel_at_period_end",
 )
-"""Built once at import: `GET /users/me` and every entitlement check run it."""
+_CURRENT_SUBSCRIPTION = DriverRead(
+    select(*(getattr(Subscription, name) for name in _STATE_FIELDS)).where(
+        Subscription.id == _subscription_that_matters(bindparam("user_id"))
+    )
+)
+"""Built once at import: every entitlement check runs it."""
 
 
 async def current_subscription(
     session: AsyncSession, user_id: UUID
 ) -> plans.SubscriptionState | None:
-    """The person's subscription that matters: a live one, else the one that ended last."""
-    rows = [
-        plans.SubscriptionState(**row._asdict())
-        for row in await _SUBSCRIPTIONS_OF.all(session, user_id=user_id)
-    ]
-    live = [row for row in rows if row.status not in ENDED_STATUSES]
-    chosen = live or rows
-    return chosen[0] if chosen else None
+    """The person's subscription that matters, as Stripe last told it."""
+    row = await _CURRENT_SUBSCRIPTION.first(session, user_id=user_id)
+    return None if row is None else plans.SubscriptionState(**row._asdict())
+
+
+_SHOWN_SUBSCRIPTION = aliased(Subscription, name="account_subscription")
+
+
+def _with_plan(
+    statement: Select[*tuple[Any, ...]], user_id: ColumnElement[UUID]
+) -> Select[*tuple[Any, ...]]:
+    shown = _SHOWN_SUBSCRIPTION
+    return statement.outerjoin(shown, shown.id == _subscription_that_matters(user_id)).add_columns(
+        *(getattr(shown, name).label(f"payments_{name}") for name in _STATE_FIELDS)
+    )
+
+
+def _plan_shown(settings: Settings, row: Any, now: datetime) -> dict[str, Any]:
+    state = (
+        None
+        if row.payments_status is None
+        else plans.SubscriptionState(
+            **{name: getattr(row, f"payments_{name}") for name in _STATE_FIELDS}
+        )
+    )
+    return plans.summary(settings, state, now)
+
+
+ACCOUNT_PLAN = AccountPart(extend=_with_plan, shape=_plan_shown)
+"""The plan a person is on now, on their own account (`GET /users/me`)."""
 
 
 async def plan_summary(

@@ -13,6 +13,7 @@ controllers or this module (see `selflink_api.platform.commands`).
 
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from types import ModuleType
 from typing import Any, Protocol, runtime_checkable
 from uuid import UUID
@@ -20,6 +21,7 @@ from uuid import UUID
 from litestar import Controller
 from litestar.stores.base import Store
 from redis.asyncio import Redis
+from sqlalchemy import ColumnElement, Select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from selflink_api.platform.crypto import EncryptedStore, PersonalDataCipher
@@ -37,14 +39,19 @@ Eraser = Callable[[AsyncSession, UUID], Awaitable[None]]
 """Removes what must vanish inside the account-deletion transaction itself (what may wait
 for a job subscribes to `account.deleted` instead)."""
 
-CountsProvider = Callable[[AsyncSession, UUID], Awaitable[Mapping[str, int]]]
-"""Numbers shown on a person's own account (e.g. followers), by name."""
 
-PlanProvider = Callable[[AsyncSession, Settings, UUID], Awaitable[Mapping[str, Any]]]
-"""The plan a person is on now, shown on their own account (`GET /users/me`): `plan`, `tier`,
-`status`, `current_period_end`, `cancel_at_period_end` and `entitlements` (name → number).
-Declared by the billing domain, so accounts show it without importing billing; at most one
-domain declares it, and without one the account shows no plan."""
+@dataclass(frozen=True)
+class AccountPart:
+    """A domain's part of a person's own account (`GET /users/me`), read in the account's own
+    statement, so the page costs one round trip to the database, not one per domain.
+
+    `extend(statement, user_id)` adds the part's columns (and any outer join they need) to the
+    account's SELECT, whose `user_id` is the account's id column; each column's label starts
+    with the domain's name, so parts never collide. `shape(settings, row, now)` turns those
+    columns of the row into the part's JSON-ready value."""
+
+    extend: Callable[[Select[*tuple[Any, ...]], ColumnElement[UUID]], Select[*tuple[Any, ...]]]
+    shape: Callable[[Settings, Any, datetime], Mapping[str, Any]]
 
 
 @runtime_checkable
@@ -67,8 +74,8 @@ class Shared:
     realtime_state: RealtimeState
     export_sections: Mapping[str, ExportSection]
     erasers: tuple[Eraser, ...]
-    counts: tuple[CountsProvider, ...]
-    plan: PlanProvider | None = None
+    counts: tuple[AccountPart, ...]
+    plan: AccountPart | None = None
 
     def store(self, name: str) -> Store:
         """A store every API process shares when Redis is configured (see platform/stores.py);
@@ -100,8 +107,13 @@ class Domain:
     subscriptions: Mapping[str, tuple[JobDefinition, ...]] = field(default_factory=dict)
     export: ExportSection | None = None
     erase: Eraser | None = None
-    counts: CountsProvider | None = None
-    plan: PlanProvider | None = None
+    counts: AccountPart | None = None
+    """Numbers shown on a person's own account (e.g. followers), by name."""
+    plan: AccountPart | None = None
+    """The plan a person is on now: `plan`, `tier`, `status`, `current_period_end`,
+    `cancel_at_period_end` and `entitlements` (name → number). Declared by the billing domain,
+    so accounts show it without importing billing; at most one domain declares it, and
+    without one the account shows no plan."""
     encrypted_stores: tuple[EncryptedStore[Any], ...] = ()
     toolkit: Callable[[Shared], object] | None = None
     templates: bool = False

@@ -3,7 +3,7 @@
 from selflink_api.platform.domains import Domain
 from selflink_api.social import models
 from selflink_api.social.controllers import SocialController
-from selflink_api.social.services import counts_of, erase_edges, export_for_user
+from selflink_api.social.services import ACCOUNT_COUNTS, erase_edges, export_for_user
 
 DOMAIN = Domain(
     name="social",
@@ -11,5 +11,5 @@ DOMAIN = Domain(
     controllers=(SocialController,),
     export=export_for_user,
     erase=erase_edges,
-    counts=counts_of,
+    counts=ACCOUNT_COUNTS,
 )

@@ -2,12 +2,13 @@
 
 from collections.abc import Collection
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-import msgspec
 from sqlalchemy import (
     BindParameter,
+    ColumnElement,
     CompoundSelect,
     Exists,
     Select,
@@ -28,11 +29,13 @@ from selflink_api.accounts.models import AccountStatus, ProfileVisibility, User
 from selflink_api.accounts.schemas import Counts, PublicProfile
 from selflink_api.accounts.services import user_by_handle
 from selflink_api.platform.crypto import PersonalDataCipher
+from selflink_api.platform.domains import AccountPart
 from selflink_api.platform.driver_reads import DriverRead
 from selflink_api.platform.events import PERSON_FOLLOWED, EventBus
 from selflink_api.platform.jobs import JobQueue
 from selflink_api.platform.pagination import PageRequest, paginate
 from selflink_api.platform.problems import FORBIDDEN, ProblemError
+from selflink_api.settings import Settings
 from selflink_api.social.models import Block, Follow, Mute
 
 
@@ -387,9 +390,27 @@ def follows(follower_id: UUID, followee: Any) -> Exists:
 # A person's part of their account -----------------------------------------------------------
 
 
-async def counts_of(session: AsyncSession, user_id: UUID) -> dict[str, int]:
-    """Followers and following, shown on the person's own account."""
-    return msgspec.structs.asdict(await SocialService(session).counts(user_id))
+def _with_counts(
+    statement: Select[*tuple[Any, ...]], user_id: ColumnElement[UUID]
+) -> Select[*tuple[Any, ...]]:
+    return statement.add_columns(
+        select(func.count())
+        .where(Follow.followee_id == user_id)
+        .scalar_subquery()
+        .label("social_followers"),
+        select(func.count())
+        .where(Follow.follower_id == user_id)
+        .scalar_subquery()
+        .label("social_following"),
+    )
+
+
+def _counts_shown(_settings: Settings, row: Any, _now: datetime) -> dict[str, int]:
+    return {"followers": row.social_followers, "following": row.social_following}
+
+
+ACCOUNT_COUNTS = AccountPart(extend=_with_counts, shape=_counts_shown)
+"""Followers and following, shown on the person's own account."""
 
 
 async def export_for_user(
