@@ -1,10 +1,18 @@
 """Follow, block and mute, with the visibility rules they imply."""
 
+import asyncio
+
+import httpx
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
-from tests.api.people import Person, register
+from selflink_api.app import create_app
+from selflink_api.settings import Settings
+from tests.api.conftest import app_client, drain_jobs
+from tests.api.live import live_server
+from tests.api.people import Person, login, register
+from tests.api.test_auth import sql
 
 pytestmark = pytest.mark.anyio
 
@@ -114,3 +122,27 @@ async def test_profile_visibility(
     assert (await profile(client, "owner", other))["restricted"] is stranger
     assert (await profile(client, "owner", fan))["restricted"] is follower
     assert (await profile(client, "owner", owner))["restricted"] is False
+
+
+async def test_concurrent_follows_make_one_follow_and_one_notification_on_postgresql(
+    postgres_settings: Settings,
+) -> None:
+    """A double tap sent twice at once: every answer is 204, one row, one notification."""
+    settings = postgres_settings
+    async with app_client(create_app(settings)) as client:
+        ann, _ = await register(client, "ann"), await register(client, "bob")
+    # A real server, so the follows really run in parallel on several connections.
+    async with live_server(create_app(settings)) as base_url, httpx.AsyncClient() as http:
+        answers = await asyncio.gather(
+            *(
+                http.post(f"{base_url}/api/v1/users/bob/follow", headers=ann.headers)
+                for _ in range(12)
+            )
+        )
+    assert {a.status_code for a in answers} == {204}, [a.text for a in answers]
+    async with app_client(create_app(settings)) as client:
+        await drain_jobs(client)
+        bob = await login(client, "bob")
+        told = await client.get("/api/v1/notifications", headers=bob.headers)
+    assert [n["kind"] for n in told.json()["items"]] == ["follow"]
+    assert (await sql(settings, "SELECT count(*) FROM follows"))[0][0] == 1

@@ -34,8 +34,6 @@ from sqlalchemy import (
     union_all,
     update,
 )
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute, aliased
 
@@ -54,6 +52,7 @@ from selflink_api.content.models import (
     PostVisibility,
 )
 from selflink_api.platform.crypto import PersonalDataCipher
+from selflink_api.platform.database import dialect_insert
 from selflink_api.platform.events import (
     COMMENT_CREATED,
     COMMENT_LIKED,
@@ -382,10 +381,6 @@ class ContentService:
         self.jobs = jobs
         self.urls = urls
 
-    def _insert(self) -> Any:
-        dialect = self.session.get_bind().dialect.name
-        return postgresql_insert if dialect == "postgresql" else sqlite_insert
-
     # Posts --------------------------------------------------------------------------------
 
     async def _visible_post(self, viewer_id: UUID | None, post_id: UUID) -> tuple[Post, User]:
@@ -592,7 +587,7 @@ class ContentService:
     async def like_post(self, viewer_id: UUID, post_id: UUID) -> None:
         post, _ = await self._visible_post(viewer_id, post_id)
         inserted = await self.session.scalar(
-            self._insert()(PostLike)
+            dialect_insert(self.session)(PostLike)
             .values(post_id=post.id, user_id=viewer_id)
             .on_conflict_do_nothing(index_elements=["post_id", "user_id"])
             .returning(PostLike.id)
@@ -835,7 +830,7 @@ class ContentService:
     async def like_comment(self, viewer_id: UUID, comment_id: UUID) -> None:
         comment, post = await self._visible_comment(viewer_id, comment_id)
         inserted = await self.session.scalar(
-            self._insert()(CommentLike)
+            dialect_insert(self.session)(CommentLike)
             .values(comment_id=comment.id, user_id=viewer_id)
             .on_conflict_do_nothing(index_elements=["comment_id", "user_id"])
             .returning(CommentLike.id)

@@ -28,8 +28,6 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from uuid_utils.compat import uuid7
 
@@ -53,6 +51,7 @@ from selflink_api.messaging.models import (
     ThreadMember,
 )
 from selflink_api.platform.crypto import Encrypted, EncryptedStore, PersonalDataCipher
+from selflink_api.platform.database import dialect_insert
 from selflink_api.platform.driver_reads import DriverRead
 from selflink_api.platform.events import MESSAGE_SENT, EventBus
 from selflink_api.platform.jobs import JobQueue
@@ -245,7 +244,7 @@ class MessagingService:
         }
         # Two people opening the thread at once both end with the one thread.
         inserted = await self.session.scalar(
-            self._insert()(Thread)
+            dialect_insert(self.session)(Thread)
             .values(values)
             .on_conflict_do_nothing(index_elements=["direct_key"])
             .returning(Thread.id)
@@ -648,7 +647,7 @@ class MessagingService:
         if on:
             now = _now()
             changed = await self.session.scalar(
-                self._insert()(MessageReaction)
+                dialect_insert(self.session)(MessageReaction)
                 .values(
                     id=uuid7(),
                     message_id=message.id,
@@ -789,10 +788,6 @@ class MessagingService:
         )
 
     # Rendering -----------------------------------------------------------------------------
-
-    def _insert(self) -> Any:
-        dialect = self.session.get_bind().dialect.name
-        return postgresql_insert if dialect == "postgresql" else sqlite_insert
 
     def _open(self, message: Message) -> str:
         if message.ciphertext is None or message.key_id is None:

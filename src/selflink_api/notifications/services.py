@@ -33,15 +33,12 @@ from selflink_api.notifications.models import (
 )
 from selflink_api.notifications.rules import DEFAULTS, UNMUTABLE, Channels, quiet_until
 from selflink_api.platform.crypto import PersonalDataCipher
+from selflink_api.platform.database import dialect_insert
 from selflink_api.platform.pagination import PageRequest, paginate
 from selflink_api.platform.problems import NOT_FOUND, ProblemError
 from selflink_api.social.services import shielded_pairs
 
 SHOWN_ACTORS = 3
-
-
-def _insert(session: AsyncSession) -> Any:
-    return postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
 
 
 # Built once at import, as `_RECORDING` below: `notify` runs each of these for every batch, and
@@ -475,7 +472,7 @@ class NotificationService:
                     "push": push if update_.push is msgspec.UNSET else update_.push,
                     "email": email if update_.email is msgspec.UNSET else update_.email,
                 }
-                insert = _insert(self.session)
+                insert = dialect_insert(self.session)
                 statement = insert(NotificationPreference).values(
                     user_id=user_id, kind=kind, **values
                 )
@@ -498,7 +495,7 @@ class NotificationService:
     ) -> schemas.DeviceView:
         """Upsert on the endpoint: a browser subscribing again (or a new person signing in on
         it) updates the one row, which now belongs to the caller."""
-        insert = _insert(self.session)
+        insert = dialect_insert(self.session)
         values = {
             "user_id": user_id,
             "endpoint": registration.endpoint,

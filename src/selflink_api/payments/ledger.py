@@ -7,12 +7,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from selflink_api.payments.gateway import StripeGateway, ident
 from selflink_api.payments.models import FrozenMonth, RevenueEntry
+from selflink_api.platform.database import dialect_insert
 
 REFUND_CATEGORIES = frozenset({"refund", "refund_failure"})
 DISPUTE_CATEGORIES = frozenset({"dispute", "dispute_reversal"})
@@ -41,11 +40,6 @@ def month_bounds(period: str) -> tuple[datetime, datetime]:
     start = datetime(year, month, 1, tzinfo=UTC)
     following = next_month(period)
     return start, datetime(int(following[:4]), int(following[5:]), 1, tzinfo=UTC)
-
-
-def dialect_insert(session: AsyncSession) -> Any:
-    dialect = session.get_bind().dialect.name
-    return postgresql_insert if dialect == "postgresql" else sqlite_insert
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from sqlalchemy.orm import aliased
 
 from selflink_api.payments import plans
 from selflink_api.payments.gateway import StripeGateway, ident
-from selflink_api.payments.ledger import RevenueLedger, dialect_insert, from_unix, utc_now
+from selflink_api.payments.ledger import RevenueLedger, from_unix, utc_now
 from selflink_api.payments.models import (
     EventStatus,
     StripeCustomer,
@@ -29,6 +29,7 @@ from selflink_api.payments.models import (
     Subscription,
 )
 from selflink_api.platform.crypto import Encrypted, PersonalDataCipher
+from selflink_api.platform.database import dialect_insert
 from selflink_api.platform.domains import AccountPart
 from selflink_api.platform.driver_reads import DriverRead
 from selflink_api.platform.pagination import PageRequest, paginate

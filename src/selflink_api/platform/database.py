@@ -22,8 +22,11 @@ from advanced_alchemy.types import GUID
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import JSON, Connection, MetaData, event
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.types import TypeEngine
 from sqlalchemy.util.concurrency import await_only, in_greenlet
@@ -265,3 +268,9 @@ def compare_column_types(
 def upgrade_schema(config: SQLAlchemyAsyncConfig, revision: str = "head") -> None:
     """Bring the schema to `revision` with Alembic; blocking, so run it off the event loop."""
     AlembicCommands(sqlalchemy_config=config).upgrade(revision=revision)
+
+
+def dialect_insert(session: AsyncSession) -> Any:
+    """The session's dialect's `insert`, which has `on_conflict_do_nothing` and `_do_update`."""
+    dialect = session.get_bind().dialect.name
+    return postgresql_insert if dialect == "postgresql" else sqlite_insert

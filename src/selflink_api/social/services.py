@@ -29,12 +29,13 @@ from selflink_api.accounts.models import AccountStatus, ProfileVisibility, User
 from selflink_api.accounts.schemas import Counts, PublicProfile
 from selflink_api.accounts.services import user_by_handle
 from selflink_api.platform.crypto import PersonalDataCipher
+from selflink_api.platform.database import dialect_insert
 from selflink_api.platform.domains import AccountPart
 from selflink_api.platform.driver_reads import DriverRead
 from selflink_api.platform.events import PERSON_FOLLOWED, EventBus
 from selflink_api.platform.jobs import JobQueue
 from selflink_api.platform.pagination import PageRequest, paginate
-from selflink_api.platform.problems import FORBIDDEN, ProblemError
+from selflink_api.platform.problems import FORBIDDEN, NOT_FOUND, ProblemError
 from selflink_api.settings import Settings
 from selflink_api.social.models import Block, Follow, Mute
 
@@ -83,6 +84,24 @@ _FOLLOWS = DriverRead(
         .label("follows")
     )
 )
+
+
+_FOLLOW_TARGET = DriverRead(
+    select(
+        User.id,
+        User.handle,
+        User.status,
+        exists()
+        .where(
+            or_(
+                and_(Block.blocker_id == bindparam("viewer_id"), Block.blocked_id == User.id),
+                and_(Block.blocker_id == User.id, Block.blocked_id == bindparam("viewer_id")),
+            )
+        )
+        .label("blocked"),
+    ).where(User.handle == bindparam("handle"))
+)
+"""The person a follow names, and whether a block stands between them and the follower."""
 
 
 class SocialService:
@@ -186,22 +205,30 @@ class SocialService:
         return other
 
     async def follow(self, viewer_id: UUID, handle: str) -> None:
-        other = await self._other(viewer_id, handle, "follow")
-        if (
-            await self.blocked_either_way(viewer_id, other.id)
-            or other.status != AccountStatus.ACTIVE
-        ):
+        """Two statements: who `handle` is (with any block either way), then the follow,
+        which a repeat or a concurrent twin leaves as it is."""
+        other = await _FOLLOW_TARGET.first(
+            self.session, handle=handle.lower().removeprefix("@"), viewer_id=viewer_id
+        )
+        if other is None or other.status == AccountStatus.DELETED:
+            raise ProblemError(NOT_FOUND, f"No user @{handle}.")
+        if other.id == viewer_id:
+            raise ProblemError.invalid("handle", "cannot follow yourself", source="path")
+        if other.blocked or other.status != AccountStatus.ACTIVE:
             raise ProblemError(FORBIDDEN, f"You cannot follow @{other.handle}.")
-        if not await self.follows(viewer_id, other.id):
-            self.session.add(Follow(follower_id=viewer_id, followee_id=other.id))
-            await self.session.flush()
-            if self.events is not None and self.jobs is not None:
-                await self.events.publish(
-                    self.jobs,
-                    PERSON_FOLLOWED,
-                    follower_id=str(viewer_id),
-                    followee_id=str(other.id),
-                )
+        added = await self.session.scalar(
+            dialect_insert(self.session)(Follow)
+            .values(follower_id=viewer_id, followee_id=other.id)
+            .on_conflict_do_nothing(index_elements=["follower_id", "followee_id"])
+            .returning(Follow.id)
+        )
+        if added is not None and self.events is not None and self.jobs is not None:
+            await self.events.publish(
+                self.jobs,
+                PERSON_FOLLOWED,
+                follower_id=str(viewer_id),
+                followee_id=str(other.id),
+            )
 
     async def unfollow(self, viewer_id: UUID, handle: str) -> None:
         other = await self._other(viewer_id, handle, "unfollow")
