@@ -1,5 +1,6 @@
 """Posts, comments, likes and mentions through HTTP, on SQLite and PostgreSQL."""
 
+import uuid
 from typing import Any
 
 import pytest
@@ -126,6 +127,31 @@ async def test_likes_are_idempotent_and_counted(
     for _ in range(2):
         assert (await client.delete(f"{url}/like", headers=bob.headers)).status_code == 204
     assert (await get_json(client, url, bob))["like_count"] == 1
+
+
+async def test_only_posts_one_may_see_can_be_liked(
+    client: Client, published: list[tuple[str, dict[str, Any]]]
+) -> None:
+    """The same 404 for a missing post, one for followers only, and one behind a block."""
+    ann, bob, cy = [await register(client, name) for name in ("ann", "bob", "cyd")]
+    for_followers = await write_post(client, ann, "friends only", visibility="followers")
+    public = await write_post(client, ann, "to all")
+    await relate(client, ann, "block", cy)
+    refused = [
+        (bob, f"/api/v1/posts/{for_followers['id']}/like"),
+        (cy, f"/api/v1/posts/{public['id']}/like"),
+        (bob, f"/api/v1/posts/{uuid.uuid4()}/like"),
+    ]
+    for person, url in refused:
+        answer = await client.put(url, headers=person.headers)
+        assert (answer.status_code, answer.json()["detail"]) == (404, "No such post.")
+    await relate(client, bob, "follow", ann)
+    liked = await client.put(f"/api/v1/posts/{for_followers['id']}/like", headers=bob.headers)
+    assert liked.status_code == 204
+    seen = await get_json(client, f"/api/v1/posts/{for_followers['id']}", ann)
+    assert seen["like_count"] == 1
+    assert (await get_json(client, f"/api/v1/posts/{public['id']}", ann))["like_count"] == 0
+    assert [p["user_id"] for e, p in published if e == "post.liked"] == [bob.id]
 
 
 async def test_comments_replies_and_their_limits(client: Client) -> None:

@@ -12,18 +12,21 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 import langcodes
 from advanced_alchemy.types import GUID
 from sqlalchemy import (
+    BindParameter,
     ColumnElement,
     CompoundSelect,
     Integer,
     Select,
     Subquery,
+    Table,
     and_,
+    bindparam,
     delete,
     exists,
     func,
@@ -34,6 +37,8 @@ from sqlalchemy import (
     union_all,
     update,
 )
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute, aliased
 
@@ -53,6 +58,7 @@ from selflink_api.content.models import (
 )
 from selflink_api.platform.crypto import PersonalDataCipher
 from selflink_api.platform.database import dialect_insert
+from selflink_api.platform.driver_reads import DriverRead
 from selflink_api.platform.events import (
     COMMENT_CREATED,
     COMMENT_LIKED,
@@ -98,8 +104,9 @@ def _now() -> datetime:
 # Who sees what --------------------------------------------------------------------------------
 
 
-def visible_posts(viewer_id: UUID | None) -> ColumnElement[bool]:
-    """The condition on `Post` joined with its author (`User`) for posts `viewer_id` may see."""
+def visible_posts(viewer_id: UUID | BindParameter[Any] | None) -> ColumnElement[bool]:
+    """The condition on `Post` joined with its author (`User`) for posts `viewer_id` may see
+    (an id, or a parameter of a statement built once)."""
     live = and_(Post.deleted_at.is_(None), User.status == AccountStatus.ACTIVE)
     not_removed = Post.removed_for.is_(None)
     to_everyone = and_(
@@ -139,6 +146,37 @@ def visible_comments(viewer_id: UUID | None) -> ColumnElement[bool]:
 def posts_seen_by(viewer_id: UUID | None) -> Select[Post, User]:
     """Posts with their authors, as far as `viewer_id` may see them."""
     return select(Post, User).join(User, User.id == Post.author_id).where(visible_posts(viewer_id))
+
+
+_VISIBLE_POST_AUTHOR = DriverRead(
+    select(Post.author_id)
+    .join(User, User.id == Post.author_id)
+    .where(visible_posts(bindparam("viewer_id")), Post.id == bindparam("post_id"))
+)
+"""The author of a post the viewer may see; no row for every other case."""
+
+
+def _adding_like(insert: Any) -> Any:
+    likes = PostLike.__table__
+    return (
+        insert(likes)
+        .values(post_id=bindparam("post_id"), user_id=bindparam("user_id"))
+        .on_conflict_do_nothing(index_elements=["post_id", "user_id"])
+        .returning(likes.c.id)
+    )
+
+
+_ADD_POST_LIKE = {
+    "postgresql": _adding_like(postgresql_insert),
+    "sqlite": _adding_like(sqlite_insert),
+}
+"""Built once per dialect on the Core table, as a follow's insert is (social/services.py)."""
+_POSTS = cast("Table", Post.__table__)
+_ONE_MORE_POST_LIKE = (
+    update(_POSTS)
+    .where(_POSTS.c.id == bindparam("post_id"))
+    .values(like_count=_POSTS.c.like_count + 1)
+)
 
 
 def not_hidden(viewer_id: UUID | None, person: InstrumentedAttribute[UUID]) -> ColumnElement[bool]:
@@ -585,21 +623,20 @@ class ContentService:
     # Likes --------------------------------------------------------------------------------
 
     async def like_post(self, viewer_id: UUID, post_id: UUID) -> None:
-        post, _ = await self._visible_post(viewer_id, post_id)
+        """Three statements built once: may I see it, the like unless it exists, the count."""
+        post = await _VISIBLE_POST_AUTHOR.first(self.session, viewer_id=viewer_id, post_id=post_id)
+        if post is None:
+            raise ProblemError(NOT_FOUND, "No such post.")
         inserted = await self.session.scalar(
-            dialect_insert(self.session)(PostLike)
-            .values(post_id=post.id, user_id=viewer_id)
-            .on_conflict_do_nothing(index_elements=["post_id", "user_id"])
-            .returning(PostLike.id)
+            _ADD_POST_LIKE[self.session.get_bind().dialect.name],
+            {"post_id": post_id, "user_id": viewer_id},
         )
         if inserted is not None:
-            await self.session.execute(
-                update(Post).where(Post.id == post.id).values(like_count=Post.like_count + 1)
-            )
+            await self.session.execute(_ONE_MORE_POST_LIKE, {"post_id": post_id})
             await self.events.publish(
                 self.jobs,
                 POST_LIKED,
-                post_id=str(post.id),
+                post_id=str(post_id),
                 user_id=str(viewer_id),
                 author_id=str(post.author_id),
             )

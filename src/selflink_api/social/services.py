@@ -376,7 +376,7 @@ def followed_by(user_id: UUID) -> Select[Any]:
     return select(Follow.followee_id).where(Follow.follower_id == user_id)
 
 
-def blocked_with(user_id: UUID) -> CompoundSelect[Any]:
+def blocked_with(user_id: UUID | BindParameter[Any]) -> CompoundSelect[Any]:
     """The ids with a block between them and this person, whoever blocked whom."""
     return union(
         select(Block.blocked_id).where(Block.blocker_id == user_id),
@@ -426,7 +426,7 @@ async def shielded_pairs(
     return pairs
 
 
-def follows(follower_id: UUID, followee: Any) -> Exists:
+def follows(follower_id: UUID | BindParameter[Any], followee: Any) -> Exists:
     """Whether `follower_id` follows `followee` (an id or a column of the caller's query)."""
     return exists().where(Follow.follower_id == follower_id, Follow.followee_id == followee)
 
