@@ -16,7 +16,9 @@ floor measured in the same run:
   one warming request (the pool cache and the frozen ranking exist);
 - writes: `POST /users/{handle}/follow` and `PUT /posts/{id}/like`, each request on a different
   person or post (wrk's Lua script walks the seeded pool);
-- with `--workers 2`, `GET /users/me` on two worker processes, as a ratio to one.
+- with `--workers 2`, `GET /users/me` on two worker processes, as a ratio to one, once the
+  SAQ worker has run the jobs the writes queued (until 2026-12-07 it was still running them
+  during this measurement, on the same two cores).
 
 Rate limits are raised for the run; PostgreSQL runs also use Redis for the limits and caches
 (one process or several share them), as production does.
@@ -46,6 +48,7 @@ import httpx
 import uvicorn
 from litestar import Litestar, get
 from matching_api import precompute, seed_candidates
+from redis import Redis
 from sqlalchemy import select
 
 from selflink_api.accounts.models import User
@@ -369,6 +372,7 @@ def measure_against(
     finally:
         stop(server)
     if args.workers > 1:
+        jobs_drained(env)
         url, server = start_selflink(folder, env, args.workers)
         try:
             token = sign_in_again(url)
@@ -386,6 +390,21 @@ def measure_against(
         finally:
             stop(server)
     return rows
+
+
+def jobs_drained(env: dict[str, str]) -> None:
+    """Wait until the SAQ worker has run the jobs the writes queued (their notifications), so
+    it does not share the two cores with the next measurement."""
+    if "REDIS_URL" not in env:
+        return  # in-process jobs stopped with the server
+    queue = f"saq:{env['SELFLINK_JOB_QUEUE']}"
+    started = time.monotonic()
+    with Redis.from_url(env["REDIS_URL"]) as redis:
+        while redis.llen(f"{queue}:queued") or redis.llen(f"{queue}:active"):
+            if time.monotonic() - started > 600:
+                raise SystemExit("the worker did not drain its queue in 10 minutes")
+            time.sleep(0.5)
+    print(f"  the writes' jobs ran {time.monotonic() - started:.0f} s after them", flush=True)
 
 
 def sign_in_again(url: str) -> str:

@@ -417,24 +417,24 @@ async def test_plus_asks_the_mentor_more_a_day(database_url: str, localstripe: L
 async def test_the_account_shows_the_subscription_that_matters(client: Client) -> None:
     """A live subscription wins over one that ended later; with none live, the one that
     ended last shows. `GET /users/me` and `GET /payments/me` agree."""
-    person = await register(client)
+    person, neighbour = await register(client), await register(client)
     settings = client.app.state.settings
     now = datetime.now(UTC).replace(microsecond=0)
 
-    def subscription(key: str, status: str, days_left: int) -> Subscription:
+    def subscription(key: str, status: str, days_left: int, owner: Person = person) -> Subscription:
         return Subscription(
-            subscription_id=f"sub_{key}_{person.id}",
-            customer_id=f"cus_{person.id}",
-            user_id=UUID(person.id),
+            subscription_id=f"sub_{key}_{owner.id}",
+            customer_id=f"cus_{owner.id}",
+            user_id=UUID(owner.id),
             status=status,
             plan_key="plus_monthly",
             current_period_start=now - timedelta(days=30),
             current_period_end=now + timedelta(days=days_left),
         )
 
-    async def shown() -> tuple[str, datetime]:
-        me = (await client.get("/api/v1/users/me", headers=person.headers)).json()["plan"]
-        assert await my_plan(client, person) == me
+    async def shown(whose: Person = person) -> tuple[str, datetime]:
+        me = (await client.get("/api/v1/users/me", headers=whose.headers)).json()["plan"]
+        assert await my_plan(client, whose) == me
         return me["status"], datetime.fromisoformat(me["current_period_end"])
 
     config = build_sqlalchemy_config(settings)
@@ -442,7 +442,9 @@ async def test_the_account_shows_the_subscription_that_matters(client: Client) -
         async with config.get_session() as session, session.begin():
             session.add(subscription("ended_later", "canceled", 60))
             session.add(subscription("live", "active", 10))
+            session.add(subscription("theirs", "past_due", 90, neighbour))
         assert await shown() == ("active", now + timedelta(days=10))
+        assert await shown(neighbour) == ("past_due", now + timedelta(days=90))
         async with config.get_session() as session, session.begin():
             await session.execute(
                 update(Subscription)

@@ -49,6 +49,10 @@ async def test_nobody_follows_themselves_or_the_missing(client: Client) -> None:
     assert (
         await client.post("/api/v1/users/nobody_here/follow", headers=ann.headers)
     ).status_code == 404
+    assert (await client.post("/api/v1/users/@ANN/follow", headers=ann.headers)).status_code == 422
+    await register(client, "bob")
+    assert (await client.post("/api/v1/users/@Bob/follow", headers=ann.headers)).status_code == 204
+    assert (await profile(client, "bob"))["counts"] == {"followers": 1, "following": 0}
 
 
 async def test_block_cuts_follows_both_ways_and_prevents_new_ones(client: Client) -> None:

@@ -382,6 +382,10 @@ def my_account_read(parts: Iterable[AccountPart]) -> DriverRead:
     statement = _MY_ACCOUNT
     for part in parts:
         statement = part.extend(statement, User.id.expression)
+    names = [str(column.key) for column in statement.selected_columns]
+    if len(set(names)) != len(names):
+        msg = f"two parts of the account read a column of the same name: {sorted(names)}"
+        raise ValueError(msg)
     return DriverRead(statement)
 
 

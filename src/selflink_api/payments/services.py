@@ -136,7 +136,8 @@ ACCOUNT_PLAN = AccountPart(extend=_with_plan, shape=_plan_shown)
 async def plan_summary(
     session: AsyncSession, settings: Settings, user_id: UUID, now: datetime | None = None
 ) -> dict[str, Any]:
-    """A person's plan and entitlements now: the `Domain.plan` hook behind `GET /users/me`."""
+    """A person's plan and entitlements now, as `GET /payments/me` shows them (`GET /users/me`
+    reads the same through `ACCOUNT_PLAN`)."""
     row = await current_subscription(session, user_id)
     return plans.summary(settings, row, now or utc_now())
 

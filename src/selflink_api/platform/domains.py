@@ -47,7 +47,8 @@ class AccountPart:
 
     `extend(statement, user_id)` adds the part's columns (and any outer join they need) to the
     account's SELECT, whose `user_id` is the account's id column; each column's label starts
-    with the domain's name, so parts never collide. `shape(settings, row, now)` turns those
+    with the domain's name, so parts never collide (the account refuses to start otherwise),
+    and a join must keep the account at one row. `shape(settings, row, now)` turns those
     columns of the row into the part's JSON-ready value."""
 
     extend: Callable[[Select[*tuple[Any, ...]], ColumnElement[UUID]], Select[*tuple[Any, ...]]]

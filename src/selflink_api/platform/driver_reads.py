@@ -3,9 +3,10 @@
 A statement through SQLAlchemy's session costs about 200 µs on asyncpg, of which the driver
 and PostgreSQL take 35; through a Core connection 125 µs (`benchmarks/README.md`). That is
 most of a signed-in read's cost, since every request checks its sign-in and `GET /users/me`
-reads four things. `DriverRead` keeps SQLAlchemy for what it is good at, building the
-statement and converting values (the column types' own bind and result processors, so a
-UUID on SQLite is still 16 bytes), and skips its per-execution machinery.
+reads the account with other domains' parts of it. `DriverRead` keeps SQLAlchemy for what it
+is good at, building the statement and converting values (the column types' own bind and
+result processors, so a UUID on SQLite is still 16 bytes), and skips its per-execution
+machinery.
 
 A `DriverRead` runs in the session's connection and transaction (on SQLite the reader or
 writer turn the session took), after flushing the session's pending changes as a query through
