@@ -2,7 +2,7 @@
 holding the lock; on PostgreSQL a GET reads in autocommit and a write keeps its transaction."""
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any
@@ -39,27 +39,43 @@ def sqlite_writer_holding_the_lock(settings: Settings) -> Iterator[None]:
 
 
 @contextmanager
+def watching_statements(
+    on_sql: Callable[[Any, str], None],
+    on_read: Callable[[DriverRead, AsyncSession], Awaitable[None]],
+) -> Iterator[None]:
+    """`on_sql(connection, statement)` before each statement SQLAlchemy runs, and
+    `await on_read(read, session)` before each `DriverRead`, which reaches no SQLAlchemy event."""
+    run_on_driver = DriverRead.all
+
+    def before(connection: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        on_sql(connection, statement)
+
+    async def watched(read: DriverRead, session: AsyncSession, **params: Any) -> Any:
+        await on_read(read, session)
+        return await run_on_driver(read, session, **params)
+
+    event.listen(Engine, "before_cursor_execute", before)
+    try:
+        with patch.object(DriverRead, "all", watched):
+            yield
+    finally:
+        event.remove(Engine, "before_cursor_execute", before)
+
+
+@contextmanager
 def autocommit_seen() -> Iterator[list[bool]]:
     """Whether each statement of the app ran on a connection in autocommit, those run on the
     driver's connection (`DriverRead`) included."""
     seen: list[bool] = []
 
-    def record(connection: Any, *_args: Any) -> None:
+    def record(connection: Any, _statement: str = "") -> None:
         seen.append(bool(connection.connection.dbapi_connection.autocommit))
 
-    run_on_driver = DriverRead.all
+    async def record_read(_read: DriverRead, session: AsyncSession) -> None:
+        record((await session.connection()).sync_connection)
 
-    async def recorded(read: DriverRead, session: AsyncSession, **params: Any) -> Any:
-        connection = await session.connection()
-        record(connection.sync_connection)
-        return await run_on_driver(read, session, **params)
-
-    event.listen(Engine, "before_cursor_execute", record)
-    try:
-        with patch.object(DriverRead, "all", recorded):
-            yield seen
-    finally:
-        event.remove(Engine, "before_cursor_execute", record)
+    with watching_statements(record, record_read):
+        yield seen
 
 
 @contextmanager
@@ -68,22 +84,15 @@ def statements_run() -> Iterator[list[str]]:
     its text (SQLite's `BEGIN` of a reading session left out: it never leaves the process)."""
     run: list[str] = []
 
-    def record(_connection: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+    def record(_connection: Any, statement: str) -> None:
         if statement != "BEGIN":
             run.append(statement)
 
-    run_on_driver = DriverRead.all
-
-    async def recorded(read: DriverRead, session: AsyncSession, **params: Any) -> Any:
+    async def record_read(read: DriverRead, _session: AsyncSession) -> None:
         run.append("sign-in check" if "auth_sessions" in str(read.statement) else "account")
-        return await run_on_driver(read, session, **params)
 
-    event.listen(Engine, "before_cursor_execute", record)
-    try:
-        with patch.object(DriverRead, "all", recorded):
-            yield run
-    finally:
-        event.remove(Engine, "before_cursor_execute", record)
+    with watching_statements(record, record_read):
+        yield run
 
 
 async def test_a_read_does_not_wait_for_a_writer_nor_open_a_transaction(

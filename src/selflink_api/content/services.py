@@ -37,8 +37,6 @@ from sqlalchemy import (
     union_all,
     update,
 )
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute, aliased
 
@@ -57,7 +55,7 @@ from selflink_api.content.models import (
     PostVisibility,
 )
 from selflink_api.platform.crypto import PersonalDataCipher
-from selflink_api.platform.database import dialect_insert
+from selflink_api.platform.database import dialect_insert, insert_unless_present
 from selflink_api.platform.driver_reads import DriverRead
 from selflink_api.platform.events import (
     COMMENT_CREATED,
@@ -156,21 +154,7 @@ _VISIBLE_POST_AUTHOR = DriverRead(
 """The author of a post the viewer may see; no row for every other case."""
 
 
-def _adding_like(insert: Any) -> Any:
-    likes = PostLike.__table__
-    return (
-        insert(likes)
-        .values(post_id=bindparam("post_id"), user_id=bindparam("user_id"))
-        .on_conflict_do_nothing(index_elements=["post_id", "user_id"])
-        .returning(likes.c.id)
-    )
-
-
-_ADD_POST_LIKE = {
-    "postgresql": _adding_like(postgresql_insert),
-    "sqlite": _adding_like(sqlite_insert),
-}
-"""Built once per dialect on the Core table, as a follow's insert is (social/services.py)."""
+_ADD_POST_LIKE = insert_unless_present(PostLike.__table__, "post_id", "user_id")
 _POSTS = cast("Table", Post.__table__)
 _ONE_MORE_POST_LIKE = (
     update(_POSTS)

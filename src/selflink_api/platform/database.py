@@ -20,7 +20,7 @@ from advanced_alchemy.extensions.litestar import (
 )
 from advanced_alchemy.types import GUID
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import JSON, Connection, MetaData, event
+from sqlalchemy import JSON, Connection, MetaData, bindparam, event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -274,3 +274,17 @@ def dialect_insert(session: AsyncSession) -> Any:
     """The session's dialect's `insert`, which has `on_conflict_do_nothing` and `_do_update`."""
     dialect = session.get_bind().dialect.name
     return postgresql_insert if dialect == "postgresql" else sqlite_insert
+
+
+def insert_unless_present(table: Any, *unique: str) -> dict[str, Any]:
+    """Per dialect, `INSERT` of the `unique` columns (bound by their names) that a row already
+    holding them leaves alone, `RETURNING` the new row's id (none when it existed). Built once,
+    on the Core table: building it per request, and the ORM's bulk-insert path, cost about as
+    much as running it."""
+    return {
+        name: insert(table)
+        .values({column: bindparam(column) for column in unique})
+        .on_conflict_do_nothing(index_elements=list(unique))
+        .returning(table.c.id)
+        for name, insert in (("postgresql", postgresql_insert), ("sqlite", sqlite_insert))
+    }

@@ -23,14 +23,13 @@ from sqlalchemy import (
     union,
     union_all,
 )
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from selflink_api.accounts.models import AccountStatus, ProfileVisibility, User
 from selflink_api.accounts.schemas import Counts, PublicProfile
 from selflink_api.accounts.services import user_by_handle
 from selflink_api.platform.crypto import PersonalDataCipher
+from selflink_api.platform.database import insert_unless_present
 from selflink_api.platform.domains import AccountPart
 from selflink_api.platform.driver_reads import DriverRead
 from selflink_api.platform.events import PERSON_FOLLOWED, EventBus
@@ -105,22 +104,7 @@ _FOLLOW_TARGET = DriverRead(
 """The person a follow names, and whether a block stands between them and the follower."""
 
 
-def _adding_follow(insert: Any) -> Any:
-    follows = Follow.__table__
-    return (
-        insert(follows)
-        .values(follower_id=bindparam("follower_id"), followee_id=bindparam("followee_id"))
-        .on_conflict_do_nothing(index_elements=["follower_id", "followee_id"])
-        .returning(follows.c.id)
-    )
-
-
-_ADD_FOLLOW = {
-    "postgresql": _adding_follow(postgresql_insert),
-    "sqlite": _adding_follow(sqlite_insert),
-}
-"""The follow, unless it exists: built once per dialect (an insert built per request cost as
-much as running it); on the Core table, so it skips the ORM's bulk-insert path."""
+_ADD_FOLLOW = insert_unless_present(Follow.__table__, "follower_id", "followee_id")
 
 
 class SocialService:
