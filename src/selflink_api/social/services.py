@@ -11,6 +11,7 @@ from sqlalchemy import (
     ColumnElement,
     CompoundSelect,
     Exists,
+    Label,
     Select,
     and_,
     bindparam,
@@ -48,32 +49,36 @@ class Relationship:
     muted: bool
 
 
-_COUNTS = DriverRead(
-    select(
+def _follow_counts(user_id: Any) -> tuple[Label[int], Label[int]]:
+    """Followers and following of `user_id` (a parameter, or the account's id column)."""
+    return (
         select(func.count())
-        .where(Follow.followee_id == bindparam("user_id"))
+        .where(Follow.followee_id == user_id)
         .scalar_subquery()
-        .label("followers"),
+        .label("social_followers"),
         select(func.count())
-        .where(Follow.follower_id == bindparam("user_id"))
+        .where(Follow.follower_id == user_id)
         .scalar_subquery()
-        .label("following"),
+        .label("social_following"),
     )
-)
-"""Followers and following of one person, built once at import (`GET /users/me` runs it)."""
-_BLOCKED_EITHER_WAY = DriverRead(
-    select(
-        exists()
-        .where(
-            or_(
-                and_(Block.blocker_id == bindparam("a"), Block.blocked_id == bindparam("b")),
-                and_(Block.blocker_id == bindparam("b"), Block.blocked_id == bindparam("a")),
-            )
+
+
+def _blocked_between(a: Any, b: Any) -> Exists:
+    """Whether a block stands between `a` and `b`, whoever blocked whom."""
+    return exists().where(
+        or_(
+            and_(Block.blocker_id == a, Block.blocked_id == b),
+            and_(Block.blocker_id == b, Block.blocked_id == a),
         )
-        .label("blocked")
     )
+
+
+_COUNTS = DriverRead(select(*_follow_counts(bindparam("user_id"))))
+"""Followers and following of one person, built once at import (a profile shows them)."""
+_BLOCKED_EITHER_WAY = DriverRead(
+    select(_blocked_between(bindparam("a"), bindparam("b")).label("blocked"))
 )
-"""Built once, as the next: every follow, message and profile view asks."""
+"""Built once, as the next: every message and profile view asks."""
 _FOLLOWS = DriverRead(
     select(
         exists()
@@ -91,14 +96,7 @@ _FOLLOW_TARGET = DriverRead(
         User.id,
         User.handle,
         User.status,
-        exists()
-        .where(
-            or_(
-                and_(Block.blocker_id == bindparam("viewer_id"), Block.blocked_id == User.id),
-                and_(Block.blocker_id == User.id, Block.blocked_id == bindparam("viewer_id")),
-            )
-        )
-        .label("blocked"),
+        _blocked_between(bindparam("viewer_id"), User.id).label("blocked"),
     ).where(User.handle == bindparam("handle"))
 )
 """The person a follow names, and whether a block stands between them and the follower."""
@@ -164,7 +162,7 @@ class SocialService:
 
     async def counts(self, user_id: UUID) -> Counts:
         row = await _COUNTS.one(self.session, user_id=user_id)
-        return Counts(followers=row.followers, following=row.following)
+        return Counts(followers=row.social_followers, following=row.social_following)
 
     async def can_see_full_profile(self, viewer_id: UUID | None, target: User) -> bool:
         if viewer_id == target.id:
@@ -421,16 +419,7 @@ def follows(follower_id: UUID | BindParameter[Any], followee: Any) -> Exists:
 def _with_counts(
     statement: Select[*tuple[Any, ...]], user_id: ColumnElement[UUID]
 ) -> Select[*tuple[Any, ...]]:
-    return statement.add_columns(
-        select(func.count())
-        .where(Follow.followee_id == user_id)
-        .scalar_subquery()
-        .label("social_followers"),
-        select(func.count())
-        .where(Follow.follower_id == user_id)
-        .scalar_subquery()
-        .label("social_following"),
-    )
+    return statement.add_columns(*_follow_counts(user_id))
 
 
 def _counts_shown(_settings: Settings, row: Any, _now: datetime) -> dict[str, int]:
