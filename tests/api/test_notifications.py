@@ -3,13 +3,14 @@ quiet hours across a DST change, Web Push to a real endpoint, the digest, retent
 
 import base64
 import contextlib
+import dataclasses
 import functools
 import json
 import os
 import signal
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -570,6 +571,98 @@ async def test_concurrent_jobs_collapse_into_one_row(client: Client, settings: S
             )
     (told,) = await listed(client, ana)
     assert (told["actor_count"], told["event_count"]) == (5, 5)
+
+
+async def jobs_at_once(*runs: Callable[[], Awaitable[Any]]) -> list[BaseException | None]:
+    """Start the jobs in this order in one process; what each raised (None if nothing)."""
+    raised: list[BaseException | None] = [None] * len(runs)
+
+    async def run(index: int) -> None:
+        try:
+            await runs[index]()
+        except Exception as exc:
+            raised[index] = exc
+
+    async with anyio.create_task_group() as group:
+        for index in range(len(runs)):
+            group.start_soon(run, index)
+    return raised
+
+
+async def test_jobs_arriving_while_a_batch_commits_commit_together(
+    client: Client, settings: Settings
+) -> None:
+    """The first job commits alone at once; the four started meanwhile wait for it and then
+    commit in one transaction, and each fan still counts once."""
+    ana = await register(client, "ana")
+    fans = [await register(client, f"fan{i}") for i in range(5)]
+    post = await write_post(client, ana, "popular")
+    await drain_jobs(client)
+    context = job_context(settings, lambda: datetime.now(UTC))  # one process, one database
+    liked = [
+        functools.partial(
+            jobs.on_post_liked, context, post_id=post["id"], user_id=fan.id, author_id=ana.id
+        )
+        for fan in fans
+    ]
+    with counted_statements() as statements:
+        assert await jobs_at_once(*liked) == [None] * 5
+    upserts = [s for s in statements if s.lstrip().startswith("INSERT INTO notifications ")]
+    assert len(upserts) == 2, upserts
+    (told,) = await listed(client, ana)
+    assert (told["actor_count"], told["event_count"]) == (5, 5)
+
+
+async def test_a_job_that_cannot_be_recorded_fails_alone(
+    client: Client, settings: Settings
+) -> None:
+    """A follow by an account gone before its job ran breaks the batch it joined (its actor no
+    longer exists); the batch's other job records its follow alone, and only the bad job fails."""
+    ana, ben, cara = [await register(client, h) for h in ("ana", "ben", "cara")]
+    await drain_jobs(client)
+    context = job_context(settings, lambda: datetime.now(UTC))
+
+    def followed(follower_id: str) -> Callable[[], Awaitable[None]]:
+        return functools.partial(
+            jobs.on_followed, context, follower_id=follower_id, followee_id=ana.id
+        )
+
+    raised = await jobs_at_once(followed(ben.id), followed(str(uuid7())), followed(cara.id))
+    assert [type(error).__name__ for error in raised] == ["NoneType", "IntegrityError", "NoneType"]
+    (told,) = await listed(client, ana)
+    assert (told["text"], told["actor_count"]) == ("@cara and 1 other followed you", 2)
+
+
+async def test_messages_that_start_a_notification_in_one_batch_go_live_once(
+    client: Client, settings: Settings
+) -> None:
+    ana, ben, cara = [await register(client, h) for h in ("ana", "ben", "cara")]
+    thread = await direct_thread(client, ben, ana)
+    messages = [await send(client, ben, thread["id"], text) for text in ("a", "b", "c")]
+    await drain_jobs(client)
+    await client.post("/api/v1/notifications/read-all", headers=ana.headers)
+    sent: list[tuple[list[str], str]] = []
+
+    class Recorder:
+        async def send(self, user_ids: Any, event_type: str, data: Any) -> None:
+            sent.append(([str(u) for u in user_ids], data["notification"]["text"]))
+
+    context = dataclasses.replace(job_context(settings, lambda: datetime.now(UTC)), live=Recorder())
+    first = functools.partial(jobs.on_followed, context, follower_id=ana.id, followee_id=cara.id)
+    told_of = [
+        functools.partial(
+            jobs.on_message,
+            context,
+            message_id=message["id"],
+            thread_id=thread["id"],
+            sender_id=ben.id,
+        )
+        for message in messages
+    ]
+    assert await jobs_at_once(first, *told_of) == [None] * 4
+    assert sorted(sent) == sorted(
+        [([cara.id], "@ana followed you"), ([ana.id], "3 new messages from @ben")]
+    )
 
 
 async def test_a_worker_sends_live_events_through_redis_to_api_processes(redis_url: str) -> None:

@@ -5,6 +5,7 @@ Every subscriber makes its notifications in its own transaction, then (committed
 one live as a `notification` event and hands the pushes due now to `notifications.send_push`.
 """
 
+import functools
 from datetime import timedelta
 from uuid import UUID
 
@@ -15,6 +16,7 @@ from uuid_utils.compat import uuid7
 from selflink_api.email.jobs import deliver_message
 from selflink_api.messaging.services import members_told_of
 from selflink_api.notifications import push
+from selflink_api.notifications.batches import group_commit_for
 from selflink_api.notifications.digest import send_digests
 from selflink_api.notifications.models import NotificationKind as Kind
 from selflink_api.notifications.services import (
@@ -35,10 +37,10 @@ LIVE_EVENT = "notification"
 
 
 async def _tell(context: JobContext, events: list[Event]) -> None:
-    """Record the events in one transaction, then send them live and push what is due."""
-    now = context.clock()
-    async with context.session() as session:
-        told = await notify(session, events, now)
+    """Record the events (with other jobs' of this process, `batches`), then send them live and
+    push what is due."""
+    commit = functools.partial(_commit, context)
+    told = await group_commit_for(context.session_maker).record(events, commit)
     for result in told:
         if context.live is not None and _announced_live(result):
             data = {"notification": msgspec.to_builtins(result.view), "unread": result.unread}
@@ -50,11 +52,17 @@ async def _tell(context: JobContext, events: list[Event]) -> None:
             await context.queue.submit(send_push, {"delivery_id": str(delivery_id)})
 
 
+async def _commit(context: JobContext, events: list[Event]) -> list[Told]:
+    async with context.session() as session:
+        return await notify(session, events, context.clock())
+
+
 def _announced_live(result: Told) -> bool:
     """A message collapsing into a message notification already unread is not sent live: the
     message itself reached the person's sockets as `message.created`, and their unread count
-    did not change. Without this, every message in a busy group made two frames per member."""
-    return result.view.kind != Kind.MESSAGE.value or result.view.event_count == 1
+    did not change. Without this, every message in a busy group made two frames per member.
+    A row these very events started is sent (once, however many of them it holds)."""
+    return result.view.kind != Kind.MESSAGE.value or result.view.event_count == result.events
 
 
 @background_job("notifications.on_followed", timeout_seconds=60)

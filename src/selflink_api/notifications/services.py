@@ -119,6 +119,8 @@ class Told:
     recipient: UUID
     view: schemas.NotificationView
     unread: int
+    events: int = 1
+    """How many of the events told went into this row."""
     due_pushes: list[UUID] = field(default_factory=list)
 
 
@@ -167,8 +169,8 @@ async def notify(session: AsyncSession, events: Sequence[Event], now: datetime) 
     or a mute or block stands between them and its actor.
 
     The statements are per batch, not per event: a message to a group of fifty costs what one
-    to a pair costs. Events meeting in one collapsed row (same recipient and `open_key`) go in
-    rounds, since one upsert cannot touch a row twice."""
+    to a pair costs. Events meeting in one collapsed row (same recipient and `open_key`) are
+    merged into one row of the upsert first, since one upsert cannot touch a row twice."""
     wanted = [event for event in events if event.actor_id != event.recipient]
     if not wanted:
         return []
@@ -184,21 +186,19 @@ async def notify(session: AsyncSession, events: Sequence[Event], now: datetime) 
         and (event.kind in UNMUTABLE or (event.recipient, event.actor_id) not in shielded)
         and channels[event.recipient][event.kind][0]
     ]
-    owners: dict[UUID, UUID] = {}  # notification id: its person, in the order first told
-    while wanted:
-        keys: dict[tuple[UUID, str], Event] = {}
-        for event in wanted:
-            keys.setdefault((event.recipient, event.open_key), event)
-        # In one order everywhere, so two jobs upserting the same rows never deadlock.
-        this_round = sorted(keys.values(), key=lambda event: (event.recipient, event.open_key))
-        wanted = [event for event in wanted if keys[(event.recipient, event.open_key)] is not event]
-        ids = await _upsert(session, this_round, now)
-        owners.update(zip(ids, (event.recipient for event in this_round), strict=True))
-    if not owners:
+    collapsing: dict[tuple[UUID, str], list[Event]] = {}
+    for event in wanted:
+        collapsing.setdefault((event.recipient, event.open_key), []).append(event)
+    if not collapsing:
         return []
+    # In one order everywhere, so two jobs upserting the same rows never deadlock.
+    rows = [collapsing[key] for key in sorted(collapsing)]
+    ids = await _upsert(session, rows, now)
+    owners = {id_: row[0].recipient for id_, row in zip(ids, rows, strict=True)}
+    recorded = {id_: len(row) for id_, row in zip(ids, rows, strict=True)}
     unread = await _unread_counts(session, set(owners.values()))
     told = [
-        Told(recipient=owners[view.id], view=view, unread=unread.get(owners[view.id], 0))
+        Told(owners[view.id], view, unread.get(owners[view.id], 0), recorded[view.id])
         for view in await views(session, list(owners))
     ]
     pushed = [t for t in told if channels[t.recipient][t.view.kind][1]]
@@ -230,7 +230,7 @@ def _recording(insert: Any) -> tuple[Any, Any]:
             "last_actor_id": func.coalesce(
                 upsert.excluded.last_actor_id, notifications.c.last_actor_id
             ),
-            "event_count": notifications.c.event_count + 1,
+            "event_count": notifications.c.event_count + upsert.excluded.event_count,
         },
     ).returning(notifications.c.id, notifications.c.user_id, notifications.c.open_key)
     add_actors = insert(actors).on_conflict_do_nothing(
@@ -242,35 +242,42 @@ def _recording(insert: Any) -> tuple[Any, Any]:
 _RECORDING = {"postgresql": _recording(postgresql_insert), "sqlite": _recording(sqlite_insert)}
 
 
-async def _upsert(session: AsyncSession, events: Sequence[Event], now: datetime) -> list[UUID]:
-    """One collapsed row per event (no two share a row), its actor recorded; the rows' ids."""
+async def _upsert(
+    session: AsyncSession, rows: Sequence[Sequence[Event]], now: datetime
+) -> list[UUID]:
+    """One collapsed row per group of events (no two groups share a row), their actors
+    recorded; the rows' ids. A group counts as many events as it holds, and leaves the row
+    as its events one after the other would: the first one's subject, the last one's detail
+    and the last actor named."""
     upsert, add_actors = _RECORDING[session.get_bind().dialect.name]
-    rows = [
-        {
-            "user_id": event.recipient,
-            "kind": event.kind,
-            "subject_id": event.subject_id,
-            "post_id": event.post_id,
-            "detail": event.detail,
-            "open_key": event.open_key,
-            "unread": True,
-            "last_at": now,
-            "last_actor_id": event.actor_id,
-            "actor_count": 0,
-            "event_count": 1,
-        }
-        for event in events
-    ]
-    found = {(row.user_id, row.open_key): row.id for row in await session.execute(upsert, rows)}
-    ids = [found[(event.recipient, event.open_key)] for event in events]
+    values = []
+    for events in rows:
+        first, named = events[0], [e.actor_id for e in events if e.actor_id is not None]
+        values.append(
+            {
+                "user_id": first.recipient,
+                "kind": first.kind,
+                "subject_id": first.subject_id,
+                "post_id": first.post_id,
+                "detail": events[-1].detail,
+                "open_key": first.open_key,
+                "unread": True,
+                "last_at": now,
+                "last_actor_id": named[-1] if named else None,
+                "actor_count": 0,
+                "event_count": len(events),
+            }
+        )
+    found = {(row.user_id, row.open_key): row.id for row in await session.execute(upsert, values)}
+    ids = [found[(events[0].recipient, events[0].open_key)] for events in rows]
     acted = [
-        {"notification_id": notification_id, "actor_id": event.actor_id}
-        for notification_id, event in zip(ids, events, strict=True)
-        if event.actor_id is not None
+        {"notification_id": notification_id, "actor_id": actor_id}
+        for notification_id, events in zip(ids, rows, strict=True)
+        for actor_id in dict.fromkeys(e.actor_id for e in events if e.actor_id is not None)
     ]
     if acted:
         await session.execute(add_actors, acted)
-        await _recount(session, [row["notification_id"] for row in acted])
+        await _recount(session, list(dict.fromkeys(row["notification_id"] for row in acted)))
     return ids
 
 
