@@ -16,6 +16,10 @@ floor measured in the same run:
   one warming request (the pool cache and the frozen ranking exist);
 - writes: `POST /users/{handle}/follow` and `PUT /posts/{id}/like`, each request on a different
   person or post (wrk's Lua script walks the seeded pool);
+- for each write, the CPU time it cost each process, per request, from `/proc` (Linux): the
+  API, the SAQ worker, PostgreSQL's processes and Redis, counted from the start of the run
+  until the worker's queue is empty (on SQLite the jobs run in the API process, so its
+  figure holds them, counted until the process is idle);
 - with `--workers 2`, `GET /users/me` on two worker processes, as a ratio to one, once the
   SAQ worker has run the jobs the writes queued (until 2026-12-07 it was still running them
   during this measurement, on the same two cores).
@@ -309,7 +313,7 @@ def measure(kind: str, args: argparse.Namespace) -> list[dict[str, Any]]:
         )
         try:
             wait_serving(floor_url, floor)
-            rows += measure_against(floor_url, kind, folder, env, handles, posts, args)
+            rows += measure_against(floor_url, kind, folder, env, handles, posts, args, jobs)
         finally:
             stop(floor)
             if jobs is not None:
@@ -331,6 +335,7 @@ def measure_against(
     handles: list[str],
     posts: list[str],
     args: argparse.Namespace,
+    jobs: subprocess.Popen[bytes] | None,
 ) -> list[dict[str, Any]]:
     """The floor, then each endpoint of SelfLink (one process, then `args.workers`)."""
     rows: list[dict[str, Any]] = []
@@ -367,7 +372,10 @@ def measure_against(
             ),
         ]
         for label, target, script in plan:
-            found = wrk(target, args.seconds, token, script)
+            if script is None:
+                found = wrk(target, args.seconds, token, script)
+            else:
+                found = costed_write(target, args.seconds, token, script, env, server, jobs)
             rows.append({"database": kind, "endpoint": label, **found})
     finally:
         stop(server)
@@ -390,6 +398,76 @@ def measure_against(
         finally:
             stop(server)
     return rows
+
+
+def costed_write(
+    url: str,
+    seconds: float,
+    token: str,
+    script: Path,
+    env: dict[str, str],
+    server: subprocess.Popen[bytes],
+    jobs: subprocess.Popen[bytes] | None,
+) -> dict[str, Any]:
+    """`wrk` on a write, plus the CPU milliseconds each process spent per request on it, the
+    jobs it queued included."""
+    jobs_drained(env)
+    processes = {
+        "API": process_tree(server.pid),
+        "worker": process_tree(jobs.pid) if jobs is not None else [],
+        "PostgreSQL": named_processes("postgres") if "REDIS_URL" in env else [],
+        "Redis": named_processes("redis-server") if "REDIS_URL" in env else [],
+    }
+    before = {name: cpu_seconds(pids) for name, pids in processes.items()}
+    found: dict[str, Any] = wrk(url, seconds, token, script)
+    if jobs is not None:
+        jobs_drained(env)
+    else:
+        idle(server.pid)
+    requests = found["rate"] * max(1, round(seconds))
+    found["cpu_ms"] = {
+        name: (cpu_seconds(pids) - before[name]) * 1000 / requests
+        for name, pids in processes.items()
+        if pids
+    }
+    return found
+
+
+def process_tree(pid: int) -> list[int]:
+    children = subprocess.run(
+        ["pgrep", "-P", str(pid)], check=False, capture_output=True, text=True
+    ).stdout
+    return [pid] + [each for child in children.split() for each in process_tree(int(child))]
+
+
+def named_processes(name: str) -> list[int]:
+    found = subprocess.run(
+        ["pgrep", "-x", name], check=False, capture_output=True, text=True
+    ).stdout
+    return [int(pid) for pid in found.split()]
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU seconds of these processes so far (0 for one that is gone)."""
+    ticks = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue
+        ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def idle(pid: int) -> None:
+    """Wait until the process used under 2% of a core for half a second (its in-process jobs
+    finished)."""
+    pids = process_tree(pid)
+    while True:
+        used = cpu_seconds(pids)
+        time.sleep(0.5)
+        if cpu_seconds(pids) - used < 0.01:
+            return
 
 
 def jobs_drained(env: dict[str, str]) -> None:
@@ -443,6 +521,23 @@ def main() -> None:
             f"| {row['database']} | {row['endpoint']} | {row['rate']:,.0f}{extra} | "
             f"{row['p50']:.1f} | {row['p99']:.1f} | {row['of_floor']:.1%} | {row['errors']} |"
         )
+    costed = [row for row in rows if "cpu_ms" in row]
+    if costed:
+        print()
+        print("CPU ms per write, its jobs included (from /proc):")
+        print()
+        print("| database | endpoint | API | worker | PostgreSQL | Redis | total |")
+        print("|---|---|---|---|---|---|---|")
+        for row in costed:
+            cost = row["cpu_ms"]
+            shown = [
+                f"{cost[name]:.2f}" if name in cost else "-"
+                for name in ("API", "worker", "PostgreSQL", "Redis")
+            ]
+            print(
+                f"| {row['database']} | {row['endpoint']} | {' | '.join(shown)} | "
+                f"{sum(cost.values()):.2f} |"
+            )
     if args.json:
         for row in rows:
             print(json.dumps(row))

@@ -82,12 +82,17 @@ class GroupCommit:
                 batch.committed.set_result(False)
 
 
-_BATCHES: "weakref.WeakKeyDictionary[Any, GroupCommit]" = weakref.WeakKeyDictionary()
+_OfLoop = weakref.WeakKeyDictionary[Any, GroupCommit]
+_BATCHES: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _OfLoop] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def group_commit_for(session_maker: Any) -> GroupCommit:
-    """The batches of this process over the database `session_maker` opens."""
-    batches = _BATCHES.get(session_maker)
+    """The batches of this process over the database `session_maker` opens (per event loop:
+    a batch's lock and futures belong to the loop it was made in)."""
+    of_loop = _BATCHES.setdefault(asyncio.get_running_loop(), weakref.WeakKeyDictionary())
+    batches = of_loop.get(session_maker)
     if batches is None:
-        batches = _BATCHES[session_maker] = GroupCommit()
+        batches = of_loop[session_maker] = GroupCommit()
     return batches
