@@ -17,6 +17,7 @@ from typing import Any
 from uuid import UUID
 
 import anyio
+import anyio.lowlevel
 import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -29,8 +30,9 @@ from uuid_utils.compat import uuid7
 
 from selflink_api.app import create_app
 from selflink_api.notifications import jobs, push
+from selflink_api.notifications.batches import GroupCommit, group_commit_for
 from selflink_api.notifications.models import NotificationKind as Kind
-from selflink_api.notifications.services import Event, notify
+from selflink_api.notifications.services import Event, Told, notify
 from selflink_api.platform.database import build_sqlalchemy_config
 from selflink_api.platform.events import MATCH_FEATURES_READY, MODERATION_DECIDED
 from selflink_api.platform.jobs import JobContext, JobDefinition
@@ -617,7 +619,8 @@ async def test_a_job_that_cannot_be_recorded_fails_alone(
     client: Client, settings: Settings
 ) -> None:
     """A follow by an account gone before its job ran breaks the batch it joined (its actor no
-    longer exists); the batch's other job records its follow alone, and only the bad job fails."""
+    longer exists); the batch's other job records its follow alone, and only the bad job fails.
+    Four upserts: the first job's, the failed batch's, then each of its two jobs alone."""
     ana, ben, cara = [await register(client, h) for h in ("ana", "ben", "cara")]
     await drain_jobs(client)
     context = job_context(settings, lambda: datetime.now(UTC))
@@ -627,15 +630,50 @@ async def test_a_job_that_cannot_be_recorded_fails_alone(
             jobs.on_followed, context, follower_id=follower_id, followee_id=ana.id
         )
 
-    raised = await jobs_at_once(followed(ben.id), followed(str(uuid7())), followed(cara.id))
+    with counted_statements() as statements:
+        raised = await jobs_at_once(followed(ben.id), followed(str(uuid7())), followed(cara.id))
     assert [type(error).__name__ for error in raised] == ["NoneType", "IntegrityError", "NoneType"]
+    upserts = [s for s in statements if s.lstrip().startswith("INSERT INTO notifications ")]
+    assert len(upserts) == 4, upserts
     (told,) = await listed(client, ana)
     assert (told["text"], told["actor_count"]) == ("@cara and 1 other followed you", 2)
+
+
+async def test_a_job_cancelled_while_its_batch_gathers_leaves_it() -> None:
+    """Cara's job times out while her batch waits for the one committing: the batch commits
+    without her event (her job's retry records it, once)."""
+    ana, ben, cara = uuid7(), uuid7(), uuid7()
+    batches = GroupCommit()
+    committed: list[list[UUID]] = []
+    first_commits = anyio.Event()
+
+    async def commit(events: list[Event]) -> list[Told]:
+        committed.append([event.recipient for event in events])
+        if len(committed) == 1:
+            await first_commits.wait()
+        return []
+
+    async def told(recipient: UUID) -> None:
+        await batches.record([Event(recipient, Kind.MATCH, "match")], commit)
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(told, ana)  # commits at once, held until `first_commits` is set
+        await anyio.wait_all_tasks_blocked()
+        group.start_soon(told, ben)  # opens the next batch, which waits for its turn
+        async with anyio.create_task_group() as timed_out:
+            timed_out.start_soon(told, cara)  # joins ben's batch
+            await anyio.wait_all_tasks_blocked()
+            timed_out.cancel_scope.cancel()
+        first_commits.set()
+    assert committed == [[ana], [ben]]
 
 
 async def test_messages_that_start_a_notification_in_one_batch_go_live_once(
     client: Client, settings: Settings
 ) -> None:
+    """Three messages whose jobs meet in one batch start ana's message notification together:
+    it goes live once, with their count; the follow in the same batch goes live too, each row
+    sent by the job whose event went into it first."""
     ana, ben, cara = [await register(client, h) for h in ("ana", "ben", "cara")]
     thread = await direct_thread(client, ben, ana)
     messages = [await send(client, ben, thread["id"], text) for text in ("a", "b", "c")]
@@ -659,7 +697,15 @@ async def test_messages_that_start_a_notification_in_one_batch_go_live_once(
         )
         for message in messages
     ]
-    assert await jobs_at_once(first, *told_of) == [None] * 4
+    batches = group_commit_for(context.session_maker)
+    # The batches' turn is held until the four jobs wait in one batch (the message jobs read
+    # their thread's members first, on the database).
+    async with anyio.create_task_group() as group, batches._turn:
+        for run in (first, *told_of):
+            group.start_soon(run)
+        with anyio.fail_after(30):
+            while batches._gathering is None or len(batches._gathering.parts) < 4:
+                await anyio.lowlevel.checkpoint()
     assert sorted(sent) == sorted(
         [([cara.id], "@ana followed you"), ([ana.id], "3 new messages from @ben")]
     )

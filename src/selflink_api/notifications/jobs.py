@@ -1,8 +1,9 @@
 """Notification jobs: one subscriber per event, the push sender and its sweep, the digest and
 the retention of read notifications.
 
-Every subscriber makes its notifications in its own transaction, then (committed) sends each
-one live as a `notification` event and hands the pushes due now to `notifications.send_push`.
+Every subscriber makes its notifications in a transaction it shares with the other
+subscriber jobs of its batch (`batches`), then (committed) sends the rows its events went into
+live as `notification` events and hands the pushes due now to `notifications.send_push`.
 """
 
 import functools

@@ -1,9 +1,9 @@
 """Notifications: made by jobs from other domains' events, read and configured by their person.
 
-`notify` runs inside a subscriber job's transaction: it applies mutes, blocks and preferences,
-upserts the collapsed row (unique `open_key` per person, so two concurrent jobs meet in one
-row), records the actor and queues pushes (held through quiet hours). What it returns is sent
-live and pushed once that transaction committed.
+`notify` runs inside the transaction of a batch of subscriber jobs (`batches`): it applies
+mutes, blocks and preferences, upserts the collapsed row (unique `open_key` per person, so two
+concurrent jobs meet in one row), records the actor and queues pushes (held through quiet
+hours). What it returns is sent live and pushed once that transaction committed.
 """
 
 from collections.abc import Collection, Sequence
@@ -119,6 +119,7 @@ class Told:
     recipient: UUID
     view: schemas.NotificationView
     unread: int
+    open_key: str = ""
     events: int = 1
     """How many of the events told went into this row."""
     due_pushes: list[UUID] = field(default_factory=list)
@@ -194,13 +195,13 @@ async def notify(session: AsyncSession, events: Sequence[Event], now: datetime) 
     # In one order everywhere, so two jobs upserting the same rows never deadlock.
     rows = [collapsing[key] for key in sorted(collapsing)]
     ids = await _upsert(session, rows, now)
-    owners = {id_: row[0].recipient for id_, row in zip(ids, rows, strict=True)}
-    recorded = {id_: len(row) for id_, row in zip(ids, rows, strict=True)}
-    unread = await _unread_counts(session, set(owners.values()))
-    told = [
-        Told(owners[view.id], view, unread.get(owners[view.id], 0), recorded[view.id])
-        for view in await views(session, list(owners))
-    ]
+    recorded = dict(zip(ids, rows, strict=True))
+    unread = await _unread_counts(session, {row[0].recipient for row in rows})
+    told = []
+    for view in await views(session, list(recorded)):
+        first = recorded[view.id][0]
+        counted = unread.get(first.recipient, 0)
+        told.append(Told(first.recipient, view, counted, first.open_key, len(recorded[view.id])))
     pushed = [t for t in told if channels[t.recipient][t.view.kind][1]]
     if pushed:
         due = await _queue_pushes(session, [people[t.recipient] for t in pushed], pushed, now)
