@@ -43,7 +43,7 @@ async def _tell(context: JobContext, events: list[Event]) -> None:
     commit = functools.partial(_commit, context)
     told = await group_commit_for(context.session_maker).record(events, commit)
     for result in told:
-        if context.live is not None and _announced_live(result):
+        if context.live is not None and result.view is not None:
             data = {"notification": msgspec.to_builtins(result.view), "unread": result.unread}
             try:
                 await context.live.send([result.recipient], LIVE_EVENT, data)
@@ -56,14 +56,6 @@ async def _tell(context: JobContext, events: list[Event]) -> None:
 async def _commit(context: JobContext, events: list[Event]) -> list[Told]:
     async with context.session() as session:
         return await notify(session, events, context.clock())
-
-
-def _announced_live(result: Told) -> bool:
-    """A message collapsing into a message notification already unread is not sent live: the
-    message itself reached the person's sockets as `message.created`, and their unread count
-    did not change. Without this, every message in a busy group made two frames per member.
-    A row these very events started is sent (once, however many of them it holds)."""
-    return result.view.kind != Kind.MESSAGE.value or result.view.event_count == result.events
 
 
 @background_job("notifications.on_followed", timeout_seconds=60)

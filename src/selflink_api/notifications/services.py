@@ -114,15 +114,24 @@ class Event:
 
 @dataclass
 class Told:
-    """What `notify` did: the row to show live, and the pushes due now (not held)."""
+    """What `notify` did to one row: what to show live, and the pushes due now (not held)."""
 
     recipient: UUID
-    view: schemas.NotificationView
-    unread: int
-    open_key: str = ""
-    events: int = 1
+    notification_id: UUID
+    open_key: str
+    events: int
     """How many of the events told went into this row."""
+    view: schemas.NotificationView | None
+    """The row to send live; None for a message collapsing into one already unread (below)."""
+    unread: int = 0
     due_pushes: list[UUID] = field(default_factory=list)
+
+
+QUIET_WHEN_COLLAPSING = frozenset({NotificationKind.MESSAGE})
+"""Kinds not sent live again when an event collapses into a row that was already unread: the
+message itself reached the person's sockets as `message.created`, and their unread count did
+not change. Without this, every message in a busy group made two frames per member. A row
+that this very batch started is sent (once, however many events it holds)."""
 
 
 async def channels_of(session: AsyncSession, user_id: UUID) -> dict[str, Channels]:
@@ -194,19 +203,27 @@ async def notify(session: AsyncSession, events: Sequence[Event], now: datetime) 
         return []
     # In one order everywhere, so two jobs upserting the same rows never deadlock.
     rows = [collapsing[key] for key in sorted(collapsing)]
-    ids = await _upsert(session, rows, now)
-    recorded = dict(zip(ids, rows, strict=True))
-    unread = await _unread_counts(session, {row[0].recipient for row in rows})
-    told = []
-    for view in await views(session, list(recorded)):
-        first = recorded[view.id][0]
-        counted = unread.get(first.recipient, 0)
-        told.append(Told(first.recipient, view, counted, first.open_key, len(recorded[view.id])))
-    pushed = [t for t in told if channels[t.recipient][t.view.kind][1]]
+    recorded = await _upsert(session, rows, now)
+    told = [
+        Told(row[0].recipient, notification_id, row[0].open_key, len(row), view=None)
+        for row, (notification_id, _) in zip(rows, recorded, strict=True)
+    ]
+    # Views and unread counts only for the rows that go live.
+    live = {
+        result.notification_id: result
+        for result, row, (_, event_count) in zip(told, rows, recorded, strict=True)
+        if row[0].kind not in QUIET_WHEN_COLLAPSING or event_count == len(row)
+    }
+    if live:
+        unread = await _unread_counts(session, {result.recipient for result in live.values()})
+        for view in await views(session, list(live)):
+            result = live[view.id]
+            result.view, result.unread = view, unread.get(result.recipient, 0)
+    pushed = [t for t, row in zip(told, rows, strict=True) if channels[t.recipient][row[0].kind][1]]
     if pushed:
         due = await _queue_pushes(session, [people[t.recipient] for t in pushed], pushed, now)
         for result in pushed:
-            result.due_pushes = due.get(result.view.id, [])
+            result.due_pushes = due.get(result.notification_id, [])
     return told
 
 
@@ -233,7 +250,12 @@ def _recording(insert: Any) -> tuple[Any, Any]:
             ),
             "event_count": notifications.c.event_count + upsert.excluded.event_count,
         },
-    ).returning(notifications.c.id, notifications.c.user_id, notifications.c.open_key)
+    ).returning(
+        notifications.c.id,
+        notifications.c.user_id,
+        notifications.c.open_key,
+        notifications.c.event_count,
+    )
     add_actors = insert(actors).on_conflict_do_nothing(
         index_elements=["notification_id", "actor_id"]
     )
@@ -245,11 +267,11 @@ _RECORDING = {"postgresql": _recording(postgresql_insert), "sqlite": _recording(
 
 async def _upsert(
     session: AsyncSession, rows: Sequence[Sequence[Event]], now: datetime
-) -> list[UUID]:
+) -> list[tuple[UUID, int]]:
     """One collapsed row per group of events (no two groups share a row), their actors
-    recorded; the rows' ids. A group counts as many events as it holds, and leaves the row
-    as its events one after the other would: the first one's subject, the last one's detail
-    and the last actor named."""
+    recorded; each row's id and event count after it. A group counts as many events as it
+    holds, and leaves the row as its events one after the other would: the first one's
+    subject, the last one's detail and the last actor named."""
     upsert, add_actors = _RECORDING[session.get_bind().dialect.name]
     values = []
     for events in rows:
@@ -269,17 +291,20 @@ async def _upsert(
                 "event_count": len(events),
             }
         )
-    found = {(row.user_id, row.open_key): row.id for row in await session.execute(upsert, values)}
-    ids = [found[(events[0].recipient, events[0].open_key)] for events in rows]
+    found = {
+        (row.user_id, row.open_key): (row.id, row.event_count)
+        for row in await session.execute(upsert, values)
+    }
+    recorded = [found[(events[0].recipient, events[0].open_key)] for events in rows]
     acted = [
         {"notification_id": notification_id, "actor_id": actor_id}
-        for notification_id, events in zip(ids, rows, strict=True)
+        for (notification_id, _), events in zip(recorded, rows, strict=True)
         for actor_id in dict.fromkeys(e.actor_id for e in events if e.actor_id is not None)
     ]
     if acted:
         await session.execute(add_actors, acted)
         await _recount(session, list(dict.fromkeys(row["notification_id"] for row in acted)))
-    return ids
+    return recorded
 
 
 async def _recount(session: AsyncSession, notification_ids: list[UUID]) -> None:
@@ -298,7 +323,7 @@ async def _queue_pushes(
         devices.setdefault(user_id, []).append(device_id)
     if not devices:
         return {}
-    notification_ids = [result.view.id for result in told]
+    notification_ids = [result.notification_id for result in told]
     pending = {
         (notification_id, device_id)
         for notification_id, device_id in await session.execute(_PENDING, {"ids": notification_ids})
@@ -306,10 +331,12 @@ async def _queue_pushes(
     added: dict[UUID, list[PushDelivery]] = {}
     for result in told:
         not_before = held[result.recipient] or now
-        added[result.view.id] = [
-            PushDelivery(device_id=device_id, notification_id=result.view.id, not_before=not_before)
+        added[result.notification_id] = [
+            PushDelivery(
+                device_id=device_id, notification_id=result.notification_id, not_before=not_before
+            )
             for device_id in devices.get(result.recipient, [])
-            if (result.view.id, device_id) not in pending
+            if (result.notification_id, device_id) not in pending
         ]
     session.add_all([delivery for deliveries in added.values() for delivery in deliveries])
     await session.flush()
