@@ -702,16 +702,9 @@ class MatchingService:
                 "with PATCH /api/v1/matching/preferences.",
             )
         today = _today()  # one day for the ages and the reading, even across midnight
-        ages = ages_on(records, today)
-        keep = ((records["modes"] & bit) != 0) & same_age_group_mask(int(ages[me]), ages)
-        keep[me] = False
-        hidden = await self._hidden_from(user_id)
-        for person in hidden:
-            row = pool.positions.get(person)
-            if row is not None:
-                keep[row] = False
         if mode == "dating":
-            keep &= self._dating_mask(pool, me, ages)
+            _dating_terms(records, me, today)
+        hidden = await self._hidden_from(user_id)
         key, index = position or (
             reading_key(user_id, mode, size, pool.revision, today, hidden),
             0,
@@ -723,9 +716,8 @@ class MatchingService:
                 raise ProblemError(
                     BAD_REQUEST, "This list has expired; start again without a cursor."
                 )
-            reading = await anyio.to_thread.run_sync(
-                _read_pages, pool, me, np.flatnonzero(keep), size
-            )
+            eligible = _eligible(pool, me, mode, today, hidden)
+            reading = await anyio.to_thread.run_sync(_read_pages, pool, me, eligible, size)
             await readings.keep_reading(key, reading)
         if index >= len(reading.pages):
             raise _bad_cursor()
@@ -760,25 +752,24 @@ class MatchingService:
             ),
         )
 
-    @staticmethod
-    def _dating_mask(
-        pool: CandidatePool, me: int, ages: npt.NDArray[np.int64]
-    ) -> np.ndarray[Any, np.dtype[np.bool_]]:
-        records = pool.records
-        preferences = dating_of(records[me])
-        if preferences is None:
-            raise ProblemError(
-                CONFLICT,
-                "Dating needs your dating preferences: PATCH /api/v1/matching/preferences.",
-            )
-        age = int(ages[me])
-        if age < 0:
-            raise ProblemError(
-                CONFLICT, "Dating needs your birth date: PUT /api/v1/astro/birth-data."
-            )
-        if age < vocabulary().min_age:
-            raise ProblemError(CONFLICT, f"Dating is open from the age of {vocabulary().min_age}.")
-        mask: np.ndarray[Any, np.dtype[np.bool_]] = mutual_dating_mask(
+
+def _eligible(
+    pool: CandidatePool, me: int, mode: str, today: dt.date, hidden: set[UUID]
+) -> npt.NDArray[np.intp]:
+    """The pool's rows a new reading ranks: in the mode and my age group, not me, not
+    hidden from me (and, for dating, wanted both ways). Only a reading not kept yet needs
+    them, so a kept page never computes the pool's ages."""
+    records = pool.records
+    ages = ages_on(records, today)
+    keep = ((records["modes"] & mode_bit(mode)) != 0) & same_age_group_mask(int(ages[me]), ages)
+    keep[me] = False
+    for person in hidden:
+        row = pool.positions.get(person)
+        if row is not None:
+            keep[row] = False
+    if mode == "dating":
+        preferences, age = _dating_terms(records, me, today)
+        keep &= mutual_dating_mask(
             preferences,
             age,
             genders=records["gender"],
@@ -787,7 +778,24 @@ class MatchingService:
             age_max=records["age_max"],
             ages=ages,
         )
-        return mask
+    return np.flatnonzero(keep)
+
+
+def _dating_terms(records: Any, me: int, today: dt.date) -> tuple[Any, int]:
+    """My dating preferences and age, or the problem that keeps me from a dating list (every
+    request checks, a kept page too)."""
+    preferences = dating_of(records[me])
+    if preferences is None:
+        raise ProblemError(
+            CONFLICT,
+            "Dating needs your dating preferences: PATCH /api/v1/matching/preferences.",
+        )
+    age = int(ages_on(records[me : me + 1], today)[0])
+    if age < 0:
+        raise ProblemError(CONFLICT, "Dating needs your birth date: PUT /api/v1/astro/birth-data.")
+    if age < vocabulary().min_age:
+        raise ProblemError(CONFLICT, f"Dating is open from the age of {vocabulary().min_age}.")
+    return preferences, age
 
 
 def _bad_cursor() -> ProblemError:
