@@ -23,6 +23,7 @@ from sqlalchemy import (
     bindparam,
     delete,
     exists,
+    literal_column,
     or_,
     select,
     union,
@@ -110,7 +111,14 @@ _HIDDEN_FROM = DriverRead(
     union(
         select(MatchingFeatures.user_id)
         .join(User, User.id == MatchingFeatures.user_id)
-        .where(or_(User.status != AccountStatus.ACTIVE, User.discoverable.is_(False))),
+        # The status inline, not bound: the condition must be the partial index's own
+        # (`ix_users_not_shown`) for PostgreSQL to use it in a prepared statement.
+        .where(
+            or_(
+                User.status != literal_column(f"'{AccountStatus.ACTIVE.value}'"),
+                User.discoverable.is_(False),
+            )
+        ),
         *SocialService.hidden_by_edges(bindparam("user_id")),
     )
 )
