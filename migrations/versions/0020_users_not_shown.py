@@ -19,7 +19,10 @@ down_revision: str | None = "0019"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-NOT_SHOWN = "status <> 'active' OR discoverable IS false"
+# Each dialect's condition exactly as SQLAlchemy renders `accounts.models.NOT_SHOWN` there:
+# SQLite uses a partial index only for a query that spells its condition the same way.
+NOT_SHOWN_POSTGRESQL = "status != 'active' OR discoverable IS false"
+NOT_SHOWN_SQLITE = "status != 'active' OR discoverable IS 0"
 
 
 def upgrade() -> None:
@@ -28,8 +31,8 @@ def upgrade() -> None:
             "ix_users_not_shown",
             ["id"],
             unique=False,
-            postgresql_where=sa.text(NOT_SHOWN),
-            sqlite_where=sa.text(NOT_SHOWN),
+            postgresql_where=sa.text(NOT_SHOWN_POSTGRESQL),
+            sqlite_where=sa.text(NOT_SHOWN_SQLITE),
         )
 
 

@@ -5,7 +5,10 @@ import datetime as dt
 from typing import Any
 
 import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import create_async_engine
 
+from selflink_api.accounts.models import NOT_SHOWN, User
 from selflink_api.matching import candidates, services
 from selflink_api.settings import Settings
 from selflink_core.matching import load_rules
@@ -287,3 +290,24 @@ async def test_a_reading_ranks_once_and_later_pages_follow_it(
     )
     assert response.status_code == 400
     assert "start again" in response.json()["detail"]
+
+
+async def test_the_accounts_no_one_may_be_shown_are_read_by_their_partial_index(
+    settings: Settings,
+) -> None:
+    """Every page subtracts these accounts: the read's condition must be the partial index's
+    own, spelled as each database needs it, or the database scans every account instead.
+    (PostgreSQL is asked not to scan, since a small table would be scanned anyway.)"""
+    engine = create_async_engine(settings.sqlalchemy_url)
+    query = str(select(User.id).where(NOT_SHOWN).compile(dialect=engine.dialect))
+    try:
+        async with engine.connect() as connection:
+            if engine.dialect.name == "postgresql":
+                await connection.exec_driver_sql("SET enable_seqscan = off")
+                plan = await connection.exec_driver_sql(f"EXPLAIN {query}")
+            else:
+                plan = await connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {query}")
+            steps = " ".join(str(row[-1]) for row in plan)
+    finally:
+        await engine.dispose()
+    assert "ix_users_not_shown" in steps, steps

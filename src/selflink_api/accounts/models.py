@@ -5,7 +5,7 @@ from enum import StrEnum
 from uuid import UUID
 
 from advanced_alchemy.types import DateTimeUTC
-from sqlalchemy import Boolean, ForeignKey, Index, LargeBinary, String, text
+from sqlalchemy import Boolean, ForeignKey, Index, LargeBinary, String, literal_column, or_
 from sqlalchemy.orm import Mapped, mapped_column
 
 from selflink_api.platform.database import Base
@@ -51,26 +51,10 @@ def effective_status(
     return status
 
 
-NOT_SHOWN = f"status <> '{AccountStatus.ACTIVE.value}' OR discoverable IS false"
-"""SQL for accounts no one may be shown, as a partial index's condition and matching's read."""
-
-
 class User(Base):
     """A person's account and public profile; nothing here is personal data beyond the handle."""
 
     __tablename__ = "users"
-    __table_args__ = (
-        # The few accounts nobody may be shown (not active, or not discoverable): matching
-        # subtracts them from every page of recommendations, so it reads them by this index
-        # instead of scanning every account.
-        Index(
-            "ix_users_not_shown",
-            "id",
-            postgresql_where=text(NOT_SHOWN),
-            sqlite_where=text(NOT_SHOWN),
-        ),
-    )
-
     handle: Mapped[str] = mapped_column(String(40), unique=True)
     display_name: Mapped[str] = mapped_column(String(80))
     bio: Mapped[str] = mapped_column(String(500), default="")
@@ -95,6 +79,17 @@ class User(Base):
     @property
     def is_active(self) -> bool:
         return effective_status(self.status, self.suspended_until) == AccountStatus.ACTIVE
+
+
+NOT_SHOWN = or_(
+    User.status != literal_column(f"'{AccountStatus.ACTIVE.value}'"),
+    User.discoverable.is_(False),
+)
+"""Accounts no one may be shown: not active, or not discoverable. The status is inline, not
+bound, so that a prepared statement using this condition can use the partial index below."""
+Index("ix_users_not_shown", User.id, postgresql_where=NOT_SHOWN, sqlite_where=NOT_SHOWN)
+"""Those few accounts: matching subtracts them from every page of recommendations, and reads
+them by this index instead of scanning every account."""
 
 
 class UserPersonalData(Base):

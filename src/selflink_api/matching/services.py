@@ -23,7 +23,6 @@ from sqlalchemy import (
     bindparam,
     delete,
     exists,
-    literal_column,
     or_,
     select,
     union,
@@ -35,7 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import flag_modified
 
 from selflink_api.accounts.birth import ephemeris_source
-from selflink_api.accounts.models import AccountStatus, User
+from selflink_api.accounts.models import NOT_SHOWN, AccountStatus, User
 from selflink_api.accounts.schemas import BirthData
 from selflink_api.accounts.services import PersonalDataStore
 from selflink_api.matching.candidates import CandidateCache, CandidatePool, features_context
@@ -111,14 +110,7 @@ _HIDDEN_FROM = DriverRead(
     union(
         select(MatchingFeatures.user_id)
         .join(User, User.id == MatchingFeatures.user_id)
-        # The status inline, not bound: the condition must be the partial index's own
-        # (`ix_users_not_shown`) for PostgreSQL to use it in a prepared statement.
-        .where(
-            or_(
-                User.status != literal_column(f"'{AccountStatus.ACTIVE.value}'"),
-                User.discoverable.is_(False),
-            )
-        ),
+        .where(NOT_SHOWN),
         *SocialService.hidden_by_edges(bindparam("user_id")),
     )
 )
@@ -710,8 +702,7 @@ class MatchingService:
                 "with PATCH /api/v1/matching/preferences.",
             )
         today = _today()  # one day for the ages and the reading, even across midnight
-        if mode == "dating":
-            _dating_terms(records, me, today)
+        dating = _dating_terms(records, me, today) if mode == "dating" else None
         hidden = await self._hidden_from(user_id)
         key, index = position or (
             reading_key(user_id, mode, size, pool.revision, today, hidden),
@@ -724,7 +715,7 @@ class MatchingService:
                 raise ProblemError(
                     BAD_REQUEST, "This list has expired; start again without a cursor."
                 )
-            eligible = _eligible(pool, me, mode, today, hidden)
+            eligible = _eligible(pool, me, mode, today, hidden, dating)
             reading = await anyio.to_thread.run_sync(_read_pages, pool, me, eligible, size)
             await readings.keep_reading(key, reading)
         if index >= len(reading.pages):
@@ -762,11 +753,16 @@ class MatchingService:
 
 
 def _eligible(
-    pool: CandidatePool, me: int, mode: str, today: dt.date, hidden: set[UUID]
+    pool: CandidatePool,
+    me: int,
+    mode: str,
+    today: dt.date,
+    hidden: set[UUID],
+    dating: tuple[Any, int] | None,
 ) -> npt.NDArray[np.intp]:
     """The pool's rows a new reading ranks: in the mode and my age group, not me, not
-    hidden from me (and, for dating, wanted both ways). Only a reading not kept yet needs
-    them, so a kept page never computes the pool's ages."""
+    hidden from me (and, with my `dating` terms, wanted both ways). Only a reading not kept
+    yet needs them, so a kept page never computes the pool's ages."""
     records = pool.records
     ages = ages_on(records, today)
     keep = ((records["modes"] & mode_bit(mode)) != 0) & same_age_group_mask(int(ages[me]), ages)
@@ -775,8 +771,8 @@ def _eligible(
         row = pool.positions.get(person)
         if row is not None:
             keep[row] = False
-    if mode == "dating":
-        preferences, age = _dating_terms(records, me, today)
+    if dating is not None:
+        preferences, age = dating
         keep &= mutual_dating_mask(
             preferences,
             age,

@@ -119,8 +119,6 @@ class Told:
     recipient: UUID
     notification_id: UUID
     open_key: str
-    events: int
-    """How many of the events told went into this row."""
     view: schemas.NotificationView | None
     """The row to send live; None for a message collapsing into one already unread (below)."""
     unread: int = 0
@@ -205,7 +203,7 @@ async def notify(session: AsyncSession, events: Sequence[Event], now: datetime) 
     rows = [collapsing[key] for key in sorted(collapsing)]
     recorded = await _upsert(session, rows, now)
     told = [
-        Told(row[0].recipient, notification_id, row[0].open_key, len(row), view=None)
+        Told(row[0].recipient, notification_id, row[0].open_key, view=None)
         for row, (notification_id, _) in zip(rows, recorded, strict=True)
     ]
     # Views and unread counts only for the rows that go live.
