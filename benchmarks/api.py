@@ -58,6 +58,7 @@ from sqlalchemy import select
 from selflink_api.accounts.models import User
 from selflink_api.content.models import Post
 from selflink_api.platform.database import build_sqlalchemy_config, upgrade_schema
+from selflink_api.platform.event_stream import stream_key
 from selflink_api.settings import Settings, load_settings
 
 if TYPE_CHECKING:
@@ -471,14 +472,15 @@ def idle(pid: int) -> None:
 
 
 def jobs_drained(env: dict[str, str]) -> None:
-    """Wait until the SAQ worker has run the jobs the writes queued (their notifications), so
-    it does not share the two cores with the next measurement."""
+    """Wait until the worker has run the jobs and events the writes queued (their
+    notifications), so it does not share the two cores with the next measurement."""
     if "REDIS_URL" not in env:
         return  # in-process jobs stopped with the server
     queue = f"saq:{env['SELFLINK_JOB_QUEUE']}"
+    events = stream_key(env["SELFLINK_JOB_QUEUE"])
     started = time.monotonic()
     with Redis.from_url(env["REDIS_URL"]) as redis:
-        while redis.llen(f"{queue}:queued") or redis.llen(f"{queue}:active"):
+        while redis.llen(f"{queue}:queued") or redis.llen(f"{queue}:active") or redis.xlen(events):
             if time.monotonic() - started > 600:
                 raise SystemExit("the worker did not drain its queue in 10 minutes")
             time.sleep(0.5)

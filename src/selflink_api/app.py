@@ -1,5 +1,6 @@
 """The application factory: every plugin, middleware and domain is wired here and only here."""
 
+import asyncio
 import math
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -43,6 +44,7 @@ from selflink_api.platform.domains import (
     root_controllers,
     template_packages,
 )
+from selflink_api.platform.event_stream import EventConsumer, EventStream, stream_key
 from selflink_api.platform.events import EventBus
 from selflink_api.platform.http import (
     RequestSessions,
@@ -74,6 +76,7 @@ from selflink_api.platform.stores import shared_store
 from selflink_api.settings import Settings, load_settings
 
 if TYPE_CHECKING:
+    from saq.queue.redis import RedisQueue
     from saq.types import PartialTimersDict
 
 API_VERSION_PREFIX = "/api/v1"
@@ -121,8 +124,11 @@ def create_app(settings: Settings | None = None, domains: Sequence[Domain] = DOM
     if redis is not None:
         saq = SAQPlugin(config=_saq_config(settings, database, domains, redis, shared.events))
         plugins.extend([saq, ApiProcessOnlyEnqueues(saq)])
+        queue = cast("RedisQueue", saq.get_queue(settings.job_queue_name))
         runner = SaqJobRunner(
-            saq.get_queue(settings.job_queue_name), settings.job_heartbeat_seconds
+            queue,
+            settings.job_heartbeat_seconds,
+            EventStream(queue.redis, stream_key(settings.job_queue_name)),
         )
     else:
         runner = InProcessJobRunner(
@@ -271,15 +277,30 @@ def _saq_config(
     heartbeat = settings.job_heartbeat_seconds
 
     async def provide_job_context(saq_context: dict[str, Any]) -> None:
+        """Each worker's job context, and its reader of the event stream, which the worker
+        stops (and waits for, like its jobs) when it stops."""
         settle_garbage_collector()
-        queue = saq_context["worker"].queue
-        saq_context[SAQ_CONTEXT_KEY] = JobContext(
+        worker = saq_context["worker"]
+        stream = EventStream(worker.queue.redis, stream_key(settings.job_queue_name))
+        runner = SaqJobRunner(worker.queue, heartbeat, stream)
+        context = JobContext(
             settings,
             database.create_session_maker(),
-            SaqJobRunner(queue, heartbeat),
+            runner,
             live=PubSubLiveEvents(redis),
             events=events,
         )
+        saq_context[SAQ_CONTEXT_KEY] = context
+        consumer = EventConsumer(
+            stream,
+            events,
+            context,
+            runner,
+            concurrency=settings.worker_concurrency,
+            heartbeat_seconds=heartbeat,
+            stopping=worker.event,
+        )
+        worker.tasks.add(asyncio.create_task(consumer.run(), name="events:consume"))
 
     return SAQConfig(
         queue_configs=[

@@ -1,10 +1,12 @@
-"""While Redis is unreachable: stores, request and attempt counters answer from memory, and jobs wait
-in the API process until they can be enqueued (test_scale_out.py shows it with processes)."""
+"""While Redis is unreachable: stores, request and attempt counters answer from memory, and jobs
+and events wait in the API process until Redis takes them (test_scale_out.py shows it with
+processes)."""
 
 import asyncio
+import json
 import uuid
 from collections.abc import AsyncIterator, Mapping
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from redis.asyncio import Redis
@@ -12,6 +14,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from structlog.testing import capture_logs
 
 from selflink_api.app import create_app
+from selflink_api.platform.event_stream import EventStream
 from selflink_api.platform.jobs import JobDefinition, SaqJobRunner, background_job
 from selflink_api.platform.ratelimit import AttemptLimiter, RequestRateLimitConfig, WindowCounter
 from selflink_api.platform.stores import RedisOrMemoryStore, shared_store
@@ -108,34 +111,40 @@ async def noop(_context: Any) -> None:
 
 
 class FlakyQueue:
-    """A SAQ queue whose Redis is down until `up` is set."""
+    """A SAQ queue, and the Redis its event stream is on, both down until `up` is set."""
 
     def __init__(self) -> None:
         self.up = False
-        self.enqueued: list[Mapping[str, Any]] = []
+        self.handed_over: list[Mapping[str, Any]] = []
 
     async def enqueue(self, name: str, **kwargs: Any) -> None:
         if not self.up:
             raise RedisConnectionError("Connection refused")
-        self.enqueued.append({"name": name, **kwargs})
+        self.handed_over.append({"name": name, **kwargs})
+
+    async def xadd(self, key: str, fields: Mapping[str, str]) -> None:
+        if not self.up:
+            raise RedisConnectionError("Connection refused")
+        self.handed_over.append({"stream": key, **json.loads(fields["payload"])})
 
     async def disconnect(self) -> None:
         return None
 
 
-async def test_jobs_wait_in_order_while_redis_is_down_and_are_enqueued_when_it_returns(
+async def test_jobs_and_events_wait_in_order_while_redis_is_down_and_go_when_it_returns(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr("selflink_api.platform.jobs.ENQUEUE_RETRY_SECONDS", 0.01)
     queue = FlakyQueue()
-    runner = SaqJobRunner(queue, heartbeat_seconds=30)
+    runner = SaqJobRunner(queue, 30, EventStream(cast("Redis", queue), "events"))
     job: JobDefinition = noop
     await runner.submit(job, {"n": 1})
-    await runner.submit(job, {"n": 2})
+    await runner.announce("post.created", {"n": 2})
     assert runner.waiting == 2
     queue.up = True
     await runner.submit(job, {"n": 3})  # behind the two waiting
-    await runner.disconnect()  # also gives the waiting jobs a last chance
-    assert [entry["n"] for entry in queue.enqueued] == [1, 2, 3]
-    assert {entry["heartbeat"] for entry in queue.enqueued} == {30}
+    await runner.disconnect()  # also gives the waiting work a last chance
+    assert [entry["n"] for entry in queue.handed_over] == [1, 2, 3]
+    assert queue.handed_over[1]["stream"] == "events"
+    assert {entry.get("heartbeat") for entry in queue.handed_over} == {30, None}
     assert runner.waiting == 0

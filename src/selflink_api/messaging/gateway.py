@@ -238,10 +238,14 @@ class Connection:
 
 
 class _NoJobs:
-    """Frames change nothing stored, so they never enqueue jobs."""
+    """Frames change nothing stored, so they never enqueue jobs nor announce events."""
 
     async def submit(self, *_: Any) -> None:  # pragma: no cover - never called
         msg = "realtime frames enqueue no jobs"
+        raise RuntimeError(msg)
+
+    async def announce(self, *_: Any) -> None:  # pragma: no cover - never called
+        msg = "realtime frames announce no events"
         raise RuntimeError(msg)
 
 

@@ -1,7 +1,8 @@
 """Domain events: one domain announces a fact, others react in background jobs.
 
 A publisher never knows its subscribers; `create_app` wires them. Each subscriber is a job,
-enqueued with the event's payload (ids only) after the publishing transaction commits.
+run with the event's payload (ids only) after the publishing transaction commits: in this
+process without Redis, else by the workers reading the event stream (`platform/event_stream.py`).
 """
 
 from collections.abc import Mapping, Sequence
@@ -42,8 +43,8 @@ class EventBus:
         self._subscribers = subscribers
 
     async def publish(self, jobs: JobQueue, event: str, **payload: Any) -> None:
-        for job in self._subscribers.get(event, ()):
-            await jobs.enqueue(job, **payload)
+        if self._subscribers.get(event):
+            jobs.announce(event, payload)
 
     def subscribers_of(self, event: str) -> Sequence[JobDefinition]:
         return self._subscribers.get(event, ())

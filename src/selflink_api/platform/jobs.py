@@ -12,6 +12,7 @@ in this process, with the same timeouts and retries; with it they run on SAQ wor
 import asyncio
 import contextlib
 import math
+import time
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextvars import ContextVar
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterable
     from uuid import UUID
 
+    from selflink_api.platform.event_stream import EventStream
     from selflink_api.platform.events import EventBus
 
 logger = structlog.get_logger("selflink.jobs")
@@ -66,10 +68,9 @@ class JobContext:
     """The app's event bus, for facts a job establishes (`publish`)."""
 
     async def publish(self, event: str, **payload: Any) -> None:
-        """Submit `event`'s subscribers; call it once the job's transaction committed."""
-        if self.events is not None:
-            for job in self.events.subscribers_of(event):
-                await self.queue.submit(job, payload)
+        """Hand `event` to its subscribers; call it once the job's transaction committed."""
+        if self.events is not None and self.events.subscribers_of(event):
+            await self.queue.announce(event, payload)
 
     @contextlib.asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
@@ -131,9 +132,13 @@ class CronSchedule:
 
 
 class JobRunner(Protocol):
-    """Where committed work goes: this process or a SAQ queue."""
+    """Where committed work goes: this process, or SAQ's queue and the event stream."""
 
     async def submit(self, job: JobDefinition, kwargs: Mapping[str, Any]) -> None: ...
+
+    async def announce(self, event: str, payload: Mapping[str, Any]) -> None:
+        """Hand a domain event to its subscribers (each a job)."""
+        ...
 
 
 AfterCommit = Callable[[], Awaitable[None]]
@@ -146,10 +151,15 @@ class JobQueue:
     def __init__(self, runner: JobRunner) -> None:
         self._runner = runner
         self._pending: list[tuple[JobDefinition, dict[str, Any]]] = []
+        self._announced: list[tuple[str, dict[str, Any]]] = []
         self._after_commit: list[AfterCommit] = []
 
     async def enqueue(self, job: JobDefinition, /, **kwargs: Any) -> None:
         self._pending.append((job, kwargs))
+
+    def announce(self, event: str, payload: dict[str, Any]) -> None:
+        """Hand `event` to its subscribers once the transaction committed (`EventBus.publish`)."""
+        self._announced.append((event, payload))
 
     def after_commit(self, work: AfterCommit) -> None:
         """Run `work` in this process once the transaction committed; never after a rollback."""
@@ -159,14 +169,18 @@ class JobQueue:
         """Hand the pending jobs to the runner and run the after-commit work; called once the
         transaction committed."""
         pending, self._pending = self._pending, []
+        announced, self._announced = self._announced, []
         after, self._after_commit = self._after_commit, []
         for work in after:
             await work()
         for job, kwargs in pending:
             await self._runner.submit(job, kwargs)
+        for event, payload in announced:
+            await self._runner.announce(event, payload)
 
     def discard(self) -> None:
         self._pending.clear()
+        self._announced.clear()
         self._after_commit.clear()
 
 
@@ -203,6 +217,11 @@ class InProcessJobRunner:
         return JobContext(
             self.settings, self.session_maker, self, self.clock, live=self.live, events=self.events
         )
+
+    async def announce(self, event: str, payload: Mapping[str, Any]) -> None:
+        if self.events is not None:
+            for job in self.events.subscribers_of(event):
+                await self.submit(job, payload)
 
     async def submit(self, job: JobDefinition, kwargs: Mapping[str, Any]) -> None:
         task = asyncio.create_task(self._run(job, dict(kwargs)), name=f"job:{job.name}")
@@ -279,19 +298,21 @@ ENQUEUE_BUFFER_LIMIT = 10_000
 
 
 class SaqJobRunner:
-    """Enqueues onto a SAQ queue; the worker applies the job's own timeout and attempts.
+    """Enqueues onto a SAQ queue and appends events to the event stream; the worker applies
+    each job's own timeout and attempts.
 
     Jobs carry a heartbeat: a worker touches its running job (see `saq_task`), so a job whose
     worker died is retried by another one after `SELFLINK_JOB_HEARTBEAT_SECONDS` instead of
-    after its whole timeout. While Redis is unreachable, committed jobs wait in this process
-    and are enqueued once it answers again (oldest first), so a request that succeeded never
-    loses its job to an outage that this process outlives.
+    after its whole timeout. While Redis is unreachable, committed jobs and events wait in this
+    process and are handed over once it answers again (oldest first), so a request that
+    succeeded never loses its work to an outage that this process outlives.
     """
 
-    def __init__(self, queue: Any, heartbeat_seconds: int) -> None:
+    def __init__(self, queue: Any, heartbeat_seconds: int, stream: "EventStream | None") -> None:
         self._queue = queue
         self._heartbeat_seconds = heartbeat_seconds
-        self._waiting: deque[tuple[JobDefinition, dict[str, Any]]] = deque()
+        self._stream = stream
+        self._waiting: deque[tuple[str, Callable[[], Awaitable[None]]]] = deque()
         self._retrying: asyncio.Task[None] | None = None
 
     async def connect(self) -> None:
@@ -304,9 +325,9 @@ class SaqJobRunner:
         if self._retrying is not None:
             self._retrying.cancel()
             await asyncio.gather(self._retrying, return_exceptions=True)
-            await self._enqueue_waiting()
+            await self._hand_over_waiting()
         if self._waiting:
-            logger.error("jobs_not_enqueued", jobs=[job.name for job, _ in self._waiting])
+            logger.error("jobs_not_enqueued", jobs=[name for name, _ in self._waiting])
         try:
             await self._queue.disconnect()
         except Exception as exc:  # Redis already gone at shutdown: nothing left to release
@@ -314,52 +335,76 @@ class SaqJobRunner:
 
     @property
     def waiting(self) -> int:
-        """Jobs committed but not yet enqueued, waiting for Redis."""
+        """Jobs and events committed but not yet handed to Redis."""
         return len(self._waiting)
 
     async def submit(self, job: JobDefinition, kwargs: Mapping[str, Any]) -> None:
-        if self._waiting:  # keep the order: behind the jobs already waiting
-            self._wait(job, dict(kwargs))
+        arguments = dict(kwargs)
+        await self._hand_over(job.name, lambda: self._enqueue(job, arguments))
+
+    async def announce(self, event: str, payload: Mapping[str, Any]) -> None:
+        if self._stream is None:
+            msg = "this runner has no event stream to announce on"
+            raise RuntimeError(msg)
+        stream, arguments = self._stream, dict(payload)
+        await self._hand_over(event, lambda: stream.append(event, arguments))
+
+    async def retry(self, job: JobDefinition, kwargs: Mapping[str, Any]) -> None:
+        """Enqueue a subscriber whose first attempt (from the event stream) failed, with the
+        attempts it has left, after the first back-off; raises if Redis cannot take it."""
+        await self._enqueue(
+            job,
+            kwargs,
+            attempts=job.attempts - 1,
+            scheduled=math.ceil(time.time() + backoff_delay(job, 1)),
+        )
+
+    async def _hand_over(self, name: str, send: Callable[[], Awaitable[None]]) -> None:
+        if self._waiting:  # keep the order: behind the work already waiting
+            self._wait(name, send)
             return
         try:
-            await self._enqueue(job, kwargs)
+            await send()
         except (RedisError, OSError) as exc:
-            logger.warning("job_enqueue_deferred", job=job.name, error=type(exc).__name__)
-            self._wait(job, dict(kwargs))
+            logger.warning("job_enqueue_deferred", job=name, error=type(exc).__name__)
+            self._wait(name, send)
 
-    async def _enqueue(self, job: JobDefinition, kwargs: Mapping[str, Any]) -> None:
+    async def _enqueue(
+        self, job: JobDefinition, kwargs: Mapping[str, Any], attempts: int = 0, scheduled: int = 0
+    ) -> None:
         await self._queue.enqueue(
             job.name,
             timeout=math.ceil(job.timeout_seconds),
             heartbeat=self._heartbeat_seconds,
-            retries=job.attempts,
+            retries=attempts or job.attempts,
             retry_delay=job.retry_delay_seconds,
             retry_backoff=True,
+            scheduled=scheduled,
             **kwargs,
         )
 
-    def _wait(self, job: JobDefinition, kwargs: dict[str, Any]) -> None:
+    def _wait(self, name: str, send: Callable[[], Awaitable[None]]) -> None:
         if len(self._waiting) >= ENQUEUE_BUFFER_LIMIT:
             dropped, _ = self._waiting.popleft()
-            logger.error("job_dropped", job=dropped.name, reason="enqueue buffer full")
-        self._waiting.append((job, kwargs))
+            logger.error("job_dropped", job=dropped, reason="enqueue buffer full")
+        self._waiting.append((name, send))
         if self._retrying is None or self._retrying.done():
             self._retrying = asyncio.create_task(self._retry_waiting(), name="jobs:enqueue-retry")
 
     async def _retry_waiting(self) -> None:
         while self._waiting:
             await asyncio.sleep(ENQUEUE_RETRY_SECONDS)
-            await self._enqueue_waiting()
+            await self._hand_over_waiting()
 
-    async def _enqueue_waiting(self) -> None:
+    async def _hand_over_waiting(self) -> None:
         while self._waiting:
-            job, kwargs = self._waiting[0]
+            name, send = self._waiting[0]
             try:
-                await self._enqueue(job, kwargs)
+                await send()
             except (RedisError, OSError):
                 return
             self._waiting.popleft()
-            logger.info("job_enqueued_late", job=job.name)
+            logger.info("job_enqueued_late", job=name)
 
 
 class ApiProcessOnlyEnqueues(InitPluginProtocol):
