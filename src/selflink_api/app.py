@@ -70,7 +70,7 @@ from selflink_api.platform.problems import EXCEPTION_HANDLERS
 from selflink_api.platform.ratelimit import AttemptLimiter, RequestRateLimitConfig, WindowCounter
 from selflink_api.platform.realtime import PubSubLiveEvents, Realtime
 from selflink_api.platform.requests import RequestInputGuard
-from selflink_api.platform.runtime import settle_garbage_collector
+from selflink_api.platform.runtime import lower_priority, settle_garbage_collector
 from selflink_api.platform.security import requires_admin
 from selflink_api.platform.stores import shared_store
 from selflink_api.settings import Settings, load_settings
@@ -280,6 +280,7 @@ def _saq_config(
         """Each worker's job context, and its reader of the event stream, which the worker
         stops (and waits for, like its jobs) when it stops."""
         settle_garbage_collector()
+        lower_priority(settings.worker_niceness)
         worker = saq_context["worker"]
         stream = EventStream(worker.queue.redis, stream_key(settings.job_queue_name))
         runner = SaqJobRunner(worker.queue, heartbeat, stream)
@@ -299,6 +300,7 @@ def _saq_config(
             concurrency=settings.worker_concurrency,
             heartbeat_seconds=heartbeat,
             stopping=worker.event,
+            gather_ms=settings.event_gather_ms,
         )
         worker.tasks.add(asyncio.create_task(consumer.run(), name="events:consume"))
 

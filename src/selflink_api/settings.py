@@ -50,6 +50,16 @@ class Settings(BaseSettings):
     redis_url: Annotated[str, Field(validation_alias="REDIS_URL")] = ""
     job_queue_name: Annotated[str, Field(validation_alias="SELFLINK_JOB_QUEUE")] = "selflink"
     worker_concurrency: Annotated[int, Field(validation_alias="SELFLINK_WORKER_CONCURRENCY")] = 10
+    event_gather_ms: Annotated[
+        int, Field(validation_alias="SELFLINK_EVENT_GATHER_MS", ge=0, le=1000)
+    ] = 50
+    """A worker that read fewer events than a full batch waits this long for more before
+    delivering them, so that busy moments are delivered in fewer, larger batches."""
+    worker_niceness: Annotated[
+        int, Field(validation_alias="SELFLINK_WORKER_NICENESS", ge=0, le=19)
+    ] = 10
+    """A worker process's scheduling niceness: background work yields the CPU to API processes
+    on the same machine."""
     job_heartbeat_seconds: Annotated[
         int, Field(validation_alias="SELFLINK_JOB_HEARTBEAT_SECONDS", ge=1)
     ] = 30

@@ -106,6 +106,7 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
         "SECRET_KEY": TEST_SECRET_KEY,
         "SELFLINK_MIGRATE_ON_STARTUP": False,
         "SELFLINK_RUN_SCHEDULES": False,
+        "SELFLINK_WORKER_NICENESS": 0,  # a worker's start-up in a test must not renice the test
         "RATE_LIMIT_PER_MINUTE": 100_000,
         "LOG_LEVEL": "INFO",
         "LOG_FILE": str(SUITE_LOG),

@@ -206,6 +206,8 @@ class Processes:
                 "SELFLINK_JOB_QUEUE": self.queue,
                 "SELFLINK_JOB_HEARTBEAT_SECONDS": "2",
                 "SELFLINK_SHUTDOWN_GRACE_SECONDS": "10",
+                # the suite's other processes share the cores: workers must not wait behind them
+                "SELFLINK_WORKER_NICENESS": "0",
                 "SECRET_KEY": TEST_SECRET_KEY,
                 "SELFLINK_MIGRATE_ON_STARTUP": "false",
                 "RATE_LIMIT_PER_MINUTE": "100000",

@@ -148,6 +148,19 @@ async def test_a_failed_subscriber_is_retried_alone_as_a_saq_job(events: Stream)
     assert job.scheduled >= before + 5  # after the first back-off, like SAQ's own retries
 
 
+async def test_a_worker_gathers_the_events_appended_while_it_waits(events: Stream) -> None:
+    consumer = events.consumer("one", gather_ms=1)
+    await events.stream.append(HAPPENED, {"n": 1})
+    await consumer.create_group()
+    first = await consumer.read()
+    await events.stream.append(HAPPENED, {"n": 2})  # while the worker waits for more
+    gathered = await consumer.gather(first)
+    assert [payload["n"] for _, _, payload in gathered] == [1, 2]
+    consumer.stopping.set()  # a stopping worker does not wait: it takes what is there
+    await events.stream.append(HAPPENED, {"n": 3})
+    assert [payload["n"] for _, _, payload in await consumer.gather(first)] == [1, 3]
+
+
 async def test_events_a_dead_worker_read_are_claimed_and_delivered_by_another(
     events: Stream,
 ) -> None:
@@ -209,7 +222,9 @@ async def test_a_follow_reaches_its_notification_through_the_stream_and_a_worker
         assert await redis.xlen(stream_key(name)) == 1  # waiting for a worker
         assert await _notifications_of(settings, lena.id) == 0
 
-        plugin = app.plugins.get(SAQPlugin)
+        # The worker's own app, as in its own process: the served app's connections belong to
+        # the test client's event loop.
+        plugin = create_app(settings).plugins.get(SAQPlugin)
         queue_config = next(iter(plugin.config.queue_configs))
         worker = Worker(
             plugin.get_queue(name), functions=queue_config.tasks, startup=queue_config.startup

@@ -37,3 +37,16 @@ def test_workers_run_on_uvloop() -> None:
         "print(type(asyncio.new_event_loop()).__module__)"
     )
     assert printed_by(script) == ["uvloop"]
+
+
+def test_a_worker_lowers_its_priority_but_never_raises_it() -> None:
+    """In a child process: renicing the test process itself would slow the rest of the suite."""
+    script = (
+        "import os; from selflink_api.platform.runtime import lower_priority; "
+        "lower_priority(7); a = os.getpriority(os.PRIO_PROCESS, 0); "
+        "lower_priority(3); print('niceness', a, os.getpriority(os.PRIO_PROCESS, 0))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, check=True, text=True
+    )
+    assert done.stdout.splitlines()[-1] == "niceness 7 7"

@@ -84,6 +84,8 @@ class EventConsumer:
     name: str = field(default_factory=consumer_name)
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
     read_block_ms: int = READ_BLOCK_MS
+    gather_ms: int = 0
+    """After a read of fewer than `BATCH` events, wait this long and read what came meanwhile."""
     claim_idle_ms: int | None = None
     """How long an entry must be untouched before another consumer claims it (default: the
     heartbeat)."""
@@ -99,7 +101,7 @@ class EventConsumer:
                     if len(entries) < BATCH:  # else more are waiting: claim again at once
                         next_claim = time.monotonic() + self.heartbeat_seconds
                 if not entries:
-                    entries = await self.read()
+                    entries = await self.gather(await self.read())
                 if entries:
                     await self.deliver(entries)
             except (RedisError, OSError) as exc:
@@ -125,6 +127,21 @@ class EventConsumer:
             await self.create_group()
             return []
         return [entry for _, entries in answer or () for entry in _decoded(entries)]
+
+    async def gather(self, entries: list[Entry]) -> list[Entry]:
+        """`entries` and those appended during the next `gather_ms`, up to `BATCH`.
+
+        Each delivery costs a few statements and round trips whatever its size, and on a busy
+        worker most events arrive a few milliseconds apart: at 120 messages a second, waiting
+        50 ms halved the worker's CPU (benchmarks/README.md). A stopping worker waits no more."""
+        if not entries or len(entries) >= BATCH or not self.gather_ms:
+            return entries
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.stopping.wait(), self.gather_ms / 1000)
+        answer = await self.stream.redis.xreadgroup(
+            GROUP, self.name, {self.stream.key: ">"}, count=BATCH - len(entries)
+        )
+        return entries + [entry for _, more in answer or () for entry in _decoded(more)]
 
     async def claim_abandoned(self) -> list[Entry]:
         """Entries another consumer read but left untouched for a heartbeat (it died)."""

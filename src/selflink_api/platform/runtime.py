@@ -1,6 +1,11 @@
 """Interpreter settings for a long-running server or worker process."""
 
 import gc
+import os
+
+import structlog
+
+logger = structlog.get_logger("selflink.runtime")
 
 YOUNG_COLLECTION_THRESHOLD = 20_000
 """Allocations between collections of the youngest generation (CPython's default is 700)."""
@@ -24,3 +29,15 @@ def settle_garbage_collector() -> None:
     gc.collect()
     gc.freeze()
     gc.set_threshold(YOUNG_COLLECTION_THRESHOLD, 20, 20)
+
+
+def lower_priority(niceness: int) -> None:
+    """Run this process at `niceness` (0-19) at least, so that a worker sharing a machine with
+    API processes yields the CPU to their requests when both want it.
+
+    Raising it needs no privilege and never lowers it again (only root may). The worker still
+    gets a share under contention: the kernel weighs niceness 10 at about a tenth of 0."""
+    current = os.getpriority(os.PRIO_PROCESS, 0)
+    if niceness > current:
+        os.setpriority(os.PRIO_PROCESS, 0, niceness)
+        logger.info("process_priority_lowered", niceness=niceness)
