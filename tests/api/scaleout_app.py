@@ -3,14 +3,16 @@ scale-out tests (LITESTAR_APP=tests.api.scaleout_app:create_app).
 
 The probe's jobs write to two tables the test creates (`probe_runs`: every start of a job, with
 the process that ran it; `probe_effects`: a job's effect, once per key), so a test can tell how
-often a job ran, where, and whether its effect happened once. `GET /api/v1/probe/slow` is a
-request that takes its time, for graceful shutdown.
+often a job ran, where, and whether its effect happened once. `POST /api/v1/probe/events`
+publishes `probe.happened`, to which the same job subscribes (through the event stream).
+`GET /api/v1/probe/slow` is a request that takes its time, for graceful shutdown.
 """
 
 import asyncio
 import os
+from typing import Any
 
-from litestar import Controller, Litestar, get, post
+from litestar import Controller, Litestar, Request, get, post
 from litestar.params import FromQuery
 from sqlalchemy import text
 
@@ -20,6 +22,7 @@ from selflink_api.platform.domains import Domain
 from selflink_api.platform.jobs import CronSchedule, JobContext, JobQueue, background_job
 from selflink_api.settings import load_settings
 
+HAPPENED = "probe.happened"
 PROBE_TABLES = (
     "CREATE TABLE probe_runs (job text NOT NULL, key text, pid integer NOT NULL, "
     "at timestamptz NOT NULL DEFAULT clock_timestamp())",
@@ -62,6 +65,17 @@ class ProbeController(Controller):
     ) -> None:
         await jobs.enqueue(record, name=name, seconds=seconds)
 
+    @post("/events", status_code=202, opt={"anonymous_allowed": True})
+    async def publish(
+        self,
+        request: Request[Any, Any, Any],
+        jobs: JobQueue,
+        name: FromQuery[str],
+        seconds: FromQuery[float] = 0.0,
+    ) -> None:
+        events = request.app.state.shared.events
+        await events.publish(jobs, HAPPENED, name=name, seconds=seconds)
+
     @get("/slow", opt={"anonymous_allowed": True})
     async def slow(self, seconds: FromQuery[float]) -> dict[str, float]:
         await asyncio.sleep(seconds)
@@ -73,6 +87,7 @@ PROBE = Domain(
     controllers=(ProbeController,),
     jobs=(record,),
     schedules=(CronSchedule(tick, "* * * * * */2"),),  # every 2 seconds
+    subscriptions={HAPPENED: (record,)},
 )
 
 

@@ -97,6 +97,14 @@ def enqueue(url: str, name: str, seconds: float = 0.0) -> None:
     assert answer.status_code == 202, answer.text
 
 
+def publish(url: str, name: str, seconds: float = 0.0) -> None:
+    """`probe.happened`, through the event stream, to the same `probe.record` job."""
+    answer = request(
+        "POST", f"{url}/api/v1/probe/events", params={"name": name, "seconds": seconds}
+    )
+    assert answer.status_code == 202, answer.text
+
+
 def recommended(url: str, headers: dict[str, str]) -> list[str]:
     answer = request(
         "GET", f"{url}/api/v1/matching/recommendations?mode=friends&limit=50", headers=headers
@@ -130,6 +138,14 @@ def test_two_api_processes_and_two_workers_share_one_postgres_and_redis(
         enqueue((a, b)[index % 2], name)
     wait_for(lambda: len(effects(postgres, database)) == len(names), JOB_SECONDS, "10 effects")
     assert sorted(key for key, _, _ in runs(postgres, database, "record")) == sorted(names)
+
+    # So does an event: each reaches its subscriber once, through one worker of the group.
+    happened = [f"event-{index}" for index in range(10)]
+    for index, name in enumerate(happened):
+        publish((a, b)[index % 2], name)
+    everything = names + happened
+    wait_for(lambda: len(effects(postgres, database)) == len(everything), JOB_SECONDS, "events")
+    assert sorted(key for key, _, _ in runs(postgres, database, "record")) == sorted(everything)
 
     # The matching pool cache of B sees people who joined (and got features) through A.
     asker = join(a, "asker")
@@ -176,6 +192,29 @@ def test_a_worker_killed_mid_job_has_its_job_finished_once_by_the_other(
 
     wait_for(lambda: "interrupted" in effects(postgres, database), JOB_SECONDS, "the retry")
     print(f"job retried and finished {time.monotonic() - killed:.1f} s after the kill")
+    attempts = runs(postgres, database, "record")
+    assert len(attempts) == 2, attempts
+    assert attempts[1][1] != first_pid
+    assert effects(postgres, database) == {"interrupted": attempts[1][1]}
+
+
+def test_a_worker_killed_mid_event_has_it_delivered_once_by_the_other(
+    processes: tuple[Processes, OwnPostgres, str],
+) -> None:
+    started, postgres, database = processes
+    workers = [started.worker(0), started.worker(1)]
+    [(url, _)] = started.apis(1)
+    started.wait_for_workers(2)
+    publish(url, "interrupted", seconds=5)
+    wait_for(lambda: runs(postgres, database, "record"), JOB_SECONDS, "the subscriber to start")
+    [(_, first_pid, _)] = runs(postgres, database, "record")
+    [victim] = [w for w in workers if os.getpgid(first_pid) == w.pid]
+    killed = time.monotonic()
+    os.killpg(victim.pid, signal.SIGKILL)
+    victim.wait(timeout=10)
+
+    wait_for(lambda: "interrupted" in effects(postgres, database), JOB_SECONDS, "the claim")
+    print(f"event claimed and delivered {time.monotonic() - killed:.1f} s after the kill")
     attempts = runs(postgres, database, "record")
     assert len(attempts) == 2, attempts
     assert attempts[1][1] != first_pid
