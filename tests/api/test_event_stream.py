@@ -230,14 +230,22 @@ async def test_a_follow_reaches_its_notification_through_the_stream_and_a_worker
             plugin.get_queue(name), functions=queue_config.tasks, startup=queue_config.startup
         )
         working = asyncio.create_task(worker.start())
-        for _ in range(600):  # polling the database: up to 30 s
-            if await _notifications_of(settings, lena.id):
+        for _ in range(600):  # polling: up to 30 s for the notification and the acknowledgement
+            if await _notifications_of(settings, lena.id) and not await redis.xlen(
+                stream_key(name)
+            ):
                 break
             await asyncio.sleep(0.05)
         await worker.stop()
         await working
         assert await _notifications_of(settings, lena.id) == 1
         assert await redis.xlen(stream_key(name)) == 0
+        assert await redis.xpending(stream_key(name), GROUP) == {
+            "pending": 0,
+            "min": None,
+            "max": None,
+            "consumers": [],
+        }
     finally:
         await redis.delete(stream_key(name))
         await redis.aclose()
