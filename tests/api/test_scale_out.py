@@ -12,7 +12,7 @@ import random
 import signal
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -175,46 +175,30 @@ def test_two_api_processes_and_two_workers_share_one_postgres_and_redis(
     print(f"{len(ticks)} ticks in {(ticks[-1] - ticks[0]).total_seconds():.1f} s, none doubled")
 
 
-def test_a_worker_killed_mid_job_has_its_job_finished_once_by_the_other(
+@pytest.mark.parametrize(
+    ("hand_over", "how"),
+    [(enqueue, "a job, retried by SAQ's sweep"), (publish, "an event, claimed from the stream")],
+    ids=["job", "event"],
+)
+def test_a_worker_killed_mid_run_has_its_work_finished_once_by_the_other(
     processes: tuple[Processes, OwnPostgres, str],
+    hand_over: Callable[..., None],
+    how: str,
 ) -> None:
     started, postgres, database = processes
     workers = [started.worker(0), started.worker(1)]
     [(url, _)] = started.apis(1)
     started.wait_for_workers(2)
-    enqueue(url, "interrupted", seconds=5)
-    wait_for(lambda: runs(postgres, database, "record"), JOB_SECONDS, "the job to start")
+    hand_over(url, "interrupted", seconds=5)
+    wait_for(lambda: runs(postgres, database, "record"), JOB_SECONDS, "the work to start")
     [(_, first_pid, _)] = runs(postgres, database, "record")
     [victim] = [w for w in workers if os.getpgid(first_pid) == w.pid]
     killed = time.monotonic()
     os.killpg(victim.pid, signal.SIGKILL)
     victim.wait(timeout=10)
 
-    wait_for(lambda: "interrupted" in effects(postgres, database), JOB_SECONDS, "the retry")
-    print(f"job retried and finished {time.monotonic() - killed:.1f} s after the kill")
-    attempts = runs(postgres, database, "record")
-    assert len(attempts) == 2, attempts
-    assert attempts[1][1] != first_pid
-    assert effects(postgres, database) == {"interrupted": attempts[1][1]}
-
-
-def test_a_worker_killed_mid_event_has_it_delivered_once_by_the_other(
-    processes: tuple[Processes, OwnPostgres, str],
-) -> None:
-    started, postgres, database = processes
-    workers = [started.worker(0), started.worker(1)]
-    [(url, _)] = started.apis(1)
-    started.wait_for_workers(2)
-    publish(url, "interrupted", seconds=5)
-    wait_for(lambda: runs(postgres, database, "record"), JOB_SECONDS, "the subscriber to start")
-    [(_, first_pid, _)] = runs(postgres, database, "record")
-    [victim] = [w for w in workers if os.getpgid(first_pid) == w.pid]
-    killed = time.monotonic()
-    os.killpg(victim.pid, signal.SIGKILL)
-    victim.wait(timeout=10)
-
-    wait_for(lambda: "interrupted" in effects(postgres, database), JOB_SECONDS, "the claim")
-    print(f"event claimed and delivered {time.monotonic() - killed:.1f} s after the kill")
+    wait_for(lambda: "interrupted" in effects(postgres, database), JOB_SECONDS, "the rerun")
+    print(f"{how}: finished {time.monotonic() - killed:.1f} s after the kill")
     attempts = runs(postgres, database, "record")
     assert len(attempts) == 2, attempts
     assert attempts[1][1] != first_pid
