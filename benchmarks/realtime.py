@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import json
 import multiprocessing
 import os
@@ -163,7 +164,9 @@ class KeepAliveSender:
 
     The sender shares the two cores with the server under test, so its own cost matters: httpx
     spent about 2 ms of CPU per message here (2026-12-07), a third of what the API spent on it.
-    This sends the same requests; it reads each response's status, headers and body."""
+    This sends the same requests; it reads each response's status, headers and body, and sends
+    again on a new connection when a kept-alive one was closed by the server meanwhile (a
+    message's `client_id` makes that safe)."""
 
     def __init__(self, url: str) -> None:
         address = httpx.URL(url)
@@ -181,21 +184,25 @@ class KeepAliveSender:
             + "\r\n"
         )
         async with self._slots:
-            if self._idle:
-                reader, writer = self._idle.pop()
-            else:
-                reader, writer = await asyncio.open_connection(self.host, self.port)
-            try:
-                writer.write(head.encode() + payload)
-                status, keep = await self._response(reader)
-            except (OSError, asyncio.IncompleteReadError, ValueError, IndexError):
-                writer.close()
-                return 0
-            if keep:
-                self._idle.append((reader, writer))
-            else:
-                writer.close()
-            return status
+            while True:
+                reused = bool(self._idle)
+                if reused:
+                    reader, writer = self._idle.pop()
+                else:
+                    reader, writer = await asyncio.open_connection(self.host, self.port)
+                try:
+                    writer.write(head.encode() + payload)
+                    status, keep = await self._response(reader)
+                except (OSError, asyncio.IncompleteReadError, ValueError, IndexError):
+                    writer.close()
+                    if reused:  # the server closed it while idle: send again, as httpx does
+                        continue
+                    return 0
+                if keep:
+                    self._idle.append((reader, writer))
+                else:
+                    writer.close()
+                return status
 
     @staticmethod
     async def _response(reader: asyncio.StreamReader) -> tuple[int, bool]:
@@ -302,6 +309,9 @@ async def measure(target: Target, args: argparse.Namespace) -> dict[str, Any]:
     await asyncio.sleep(2)  # deliveries still in flight; late ones count as incomplete
     for task in listeners:
         task.cancel()
+    closed_by_server = collections.Counter(
+        ws.close_code for ws in sockets if ws.close_code is not None
+    )
     for ws in sockets:
         await ws.close()
     latencies = sorted(
@@ -316,6 +326,8 @@ async def measure(target: Target, args: argparse.Namespace) -> dict[str, Any]:
         "planned": len(plan),
         "p50": statistics.median(latencies) if latencies else float("nan"),
         "p99": latencies[int(0.99 * (len(latencies) - 1))] if latencies else float("nan"),
+        "closed_by_server": dict(closed_by_server),
+        "refused": dict(collections.Counter(s for s in sent["statuses"] if s not in {200, 201})),
     }
 
 
@@ -463,6 +475,12 @@ def main() -> None:
             f"| {name} | {row['accepted_per_s']:.0f} | {row['complete']}/{row['planned']} | "
             f"{row['p50']:.1f} | {row['p99']:.1f} |"
         )
+    for name, row in rows:
+        if row["closed_by_server"] or row["refused"]:
+            print(
+                f"{name}: WebSockets the server closed, by code: {row['closed_by_server']}; "
+                f"sends not accepted, by status (0: no answer): {row['refused']}"
+            )
 
 
 if __name__ == "__main__":
