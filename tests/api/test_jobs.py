@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from selflink_api.app import create_app
 from selflink_api.platform.database import build_sqlalchemy_config
+from selflink_api.platform.event_stream import stream_key
 from selflink_api.platform.jobs import InProcessJobRunner, JobContext, JobQueue, background_job
 from selflink_api.platform.problems import CONFLICT, ProblemError
 from selflink_api.settings import Settings
@@ -198,6 +199,7 @@ async def _delete_queue_keys(redis_url: str, queue_name: str) -> None:
     redis: Any = Redis.from_url(redis_url)
     try:
         keys = [key async for key in redis.scan_iter(match=f"saq:*{queue_name}*")]
+        keys.append(stream_key(queue_name))  # a worker's reader creates it
         if keys:
             await redis.delete(*keys)
     finally:
