@@ -55,6 +55,7 @@ class User(Base):
     """A person's account and public profile; nothing here is personal data beyond the handle."""
 
     __tablename__ = "users"
+
     handle: Mapped[str] = mapped_column(String(40), unique=True)
     display_name: Mapped[str] = mapped_column(String(80))
     bio: Mapped[str] = mapped_column(String(500), default="")

@@ -118,14 +118,17 @@ class EventConsumer:
     async def read(self) -> list[Entry]:
         """The next new events for this consumer (waiting up to `read_block_ms` for some)."""
         try:
-            answer = await self.stream.redis.xreadgroup(
-                GROUP, self.name, {self.stream.key: ">"}, count=BATCH, block=self.read_block_ms
-            )
+            return await self._read_new(BATCH, self.read_block_ms)
         except ResponseError as exc:
             if "NOGROUP" not in str(exc):
                 raise
             await self.create_group()
             return []
+
+    async def _read_new(self, count: int, block_ms: int | None) -> list[Entry]:
+        answer = await self.stream.redis.xreadgroup(
+            GROUP, self.name, {self.stream.key: ">"}, count=count, block=block_ms
+        )
         return [entry for _, entries in answer or () for entry in _decoded(entries)]
 
     async def gather(self, entries: list[Entry]) -> list[Entry]:
@@ -138,10 +141,7 @@ class EventConsumer:
             return entries
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.stopping.wait(), self.gather_ms / 1000)
-        answer = await self.stream.redis.xreadgroup(
-            GROUP, self.name, {self.stream.key: ">"}, count=BATCH - len(entries)
-        )
-        return entries + [entry for _, more in answer or () for entry in _decoded(more)]
+        return entries + await self._read_new(BATCH - len(entries), block_ms=None)
 
     async def claim_abandoned(self) -> list[Entry]:
         """Entries another consumer read but left untouched for a heartbeat (it died)."""

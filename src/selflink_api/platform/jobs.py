@@ -308,7 +308,7 @@ class SaqJobRunner:
     succeeded never loses its work to an outage that this process outlives.
     """
 
-    def __init__(self, queue: Any, heartbeat_seconds: int, stream: "EventStream | None") -> None:
+    def __init__(self, queue: Any, heartbeat_seconds: int, stream: "EventStream") -> None:
         self._queue = queue
         self._heartbeat_seconds = heartbeat_seconds
         self._stream = stream
@@ -343,11 +343,8 @@ class SaqJobRunner:
         await self._hand_over(job.name, lambda: self._enqueue(job, arguments))
 
     async def announce(self, event: str, payload: Mapping[str, Any]) -> None:
-        if self._stream is None:
-            msg = "this runner has no event stream to announce on"
-            raise RuntimeError(msg)
-        stream, arguments = self._stream, dict(payload)
-        await self._hand_over(event, lambda: stream.append(event, arguments))
+        arguments = dict(payload)
+        await self._hand_over(event, lambda: self._stream.append(event, arguments))
 
     async def retry(self, job: JobDefinition, kwargs: Mapping[str, Any]) -> None:
         """Enqueue a subscriber whose first attempt (from the event stream) failed, with the
