@@ -68,7 +68,7 @@ from selflink_api.platform.openapi import ApiContract, ClosedStructSchemas, buil
 from selflink_api.platform.pagination import provide_page_request
 from selflink_api.platform.problems import EXCEPTION_HANDLERS
 from selflink_api.platform.ratelimit import AttemptLimiter, RequestRateLimitConfig, WindowCounter
-from selflink_api.platform.realtime import PubSubLiveEvents, Realtime
+from selflink_api.platform.realtime import PubSubLiveEvents, Realtime, live_channel
 from selflink_api.platform.requests import RequestInputGuard
 from selflink_api.platform.runtime import lower_priority, settle_garbage_collector
 from selflink_api.platform.security import requires_admin
@@ -107,7 +107,7 @@ def create_app(settings: Settings | None = None, domains: Sequence[Domain] = DOM
         cipher=build_cipher(settings),
         limiter=AttemptLimiter(redis),
         redis=redis,
-        realtime=Realtime(channels),
+        realtime=Realtime(channels, live_channel(settings.job_queue_name) if redis else None),
     )
     toolkits = build_toolkits(domains, shared)
     jwt_auth = build_jwt_auth(
@@ -172,6 +172,10 @@ def create_app(settings: Settings | None = None, domains: Sequence[Domain] = DOM
         ),
         request_max_body_size=settings.max_request_body_bytes,
         lifespan=[_lifespan(settings, database, runner, redis, toolkits, all_schedules(domains))],
+        # Hooks, not the lifespan: they run once the channels plugin has started, and after it
+        # stopped.
+        on_startup=[shared.realtime.listen],
+        on_shutdown=[shared.realtime.stop_listening],
         on_app_init=[jwt_auth.on_app_init, audited_reads_write_first],
         state=State(
             {
@@ -288,7 +292,7 @@ def _saq_config(
             settings,
             database.create_session_maker(),
             runner,
-            live=PubSubLiveEvents(redis),
+            live=PubSubLiveEvents(redis, live_channel(settings.job_queue_name)),
             events=events,
         )
         saq_context[SAQ_CONTEXT_KEY] = context

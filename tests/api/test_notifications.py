@@ -36,7 +36,7 @@ from selflink_api.notifications.services import Event, Told, notify
 from selflink_api.platform.database import build_sqlalchemy_config
 from selflink_api.platform.events import MATCH_FEATURES_READY, MODERATION_DECIDED
 from selflink_api.platform.jobs import JobContext, JobDefinition
-from selflink_api.platform.realtime import PubSubLiveEvents, user_channel
+from selflink_api.platform.realtime import PubSubLiveEvents, live_channel
 from selflink_api.rewards.models import RewardContributor, RewardPayout
 from selflink_api.settings import Settings
 from tests.api.conftest import app_client, drain_jobs, make_settings
@@ -713,18 +713,22 @@ async def test_messages_that_start_a_notification_in_one_batch_go_live_once(
 
 async def test_a_worker_sends_live_events_through_redis_to_api_processes(redis_url: str) -> None:
     """A SAQ worker holds no sockets: its live events go on the Redis channel every API
-    process's channels backend listens to."""
+    process's channels backend listens to, as one envelope naming the recipients."""
     user_id = uuid7()
     listener = RedisChannelsPubSubBackend(redis=Redis.from_url(redis_url))
     worker_redis = Redis.from_url(redis_url)
     await listener.on_startup()
     try:
-        await listener.subscribe([user_channel(user_id)])
-        await PubSubLiveEvents(worker_redis).send([user_id], "notification", {"unread": 1})
+        channel = live_channel(f"test-{uuid7().hex}")
+        await listener.subscribe([channel])
+        await PubSubLiveEvents(worker_redis, channel).send([user_id], "notification", {"unread": 1})
         with anyio.fail_after(5):
-            channel, data = await anext(aiter(listener.stream_events()))
-        assert channel == user_channel(user_id)
-        frame = json.loads(data)
+            heard_on, data = await anext(aiter(listener.stream_events()))
+        assert heard_on == channel
+        envelope = json.loads(data)
+        assert envelope["to"] == [str(user_id)]
+        assert envelope["origin"].startswith("worker-")
+        frame = envelope["frame"]
         assert (frame["type"], frame["data"]) == ("notification", {"unread": 1})
     finally:
         await listener.on_shutdown()

@@ -1,6 +1,7 @@
 """The realtime gateway through real sockets: sign-in, who hears what, frames, close codes."""
 
 import asyncio
+import contextlib
 import json
 import time
 import uuid
@@ -11,14 +12,22 @@ import httpx
 import jwt
 import pytest
 import websockets
+from litestar.channels import ChannelsPlugin
+from litestar.channels.backends.redis import RedisChannelsPubSubBackend
 from redis.asyncio import Redis
 
 from selflink_api.app import create_app
-from selflink_api.platform.realtime import PRESENCE_SECONDS, RealtimeState
+from selflink_api.platform.realtime import (
+    PRESENCE_SECONDS,
+    Inbox,
+    Realtime,
+    RealtimeState,
+    live_channel,
+)
 from selflink_api.settings import Settings
 from tests.api.live import live_server
 from tests.api.people import Person, person_from, unique_email
-from tests.api.realtime_helpers import close_code, connected, next_frame, ws_url
+from tests.api.realtime_helpers import FRAME_SECONDS, close_code, connected, next_frame, ws_url
 from tests.api.services import REDIS_URL, require_redis
 from tests.api.test_feed import counted_statements
 
@@ -302,3 +311,59 @@ async def test_a_reader_that_falls_behind_is_told_to_resync(settings: Settings) 
                 realtime.send_now([ana.id], "flood", {"pad": "x" * 65536})
                 await asyncio.sleep(0)
             assert await close_code(ws) == 4010
+
+
+@contextlib.asynccontextmanager
+async def api_process(redis_url: str, channel: str) -> AsyncIterator[Realtime]:
+    """The realtime part of one API process on a shared Redis, listening."""
+    channels = ChannelsPlugin(
+        backend=RedisChannelsPubSubBackend(redis=Redis.from_url(redis_url)),
+        arbitrary_channels_allowed=True,
+    )
+    realtime = Realtime(channels, channel)
+    async with channels:
+        await realtime.listen()
+        try:
+            yield realtime
+        finally:
+            await realtime.stop_listening()
+
+
+async def next_types(inbox: Inbox, count: int) -> list[str]:
+    types = []
+    async with asyncio.timeout(FRAME_SECONDS):
+        for _ in range(count):
+            types.append(json.loads(await inbox.frames.get())["type"])
+    return types
+
+
+async def test_each_process_delivers_an_event_once_to_the_people_it_names(
+    redis_url: str,
+) -> None:
+    """One envelope per event crosses Redis; a process delivers its own events at once and
+    skips their echo; an envelope reaches only the people it names; an unreadable one is
+    skipped and the relay goes on."""
+    channel = live_channel(f"test-{uuid.uuid4().hex}")
+    ana, ben = uuid.uuid4(), uuid.uuid4()
+    on_a, ana_on_b, ben_on_b = Inbox(10), Inbox(10), Inbox(10)
+    async with api_process(redis_url, channel) as a, api_process(redis_url, channel) as b:
+        with (
+            a.connections.connected(ana, on_a),
+            b.connections.connected(ana, ana_on_b),
+            b.connections.connected(ben, ben_on_b),
+        ):
+            a.send_now([ana], "first", {})
+            assert json.loads(on_a.frames.get_nowait())["type"] == "first"  # at once
+            assert await next_types(ana_on_b, 1) == ["first"]
+            # Redis has now sent "first" back to process A too; "marker" follows it there.
+            b.send_now([ana, ben], "marker", {})
+            assert await next_types(ana_on_b, 1) == ["marker"]
+            assert await next_types(on_a, 1) == ["marker"]
+            assert await next_types(ben_on_b, 1) == ["marker"]
+
+            await b.channels.wait_published(b"not an envelope", channel)
+            await b.channels.wait_published(b'{"origin": 1}', channel)
+            b.send_now([ana], "after", {})
+            assert await next_types(on_a, 1) == ["after"]
+    assert ben_on_b.frames.empty()
+    assert not on_a.behind.is_set()

@@ -2,12 +2,12 @@
 
 The client proves who it is with an access token, in the subprotocol list
 (`selflink.v1, bearer.<token>`) or in a first `auth` frame, never in the URL. The server then
-subscribes the connection to its person's channel only; what reaches that channel was
-addressed to the person when it was published (`platform/realtime.py`), so a connection never
-chooses what it hears. Client frames are few (`auth`, `typing`, `heartbeat`), each checked
-against the database; anything else gets an error frame, and too many of those, or one
-oversized frame, close the connection. Events wait in a bounded queue: a client that falls
-that far behind is told to resync and disconnected, so memory never grows with a slow reader.
+files the connection under its person; it receives what was addressed to that person when it
+was published (`platform/realtime.py`), so a connection never chooses what it hears. Client
+frames are few (`auth`, `typing`, `heartbeat`), each checked against the database; anything
+else gets an error frame, and too many of those, or one oversized frame, close the connection.
+Events wait in a bounded inbox: a client that falls that far behind is told to resync and
+disconnected, so memory never grows with a slow reader.
 """
 
 import asyncio
@@ -24,7 +24,6 @@ import anyio
 import msgspec
 import structlog
 from litestar import Controller, WebSocket, websocket
-from litestar.channels import Subscriber
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from selflink_api.accounts.auth import ANONYMOUS_ALLOWED, check_access_token
@@ -33,7 +32,7 @@ from selflink_api.messaging.services import MessagingService, MessagingToolkit
 from selflink_api.platform.database import reading
 from selflink_api.platform.jobs import JobQueue
 from selflink_api.platform.problems import ProblemError
-from selflink_api.platform.realtime import EVENT_VERSION, user_channel
+from selflink_api.platform.realtime import EVENT_VERSION, Inbox
 
 logger = structlog.get_logger("selflink.realtime")
 
@@ -87,7 +86,7 @@ class Connection:
     session_maker: Callable[[], AsyncSession]
     principal: Principal
     expires_at: datetime
-    queue: "asyncio.Queue[bytes]"
+    inbox: Inbox
     bad_frames: int = 0
     send_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     last_typing: dict[UUID, float] = field(default_factory=dict)
@@ -101,7 +100,7 @@ class Connection:
         async with self.send_lock:
             await self.socket.send_text(_frame(frame_type, data))
 
-    async def run(self, subscriber: Subscriber) -> None:
+    async def run(self) -> None:
         """Greet, mark the person online, then serve until one task closes the connection."""
         await self.send(
             "ready",
@@ -109,23 +108,21 @@ class Connection:
         )
         await self._heartbeat()
         async with anyio.create_task_group() as tasks:
-            tasks.start_soon(self._pump, subscriber)
             tasks.start_soon(self._deliver)
+            tasks.start_soon(self._watch_inbox)
             tasks.start_soon(self._watch_session)
             tasks.start_soon(self._receive)
 
-    async def _pump(self, subscriber: Subscriber) -> None:
-        async for event in subscriber.iter_events():
-            try:
-                self.queue.put_nowait(event)
-            except asyncio.QueueFull:
-                raise _ClosingError(CloseCode.RESYNC, "too far behind: resync") from None
-
     async def _deliver(self) -> None:
+        frames = self.inbox.frames
         while True:
-            event = await self.queue.get()
+            frame = await frames.get()
             async with self.send_lock:
-                await self.socket.send_text(event.decode())
+                await self.socket.send_text(frame)
+
+    async def _watch_inbox(self) -> None:
+        await self.inbox.behind.wait()
+        raise _ClosingError(CloseCode.RESYNC, "too far behind: resync")
 
     async def _watch_session(self) -> None:
         """Close when the token expires or the sign-in ends (checked with every other
@@ -296,29 +293,20 @@ class RealtimeController(Controller):
     async def connect(self, socket: WebSocket[Any, Any, Any]) -> None:
         toolkit: MessagingToolkit = socket.app.state.messaging
         session_maker = socket.app.state.session_maker
-        subscriber: Subscriber | None = None
-        channels = toolkit.realtime.channels
         try:
             principal, expires_at = await _authenticate(socket, toolkit, session_maker)
-            subscriber = await channels.subscribe([user_channel(principal.id)])
-            connection = Connection(
-                socket,
-                toolkit,
-                session_maker,
-                principal,
-                expires_at,
-                asyncio.Queue(maxsize=toolkit.settings.realtime_queue_limit),
-            )
-            try:
-                await connection.run(subscriber)
-            finally:
-                await _leave_quietly(connection)
+            inbox = Inbox(toolkit.settings.realtime_queue_limit)
+            with toolkit.realtime.connections.connected(principal.id, inbox):
+                connection = Connection(
+                    socket, toolkit, session_maker, principal, expires_at, inbox
+                )
+                try:
+                    await connection.run()
+                finally:
+                    await _leave_quietly(connection)
         except* _ClosingError as group:
             closed = group.exceptions[0]
             assert isinstance(closed, _ClosingError)
             if closed.code:
                 with contextlib.suppress(Exception):
                     await socket.close(code=closed.code, reason=closed.reason)
-        finally:
-            if subscriber is not None:
-                await channels.unsubscribe(subscriber)

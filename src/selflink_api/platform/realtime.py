@@ -1,29 +1,40 @@
 """Live events to people's open connections, and the short-lived state they share.
 
 Every event goes to people, never to topics: the publisher names the user ids that must receive
-it, each id is one channel (`user:<id>`) of Litestar's channels (in this process's memory, or
-Redis pub/sub when `REDIS_URL` is set, so every API process delivers to its own sockets), and
-the gateway subscribes a connection to its own person's channel only. Who may receive what is
+it, and each API process hands the event to the connections of those people it holds
+(`LiveConnections`, keyed by the person each connection signed in as). Who may receive what is
 therefore decided where the event is published, from the database, in the transaction that
 caused it; domains publish through `after_commit`, so rolled-back work never shows.
+
+With `REDIS_URL`, an event also goes out once, as one envelope naming its recipients, on one
+channel of Litestar's channels plugin (Redis pub/sub, `live_channel`) that every API process
+listens to; each
+process delivers it to the recipients connected there and ignores the envelopes it sent itself,
+which it delivered already. One envelope per event instead of one message per recipient is
+what lets one process carry a group's fan-out (docs/messaging.md, "Several processes").
 
 `RealtimeState` keeps typing (seconds) and presence (a minute) with expiry, in Redis when
 configured (shared by every process) or in memory. Presence is kept per connection, so a
 person is offline once their last connection, on whichever process, closes or lapses.
 """
 
+import asyncio
+import contextlib
 import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 from uuid import UUID
 
 import msgspec
-from litestar.channels import ChannelsPlugin
+import structlog
+from litestar.channels import ChannelsPlugin, Subscriber
 from litestar.channels.backends.redis import RedisChannelsPubSubBackend
 from redis.asyncio import Redis
 
 from selflink_api.platform.jobs import JobQueue
+
+logger = structlog.get_logger("selflink.realtime")
 
 EVENT_VERSION = 1
 TYPING_SECONDS = 7
@@ -32,8 +43,10 @@ PRESENCE_SECONDS = 60
 """How long a connection or heartbeat keeps someone online."""
 
 
-def user_channel(user_id: UUID | str) -> str:
-    return f"user:{user_id}"
+def live_channel(queue_name: str) -> str:
+    """The pub/sub channel of a deployment (named like its job queue) that every API process
+    listens to for the events published elsewhere."""
+    return f"selflink:{queue_name}:live"
 
 
 def event_frame(event_type: str, data: Mapping[str, Any]) -> bytes:
@@ -43,17 +56,82 @@ def event_frame(event_type: str, data: Mapping[str, Any]) -> bytes:
     )
 
 
-class Realtime:
-    """Publishes events to people through the app's channels plugin."""
+class Envelope(msgspec.Struct, frozen=True):
+    """One event on the live channel: who sent it (a process's `origin`), to whom (user ids as
+    strings) and the frame itself, verbatim."""
 
-    def __init__(self, channels: ChannelsPlugin) -> None:
+    origin: str
+    to: list[str]
+    frame: msgspec.Raw
+
+
+_read_envelope = msgspec.json.Decoder(Envelope)
+
+
+def envelope(origin: str, recipients: list[str], frame: bytes) -> bytes:
+    return msgspec.json.encode(Envelope(origin, recipients, msgspec.Raw(frame)))
+
+
+class Inbox:
+    """One connection's bounded queue of frames. When it is full the connection fell behind:
+    `behind` is set (the gateway closes it, telling it to resync) and frames are dropped, so
+    memory never grows with a slow reader."""
+
+    def __init__(self, limit: int) -> None:
+        self.frames: asyncio.Queue[str] = asyncio.Queue(maxsize=limit)
+        self.behind = asyncio.Event()
+
+    def offer(self, frame: str) -> None:
+        try:
+            self.frames.put_nowait(frame)
+        except asyncio.QueueFull:
+            self.behind.set()
+
+
+class LiveConnections:
+    """The inboxes of this process's connections, by the person each signed in as."""
+
+    def __init__(self) -> None:
+        self._by_person: dict[str, set[Inbox]] = {}
+
+    @contextlib.contextmanager
+    def connected(self, user_id: UUID, inbox: Inbox) -> Iterator[Inbox]:
+        person = str(user_id)
+        self._by_person.setdefault(person, set()).add(inbox)
+        try:
+            yield inbox
+        finally:
+            inboxes = self._by_person[person]
+            inboxes.discard(inbox)
+            if not inboxes:
+                del self._by_person[person]
+
+    def deliver(self, recipients: Iterable[str], frame: str) -> None:
+        for person in recipients:
+            for inbox in self._by_person.get(person, ()):
+                inbox.offer(frame)
+
+
+class Realtime:
+    """Delivers events to people: to this process's connections at once, and, with a
+    `channel` (Redis), to every other API process through it."""
+
+    def __init__(self, channels: ChannelsPlugin, channel: str | None = None) -> None:
         self.channels = channels
+        self.channel = channel
+        self.connections = LiveConnections()
+        self.origin = uuid.uuid4().hex
+        self._listening: asyncio.Task[None] | None = None
 
     def send_now(self, user_ids: Iterable[UUID | str], event_type: str, data: Any) -> None:
         """Publish at once: for events that change nothing stored (typing, presence)."""
-        channels = [user_channel(user_id) for user_id in user_ids]
-        if channels:
-            self.channels.publish(event_frame(event_type, data), channels)
+        recipients = [str(user_id) for user_id in user_ids]
+        if not recipients:
+            return
+        frame = event_frame(event_type, data)
+        self.connections.deliver(recipients, frame.decode())
+        if self.channel is not None:
+            self.channels.publish(envelope(self.origin, recipients, frame), self.channel)
 
     async def send(self, user_ids: Iterable[UUID | str], event_type: str, data: Any) -> None:
         """`send_now` for jobs run in this process (`JobContext.live`)."""
@@ -70,18 +148,45 @@ class Realtime:
 
         jobs.after_commit(publish)
 
+    async def listen(self) -> None:
+        """Start delivering what other processes publish (an app startup hook; the channels
+        plugin has started by then)."""
+        if self.channel is not None and self._listening is None:
+            subscriber = await self.channels.subscribe([self.channel])
+            self._listening = asyncio.create_task(self._relay(subscriber))
+
+    async def stop_listening(self) -> None:
+        if self._listening is not None:
+            self._listening.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._listening
+            self._listening = None
+
+    async def _relay(self, subscriber: Subscriber) -> None:
+        async for payload in subscriber.iter_events():
+            try:
+                event = _read_envelope.decode(payload)
+            except msgspec.DecodeError:  # ValidationError included
+                logger.warning("live_envelope_unreadable", size=len(payload))
+                continue
+            if event.origin != self.origin:
+                self.connections.deliver(event.to, bytes(event.frame).decode())
+
 
 class PubSubLiveEvents:
     """Live events from a worker process, which holds no sockets: published on the Redis pub/sub
-    channels every API process's channels backend listens to (`JobContext.live`)."""
+    channel every API process listens to (`JobContext.live`)."""
 
-    def __init__(self, redis: Redis) -> None:
+    def __init__(self, redis: Redis, channel: str) -> None:
         self._backend = RedisChannelsPubSubBackend(redis=redis)
+        self._channel = channel
+        self._origin = f"worker-{uuid.uuid4().hex}"
 
     async def send(self, user_ids: Iterable[UUID | str], event_type: str, data: Any) -> None:
-        channels = [user_channel(user_id) for user_id in user_ids]
-        if channels:
-            await self._backend.publish(event_frame(event_type, data), channels)
+        recipients = [str(user_id) for user_id in user_ids]
+        if recipients:
+            frame = event_frame(event_type, data)
+            await self._backend.publish(envelope(self._origin, recipients, frame), [self._channel])
 
 
 class RealtimeState:
