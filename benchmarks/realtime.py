@@ -94,7 +94,12 @@ def floor_app() -> Litestar:
 
 def serve_floor(port: int) -> None:
     uvicorn.run(
-        floor_app(), host="127.0.0.1", port=port, log_level="warning", ws="websockets-sansio"
+        floor_app(),
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        ws="websockets-sansio",
+        ws_per_message_deflate=False,  # as `selflink-api run` serves by default
     )
 
 

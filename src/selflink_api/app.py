@@ -107,7 +107,7 @@ def create_app(settings: Settings | None = None, domains: Sequence[Domain] = DOM
         cipher=build_cipher(settings),
         limiter=AttemptLimiter(redis),
         redis=redis,
-        realtime=Realtime(channels, live_channel(settings.job_queue_name) if redis else None),
+        realtime=Realtime(channels, redis, live_channel(settings.job_queue_name)),
     )
     toolkits = build_toolkits(domains, shared)
     jwt_auth = build_jwt_auth(

@@ -7,6 +7,7 @@ Litestar, the app or any domain's models. Our own commands come from each domain
 imported only when run.
 """
 
+import functools
 import importlib
 import importlib.util
 import os
@@ -176,11 +177,30 @@ def _run(_ctx: click.Context) -> click.Command:
             option.opts.append("--workers")
 
     def run(**options: Any) -> None:
+        _set_websocket_compression()
         if options["wc"] > 1 and not options["reload"]:
             _exec_uvicorn_workers(options)
         serve_one(**options)
 
     return click.Command(name="run", params=params, callback=run, help=run_command.help)
+
+
+def _set_websocket_compression() -> None:
+    """Offer permessage-deflate to WebSocket clients only with REALTIME_COMPRESSION.
+
+    Uvicorn offers it by default. Compressing costs the API process CPU for every frame it
+    sends, once per recipient (a tenth of its time in `benchmarks/realtime.py`), and a zlib
+    context per connection; SelfLink's frames are small. Uvicorn's own command reads the
+    variable (`--workers`, `--reload`); Litestar's in-process `uvicorn.run` gets it as an
+    argument.
+    """
+    import uvicorn
+
+    from selflink_api.settings import load_settings
+
+    compress = load_settings().realtime_compression
+    os.environ["UVICORN_WS_PER_MESSAGE_DEFLATE"] = str(compress).lower()
+    uvicorn.run = functools.partial(uvicorn.run, ws_per_message_deflate=compress)
 
 
 def _exec_uvicorn_workers(options: dict[str, Any]) -> None:

@@ -403,4 +403,11 @@ def demo(app: Litestar, host: str, port: int, serve: bool) -> None:
     click.echo(f"Rewards transparency: {base}/transparency (JSON: {base}/api/v1/rewards/periods)")
     click.echo(f"API docs: {base}/schema")
     if serve:
-        uvicorn.run(app, host=host, port=port, log_config=None, proxy_headers=False)
+        uvicorn.run(
+            app,
+            host=host,
+            port=port,
+            log_config=None,
+            proxy_headers=False,
+            ws_per_message_deflate=app.state.settings.realtime_compression,
+        )

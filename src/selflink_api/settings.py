@@ -225,6 +225,8 @@ class Settings(BaseSettings):
     realtime_bad_frames_allowed: Annotated[
         int, Field(validation_alias="REALTIME_BAD_FRAMES_ALLOWED", ge=0)
     ] = 10
+    realtime_compression: Annotated[bool, Field(validation_alias="REALTIME_COMPRESSION")] = False
+    """Offer WebSocket clients permessage-deflate (RFC 7692); read by `selflink-api run`."""
 
     # Notifications and Web Push (docs/notifications.md)
     vapid_private_key: Annotated[SecretStr, Field(validation_alias="VAPID_PRIVATE_KEY")] = (

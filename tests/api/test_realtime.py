@@ -316,13 +316,15 @@ async def test_a_reader_that_falls_behind_is_told_to_resync(settings: Settings) 
 @contextlib.asynccontextmanager
 async def api_process(redis_url: str, channel: str) -> AsyncIterator[Realtime]:
     """The realtime part of one API process on a shared Redis, listening."""
+    redis = Redis.from_url(redis_url)
     channels = ChannelsPlugin(
-        backend=RedisChannelsPubSubBackend(redis=Redis.from_url(redis_url)),
-        arbitrary_channels_allowed=True,
+        backend=RedisChannelsPubSubBackend(redis=redis), arbitrary_channels_allowed=True
     )
-    realtime = Realtime(channels, channel)
+    realtime = Realtime(channels, redis, channel)
     async with channels:
         await realtime.listen()
+        async with asyncio.timeout(FRAME_SECONDS):
+            await realtime.subscribed.wait()
         try:
             yield realtime
         finally:

@@ -114,6 +114,9 @@ async def test_two_processes_share_events_typing_limits_and_lose_no_message(
 
             # A message sent through A reaches a socket on B; typing on A shows on B.
             async with connected(b, ben) as ben_on_b, connected(a, ana) as ana_on_a:
+                # `selflink-api run` declines permessage-deflate by default.
+                assert ben_on_b.response is not None
+                assert "Sec-WebSocket-Extensions" not in ben_on_b.response.headers
                 sent = await post_message(http, a, ana, thread_id, "through-a")
                 assert sent.status_code == 201
                 heard = await next_frame(ben_on_b, "message.created")

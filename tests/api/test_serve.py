@@ -10,6 +10,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import websockets.sync.client
 
 from selflink_api.demo import DEMO_PASSWORD
 from tests.api.people import remember
@@ -37,9 +38,18 @@ def server(tmp_path: Path) -> Iterator[Server]:
         yield running
 
 
+def websocket_extensions(base_url: str) -> str:
+    """The extensions the server accepted for a client offering permessage-deflate."""
+    url = base_url.replace("http://", "ws://", 1) + "/api/v1/realtime"
+    with websockets.sync.client.connect(url, open_timeout=STARTUP_SECONDS) as ws:
+        assert ws.response is not None
+        return str(ws.response.headers.get("Sec-WebSocket-Extensions", ""))
+
+
 def test_embedded_defaults_serve_health_ready_and_schema(server: Server) -> None:
     base_url = server.base_url
     assert httpx.get(f"{base_url}/health").json() == {"status": "ok"}
+    assert websocket_extensions(base_url) == ""  # REALTIME_COMPRESSION is off by default
     assert httpx.get(f"{base_url}/ready").json() == {
         "status": "ready",
         "checks": {"database": "ok"},
@@ -123,11 +133,13 @@ def test_unsafe_production_settings_refuse_to_start_in_one_line_each(tmp_path: P
 
 
 def test_workers_share_the_port_and_stop_together(tmp_path: Path) -> None:
-    """`run --workers 2`: two worker processes behind one port; a SIGTERM to the process a
-    service manager started stops them all (none is left running without a supervisor)."""
+    """`run --workers 2`: two worker processes behind one port, serving WebSockets as the
+    settings say; a SIGTERM to the process a service manager started stops them all (none is
+    left running without a supervisor)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "REDIS_"))}
     env["DATABASE_URL"] = f"sqlite:///{tmp_path / 'workers.sqlite3'}"
     env["SELFLINK_MIGRATE_ON_STARTUP"] = "false"
+    env["REALTIME_COMPRESSION"] = "true"
     subprocess.run(
         [SELFLINK_API, "database", "upgrade", "--no-prompt"],
         cwd=tmp_path, env=env, capture_output=True, check=True, timeout=120,
@@ -143,6 +155,7 @@ def test_workers_share_the_port_and_stop_together(tmp_path: Path) -> None:
         wait_until_serving(f"http://127.0.0.1:{port}", process, log_path)
         workers = worker_pids(process.pid)
         assert len(workers) == 2
+        assert websocket_extensions(f"http://127.0.0.1:{port}").startswith("permessage-deflate")
         process.terminate()
         assert process.wait(timeout=60) == 0
         assert not [pid for pid in workers if Path(f"/proc/{pid}").exists()]

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, Protocol, cast
 
 import msgspec
-import openai
 import structlog
 
 from selflink_api.settings import Settings
@@ -118,6 +117,8 @@ class OpenAICompatibleProvider:
     name = OPENAI_COMPATIBLE
 
     def __init__(self, settings: Settings) -> None:
+        import openai  # noqa: PLC0415 - a second at every process's start, for a rare provider
+
         self.model = settings.mentor_model
         self.max_tokens = settings.mentor_max_reply_tokens
         self.client = openai.AsyncOpenAI(
@@ -134,6 +135,8 @@ class OpenAICompatibleProvider:
     async def stream(
         self, request: ProviderRequest, *, api_key: str | None
     ) -> AsyncIterator[str | Usage]:
+        import openai  # noqa: PLC0415 - see __init__
+
         client = self.client.with_options(api_key=api_key) if api_key else self.client
         reported: Usage | None = None
         written: list[str] = []

@@ -28,9 +28,10 @@ from uuid import UUID
 
 import msgspec
 import structlog
-from litestar.channels import ChannelsPlugin, Subscriber
+from litestar.channels import ChannelsPlugin
 from litestar.channels.backends.redis import RedisChannelsPubSubBackend
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from selflink_api.platform.jobs import JobQueue
 
@@ -41,6 +42,8 @@ TYPING_SECONDS = 7
 """How long a `typing` frame keeps someone shown as typing."""
 PRESENCE_SECONDS = 60
 """How long a connection or heartbeat keeps someone online."""
+LISTEN_RETRY_SECONDS = 1.0
+"""How long a process waits before listening to the live channel again after Redis failed."""
 
 
 def live_channel(queue_name: str) -> str:
@@ -113,15 +116,20 @@ class LiveConnections:
 
 
 class Realtime:
-    """Delivers events to people: to this process's connections at once, and, with a
-    `channel` (Redis), to every other API process through it."""
+    """Delivers events to people: to this process's connections at once, and, with Redis, to
+    every other API process through the live `channel`."""
 
-    def __init__(self, channels: ChannelsPlugin, channel: str | None = None) -> None:
+    def __init__(
+        self, channels: ChannelsPlugin, redis: Redis | None = None, channel: str = ""
+    ) -> None:
         self.channels = channels
-        self.channel = channel
+        self.channel = channel if redis is not None else None
         self.connections = LiveConnections()
         self.origin = uuid.uuid4().hex
+        self._listener = RedisChannelsPubSubBackend(redis=redis) if redis is not None else None
         self._listening: asyncio.Task[None] | None = None
+        self.subscribed = asyncio.Event()
+        """Set once the live channel is listened to (tests wait for it)."""
 
     def send_now(self, user_ids: Iterable[UUID | str], event_type: str, data: Any) -> None:
         """Publish at once: for events that change nothing stored (typing, presence)."""
@@ -149,11 +157,11 @@ class Realtime:
         jobs.after_commit(publish)
 
     async def listen(self) -> None:
-        """Start delivering what other processes publish (an app startup hook; the channels
-        plugin has started by then)."""
-        if self.channel is not None and self._listening is None:
-            subscriber = await self.channels.subscribe([self.channel])
-            self._listening = asyncio.create_task(self._relay(subscriber))
+        """Start delivering what other processes publish (an app startup hook). The listening
+        runs in the background on a pub/sub connection of its own, so a Redis that is away
+        delays it without stopping the app from starting."""
+        if self._listener is not None and self.channel is not None and self._listening is None:
+            self._listening = asyncio.create_task(self._listen(self._listener, self.channel))
 
     async def stop_listening(self) -> None:
         if self._listening is not None:
@@ -161,16 +169,32 @@ class Realtime:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._listening
             self._listening = None
+        if self._listener is not None:
+            with contextlib.suppress(RedisError, OSError):
+                await self._listener.on_shutdown()
 
-    async def _relay(self, subscriber: Subscriber) -> None:
-        async for payload in subscriber.iter_events():
+    async def _listen(self, listener: RedisChannelsPubSubBackend, channel: str) -> None:
+        """Subscribe and relay; while Redis is away, try again every second. Events published
+        meanwhile are lost to the other processes, as pub/sub loses them; clients catch up
+        with `…/changes` after they reconnect."""
+        while True:
             try:
-                event = _read_envelope.decode(payload)
-            except msgspec.DecodeError:  # ValidationError included
-                logger.warning("live_envelope_unreadable", size=len(payload))
-                continue
-            if event.origin != self.origin:
-                self.connections.deliver(event.to, bytes(event.frame).decode())
+                await listener.subscribe([channel])
+                self.subscribed.set()
+                async for _, payload in listener.stream_events():
+                    self._relay(payload)
+            except (RedisError, OSError) as error:
+                logger.warning("live_channel_unavailable", error=type(error).__name__)
+                await asyncio.sleep(LISTEN_RETRY_SECONDS)
+
+    def _relay(self, payload: bytes) -> None:
+        try:
+            event = _read_envelope.decode(payload)
+        except msgspec.DecodeError:  # ValidationError included
+            logger.warning("live_envelope_unreadable", size=len(payload))
+            return
+        if event.origin != self.origin:
+            self.connections.deliver(event.to, bytes(event.frame).decode())
 
 
 class PubSubLiveEvents:
