@@ -149,7 +149,7 @@ def create_app(settings: Settings | None = None, domains: Sequence[Domain] = DOM
     return SelflinkApp(
         route_handlers=[
             *root_controllers(domains),
-            Router(API_VERSION_PREFIX, route_handlers=list(api_controllers(domains))),
+            ApiRouter(API_VERSION_PREFIX, route_handlers=list(api_controllers(domains))),
         ],
         plugins=plugins,
         middleware=[
@@ -190,6 +190,15 @@ def create_app(settings: Settings | None = None, domains: Sequence[Domain] = DOM
         ),
         debug=settings.debug,
     )
+
+
+class ApiRouter(Router):
+    """The `/api/v1` router, built afresh for each app. Litestar deep-copies a router it
+    registers, in case another app shares it; this one is never shared, and copying its ~280
+    routes was a fifth of building an app (which every API test does)."""
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> "ApiRouter":
+        return self
 
 
 class SelflinkApp(Litestar):
