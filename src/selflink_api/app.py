@@ -194,8 +194,8 @@ def create_app(settings: Settings | None = None, domains: Sequence[Domain] = DOM
 
 class ApiRouter(Router):
     """The `/api/v1` router, built afresh for each app. Litestar deep-copies a router it
-    registers, in case another app shares it; this one is never shared, and copying its ~280
-    routes was a fifth of building an app (which every API test does)."""
+    registers, in case another app shares it; this one is never shared, and copying its 280
+    handlers took about a quarter of building an app (which every API test does)."""
 
     def __deepcopy__(self, memo: dict[int, Any]) -> "ApiRouter":
         return self
