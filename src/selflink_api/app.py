@@ -12,7 +12,6 @@ from jinja2 import Environment, PackageLoader, PrefixLoader, StrictUndefined
 from litestar import Litestar, Router
 from litestar.channels import ChannelsPlugin
 from litestar.channels.backends.memory import MemoryChannelsBackend
-from litestar.channels.backends.redis import RedisChannelsPubSubBackend
 from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
 from litestar.di import Provide
@@ -68,7 +67,12 @@ from selflink_api.platform.openapi import ApiContract, ClosedStructSchemas, buil
 from selflink_api.platform.pagination import provide_page_request
 from selflink_api.platform.problems import EXCEPTION_HANDLERS
 from selflink_api.platform.ratelimit import AttemptLimiter, RequestRateLimitConfig, WindowCounter
-from selflink_api.platform.realtime import PubSubLiveEvents, Realtime, live_channel
+from selflink_api.platform.realtime import (
+    LiveBackend,
+    PubSubLiveEvents,
+    Realtime,
+    live_channel,
+)
 from selflink_api.platform.requests import RequestInputGuard
 from selflink_api.platform.runtime import lower_priority, settle_garbage_collector
 from selflink_api.platform.security import requires_admin
@@ -98,7 +102,7 @@ def create_app(settings: Settings | None = None, domains: Sequence[Domain] = DOM
         else None
     )
     channels = ChannelsPlugin(
-        backend=RedisChannelsPubSubBackend(redis=redis) if redis else MemoryChannelsBackend(),
+        backend=LiveBackend(redis=redis) if redis else MemoryChannelsBackend(),
         arbitrary_channels_allowed=True,
     )
     shared = build_shared(

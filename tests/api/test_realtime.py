@@ -13,13 +13,13 @@ import jwt
 import pytest
 import websockets
 from litestar.channels import ChannelsPlugin
-from litestar.channels.backends.redis import RedisChannelsPubSubBackend
 from redis.asyncio import Redis
 
 from selflink_api.app import create_app
 from selflink_api.platform.realtime import (
     PRESENCE_SECONDS,
     Inbox,
+    LiveBackend,
     Realtime,
     RealtimeState,
     live_channel,
@@ -28,6 +28,7 @@ from selflink_api.settings import Settings
 from tests.api.live import live_server
 from tests.api.people import Person, person_from, unique_email
 from tests.api.realtime_helpers import FRAME_SECONDS, close_code, connected, next_frame, ws_url
+from tests.api.scaleout import OwnRedis
 from tests.api.services import REDIS_URL, require_redis
 from tests.api.test_feed import counted_statements
 
@@ -314,17 +315,19 @@ async def test_a_reader_that_falls_behind_is_told_to_resync(settings: Settings) 
 
 
 @contextlib.asynccontextmanager
-async def api_process(redis_url: str, channel: str) -> AsyncIterator[Realtime]:
-    """The realtime part of one API process on a shared Redis, listening."""
+async def api_process(
+    redis_url: str, channel: str, *, wait: bool = True
+) -> AsyncIterator[Realtime]:
+    """The realtime part of one API process on a shared Redis, listening (once it is
+    listening, unless `wait` is False)."""
     redis = Redis.from_url(redis_url)
-    channels = ChannelsPlugin(
-        backend=RedisChannelsPubSubBackend(redis=redis), arbitrary_channels_allowed=True
-    )
+    channels = ChannelsPlugin(backend=LiveBackend(redis=redis), arbitrary_channels_allowed=True)
     realtime = Realtime(channels, redis, channel)
     async with channels:
         await realtime.listen()
-        async with asyncio.timeout(FRAME_SECONDS):
-            await realtime.subscribed.wait()
+        if wait:
+            async with asyncio.timeout(FRAME_SECONDS):
+                await realtime.subscribed.wait()
         try:
             yield realtime
         finally:
@@ -369,3 +372,40 @@ async def test_each_process_delivers_an_event_once_to_the_people_it_names(
             assert await next_types(on_a, 1) == ["after"]
     assert ben_on_b.frames.empty()
     assert not on_a.behind.is_set()
+
+
+async def heard(sender: Realtime, inbox: Inbox, person: uuid.UUID) -> bool:
+    """Whether an event `sender` publishes now reaches `inbox`: sent again every half second
+    (a publish into a Redis still reconnecting is dropped), for a few seconds at most."""
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(FRAME_SECONDS):
+            while True:
+                sender.send_now([person], "probe", {})
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(0.5):
+                        return bool(await inbox.frames.get())
+    return False
+
+
+async def test_a_process_hears_the_others_again_once_redis_is_back(tmp_path: Any) -> None:
+    """A process starts while Redis is away and listens once it answers; Redis restarted,
+    publishing and listening both come back, without restarting the process."""
+    redis = OwnRedis(tmp_path)
+    channel = live_channel(f"test-{uuid.uuid4().hex}")
+    ana, inbox = uuid.uuid4(), Inbox(100)
+    try:
+        async with api_process(redis.url, channel, wait=False) as a:
+            assert not a.subscribed.is_set()
+            redis.start()
+            async with asyncio.timeout(FRAME_SECONDS):
+                await a.subscribed.wait()
+            async with api_process(redis.url, channel) as b:
+                with a.connections.connected(ana, inbox):
+                    assert await heard(b, inbox, ana)
+                    redis.stop()
+                    # What the plugin's publishing task does: a failed publish is dropped.
+                    await b.channels.wait_published(b"lost", channel)
+                    redis.start()
+                    assert await heard(b, inbox, ana)
+    finally:
+        redis.stop()

@@ -115,6 +115,21 @@ class LiveConnections:
                 inbox.offer(frame)
 
 
+class LiveBackend(RedisChannelsPubSubBackend):
+    """Litestar's Redis pub/sub channels backend, whose publishing outlives a Redis outage.
+
+    The channels plugin publishes from one task, which the first failed publish would end for
+    good: no event would leave the process again, and its shutdown would wait forever for the
+    queue behind it. Here a publish that fails is logged and the event dropped (pub/sub keeps
+    nothing for later anyway; clients catch up with `…/changes`)."""
+
+    async def publish(self, data: bytes, channels: Iterable[str]) -> None:
+        try:
+            await super().publish(data, channels)
+        except (RedisError, OSError) as error:
+            logger.warning("live_event_not_published", error=type(error).__name__)
+
+
 class Realtime:
     """Delivers events to people: to this process's connections at once, and, with Redis, to
     every other API process through the live `channel`."""
@@ -126,10 +141,10 @@ class Realtime:
         self.channel = channel if redis is not None else None
         self.connections = LiveConnections()
         self.origin = uuid.uuid4().hex
-        self._listener = RedisChannelsPubSubBackend(redis=redis) if redis is not None else None
+        self._listener = LiveBackend(redis=redis) if redis is not None else None
         self._listening: asyncio.Task[None] | None = None
         self.subscribed = asyncio.Event()
-        """Set once the live channel is listened to (tests wait for it)."""
+        """Set while the live channel is listened to (tests wait for it)."""
 
     def send_now(self, user_ids: Iterable[UUID | str], event_type: str, data: Any) -> None:
         """Publish at once: for events that change nothing stored (typing, presence)."""
@@ -173,7 +188,7 @@ class Realtime:
             with contextlib.suppress(RedisError, OSError):
                 await self._listener.on_shutdown()
 
-    async def _listen(self, listener: RedisChannelsPubSubBackend, channel: str) -> None:
+    async def _listen(self, listener: LiveBackend, channel: str) -> None:
         """Subscribe and relay; while Redis is away, try again every second. Events published
         meanwhile are lost to the other processes, as pub/sub loses them; clients catch up
         with `…/changes` after they reconnect."""
@@ -184,6 +199,7 @@ class Realtime:
                 async for _, payload in listener.stream_events():
                     self._relay(payload)
             except (RedisError, OSError) as error:
+                self.subscribed.clear()
                 logger.warning("live_channel_unavailable", error=type(error).__name__)
                 await asyncio.sleep(LISTEN_RETRY_SECONDS)
 
