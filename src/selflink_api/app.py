@@ -175,11 +175,11 @@ def create_app(settings: Settings | None = None, domains: Sequence[Domain] = DOM
             engine=JinjaTemplateEngine.from_environment(templates(domains))
         ),
         request_max_body_size=settings.max_request_body_bytes,
-        lifespan=[_lifespan(settings, database, runner, redis, toolkits, all_schedules(domains))],
-        # Hooks, not the lifespan: they run once the channels plugin has started, and after it
-        # stopped.
-        on_startup=[shared.realtime.listen],
-        on_shutdown=[shared.realtime.stop_listening],
+        lifespan=[
+            _lifespan(
+                settings, database, runner, redis, toolkits, shared.realtime, all_schedules(domains)
+            )
+        ],
         on_app_init=[jwt_auth.on_app_init, audited_reads_write_first],
         state=State(
             {
@@ -252,6 +252,7 @@ def _lifespan(
     runner: JobRunner,
     redis: Redis | None,
     toolkits: dict[str, object],
+    realtime: Realtime,
     schedules: Sequence[CronSchedule],
 ) -> Any:
     @asynccontextmanager
@@ -262,10 +263,12 @@ def _lifespan(
             runner.start_cron(schedules)
         if isinstance(runner, SaqJobRunner):
             await runner.connect()
+        await realtime.listen()
         settle_garbage_collector()
         try:
             yield
         finally:
+            await realtime.stop_listening()
             for toolkit in toolkits.values():
                 if isinstance(toolkit, ClosingToolkit):
                     await toolkit.aclose()

@@ -332,6 +332,7 @@ async def api_process(
             yield realtime
         finally:
             await realtime.stop_listening()
+            await redis.aclose()
 
 
 async def next_types(inbox: Inbox, count: int) -> list[str]:

@@ -8,10 +8,10 @@ caused it; domains publish through `after_commit`, so rolled-back work never sho
 
 With `REDIS_URL`, an event also goes out once, as one envelope naming its recipients, on one
 channel of Litestar's channels plugin (Redis pub/sub, `live_channel`) that every API process
-listens to; each
-process delivers it to the recipients connected there and ignores the envelopes it sent itself,
-which it delivered already. One envelope per event instead of one message per recipient is
-what lets one process carry a group's fan-out (docs/messaging.md, "Several processes").
+listens to; each process delivers it to the recipients connected there and ignores the
+envelopes it sent itself, which it delivered already. One envelope per event instead of one
+message per recipient is what lets one process carry a group's fan-out (docs/messaging.md,
+"Several processes").
 
 `RealtimeState` keeps typing (seconds) and presence (a minute) with expiry, in Redis when
 configured (shared by every process) or in memory. Presence is kept per connection, so a
@@ -172,7 +172,7 @@ class Realtime:
         jobs.after_commit(publish)
 
     async def listen(self) -> None:
-        """Start delivering what other processes publish (an app startup hook). The listening
+        """Start delivering what other processes publish (at the app's start). The listening
         runs in the background on a pub/sub connection of its own, so a Redis that is away
         delays it without stopping the app from starting."""
         if self._listener is not None and self.channel is not None and self._listening is None:
