@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from selflink_api.accounts.models import AccountStatus, AuthSession, User
 from selflink_api.platform.database import build_sqlalchemy_config
-from selflink_api.platform.driver_reads import DriverRead
+from selflink_api.platform.driver_reads import DriverRead, among, spread
 from selflink_api.platform.jobs import JobContext
 from selflink_api.settings import Settings
 from tests.api.astro_helpers import Client
@@ -171,6 +171,29 @@ async def test_a_driver_read_returns_what_the_session_returns(
             broken = replace(read._for(dialect), sql="SELECT nonsense")
             read._compiled[dialect.name] = broken
             assert await read.first(session, user_id=UUID(me.id)) == expected
+    finally:
+        await config.get_engine().dispose()
+
+
+async def test_a_driver_read_among_slots_finds_exactly_the_values_spread_in_them(
+    client: Client, settings: Settings
+) -> None:
+    """`among` stands in for an expanding `IN`: the slots left empty match nobody."""
+    people = [await register(client, f"among_{n}") for n in range(3)]
+    await drain_jobs(client)
+    read = DriverRead(select(User.handle).where(among(User.id, "user", 5)))
+    config = build_sqlalchemy_config(settings)
+    try:
+        async with config.create_session_maker()() as session:
+            two = [UUID(people[0].id), UUID(people[2].id)]
+            found = await read.all(session, **spread("user", two, 5))
+            assert sorted(row.handle for row in found) == ["among_0", "among_2"]
+            assert await read.all(session, **spread("user", [], 5)) == []
+            everyone = [UUID(person.id) for person in people]
+            repeated = everyone + everyone[:2]  # five values, three people
+            assert len(await read.all(session, **spread("user", repeated, 5))) == 3
+        with pytest.raises(ValueError, match="6 values for 5 slots"):
+            spread("user", everyone * 2, 5)
     finally:
         await config.get_engine().dispose()
 

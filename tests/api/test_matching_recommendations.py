@@ -26,6 +26,7 @@ from tests.api.matching_helpers import (
 )
 from tests.api.people import register
 from tests.api.test_auth import sql
+from tests.api.test_database_reads import statements_run
 
 pytestmark = pytest.mark.anyio
 
@@ -263,8 +264,12 @@ async def test_a_reading_ranks_once_and_later_pages_follow_it(
     with monkeypatch.context() as patched:
         patched.setattr(services, "rank", no_ranking)
         patched.setattr(services, "score", no_ranking)
-        again = await recommendations(client, asker, mode="friends", limit=5)
+        with statements_run() as statements:
+            again = await recommendations(client, asker, mode="friends", limit=5)
         assert again == first  # the same screen, neither ranked nor explained again
+        # The sign-in check; the viewer, the pool's revision and their plan; who is hidden
+        # from them; the names on the page. The page itself is one read of the store.
+        assert len(statements) == 4, statements
     with monkeypatch.context() as patched:
         patched.setattr(services, "rank", no_ranking)
         # A newcomer changes the pool: page 2 still follows the reading page 1 started.

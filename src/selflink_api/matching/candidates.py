@@ -187,8 +187,9 @@ def apply_changes(
     )
 
 
-async def current_revision(session: AsyncSession) -> int:
-    return int(await session.scalar(select(MatchingRevision.revision)) or 0)
+CURRENT_REVISION = select(MatchingRevision.revision).scalar_subquery()
+"""The features' revision now (NULL before any features), for a statement that reads it with
+other columns: every page of recommendations reads it, to see whether the pool moved."""
 
 
 CURRENT = and_(MatchingFeatures.rules_version == RULES_VERSION, MatchingFeatures.layout == LAYOUT)
@@ -203,8 +204,8 @@ class CandidateCache:
         self._pool = CandidatePool.empty()
         self._lock = anyio.Lock()
 
-    async def pool(self, session: AsyncSession) -> CandidatePool:
-        revision = await current_revision(session)
+    async def pool(self, session: AsyncSession, revision: int) -> CandidatePool:
+        """The pool as of `revision` (`CURRENT_REVISION`, read in `session`) or later."""
         if self._pool.revision >= revision:
             return self._pool
         async with self._lock:

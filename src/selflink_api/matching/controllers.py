@@ -101,6 +101,6 @@ class MatchingController(Controller):
             ),
         ] = PAGES.default_size,
     ) -> RecommendationPage:
-        page = await matching.recommendations(principal.id, mode, cursor, limit)
-        await matching.count_recommendation_page(principal.id, request.app.state.shared.limiter)
-        return page
+        return await matching.recommendations(
+            principal.id, mode, cursor, limit, request.app.state.shared.limiter
+        )

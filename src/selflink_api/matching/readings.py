@@ -42,6 +42,8 @@ class ExplainedPage(msgspec.Struct, array_like=True):
 
     user_ids: list[str]
     items: list[Recommendation]
+    pages: int
+    """How many pages its reading has: a page shown again needs nothing else."""
 
 
 def reading_key(
@@ -70,10 +72,10 @@ class ReadingStore:
         await self._store.set(key, msgspec.msgpack.encode(reading), expires_in=READING_SECONDS)
 
     async def page(self, key: str, index: int) -> ExplainedPage | None:
-        found = await self._store.get(f"{key}:{index}")
+        found = await self._store.get(f"{key}:page:{index}")
         return None if found is None else msgspec.msgpack.decode(found, type=ExplainedPage)
 
     async def keep_page(self, key: str, index: int, page: ExplainedPage) -> None:
         await self._store.set(
-            f"{key}:{index}", msgspec.msgpack.encode(page), expires_in=READING_SECONDS
+            f"{key}:page:{index}", msgspec.msgpack.encode(page), expires_in=READING_SECONDS
         )

@@ -37,7 +37,12 @@ from selflink_api.accounts.birth import ephemeris_source
 from selflink_api.accounts.models import NOT_SHOWN, AccountStatus, User
 from selflink_api.accounts.schemas import BirthData
 from selflink_api.accounts.services import PersonalDataStore
-from selflink_api.matching.candidates import CandidateCache, CandidatePool, features_context
+from selflink_api.matching.candidates import (
+    CURRENT_REVISION,
+    CandidateCache,
+    CandidatePool,
+    features_context,
+)
 from selflink_api.matching.features import (
     LAYOUT,
     RECORD,
@@ -67,14 +72,14 @@ from selflink_api.matching.schemas import (
     RecommendationPage,
     Scores,
 )
-from selflink_api.payments.services import entitlements
+from selflink_api.payments.services import entitlements_of, subscription_of, with_subscription
 from selflink_api.platform.crypto import (
     DecryptionError,
     Encrypted,
     PersonalDataCipher,
     UnknownKeyError,
 )
-from selflink_api.platform.driver_reads import DriverRead
+from selflink_api.platform.driver_reads import DriverRead, among, spread
 from selflink_api.platform.problems import (
     BAD_REQUEST,
     CONFLICT,
@@ -90,6 +95,7 @@ from selflink_core.matching import (
     RULES_VERSION,
     MatchingError,
     MatchResult,
+    load_rules,
     mutual_dating_mask,
     rank,
     same_age_group,
@@ -115,9 +121,19 @@ _HIDDEN_FROM = DriverRead(
     )
 )
 """Built once at import, as the next two: every page of recommendations runs them."""
-_DISCOVERABLE = DriverRead(select(User.discoverable).where(User.id == bindparam("user_id")))
-_NAMES = select(User.id, User.handle, User.display_name).where(
-    User.id.in_(bindparam("user_ids", expanding=True))
+_VIEWER = DriverRead(
+    with_subscription(
+        select(User.discoverable, CURRENT_REVISION.label("revision")).where(
+            User.id == bindparam("user_id")
+        ),
+        User.id.expression,
+    )
+)
+"""What a page of recommendations needs of its viewer, in one statement: whether they are
+discoverable, the pool's revision, and their plan (pages a day)."""
+PAGE_SLOTS = load_rules().pages.max_size
+_NAMES = DriverRead(
+    select(User.id, User.handle, User.display_name).where(among(User.id, "user", PAGE_SLOTS))
 )
 
 
@@ -515,11 +531,11 @@ def _read_pages(pool: CandidatePool, me: int, rows: np.ndarray[Any, Any], size: 
     return Reading(pages=pages)
 
 
-def _explained(pool: CandidatePool, me: int, user_ids: list[str]) -> ExplainedPage:
-    """Scores and reasons of the people on one page (those still in the pool)."""
+def _explained(pool: CandidatePool, me: int, reading: Reading, index: int) -> ExplainedPage:
+    """Scores and reasons of the people on page `index` (those still in the pool)."""
     person = person_of(pool.records[me])
     shown, items = [], []
-    for user_id in user_ids:
+    for user_id in reading.pages[index]:
         row = pool.positions.get(UUID(user_id))
         if row is None:
             continue
@@ -536,7 +552,7 @@ def _explained(pool: CandidatePool, me: int, user_ids: list[str]) -> ExplainedPa
                 reasons=_reasons(result),
             )
         )
-    return ExplainedPage(user_ids=shown, items=items)
+    return ExplainedPage(user_ids=shown, items=items, pages=len(reading.pages))
 
 
 def _today() -> dt.date:
@@ -661,11 +677,31 @@ class MatchingService:
         discoverable, blocked either way, or muted by them."""
         return {row.user_id for row in await _HIDDEN_FROM.all(self.session, user_id=user_id)}
 
-    async def count_recommendation_page(self, user_id: UUID, limiter: AttemptLimiter) -> None:
-        """Count a page of recommendations against the person's plan (pages per UTC day);
-        429 with Retry-After (the next midnight UTC) once they are used up."""
-        allowed = await entitlements(self.session, self.toolkit.settings, user_id)
-        limit = allowed.recommendation_pages_per_day
+    async def recommendations(
+        self,
+        user_id: UUID,
+        mode: str,
+        cursor: str | None,
+        size: int,
+        limiter: AttemptLimiter | None = None,
+    ) -> RecommendationPage:
+        """A page of recommendations. With a `limiter`, the page is counted against the
+        person's plan (pages per UTC day) once it is ready: 429 with Retry-After (the next
+        midnight UTC) once they are used up. The feed's teaser of the best match is not."""
+        position = _page_position(mode, cursor)
+        viewer = await _VIEWER.first(self.session, user_id=user_id)
+        if viewer is None or not viewer.discoverable:
+            raise ProblemError(
+                CONFLICT,
+                "Recommendations show you people who can see you: turn on discoverable "
+                "(PATCH /api/v1/users/me) first.",
+            )
+        page = await self._recommendations(user_id, mode, position, size, viewer.revision or 0)
+        if limiter is None:
+            return page
+        limit = entitlements_of(
+            self.toolkit.settings, subscription_of(viewer)
+        ).recommendation_pages_per_day
         try:
             await limiter.hit(
                 f"recommendation-pages:{user_id}", limit=limit, window_seconds=SECONDS_PER_DAY
@@ -677,19 +713,12 @@ class MatchingService:
                 "the count resets at 00:00 UTC.",
                 headers=used_up.headers,
             ) from None
+        return page
 
-    async def recommendations(
-        self, user_id: UUID, mode: str, cursor: str | None, size: int
+    async def _recommendations(
+        self, user_id: UUID, mode: str, position: tuple[str, int] | None, size: int, revision: int
     ) -> RecommendationPage:
-        position = _page_position(mode, cursor)
-        me = await _DISCOVERABLE.first(self.session, user_id=user_id)
-        if me is None or not me.discoverable:
-            raise ProblemError(
-                CONFLICT,
-                "Recommendations show you people who can see you: turn on discoverable "
-                "(PATCH /api/v1/users/me) first.",
-            )
-        pool = await self.toolkit.candidates.pool(self.session)
+        pool = await self.toolkit.candidates.pool(self.session, revision)
         me = pool.positions.get(user_id)
         if me is None:
             raise await self._not_ready(user_id)
@@ -709,20 +738,20 @@ class MatchingService:
             0,
         )
         readings = self.toolkit.readings
-        reading = await readings.reading(key)
-        if reading is None:
-            if position is not None:
-                raise ProblemError(
-                    BAD_REQUEST, "This list has expired; start again without a cursor."
-                )
-            eligible = _eligible(pool, me, mode, today, hidden, dating)
-            reading = await anyio.to_thread.run_sync(_read_pages, pool, me, eligible, size)
-            await readings.keep_reading(key, reading)
-        if index >= len(reading.pages):
-            raise _bad_cursor()
-        page = await readings.page(key, index)
+        page = await readings.page(key, index)  # a page shown before: no ranking to read
         if page is None:
-            page = await anyio.to_thread.run_sync(_explained, pool, me, reading.pages[index])
+            reading = await readings.reading(key)
+            if reading is None:
+                if position is not None:
+                    raise ProblemError(
+                        BAD_REQUEST, "This list has expired; start again without a cursor."
+                    )
+                eligible = _eligible(pool, me, mode, today, hidden, dating)
+                reading = await anyio.to_thread.run_sync(_read_pages, pool, me, eligible, size)
+                await readings.keep_reading(key, reading)
+            if index >= len(reading.pages):
+                raise _bad_cursor()
+            page = await anyio.to_thread.run_sync(_explained, pool, me, reading, index)
             await readings.keep_page(key, index, page)
         shown = [
             (UUID(person), item)
@@ -731,8 +760,8 @@ class MatchingService:
         ]
         people = {
             row.id: row
-            for row in await self.session.execute(
-                _NAMES, {"user_ids": [person for person, _ in shown]}
+            for row in await _NAMES.all(
+                self.session, **spread("user", [person for person, _ in shown], PAGE_SLOTS)
             )
         }
         return RecommendationPage(
@@ -746,7 +775,7 @@ class MatchingService:
             ],
             next_cursor=(
                 CURSOR_SEPARATOR.join((mode, key, str(index + 1)))
-                if index + 1 < len(reading.pages)
+                if index + 1 < page.pages
                 else None
             ),
         )

@@ -109,27 +109,32 @@ async def current_subscription(
 _SHOWN_SUBSCRIPTION = aliased(Subscription, name="account_subscription")
 
 
-def _with_plan(
+def with_subscription(
     statement: Select[*tuple[Any, ...]], user_id: ColumnElement[UUID]
 ) -> Select[*tuple[Any, ...]]:
+    """`statement` with the columns of the subscription that matters for `user_id` (NULL
+    without one), so a read of the person's other rows needs no round trip for their plan;
+    read them back with `subscription_of`."""
     shown = _SHOWN_SUBSCRIPTION
     return statement.outerjoin(shown, shown.id == _subscription_that_matters(user_id)).add_columns(
         *(getattr(shown, name).label(f"payments_{name}") for name in _STATE_FIELDS)
     )
 
 
-def _plan_shown(settings: Settings, row: Any, now: datetime) -> dict[str, Any]:
-    state = (
-        None
-        if row.payments_status is None
-        else plans.SubscriptionState(
-            **{name: getattr(row, f"payments_{name}") for name in _STATE_FIELDS}
-        )
+def subscription_of(row: Any) -> plans.SubscriptionState | None:
+    """The subscription columns `with_subscription` added to a row."""
+    if row.payments_status is None:
+        return None
+    return plans.SubscriptionState(
+        **{name: getattr(row, f"payments_{name}") for name in _STATE_FIELDS}
     )
-    return plans.summary(settings, state, now)
 
 
-ACCOUNT_PLAN = AccountPart(extend=_with_plan, shape=_plan_shown)
+def _plan_shown(settings: Settings, row: Any, now: datetime) -> dict[str, Any]:
+    return plans.summary(settings, subscription_of(row), now)
+
+
+ACCOUNT_PLAN = AccountPart(extend=with_subscription, shape=_plan_shown)
 """The plan a person is on now, on their own account (`GET /users/me`)."""
 
 
@@ -146,8 +151,16 @@ async def entitlements(
     session: AsyncSession, settings: Settings, user_id: UUID, now: datetime | None = None
 ) -> plans.Entitlements:
     """What the person's plan gives today; other domains check their limits with this."""
-    row = await current_subscription(session, user_id)
-    tier = plans.entitled_tier(row, now or utc_now(), timedelta(days=settings.payments_grace_days))
+    return entitlements_of(settings, await current_subscription(session, user_id), now)
+
+
+def entitlements_of(
+    settings: Settings, subscription: plans.SubscriptionState | None, now: datetime | None = None
+) -> plans.Entitlements:
+    """What this subscription (or none) gives today."""
+    tier = plans.entitled_tier(
+        subscription, now or utc_now(), timedelta(days=settings.payments_grace_days)
+    )
     return plans.tiers(settings)[tier]
 
 

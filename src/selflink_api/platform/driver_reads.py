@@ -24,9 +24,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import structlog
-from sqlalchemy import CompoundSelect, Select
+from sqlalchemy import ColumnElement, CompoundSelect, Select, bindparam
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import QueryableAttribute
 
 logger = structlog.get_logger("selflink.database")
 
@@ -114,6 +115,23 @@ class DriverRead:
     async def first(self, session: AsyncSession, **params: Any) -> Row | None:
         rows = await self.all(session, **params)
         return rows[0] if rows else None
+
+
+def among(
+    column: ColumnElement[Any] | QueryableAttribute[Any], name: str, slots: int
+) -> ColumnElement[bool]:
+    """`column IN (:name_0, ..., :name_<slots-1>)`: a fixed number of scalar parameters where
+    a statement would take an expanding `IN` list, which a `DriverRead` cannot. Pass the values
+    with `spread`; slots left over are NULL, which matches nothing."""
+    return column.in_([bindparam(f"{name}_{slot}", type_=column.type) for slot in range(slots)])
+
+
+def spread(name: str, values: Sequence[Any], slots: int) -> dict[str, Any]:
+    """The parameters of `among(column, name, slots)` for these values."""
+    if len(values) > slots:
+        msg = f"{len(values)} values for {slots} slots"
+        raise ValueError(msg)
+    return {f"{name}_{slot}": values[slot] if slot < len(values) else None for slot in range(slots)}
 
 
 def _compile(
