@@ -2,16 +2,18 @@
 holding the lock; on PostgreSQL a GET reads in autocommit and a write keeps its transaction."""
 
 import sqlite3
+import threading
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 from unittest.mock import patch
 from uuid import UUID, uuid4
 
 import anyio
 import pytest
-from sqlalchemy import Engine, bindparam, event, select
+from sqlalchemy import Engine, bindparam, event, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from selflink_api.accounts.models import AccountStatus, AuthSession, User
@@ -20,7 +22,7 @@ from selflink_api.platform.driver_reads import DriverRead, among, spread
 from selflink_api.platform.jobs import JobContext
 from selflink_api.settings import Settings
 from tests.api.astro_helpers import Client
-from tests.api.conftest import drain_jobs
+from tests.api.conftest import drain_jobs, make_settings
 from tests.api.people import register
 
 pytestmark = pytest.mark.anyio
@@ -171,6 +173,21 @@ async def test_a_driver_read_returns_what_the_session_returns(
             broken = replace(read._for(dialect), sql="SELECT nonsense")
             read._compiled[dialect.name] = broken
             assert await read.first(session, user_id=UUID(me.id)) == expected
+    finally:
+        await config.get_engine().dispose()
+
+
+async def test_a_driver_read_on_sqlite_runs_on_the_event_loops_thread(tmp_path: Path) -> None:
+    """aiosqlite runs each statement on its connection's own thread; a driver read skips the
+    hop there and back, and the session's statements keep it."""
+    config = build_sqlalchemy_config(make_settings(f"sqlite:///{tmp_path / 'reads.sqlite3'}"))
+    read = DriverRead(select(func.thread_id().label("thread")))
+    try:
+        async with config.create_session_maker()() as session:
+            pooled = await (await session.connection()).get_raw_connection()
+            pooled.driver_connection._conn.create_function("thread_id", 0, threading.get_ident)
+            assert (await read.one(session)).thread == threading.get_ident()
+            assert await session.scalar(select(func.thread_id())) != threading.get_ident()
     finally:
         await config.get_engine().dispose()
 
