@@ -12,7 +12,8 @@ from redis.asyncio import Redis
 
 from selflink_api.app import create_app
 from selflink_api.platform.http import client_ip_from
-from selflink_api.platform.ratelimit import WindowCounter, lease_size
+from selflink_api.platform.problems import ProblemError
+from selflink_api.platform.ratelimit import AttemptLimiter, WindowCounter, lease_size
 from tests.api.conftest import make_settings
 
 pytestmark = pytest.mark.anyio
@@ -134,6 +135,28 @@ async def test_leased_counts_are_shared_exactly_and_never_exceed_the_limit(
         assert limit - 2 * (size - 1) <= len(allowed) <= limit
         assert claimed <= limit + 2 * size  # no claim once a counter saw the limit reached
         assert claimed % size == 0  # every round trip claimed a whole lease
+    finally:
+        await one.aclose()
+        await other.aclose()
+
+
+async def test_attempts_are_counted_once_each_across_processes_and_expire(redis_url: str) -> None:
+    """Two processes' limiters on one Redis share a window's count exactly, concurrent hits
+    included, and the window's key expires after the window."""
+    namespace = f"test-attempts-{uuid.uuid4().hex}"
+    one, other = Redis.from_url(redis_url), Redis.from_url(redis_url)
+    try:
+        limiters = [AttemptLimiter(one, namespace), AttemptLimiter(other, namespace)]
+        outcomes = await asyncio.gather(
+            *(limiters[n % 2].hit("someone", limit=25, window_seconds=600) for n in range(30)),
+            return_exceptions=True,
+        )
+        refused = [outcome for outcome in outcomes if isinstance(outcome, ProblemError)]
+        assert len(refused) == 5
+        assert all(outcome is None or outcome in refused for outcome in outcomes)
+        (key,) = [key async for key in one.scan_iter(f"{namespace}:someone:*")]
+        assert int(await one.get(key)) == 30
+        assert 0 < await one.ttl(key) <= 601
     finally:
         await one.aclose()
         await other.aclose()

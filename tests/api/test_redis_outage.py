@@ -101,7 +101,7 @@ def test_with_redis_every_store_an_api_process_keeps_is_shared() -> None:
     limits = [config for config in configs if isinstance(config, RequestRateLimitConfig)]
     assert [config.counter._redis for config in limits] == [app.state.redis]
     assert isinstance(app.state.feed.readings, RedisOrMemoryStore)
-    assert app.state.shared.limiter._redis is app.state.redis
+    assert app.state.shared.limiter._count_attempt.registered_client is app.state.redis
     assert app.state.shared.realtime_state._redis is app.state.redis
 
 

@@ -33,11 +33,20 @@ if TYPE_CHECKING:
 logger = structlog.get_logger("selflink.ratelimit")
 
 
+_COUNT_ATTEMPT = """
+local count = redis.call('INCR', KEYS[1])
+if count == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+return count
+"""
+"""One attempt counted in its window's key, which expires after the window: one command and
+one reply, where a MULTI/EXEC pipeline sent four and parsed four."""
+
+
 class AttemptLimiter:
     def __init__(self, redis: Any | None = None, namespace: str = "selflink:attempts") -> None:
-        self._redis = redis
         self._namespace = namespace
         self._memory: dict[str, int] = {}
+        self._count_attempt = None if redis is None else redis.register_script(_COUNT_ATTEMPT)
 
     async def hit(self, key: str, *, limit: int, window_seconds: int) -> None:
         """Count one attempt; raise a 429 problem once `limit` attempts fill the window."""
@@ -54,13 +63,9 @@ class AttemptLimiter:
             )
 
     async def _increment(self, slot: str, window_seconds: int) -> int:
-        if self._redis is not None:
+        if self._count_attempt is not None:
             try:
-                async with self._redis.pipeline(transaction=True) as pipe:
-                    pipe.incr(slot)
-                    pipe.expire(slot, window_seconds + 1)
-                    count, _ = await pipe.execute()
-                return int(count)
+                return int(await self._count_attempt(keys=[slot], args=[window_seconds + 1]))
             except (RedisError, OSError) as exc:
                 logger.warning("attempts_counted_in_memory", error=type(exc).__name__)
         if len(self._memory) > 100_000:
