@@ -205,6 +205,15 @@ async def test_pages_are_diverse_stable_and_refuse_foreign_cursors(client: Clien
         response = await client.get(RECOMMENDATIONS, headers=asker.headers, params=params)
         assert response.status_code == 400, bad
         assert response.json()["type"] == "urn:selflink:problem:bad-request"
+    # The asker's cursor names a list ranked for the asker: nobody else can read it with it.
+    outsider = await join(client, "outsider", birth=born("1991-01-01"), **SHARED)
+    await drain_jobs(client)
+    assert (await recommendations(client, outsider, mode="friends", limit=5))["items"]
+    response = await client.get(
+        RECOMMENDATIONS, headers=outsider.headers, params={"mode": "friends", "cursor": cursor}
+    )
+    assert response.status_code == 400
+    assert "start again" in response.json()["detail"]
     for params in ({"mode": "friends", "limit": 4}, {"mode": "romance"}, {}):
         response = await client.get(RECOMMENDATIONS, headers=asker.headers, params=params)
         assert response.status_code in (400, 422), params

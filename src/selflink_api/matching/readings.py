@@ -59,23 +59,27 @@ def reading_key(
 
 
 class ReadingStore:
-    """Readings and their explained pages, with expiry, in Redis or memory."""
+    """Readings and their explained pages, with expiry, in Redis or memory; each under the id
+    of the person it was ranked for, so a cursor only finds its own person's reading (the
+    reading's id can be recomputed by anyone who knows that person's id)."""
 
     def __init__(self, redis: Redis | None) -> None:
         self._store = shared_store(redis, "matching:readings")
 
-    async def reading(self, key: str) -> Reading | None:
-        found = await self._store.get(key)
+    async def reading(self, viewer: UUID, key: str) -> Reading | None:
+        found = await self._store.get(f"{viewer}:{key}")
         return None if found is None else msgspec.msgpack.decode(found, type=Reading)
 
-    async def keep_reading(self, key: str, reading: Reading) -> None:
-        await self._store.set(key, msgspec.msgpack.encode(reading), expires_in=READING_SECONDS)
+    async def keep_reading(self, viewer: UUID, key: str, reading: Reading) -> None:
+        await self._store.set(
+            f"{viewer}:{key}", msgspec.msgpack.encode(reading), expires_in=READING_SECONDS
+        )
 
-    async def page(self, key: str, index: int) -> ExplainedPage | None:
-        found = await self._store.get(f"{key}:page:{index}")
+    async def page(self, viewer: UUID, key: str, index: int) -> ExplainedPage | None:
+        found = await self._store.get(f"{viewer}:{key}:page:{index}")
         return None if found is None else msgspec.msgpack.decode(found, type=ExplainedPage)
 
-    async def keep_page(self, key: str, index: int, page: ExplainedPage) -> None:
+    async def keep_page(self, viewer: UUID, key: str, index: int, page: ExplainedPage) -> None:
         await self._store.set(
-            f"{key}:page:{index}", msgspec.msgpack.encode(page), expires_in=READING_SECONDS
+            f"{viewer}:{key}:page:{index}", msgspec.msgpack.encode(page), expires_in=READING_SECONDS
         )

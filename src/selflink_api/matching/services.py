@@ -738,9 +738,9 @@ class MatchingService:
             0,
         )
         readings = self.toolkit.readings
-        page = await readings.page(key, index)  # a page shown before: no ranking to read
+        page = await readings.page(user_id, key, index)  # a page shown before: no ranking to read
         if page is None:
-            reading = await readings.reading(key)
+            reading = await readings.reading(user_id, key)
             if reading is None:
                 if position is not None:
                     raise ProblemError(
@@ -748,11 +748,11 @@ class MatchingService:
                     )
                 eligible = _eligible(pool, me, mode, today, hidden, dating)
                 reading = await anyio.to_thread.run_sync(_read_pages, pool, me, eligible, size)
-                await readings.keep_reading(key, reading)
+                await readings.keep_reading(user_id, key, reading)
             if index >= len(reading.pages):
                 raise _bad_cursor()
             page = await anyio.to_thread.run_sync(_explained, pool, me, reading, index)
-            await readings.keep_page(key, index, page)
+            await readings.keep_page(user_id, key, index, page)
         shown = [
             (UUID(person), item)
             for person, item in zip(page.user_ids, page.items, strict=True)
