@@ -2,7 +2,7 @@
 
 Run: `uv run python benchmarks/realtime.py` (the embedded default: SQLite, channels in memory)
 or `uv run python benchmarks/realtime.py --postgres` (PostgreSQL + Redis pub/sub).
-Options: `--clients 1000 --groups 100 --rate 200 --seconds 15`.
+Options: `--clients 1000 --groups 100 --rate 200 --seconds 15 --warmup 3`.
 
 One `selflink-api run` process serves (with PostgreSQL, one `selflink-api workers run`
 process runs the jobs beside it). This process holds every WebSocket (one per person,
@@ -12,6 +12,12 @@ message's latency is from the start of its HTTP send to its receipt by the last 
 group's members (sender included). The floor is a bare Litestar app doing the same fan-out
 (a POST publishes a JSON event to 10 channels of Litestar's channels plugin, in memory; no
 database, no authentication), served, connected and driven the same way in the same run.
+
+Messages of the first `--warmup` seconds (3) are sent at the same rate and not measured. A
+server that has just taken 1,000 connections within two seconds otherwise pays, a couple of
+seconds into the run, for compiling its statements, filling its connection pool and one
+collection of the garbage collector's middle generation holding every object those connections
+made (122 ms on 2026-12-07), all of which a server in service paid long before.
 """
 
 from __future__ import annotations
@@ -236,26 +242,25 @@ class KeepAliveSender:
 
 
 def send_at_rate(url: str, floor: bool, plan: list[dict[str, Any]], rate: float, out: Any) -> None:
-    """The sender process: each planned message at its time; sends its start times back."""
+    """The sender process: each planned message at its time; sends back, by client id, when
+    each send started and ended and its status."""
 
     async def run() -> dict[str, Any]:
-        started: dict[str, float] = {}
-        statuses: list[int] = []
+        sends: dict[str, tuple[float, float, int]] = {}
         http = KeepAliveSender(url)
 
         async def one(item: dict[str, Any]) -> None:
-            started[item["client_id"]] = time.time()
+            started = time.time()
             if floor:
                 body = {"client_id": item["client_id"], "members": item["members"]}
-                statuses.append(await http.post("/publish", body))
-                return
-            statuses.append(
-                await http.post(
+                status = await http.post("/publish", body)
+            else:
+                status = await http.post(
                     f"/api/v1/threads/{item['thread_id']}/messages",
                     {"client_id": item["client_id"], "text": "benchmark message"},
                     {"Authorization": f"Bearer {item['token']}"},
                 )
-            )
+            sends[item["client_id"]] = (started, time.time(), status)
 
         tasks = []
         begin = time.monotonic()
@@ -265,9 +270,8 @@ def send_at_rate(url: str, floor: bool, plan: list[dict[str, Any]], rate: float,
                 await asyncio.sleep(delay)
             tasks.append(asyncio.create_task(one(item)))
         await asyncio.gather(*tasks)
-        elapsed = time.monotonic() - begin
         http.close()
-        return {"started": started, "statuses": statuses, "elapsed": elapsed}
+        return sends
 
     out.send(asyncio.run(run()))
 
@@ -290,7 +294,7 @@ async def measure(target: Target, args: argparse.Namespace) -> dict[str, Any]:
     listeners = [asyncio.create_task(listen(ws)) for ws in sockets]
     rng = random.Random(7)
     plan = []
-    for _ in range(int(args.rate * args.seconds)):
+    for _ in range(int(args.rate * (args.warmup + args.seconds))):
         group = rng.choice(groups)
         sender = rng.choice(group["members"])
         plan.append(
@@ -301,7 +305,8 @@ async def measure(target: Target, args: argparse.Namespace) -> dict[str, Any]:
                 "members": [m["id"] for m in group["members"]],
             }
         )
-    expected = {item["client_id"]: len(item["members"]) for item in plan}
+    measured = plan[int(args.rate * args.warmup) :]
+    expected = {item["client_id"]: len(item["members"]) for item in measured}
     spawn = multiprocessing.get_context("spawn")  # never fork a process running a loop
     receive_end, send_end = spawn.Pipe(duplex=False)
     sender = spawn.Process(
@@ -309,7 +314,7 @@ async def measure(target: Target, args: argparse.Namespace) -> dict[str, Any]:
     )
     sender.start()
     send_end.close()
-    sent = await asyncio.to_thread(receive_end.recv)
+    sends = await asyncio.to_thread(receive_end.recv)
     sender.join()
     await asyncio.sleep(2)  # deliveries still in flight; late ones count as incomplete
     for task in listeners:
@@ -319,20 +324,23 @@ async def measure(target: Target, args: argparse.Namespace) -> dict[str, Any]:
     )
     for ws in sockets:
         await ws.close()
+    measured_sends = [sends[cid] for cid in expected]
+    statuses = [status for _, _, status in measured_sends]
+    elapsed = max(end for _, end, _ in measured_sends) - min(s for s, _, _ in measured_sends)
     latencies = sorted(
-        (max(received[cid]) - sent["started"][cid]) * 1000
+        (max(received[cid]) - sends[cid][0]) * 1000
         for cid, count in expected.items()
         if len(received.get(cid, [])) >= count
     )
-    accepted = sum(1 for status in sent["statuses"] if status in {200, 201})
+    accepted = sum(1 for status in statuses if status in {200, 201})
     return {
-        "accepted_per_s": accepted / sent["elapsed"],
+        "accepted_per_s": accepted / elapsed,
         "complete": len(latencies),
-        "planned": len(plan),
+        "planned": len(measured),
         "p50": statistics.median(latencies) if latencies else float("nan"),
         "p99": latencies[int(0.99 * (len(latencies) - 1))] if latencies else float("nan"),
         "closed_by_server": dict(closed_by_server),
-        "refused": dict(collections.Counter(s for s in sent["statuses"] if s not in {200, 201})),
+        "refused": dict(collections.Counter(s for s in statuses if s not in {200, 201})),
     }
 
 
@@ -430,7 +438,10 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=1000)
     parser.add_argument("--groups", type=int, default=100)
     parser.add_argument("--rate", type=float, default=200.0)
-    parser.add_argument("--seconds", type=float, default=15.0)
+    parser.add_argument("--seconds", type=float, default=15.0, help="measured")
+    parser.add_argument(
+        "--warmup", type=float, default=3.0, help="seconds sent at the rate before measuring"
+    )
     parser.add_argument("--postgres", action="store_true", help="PostgreSQL + Redis pub/sub")
     parser.add_argument("--serve-floor", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -471,7 +482,8 @@ def main() -> None:
     load = os.getloadavg()[0]
     print(
         f"{args.clients} clients in {args.groups} groups, {args.rate:g} messages/s for "
-        f"{args.seconds:g} s; Python {platform.python_version()}, load {load:.1f} at the end"
+        f"{args.seconds:g} s after {args.warmup:g} s of warm-up; "
+        f"Python {platform.python_version()}, load {load:.1f} at the end"
     )
     print("| server | accepted msg/s | delivered to all | p50 ms | p99 ms |")
     print("|---|---|---|---|---|")
