@@ -34,7 +34,7 @@ from selflink_api.notifications.batches import GroupCommit, group_commit_for
 from selflink_api.notifications.models import NotificationKind as Kind
 from selflink_api.notifications.services import Event, Told, notify
 from selflink_api.platform.database import build_sqlalchemy_config
-from selflink_api.platform.events import MATCH_FEATURES_READY, MODERATION_DECIDED
+from selflink_api.platform.events import MATCH_FEATURES_READY, MESSAGE_SENT, MODERATION_DECIDED
 from selflink_api.platform.jobs import JobContext, JobDefinition
 from selflink_api.platform.realtime import PubSubLiveEvents, live_channel
 from selflink_api.rewards.models import RewardContributor, RewardPayout
@@ -214,6 +214,37 @@ async def test_follows_comments_replies_mentions_and_messages(client: Client) ->
     }
     (reply,) = await listed(client, ben)
     assert reply["text"] == "@cara replied to your comment"
+
+
+async def test_a_message_tells_the_members_it_was_sent_to(client: Client) -> None:
+    """A message's event names its recipients (the thread's other members when it was sent),
+    and its notifications go to them alone: someone added before the worker ran is not told
+    of a message sent before they joined (and that they cannot read)."""
+    ana, ben, cara = [await register(client, h) for h in ("ana", "ben", "cara")]
+    thread_id = await group(client, ben, ana)
+    runner = client.app.state.job_runner
+    announced: list[tuple[str, dict[str, Any]]] = []
+
+    async def held(event: str, payload: Any) -> None:  # the worker has not run yet
+        announced.append((event, dict(payload)))
+
+    runner.announce = held
+    message = await send(client, ben, thread_id, "before cara")
+    added = await client.post(
+        f"/api/v1/threads/{thread_id}/members", json={"handles": [cara.handle]}, headers=ben.headers
+    )
+    assert added.status_code == 200, added.text
+    del runner.announce
+    ((event, payload),) = [(e, p) for e, p in announced if e == MESSAGE_SENT]
+    assert payload == {
+        "message_id": message["id"],
+        "thread_id": thread_id,
+        "sender_id": ben.id,
+        "recipient_ids": [ana.id],
+    }
+    await publish(client, event, **payload)
+    assert [n["text"] for n in await listed(client, ana)] == ["1 new message from @ben"]
+    assert await listed(client, cara) == []
 
 
 async def test_a_message_notification_goes_live_once_until_it_is_read(client: Client) -> None:

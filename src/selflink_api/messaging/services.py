@@ -108,8 +108,12 @@ _MEMBERSHIP_LOCKED = _MEMBERSHIP.with_for_update(of=Thread)
 _MEMBER_IDS = DriverRead(
     select(ThreadMember.user_id).where(ThreadMember.thread_id == bindparam("thread_id"))
 )
-_SENDER = DriverRead(
-    select(User.handle, User.display_name, User.avatar_url).where(User.id == bindparam("user_id"))
+_MEMBERS_AND_SENDER = DriverRead(
+    # A send's recipients and its sender's name in one statement: every member's id, with the
+    # name columns filled on the sender's row only.
+    select(ThreadMember.user_id, User.handle, User.display_name, User.avatar_url)
+    .outerjoin(User, and_(User.id == ThreadMember.user_id, User.id == bindparam("user_id")))
+    .where(ThreadMember.thread_id == bindparam("thread_id"))
 )
 _BY_CLIENT_ID = DriverRead(
     select(Message.id)
@@ -512,8 +516,9 @@ class MessagingService:
                 for position, media_id in enumerate(draft.media)
             )
             await self.session.flush()
-        view = await self._sent_view(me, message, text)
-        recipients = await self._member_ids(thread.id)
+        members = await _MEMBERS_AND_SENDER.all(self.session, thread_id=thread.id, user_id=me)
+        recipients = [row.user_id for row in members]
+        view = await self._sent_view(me, message, text, members)
         self.toolkit.realtime.send_after_commit(
             self.jobs, recipients, "message.created", _event_data(view)
         )
@@ -523,17 +528,26 @@ class MessagingService:
             message_id=str(message_id),
             thread_id=str(thread.id),
             sender_id=str(me),
+            recipient_ids=[str(user_id) for user_id in recipients if user_id != me],
         )
         return SentMessage(view, created=True)
 
-    async def _sent_view(self, me: UUID, message: Message, text: str) -> schemas.MessageView:
+    async def _sent_view(
+        self, me: UUID, message: Message, text: str, members: Sequence[Any]
+    ) -> schemas.MessageView:
         """A message I just stored, rendered from memory as `_message_views` renders it (no
-        reactions yet, not edited); a reply still reads the message it answers, and media
-        their rows."""
+        reactions yet, not edited), its sender's name from `_MEMBERS_AND_SENDER`'s rows; a
+        reply still reads the message it answers, and media their rows."""
         if message.reply_to_id is not None or message.media_count:
             return (await self._message_views(me, [message.id]))[0]
-        row = await _SENDER.first(self.session, user_id=me)
-        sender = schemas.Person(**row._asdict()) if row is not None else None
+        mine = next((row for row in members if row.user_id == me and row.handle), None)
+        sender = (
+            schemas.Person(
+                handle=mine.handle, display_name=mine.display_name, avatar_url=mine.avatar_url
+            )
+            if mine is not None
+            else None
+        )
         return _message_view(message, sender, text, None, [], [])
 
     async def _resent(self, stored: schemas.MessageView) -> SentMessage:

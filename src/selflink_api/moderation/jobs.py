@@ -60,9 +60,13 @@ async def check_comment(
 
 @background_job("moderation.check_message")
 async def check_message(
-    context: JobContext, message_id: str, sender_id: str, thread_id: str | None = None
+    context: JobContext,
+    message_id: str,
+    sender_id: str,
+    thread_id: str | None = None,
+    recipient_ids: list[str] | None = None,
 ) -> bool:
-    del thread_id
+    del thread_id, recipient_ids  # the event's other facts
     return await _check(context, TargetKind.MESSAGE, message_id, sender_id)
 
 

@@ -120,12 +120,25 @@ async def on_mention(
 
 
 @background_job("notifications.on_message", timeout_seconds=60)
-async def on_message(context: JobContext, message_id: str, thread_id: str, sender_id: str) -> None:
-    """Messages collapse per thread: "3 new messages from ana" until the person reads it."""
+async def on_message(
+    context: JobContext,
+    message_id: str,
+    thread_id: str,
+    sender_id: str,
+    recipient_ids: list[str] | None = None,
+) -> None:
+    """Messages collapse per thread: "3 new messages from ana" until the person reads it.
+
+    Told are the members the message was sent to (`recipient_ids`, the thread's members but
+    the sender when it was sent); an event appended before the payload named them (by an
+    older API process, during a deploy) reads the thread's members now."""
     del message_id
     thread, sender = UUID(thread_id), UUID(sender_id)
-    async with context.reading() as session:
-        members = await members_told_of(session, thread, sender)
+    if recipient_ids is not None:
+        members = [UUID(user_id) for user_id in recipient_ids]
+    else:
+        async with context.reading() as session:
+            members = await members_told_of(session, thread, sender)
     key = f"message:thread:{thread_id}"
     await _tell(context, [Event(m, Kind.MESSAGE, key, sender, thread) for m in members])
 
