@@ -2,7 +2,7 @@
 
 Run: `uv run python benchmarks/realtime.py` (the embedded default: SQLite, channels in memory)
 or `uv run python benchmarks/realtime.py --postgres` (PostgreSQL + Redis pub/sub).
-Options: `--clients 1000 --groups 100 --rate 200 --seconds 15 --warmup 3`.
+Options: `--clients 1000 --groups 100 --rate 200 --seconds 15 --warmup 5`.
 
 One `selflink-api run` process serves (with PostgreSQL, one `selflink-api workers run`
 process runs the jobs beside it). This process holds every WebSocket (one per person,
@@ -13,7 +13,7 @@ group's members (sender included). The floor is a bare Litestar app doing the sa
 (a POST publishes a JSON event to 10 channels of Litestar's channels plugin, in memory; no
 database, no authentication), served, connected and driven the same way in the same run.
 
-Messages of the first `--warmup` seconds (3) are sent at the same rate and not measured. A
+Messages of the first `--warmup` seconds (5) are sent at the same rate and not measured. A
 server that has just taken 1,000 connections within two seconds otherwise pays, a couple of
 seconds into the run, for compiling its statements, filling its connection pool and one
 collection of the garbage collector's middle generation holding every object those connections
@@ -440,7 +440,7 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=200.0)
     parser.add_argument("--seconds", type=float, default=15.0, help="measured")
     parser.add_argument(
-        "--warmup", type=float, default=3.0, help="seconds sent at the rate before measuring"
+        "--warmup", type=float, default=5.0, help="seconds sent at the rate before measuring"
     )
     parser.add_argument("--postgres", action="store_true", help="PostgreSQL + Redis pub/sub")
     parser.add_argument("--serve-floor", type=int, help=argparse.SUPPRESS)
