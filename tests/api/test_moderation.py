@@ -2,6 +2,7 @@
 
 import asyncio
 import re
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -9,6 +10,8 @@ import httpx
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from selflink_api.accounts.auth import WHILE_SUSPENDED
 from selflink_api.app import create_app
@@ -312,6 +315,34 @@ async def test_word_list_and_rate_flags_come_from_the_system(database_url: str) 
         assert [(i["target_kind"], i["subject"]["handle"]) for i in rate] == [("user", "ana")]
         reporters = await sql(settings, "SELECT DISTINCT reporter FROM moderation_reports")
         assert reporters == [("system",)]
+
+
+@pytest.mark.parametrize(
+    ("table", "person"), [("messages", "sender_id"), ("comments", "author_id")]
+)
+async def test_rate_counts_read_only_the_window(
+    settings: Settings, table: str, person: str
+) -> None:
+    """After every message and comment, moderation counts what its writer wrote within the rate
+    window: the database finds those rows by person and time, not by reading everything the
+    person ever wrote (the plan names both columns in its index condition)."""
+    count = f"SELECT count(*) FROM {table} WHERE {person} = :who AND created_at >= :since"
+    engine = create_async_engine(settings.sqlalchemy_url)
+    try:
+        async with engine.connect() as connection:
+            who, since = uuid.UUID(int=1), datetime(2026, 12, 7, tzinfo=UTC)
+            if connection.dialect.name == "sqlite":
+                explained = f"EXPLAIN QUERY PLAN {count}"
+                params: dict[str, Any] = {"who": str(who), "since": since.isoformat()}
+            else:  # a handful of rows: without this PostgreSQL reads the table whatever it has
+                await connection.exec_driver_sql("SET enable_seqscan = off")
+                explained = f"EXPLAIN {count}"
+                params = {"who": who, "since": since}
+            rows = await connection.execute(text(explained), params)
+            plan = "\n".join(" ".join(str(column) for column in row) for row in rows)
+    finally:
+        await engine.dispose()
+    assert re.search(rf"{person} ?=[^\n]*created_at ?>", plan), plan  # one step's condition
 
 
 async def test_duplicate_reports_at_once_make_one_report_on_postgresql(

@@ -56,7 +56,8 @@ class Comment(Base):
     __tablename__ = "comments"
     __table_args__ = (
         Index("ix_comments_post_created", "post_id", "created_at", "id"),
-        Index("ix_comments_author_id", "author_id"),
+        # By author and time: moderation counts an author's recent comments after each one.
+        Index("ix_comments_author_created", "author_id", "created_at"),
         Index("ix_comments_parent_id", "parent_id"),
         CheckConstraint("depth IN (1, 2)", name="depth"),
         CheckConstraint("like_count >= 0", name="like_count"),

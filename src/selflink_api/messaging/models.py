@@ -116,7 +116,8 @@ class Message(Base):
         Index("uq_messages_thread_seq", "thread_id", "seq", unique=True),
         Index("ix_messages_thread_change", "thread_id", "change_seq"),
         Index("uq_messages_client_id", "thread_id", "sender_id", "client_id", unique=True),
-        Index("ix_messages_sender_id", "sender_id"),
+        # By sender and time: moderation counts a sender's recent messages after each one.
+        Index("ix_messages_sender_created", "sender_id", "created_at"),
         CheckConstraint("seq >= 1 AND change_seq >= seq", name="seqs"),
     )
 
