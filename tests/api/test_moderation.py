@@ -3,6 +3,7 @@
 import asyncio
 import re
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -10,12 +11,14 @@ import httpx
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
 from selflink_api.accounts.auth import WHILE_SUSPENDED
 from selflink_api.app import create_app
 from selflink_api.audit import services as audit
+from selflink_api.content.services import posts_and_comments_since
+from selflink_api.messaging.services import messages_sent_since
 from selflink_api.moderation.jobs import lift_suspensions
 from selflink_api.platform.database import build_sqlalchemy_config
 from selflink_api.platform.jobs import JobContext
@@ -318,31 +321,39 @@ async def test_word_list_and_rate_flags_come_from_the_system(database_url: str) 
 
 
 @pytest.mark.parametrize(
-    ("table", "person"), [("messages", "sender_id"), ("comments", "author_id")]
+    ("count", "person"),
+    [(messages_sent_since, "sender_id"), (posts_and_comments_since, "author_id")],
 )
 async def test_rate_counts_read_only_the_window(
-    settings: Settings, table: str, person: str
+    settings: Settings, count: Callable[..., Awaitable[int]], person: str
 ) -> None:
     """After every message and comment, moderation counts what its writer wrote within the rate
     window: the database finds those rows by person and time, not by reading everything the
-    person ever wrote (the plan names both columns in its index condition)."""
-    count = f"SELECT count(*) FROM {table} WHERE {person} = :who AND created_at >= :since"
+    person ever wrote (each count's plan names both columns in one index condition)."""
     engine = create_async_engine(settings.sqlalchemy_url)
+    run: list[tuple[str, Any]] = []
+
+    def capture(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        run.append((statement, parameters))
+
     try:
         async with engine.connect() as connection:
-            who, since = uuid.UUID(int=1), datetime(2026, 12, 7, tzinfo=UTC)
-            if connection.dialect.name == "sqlite":
-                explained = f"EXPLAIN QUERY PLAN {count}"
-                params: dict[str, Any] = {"who": str(who), "since": since.isoformat()}
-            else:  # a handful of rows: without this PostgreSQL reads the table whatever it has
+            sqlite = connection.dialect.name == "sqlite"
+            if not sqlite:  # a handful of rows: PostgreSQL would read the table whatever it has
                 await connection.exec_driver_sql("SET enable_seqscan = off")
-                explained = f"EXPLAIN {count}"
-                params = {"who": who, "since": since}
-            rows = await connection.execute(text(explained), params)
-            plan = "\n".join(" ".join(str(column) for column in row) for row in rows)
+            event.listen(engine.sync_engine, "before_cursor_execute", capture)
+            await count(AsyncSession(bind=connection), uuid.UUID(int=1), datetime.now(UTC))
+            event.remove(engine.sync_engine, "before_cursor_execute", capture)
+            plans = []
+            for statement, parameters in run:
+                explain = "EXPLAIN QUERY PLAN " if sqlite else "EXPLAIN "
+                rows = await connection.exec_driver_sql(explain + statement, parameters)
+                plans.append("\n".join(" ".join(str(column) for column in row) for row in rows))
     finally:
         await engine.dispose()
-    assert re.search(rf"{person} ?=[^\n]*created_at ?>", plan), plan  # one step's condition
+    assert plans
+    for plan in plans:
+        assert re.search(rf"{person} ?=[^\n]*created_at ?>", plan), plan  # one step's condition
 
 
 async def test_duplicate_reports_at_once_make_one_report_on_postgresql(

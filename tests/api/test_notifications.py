@@ -29,6 +29,7 @@ from redis.asyncio import Redis
 from uuid_utils.compat import uuid7
 
 from selflink_api.app import create_app
+from selflink_api.messaging import services as messaging_services
 from selflink_api.notifications import jobs, push
 from selflink_api.notifications.batches import GroupCommit, group_commit_for
 from selflink_api.notifications.models import NotificationKind as Kind
@@ -216,12 +217,18 @@ async def test_follows_comments_replies_mentions_and_messages(client: Client) ->
     assert reply["text"] == "@cara replied to your comment"
 
 
-async def test_a_message_tells_the_members_it_was_sent_to(client: Client) -> None:
+@pytest.mark.parametrize("named", [True, False], ids=["named", "large group"])
+async def test_a_message_tells_the_members_it_was_sent_to(
+    client: Client, named: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A message's event names its recipients (the thread's other members when it was sent),
-    and its notifications go to them alone: someone added before the worker ran is not told
-    of a message sent before they joined (and that they cannot read)."""
-    ana, ben, cara = [await register(client, h) for h in ("ana", "ben", "cara")]
-    thread_id = await group(client, ben, ana)
+    or, in a group too large to name them, the job reads those who had joined before it; its
+    notifications go to them alone: someone added before the worker ran is not told of a
+    message sent before they joined (and that they cannot read)."""
+    if not named:
+        monkeypatch.setattr(messaging_services, "RECIPIENTS_IN_EVENT", 1)
+    ana, ben, cara, dan = [await register(client, h) for h in ("ana", "ben", "cara", "dan")]
+    thread_id = await group(client, ben, ana, dan)
     runner = client.app.state.job_runner
     announced: list[tuple[str, dict[str, Any]]] = []
 
@@ -230,20 +237,26 @@ async def test_a_message_tells_the_members_it_was_sent_to(client: Client) -> Non
 
     runner.announce = held
     message = await send(client, ben, thread_id, "before cara")
+    assert message["sender"]["handle"] == "ben"
     added = await client.post(
         f"/api/v1/threads/{thread_id}/members", json={"handles": [cara.handle]}, headers=ben.headers
     )
     assert added.status_code == 200, added.text
     del runner.announce
     ((event, payload),) = [(e, p) for e, p in announced if e == MESSAGE_SENT]
+    named_ids = payload["recipient_ids"]
     assert payload == {
         "message_id": message["id"],
         "thread_id": thread_id,
         "sender_id": ben.id,
-        "recipient_ids": [ana.id],
+        "recipient_ids": named_ids,
     }
+    assert (sorted(named_ids) if named else named_ids) == (
+        sorted([ana.id, dan.id]) if named else None
+    )
     await publish(client, event, **payload)
-    assert [n["text"] for n in await listed(client, ana)] == ["1 new message from @ben"]
+    for member in (ana, dan):
+        assert [n["text"] for n in await listed(client, member)] == ["1 new message from @ben"]
     assert await listed(client, cara) == []
 
 

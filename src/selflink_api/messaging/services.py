@@ -22,10 +22,13 @@ from sqlalchemy import (
     and_,
     bindparam,
     case,
+    cast,
     delete,
     func,
+    null,
     or_,
     select,
+    union_all,
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -109,12 +112,24 @@ _MEMBER_IDS = DriverRead(
     select(ThreadMember.user_id).where(ThreadMember.thread_id == bindparam("thread_id"))
 )
 _MEMBERS_AND_SENDER = DriverRead(
-    # A send's recipients and its sender's name in one statement: every member's id, with the
-    # name columns filled on the sender's row only.
-    select(ThreadMember.user_id, User.handle, User.display_name, User.avatar_url)
-    .outerjoin(User, and_(User.id == ThreadMember.user_id, User.id == bindparam("user_id")))
-    .where(ThreadMember.thread_id == bindparam("thread_id"))
+    # A send's recipients and its sender's name in one statement: a row per member, its name
+    # columns NULL, and one row of the sender's name (`handle` is never NULL in `users`).
+    union_all(
+        select(
+            ThreadMember.user_id,
+            cast(null(), User.handle.type).label("handle"),
+            cast(null(), User.display_name.type).label("display_name"),
+            cast(null(), User.avatar_url.type).label("avatar_url"),
+        ).where(ThreadMember.thread_id == bindparam("thread_id")),
+        select(User.id, User.handle, User.display_name, User.avatar_url).where(
+            User.id == bindparam("user_id")
+        ),
+    )
 )
+RECIPIENTS_IN_EVENT = 256
+"""Up to this many recipients, `message.sent` names them (the notification job then reads
+none); a larger group's event names none, and the job reads those who had joined before the
+message (`members_told_of`), so an event stays small whatever the group's size."""
 _BY_CLIENT_ID = DriverRead(
     select(Message.id)
     .join(ThreadMember, ThreadMember.thread_id == Message.thread_id)
@@ -516,39 +531,40 @@ class MessagingService:
                 for position, media_id in enumerate(draft.media)
             )
             await self.session.flush()
-        members = await _MEMBERS_AND_SENDER.all(self.session, thread_id=thread.id, user_id=me)
-        recipients = [row.user_id for row in members]
-        view = await self._sent_view(me, message, text, members)
+        rows = await _MEMBERS_AND_SENDER.all(self.session, thread_id=thread.id, user_id=me)
+        recipients = [row.user_id for row in rows if row.handle is None]
+        mine = next((row for row in rows if row.handle is not None), None)
+        view = await self._sent_view(me, message, text, mine)
         self.toolkit.realtime.send_after_commit(
             self.jobs, recipients, "message.created", _event_data(view)
         )
+        others = [str(user_id) for user_id in recipients if user_id != me]
         await self.toolkit.events.publish(
             self.jobs,
             MESSAGE_SENT,
             message_id=str(message_id),
             thread_id=str(thread.id),
             sender_id=str(me),
-            recipient_ids=[str(user_id) for user_id in recipients if user_id != me],
+            recipient_ids=others if len(others) <= RECIPIENTS_IN_EVENT else None,
         )
         return SentMessage(view, created=True)
 
     async def _sent_view(
-        self, me: UUID, message: Message, text: str, members: Sequence[Any]
+        self, me: UUID, message: Message, text: str, sender: Any
     ) -> schemas.MessageView:
         """A message I just stored, rendered from memory as `_message_views` renders it (no
-        reactions yet, not edited), its sender's name from `_MEMBERS_AND_SENDER`'s rows; a
-        reply still reads the message it answers, and media their rows."""
+        reactions yet, not edited), `sender` my name's row of `_MEMBERS_AND_SENDER`; a reply
+        still reads the message it answers, and media their rows."""
         if message.reply_to_id is not None or message.media_count:
             return (await self._message_views(me, [message.id]))[0]
-        mine = next((row for row in members if row.user_id == me and row.handle), None)
-        sender = (
+        person = (
             schemas.Person(
-                handle=mine.handle, display_name=mine.display_name, avatar_url=mine.avatar_url
+                handle=sender.handle, display_name=sender.display_name, avatar_url=sender.avatar_url
             )
-            if mine is not None
+            if sender is not None
             else None
         )
-        return _message_view(message, sender, text, None, [], [])
+        return _message_view(message, person, text, None, [], [])
 
     async def _resent(self, stored: schemas.MessageView) -> SentMessage:
         """A retry: the stored message, announced again, since the first attempt's process
@@ -1229,13 +1245,19 @@ async def tidy_groups(session: AsyncSession, thread_ids: Sequence[UUID] | None =
     return len(gone)
 
 
-async def members_told_of(session: AsyncSession, thread_id: UUID, sender_id: UUID) -> list[UUID]:
-    """Who hears of a message in a thread (its members but the sender): for notifications."""
+async def members_told_of(session: AsyncSession, message_id: UUID) -> list[UUID]:
+    """Who hears of a message whose event did not name them (a group larger than
+    `RECIPIENTS_IN_EVENT`): the thread's members but the sender who had joined before it was
+    sent, so that nobody hears of a message they cannot read."""
     return list(
         (
             await session.scalars(
-                select(ThreadMember.user_id).where(
-                    ThreadMember.thread_id == thread_id, ThreadMember.user_id != sender_id
+                select(ThreadMember.user_id)
+                .join(Message, Message.thread_id == ThreadMember.thread_id)
+                .where(
+                    Message.id == message_id,
+                    ThreadMember.user_id != Message.sender_id,
+                    ThreadMember.joined_seq < Message.seq,
                 )
             )
         ).all()

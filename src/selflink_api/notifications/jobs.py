@@ -129,16 +129,15 @@ async def on_message(
 ) -> None:
     """Messages collapse per thread: "3 new messages from ana" until the person reads it.
 
-    Told are the members the message was sent to (`recipient_ids`, the thread's members but
-    the sender when it was sent); an event appended before the payload named them (by an
-    older API process, during a deploy) reads the thread's members now."""
-    del message_id
-    thread, sender = UUID(thread_id), UUID(sender_id)
+    Told are the members the message was sent to: named by the event (`recipient_ids`), or,
+    for a large group's event (and one appended by an older API process), read: those in
+    the thread now who had joined before it was sent."""
     if recipient_ids is not None:
         members = [UUID(user_id) for user_id in recipient_ids]
     else:
         async with context.reading() as session:
-            members = await members_told_of(session, thread, sender)
+            members = await members_told_of(session, UUID(message_id))
+    thread, sender = UUID(thread_id), UUID(sender_id)
     key = f"message:thread:{thread_id}"
     await _tell(context, [Event(m, Kind.MESSAGE, key, sender, thread) for m in members])
 

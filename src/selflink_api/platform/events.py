@@ -33,8 +33,9 @@ PERSON_MENTIONED = "person.mentioned"
 """user_id (who is named), author_id, post_id, comment_id (or None); once per person and text."""
 
 MESSAGE_SENT = "message.sent"
-"""message_id, thread_id, sender_id, recipient_ids (the thread's other members when it was sent);
-once per message (a retried client id publishes nothing)."""
+"""message_id, thread_id, sender_id, recipient_ids (the thread's other members when it was sent,
+or None past `messaging.services.RECIPIENTS_IN_EVENT` of them); once per message (a retried
+client id publishes nothing)."""
 MODERATION_DECIDED = "moderation.decided"
 """decision_id, user_id (the person the decision is about), action, reason; once per decision."""
 
