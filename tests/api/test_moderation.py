@@ -342,7 +342,8 @@ async def test_rate_counts_read_only_the_window(
             if not sqlite:  # a handful of rows: PostgreSQL would read the table whatever it has
                 await connection.exec_driver_sql("SET enable_seqscan = off")
             event.listen(engine.sync_engine, "before_cursor_execute", capture)
-            await count(AsyncSession(bind=connection), uuid.UUID(int=1), datetime.now(UTC))
+            async with AsyncSession(bind=connection) as session:
+                await count(session, uuid.UUID(int=1), datetime.now(UTC))
             event.remove(engine.sync_engine, "before_cursor_execute", capture)
             plans = []
             for statement, parameters in run:

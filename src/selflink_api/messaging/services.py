@@ -55,7 +55,7 @@ from selflink_api.messaging.models import (
 )
 from selflink_api.platform.crypto import Encrypted, EncryptedStore, PersonalDataCipher
 from selflink_api.platform.database import dialect_insert
-from selflink_api.platform.driver_reads import DriverRead
+from selflink_api.platform.driver_reads import DriverRead, Row
 from selflink_api.platform.events import MESSAGE_SENT, EventBus
 from selflink_api.platform.jobs import JobQueue
 from selflink_api.platform.pagination import PageRequest, paginate
@@ -550,7 +550,7 @@ class MessagingService:
         return SentMessage(view, created=True)
 
     async def _sent_view(
-        self, me: UUID, message: Message, text: str, sender: Any
+        self, me: UUID, message: Message, text: str, sender: Row | None
     ) -> schemas.MessageView:
         """A message I just stored, rendered from memory as `_message_views` renders it (no
         reactions yet, not edited), `sender` my name's row of `_MEMBERS_AND_SENDER`; a reply
