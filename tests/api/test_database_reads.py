@@ -6,6 +6,7 @@ import threading
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from unittest.mock import patch
@@ -13,12 +14,13 @@ from uuid import UUID, uuid4
 
 import anyio
 import pytest
-from sqlalchemy import Engine, bindparam, event, func, select
+from sqlalchemy import Engine, bindparam, event, func, select, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from selflink_api.accounts.models import AccountStatus, AuthSession, User
 from selflink_api.platform.database import build_sqlalchemy_config
-from selflink_api.platform.driver_reads import DriverRead, among, spread
+from selflink_api.platform.driver_reads import DriverRead, DriverWrite, among, spread
 from selflink_api.platform.jobs import JobContext
 from selflink_api.settings import Settings
 from tests.api.astro_helpers import Client
@@ -249,6 +251,69 @@ async def test_a_driver_read_first_in_a_transaction_belongs_to_it(
                 pooled = await (await session.connection()).get_raw_connection()
                 assert pooled.driver_connection.is_in_transaction()
             await session.rollback()
+    finally:
+        await config.get_engine().dispose()
+
+
+async def test_a_driver_write_reads_the_rows_as_they_were_and_leaves_them_written(
+    client: Client, settings: Settings
+) -> None:
+    """One statement on PostgreSQL, the read first on SQLite: the read sees the rows before
+    the writes either way. A driver failure reruns the whole through the session: on SQLite
+    that writes, on PostgreSQL (whose failed statement aborted the transaction) it raises
+    SQLAlchemy's error, which the app turns into a problem."""
+    me = await register(client, "driver_writer")
+    await drain_jobs(client)
+    bio = select(User.bio).where(User.id == bindparam("user_id"))
+    write = DriverWrite(
+        [
+            update(User)
+            .where(User.id == bindparam("user_id"))
+            .values(bio=bindparam("bio"), updated_at=bindparam("now"))
+        ],
+        then=bio,
+    )
+    facts = {"user_id": UUID(me.id), "now": datetime.now(UTC)}
+    config = build_sqlalchemy_config(settings)
+    try:
+        async with config.create_session_maker()() as session:
+            assert await write.all(session, bio="written", **facts) == [("",)]
+            assert await session.scalar(bio, facts) == "written"
+            await session.commit()
+        async with config.create_session_maker()() as session:
+            await session.execute(select(1))  # PostgreSQL's transaction has begun
+            dialect = session.bind.dialect
+            if settings.is_sqlite:
+                write._compiled[dialect.name] = [
+                    replace(compiled, sql="UPDATE nonsense") for compiled in write._for(dialect)
+                ]
+                assert await write.all(session, bio="rerun", **facts) == [("written",)]
+                assert await session.scalar(bio, facts) == "rerun"
+            else:
+                broken = replace(write.combined._for(dialect), sql="SELECT nonsense")
+                write.combined._compiled[dialect.name] = broken
+                with pytest.raises(DBAPIError):
+                    await write.all(session, bio="rerun", **facts)
+            await session.rollback()
+            assert await session.scalar(bio, facts) == "written"
+    finally:
+        await config.get_engine().dispose()
+
+
+async def test_a_driver_write_refuses_a_column_whose_default_it_would_leave_out(
+    client: Client, settings: Settings
+) -> None:
+    me = await register(client, "default_writer")
+    await drain_jobs(client)
+    write = DriverWrite(
+        [update(User).where(User.id == bindparam("user_id")).values(bio=bindparam("bio"))],
+        then=select(User.bio).where(User.id == bindparam("user_id")),
+    )
+    config = build_sqlalchemy_config(settings)
+    try:
+        async with config.create_session_maker()() as session:
+            with pytest.raises(ValueError, match="give updated_at"):
+                await write.all(session, user_id=UUID(me.id), bio="never")
     finally:
         await config.get_engine().dispose()
 

@@ -25,6 +25,7 @@ from sqlalchemy import (
     cast,
     delete,
     func,
+    insert,
     null,
     or_,
     select,
@@ -55,7 +56,7 @@ from selflink_api.messaging.models import (
 )
 from selflink_api.platform.crypto import Encrypted, EncryptedStore, PersonalDataCipher
 from selflink_api.platform.database import dialect_insert
-from selflink_api.platform.driver_reads import DriverRead, Row
+from selflink_api.platform.driver_reads import DriverRead, DriverWrite, Row
 from selflink_api.platform.events import MESSAGE_SENT, EventBus
 from selflink_api.platform.jobs import JobQueue
 from selflink_api.platform.pagination import PageRequest, paginate
@@ -111,10 +112,50 @@ _MEMBERSHIP_LOCKED = _MEMBERSHIP.with_for_update(of=Thread)
 _MEMBER_IDS = DriverRead(
     select(ThreadMember.user_id).where(ThreadMember.thread_id == bindparam("thread_id"))
 )
-_MEMBERS_AND_SENDER = DriverRead(
-    # A send's recipients and its sender's name in one statement: a row per member, its name
-    # columns NULL, and one row of the sender's name (`handle` is never NULL in `users`).
-    union_all(
+# A send: the thread locked with my membership; a message of mine under the client id; then the
+# message stored, the thread and my pointers moved and the recipients and my name read, in one
+# statement on PostgreSQL (`DriverWrite`).
+_SEND_TURN = DriverRead(
+    select(
+        Thread.kind, Thread.last_seq, ThreadMember.id.label("member_id"), ThreadMember.joined_seq
+    )
+    .join(ThreadMember, ThreadMember.thread_id == Thread.id)
+    .where(Thread.id == bindparam("thread_id"), ThreadMember.user_id == bindparam("user_id"))
+    .with_for_update(of=Thread)
+)
+_SEND = DriverWrite(
+    [
+        insert(Message).values(
+            id=bindparam("message_id"),
+            thread_id=bindparam("thread_id"),
+            sender_id=bindparam("user_id"),
+            client_id=bindparam("client_id"),
+            seq=bindparam("seq"),
+            change_seq=bindparam("seq"),
+            reply_to_id=bindparam("reply_to_id"),
+            key_id=bindparam("key_id"),
+            ciphertext=bindparam("ciphertext"),
+            media_count=bindparam("media_count"),
+            created_at=bindparam("now"),
+            updated_at=bindparam("now"),
+        ),
+        update(Thread)
+        .where(Thread.id == bindparam("thread_id"))
+        .values(
+            last_seq=bindparam("seq"),
+            last_message_seq=bindparam("seq"),
+            last_activity_at=bindparam("now"),
+            updated_at=bindparam("now"),
+        ),
+        update(ThreadMember)
+        .where(ThreadMember.id == bindparam("member_id"))
+        .values(
+            read_seq=bindparam("seq"), delivered_seq=bindparam("seq"), updated_at=bindparam("now")
+        ),
+    ],
+    # The recipients and the sender's name: a row per member, its name columns NULL, and one
+    # row of the sender's name (`handle` is never NULL in `users`).
+    then=union_all(
         select(
             ThreadMember.user_id,
             cast(null(), User.handle.type).label("handle"),
@@ -124,7 +165,7 @@ _MEMBERS_AND_SENDER = DriverRead(
         select(User.id, User.handle, User.display_name, User.avatar_url).where(
             User.id == bindparam("user_id")
         ),
-    )
+    ),
 )
 RECIPIENTS_IN_EVENT = 256
 """Up to this many recipients, `message.sent` names them (the notification job then reads
@@ -489,7 +530,9 @@ class MessagingService:
     async def send(self, me: UUID, thread_id: UUID, draft: schemas.MessageDraft) -> SentMessage:
         """Store a message once per client id: a retry (even a concurrent one) gets the
         stored message back instead of a second copy."""
-        thread, member = await self._membership(me, thread_id, lock=True)
+        mine = await _SEND_TURN.first(self.session, thread_id=thread_id, user_id=me)
+        if mine is None:
+            raise _no_thread()
         # Under the thread's lock, so a concurrent retry has committed or not yet begun.
         stored = await self._by_client_id(me, thread_id, draft.client_id)
         if stored is not None:
@@ -499,31 +542,41 @@ class MessagingService:
             f"messages:{me}", limit=settings.messaging_messages_per_minute, window_seconds=60
         )
         text = _message_text(draft)
-        if thread.kind == ThreadKind.DIRECT:
-            await self._direct_still_open(me, thread.id)
+        if mine.kind == ThreadKind.DIRECT:
+            await self._direct_still_open(me, thread_id)
         if draft.reply_to is not None:
-            await self._visible_message(member, draft.reply_to, field="reply_to")
-        seq = thread.last_seq + 1
-        now = _now()
+            await self._visible_message(thread_id, mine.joined_seq, draft.reply_to, "reply_to")
         message_id = uuid7()
         sealed = self.toolkit.cipher.encrypt(text.encode(), context=message_context(message_id))
-        message = Message(
+        message = Message(  # for the view only: `_SEND` stores it
             id=message_id,
-            thread_id=thread.id,
+            thread_id=thread_id,
             sender_id=me,
             client_id=draft.client_id,
-            seq=seq,
-            change_seq=seq,
+            seq=mine.last_seq + 1,
+            change_seq=mine.last_seq + 1,
             reply_to_id=draft.reply_to,
             key_id=sealed.key_id,
             ciphertext=sealed.blob,
+            edited_at=None,
+            deleted_at=None,
             media_count=len(draft.media),
+            created_at=_now(),
         )
-        self.session.add(message)
-        thread.last_seq = thread.last_message_seq = seq
-        thread.last_activity_at = now
-        member.read_seq = member.delivered_seq = seq
-        await self.session.flush()
+        rows = await _SEND.all(
+            self.session,
+            message_id=message_id,
+            thread_id=thread_id,
+            user_id=me,
+            member_id=mine.member_id,
+            client_id=message.client_id,
+            seq=message.seq,
+            reply_to_id=message.reply_to_id,
+            key_id=message.key_id,
+            ciphertext=message.ciphertext,
+            media_count=message.media_count,
+            now=message.created_at,
+        )
         if draft.media:
             await hold_media(self.session, me, draft.media, holder="messaging")
             self.session.add_all(
@@ -531,10 +584,9 @@ class MessagingService:
                 for position, media_id in enumerate(draft.media)
             )
             await self.session.flush()
-        rows = await _MEMBERS_AND_SENDER.all(self.session, thread_id=thread.id, user_id=me)
         recipients = [row.user_id for row in rows if row.handle is None]
-        mine = next((row for row in rows if row.handle is not None), None)
-        view = await self._sent_view(me, message, text, mine)
+        name = next((row for row in rows if row.handle is not None), None)
+        view = await self._sent_view(me, message, text, name)
         self.toolkit.realtime.send_after_commit(
             self.jobs, recipients, "message.created", _event_data(view)
         )
@@ -543,7 +595,7 @@ class MessagingService:
             self.jobs,
             MESSAGE_SENT,
             message_id=str(message_id),
-            thread_id=str(thread.id),
+            thread_id=str(thread_id),
             sender_id=str(me),
             recipient_ids=others if len(others) <= RECIPIENTS_IN_EVENT else None,
         )
@@ -553,7 +605,7 @@ class MessagingService:
         self, me: UUID, message: Message, text: str, sender: Row | None
     ) -> schemas.MessageView:
         """A message I just stored, rendered from memory as `_message_views` renders it (no
-        reactions yet, not edited), `sender` my name's row of `_MEMBERS_AND_SENDER`; a reply
+        reactions yet, not edited), `sender` my name's row of `_SEND`; a reply
         still reads the message it answers, and media their rows."""
         if message.reply_to_id is not None or message.media_count:
             return (await self._message_views(me, [message.id]))[0]
@@ -604,15 +656,15 @@ class MessagingService:
             raise ProblemError(FORBIDDEN, "This conversation no longer takes messages.")
 
     async def _visible_message(
-        self, member: ThreadMember, message_id: UUID, *, field: str | None = None
+        self, thread_id: UUID, joined_seq: int, message_id: UUID, field: str | None = None
     ) -> Message:
-        """A message of the member's thread sent since they joined; a 422 naming `field`
-        (a body field) or a 404 otherwise."""
+        """A message of the thread sent since a member joined (at `joined_seq`); a 422 naming
+        `field` (a body field) or a 404 otherwise."""
         message = await self.session.scalar(
             select(Message).where(
                 Message.id == message_id,
-                Message.thread_id == member.thread_id,
-                Message.seq > member.joined_seq,
+                Message.thread_id == thread_id,
+                Message.seq > joined_seq,
             )
         )
         if message is None:
@@ -632,7 +684,7 @@ class MessagingService:
             thread, member = await self._membership(me, thread_id, lock=True)
         except ProblemError:
             raise _no_message() from None
-        message = await self._visible_message(member, message_id)
+        message = await self._visible_message(thread_id, member.joined_seq, message_id)
         if message.deleted_at is not None:
             raise ProblemError(CONFLICT, "This message was deleted.")
         return thread, message

@@ -16,6 +16,10 @@ Statements it runs reach no SQLAlchemy event or `DATABASE_ECHO` log, so only rea
 rows, by key, belong here. If the driver fails (a dropped connection, PostgreSQL
 restarting), the statement runs again through the session, so the failure surfaces as the
 SQLAlchemy error the rest of the app turns into a 503, and the pool learns of it.
+
+`DriverWrite` does the same for the few rows one hot write changes (a message's send): on
+PostgreSQL the writes and a read become one statement, the writes as data-modifying CTEs of
+the read; on SQLite they run one after another on the loop's thread, then the read.
 """
 
 import sqlite3
@@ -25,10 +29,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import structlog
-from sqlalchemy import ColumnElement, CompoundSelect, Select, bindparam
+from sqlalchemy import ColumnElement, CompoundSelect, Insert, Select, Update, bindparam
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import QueryableAttribute
+from sqlalchemy.sql.compiler import SQLCompiler
 
 logger = structlog.get_logger("selflink.database")
 
@@ -116,6 +121,81 @@ class DriverRead:
     async def first(self, session: AsyncSession, **params: Any) -> Row | None:
         rows = await self.all(session, **params)
         return rows[0] if rows else None
+
+
+class DriverWrite:
+    """Inserts and updates of rows by key, and a read of the rows as they were before them, in
+    the session's transaction, as `await WRITE.all(session, **params)` (the read's rows). On
+    PostgreSQL this is one round trip: the writes are data-modifying CTEs of the read, which
+    sees the statement's snapshot. On SQLite the read runs first, then the writes, one after
+    another on the connection, on the loop's thread as `DriverRead` does. The driver computes
+    no SQLAlchemy default, so every column that has one is given (compiling refuses a write
+    that leaves one out).
+
+    Whatever the driver raises, the whole is run again through the session, which raises it
+    the way the app expects: a write that failed on PostgreSQL aborted the transaction, and on
+    SQLite a write that had succeeded conflicts with itself, so nothing is written twice."""
+
+    def __init__(
+        self,
+        writes: Sequence[Insert | Update],
+        then: Select[*tuple[Any, ...]] | CompoundSelect[*tuple[Any, ...]],
+    ) -> None:
+        self.writes = writes
+        self.read = DriverRead(then)
+        ctes = [write.cte(f"write_{position}") for position, write in enumerate(writes)]
+        self.combined = DriverRead(then.add_cte(*ctes))
+        self._compiled: dict[str, list[_Compiled]] = {}
+
+    def _for(self, dialect: Dialect) -> list[_Compiled]:
+        compiled = self._compiled.get(dialect.name)
+        if compiled is None:
+            compiled = self._compiled[dialect.name] = [
+                _compile_write(write, dialect) for write in self.writes
+            ]
+        return compiled
+
+    async def all(self, session: AsyncSession, **params: Any) -> list[Row]:
+        connection = await session.connection()
+        writes = self._for(connection.dialect)  # refuses a write leaving a default out
+        if connection.dialect.name == "postgresql":
+            return await self.combined.all(session, **params)
+        rows = await self.read.all(session, **params)  # flushes what the session holds
+        pooled = await connection.get_raw_connection()
+        sqlite = _sqlite_connection(pooled.driver_connection)
+        try:
+            for write in writes:
+                sqlite.execute(write.sql, write.arguments(params))
+        except Exception as exc:  # rerun through the session, which raises it as the app expects
+            logger.warning("driver_write_through_session", error=type(exc).__name__)
+            for statement in self.writes:
+                await session.execute(statement, params)
+        return rows
+
+
+def _compile_write(statement: Insert | Update, dialect: Dialect) -> _Compiled:
+    compiled = statement.compile(dialect=dialect)
+    assert isinstance(compiled, SQLCompiler)  # an INSERT or UPDATE compiles to one
+    defaulted = [
+        *compiled.insert_prefetch,
+        *compiled.update_prefetch,
+        *(compiled.postfetch or ()),
+    ]
+    if defaulted:
+        msg = f"give {', '.join(column.name for column in defaulted)}: the driver runs no defaults"
+        raise ValueError(msg)
+    names = list(compiled.positiontup or ())
+    return _Compiled(
+        sql=compiled.string,
+        names=names,
+        fixed={},
+        binds={
+            name: compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)
+            for name in names
+        },
+        results=[],
+        numbered=dialect.driver == "asyncpg",
+    )
 
 
 def _sqlite_connection(driver: Any) -> sqlite3.Connection:
