@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from unittest.mock import patch
 
 import httpx
 import pytest
@@ -21,6 +22,7 @@ from selflink_api.content.services import posts_and_comments_since
 from selflink_api.messaging.services import messages_sent_since
 from selflink_api.moderation.jobs import lift_suspensions
 from selflink_api.platform.database import build_sqlalchemy_config
+from selflink_api.platform.driver_reads import DriverRead
 from selflink_api.platform.jobs import JobContext
 from selflink_api.settings import Settings
 from tests.api.conftest import app_client, drain_jobs, make_settings
@@ -336,6 +338,13 @@ async def test_rate_counts_read_only_the_window(
     def capture(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
         run.append((statement, parameters))
 
+    run_on_driver = DriverRead.all
+
+    async def capture_read(read: DriverRead, session: AsyncSession, **params: Any) -> Any:
+        compiled = read._for(session.bind.dialect)
+        run.append((compiled.sql, tuple(compiled.arguments(params))))
+        return await run_on_driver(read, session, **params)
+
     try:
         async with engine.connect() as connection:
             sqlite = connection.dialect.name == "sqlite"
@@ -343,7 +352,8 @@ async def test_rate_counts_read_only_the_window(
                 await connection.exec_driver_sql("SET enable_seqscan = off")
             event.listen(engine.sync_engine, "before_cursor_execute", capture)
             async with AsyncSession(bind=connection) as session:
-                await count(session, uuid.UUID(int=1), datetime.now(UTC))
+                with patch.object(DriverRead, "all", capture_read):
+                    await count(session, uuid.UUID(int=1), datetime.now(UTC))
             event.remove(engine.sync_engine, "before_cursor_execute", capture)
             plans = []
             for statement, parameters in run:

@@ -1368,11 +1368,13 @@ async def remove_message_for_moderation(session: AsyncSession, message_id: UUID)
     await _tombstone(session, message, thread)
 
 
+_SENT_SINCE = DriverRead(  # after every message, on the driver
+    select(func.count().label("sent"))
+    .select_from(Message)
+    .where(Message.sender_id == bindparam("sender_id"), Message.created_at >= bindparam("since"))
+)
+
+
 async def messages_sent_since(session: AsyncSession, sender_id: UUID, since: datetime) -> int:
     """How many messages a person sent since `since` (rate anomalies)."""
-    counted = await session.scalar(
-        select(func.count())
-        .select_from(Message)
-        .where(Message.sender_id == sender_id, Message.created_at >= since)
-    )
-    return int(counted or 0)
+    return int((await _SENT_SINCE.one(session, sender_id=sender_id, since=since)).sent)

@@ -7,6 +7,7 @@ re-encrypts it.
 """
 
 import base64
+import functools
 import hashlib
 import hmac
 import os
@@ -87,23 +88,32 @@ def _derive(secret: str, purpose: bytes) -> bytes:
 
 
 def build_cipher(settings: Settings) -> PersonalDataCipher:
-    """Keys from `PII_KEYS` / `PII_INDEX_KEY`; outside production, derived from `SECRET_KEY`."""
-    configured = settings.pii_keys.get_secret_value()
+    """Keys from `PII_KEYS` / `PII_INDEX_KEY`; outside production, derived from `SECRET_KEY`.
+
+    The same settings give the same cipher, built once (`_cipher`): deriving its keys cost a
+    job that reads one message more than the read."""
+    return _cipher(
+        settings.pii_keys.get_secret_value(),
+        settings.pii_active_key_id,
+        settings.pii_index_key.get_secret_value(),
+        settings.secret_key.get_secret_value(),
+    )
+
+
+@functools.lru_cache(maxsize=8)
+def _cipher(
+    configured: str, active_key_id: str, index_text: str, secret: str
+) -> PersonalDataCipher:
     if configured:
         keys = {}
         for entry in configured.split(","):
             key_id, _, encoded = entry.strip().partition(":")
             keys[key_id] = _decode_key(encoded)
-        active = settings.pii_active_key_id or next(reversed(keys))
+        active = active_key_id or next(reversed(keys))
     else:
-        keys = {DERIVED_KEY_ID: _derive(settings.secret_key.get_secret_value(), b"selflink pii")}
+        keys = {DERIVED_KEY_ID: _derive(secret, b"selflink pii")}
         active = DERIVED_KEY_ID
-    index_text = settings.pii_index_key.get_secret_value()
-    index_key = (
-        _decode_key(index_text)
-        if index_text
-        else _derive(settings.secret_key.get_secret_value(), b"selflink pii index")
-    )
+    index_key = _decode_key(index_text) if index_text else _derive(secret, b"selflink pii index")
     return PersonalDataCipher(keys, active, index_key)
 
 
