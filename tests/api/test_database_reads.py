@@ -14,7 +14,7 @@ from uuid import UUID, uuid4
 
 import anyio
 import pytest
-from sqlalchemy import Engine, bindparam, event, func, select, update
+from sqlalchemy import Engine, bindparam, event, func, insert, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -26,6 +26,7 @@ from selflink_api.settings import Settings
 from tests.api.astro_helpers import Client
 from tests.api.conftest import drain_jobs, make_settings
 from tests.api.people import register
+from tests.api.test_feed import counted_statements
 
 pytestmark = pytest.mark.anyio
 
@@ -259,60 +260,100 @@ async def test_a_driver_write_reads_the_rows_as_they_were_and_leaves_them_writte
     client: Client, settings: Settings
 ) -> None:
     """One statement on PostgreSQL, the read first on SQLite: the read sees the rows before
-    the writes either way. A driver failure reruns the whole through the session: on SQLite
-    that writes, on PostgreSQL (whose failed statement aborted the transaction) it raises
-    SQLAlchemy's error, which the app turns into a problem."""
-    me = await register(client, "driver_writer")
+    the writes either way, and a value written into the statement itself is written too."""
+    me, other = await register(client, "driver_writer"), await register(client, "other_row")
     await drain_jobs(client)
-    bio = select(User.bio).where(User.id == bindparam("user_id"))
+    names = (
+        select(User.handle, User.bio, User.display_name)
+        .where((User.id == bindparam("user_id")) | (User.id == bindparam("other_id")))
+        .order_by(User.handle)
+    )
     write = DriverWrite(
         [
             update(User)
             .where(User.id == bindparam("user_id"))
-            .values(bio=bindparam("bio"), updated_at=bindparam("now"))
+            .values(bio=bindparam("bio"), updated_at=bindparam("now")),
+            update(User)
+            .where(User.id == bindparam("other_id"))
+            .values(display_name="Written Here", updated_at=bindparam("now")),
         ],
-        then=bio,
+        then=names,
     )
-    facts = {"user_id": UUID(me.id), "now": datetime.now(UTC)}
+    facts = {"user_id": UUID(me.id), "other_id": UUID(other.id), "now": datetime.now(UTC)}
     config = build_sqlalchemy_config(settings)
     try:
         async with config.create_session_maker()() as session:
-            assert await write.all(session, bio="written", **facts) == [("",)]
-            assert await session.scalar(bio, facts) == "written"
+            await session.execute(select(1))  # PostgreSQL's transaction has begun: the driver's
+            with counted_statements() as through_session:
+                before = await write.all(session, bio="written", **facts)
+            assert through_session == []
+            assert before == [
+                ("driver_writer", "", "driver_writer"),
+                ("other_row", "", "other_row"),
+            ]
+            after = [tuple(row) for row in await session.execute(names, facts)]
+            assert after == [
+                ("driver_writer", "written", "driver_writer"),
+                ("other_row", "", "Written Here"),
+            ]
             await session.commit()
-        async with config.create_session_maker()() as session:
-            await session.execute(select(1))  # PostgreSQL's transaction has begun
-            dialect = session.bind.dialect
-            if settings.is_sqlite:
-                write._compiled[dialect.name] = [
-                    replace(compiled, sql="UPDATE nonsense") for compiled in write._for(dialect)
-                ]
-                assert await write.all(session, bio="rerun", **facts) == [("written",)]
-                assert await session.scalar(bio, facts) == "rerun"
-            else:
-                broken = replace(write.combined._for(dialect), sql="SELECT nonsense")
-                write.combined._compiled[dialect.name] = broken
-                with pytest.raises(DBAPIError):
-                    await write.all(session, bio="rerun", **facts)
-            await session.rollback()
-            assert await session.scalar(bio, facts) == "written"
     finally:
         await config.get_engine().dispose()
 
 
-async def test_a_driver_write_refuses_a_column_whose_default_it_would_leave_out(
+async def test_a_driver_write_that_fails_finishes_through_the_session(
     client: Client, settings: Settings
 ) -> None:
-    me = await register(client, "default_writer")
+    """On SQLite the writes from the failed one on run through the session (those before it
+    stand, none runs twice); on PostgreSQL the failure aborted the transaction, so the rerun
+    raises SQLAlchemy's error, which the app turns into a problem, and nothing is written."""
+    me = await register(client, "failing_writer")
     await drain_jobs(client)
-    write = DriverWrite(
-        [update(User).where(User.id == bindparam("user_id")).values(bio=bindparam("bio"))],
-        then=select(User.bio).where(User.id == bindparam("user_id")),
+    counted = select(User.bio).where(User.id == bindparam("user_id"))
+    append = (
+        update(User)
+        .where(User.id == bindparam("user_id"))
+        .values(bio=User.bio + bindparam("mark"), updated_at=bindparam("now"))
     )
+    write = DriverWrite([append, append], then=counted)
+    facts = {"user_id": UUID(me.id), "now": datetime.now(UTC), "mark": "x"}
     config = build_sqlalchemy_config(settings)
     try:
         async with config.create_session_maker()() as session:
-            with pytest.raises(ValueError, match="give updated_at"):
+            await session.execute(select(1))
+            dialect = session.bind.dialect
+            if settings.is_sqlite:
+                first, second = write._for(dialect)
+                write._compiled[dialect.name] = [first, replace(second, sql="UPDATE nonsense")]
+                assert await write.all(session, **facts) == [("",)]
+                assert await session.scalar(counted, facts) == "xx"  # each write once
+            else:
+                broken = replace(write.combined._for(dialect), sql="SELECT nonsense")
+                write.combined._compiled[dialect.name] = broken
+                with pytest.raises(DBAPIError):
+                    await write.all(session, **facts)
+            await session.rollback()
+            assert await session.scalar(counted, facts) == ""
+    finally:
+        await config.get_engine().dispose()
+
+
+@pytest.mark.parametrize("kind", ["insert", "update"])
+async def test_a_driver_write_refuses_a_column_whose_default_it_would_leave_out(
+    client: Client, settings: Settings, kind: str
+) -> None:
+    me = await register(client, f"default_{kind}")
+    await drain_jobs(client)
+    leaves_out = (
+        update(User).where(User.id == bindparam("user_id")).values(bio=bindparam("bio"))
+        if kind == "update"
+        else insert(AuthSession).values(user_id=bindparam("user_id"))
+    )
+    write = DriverWrite([leaves_out], then=select(User.bio).where(User.id == bindparam("user_id")))
+    config = build_sqlalchemy_config(settings)
+    try:
+        async with config.create_session_maker()() as session:
+            with pytest.raises(ValueError, match=r"give .*updated_at"):
                 await write.all(session, user_id=UUID(me.id), bio="never")
     finally:
         await config.get_engine().dispose()

@@ -92,12 +92,11 @@ def build_cipher(settings: Settings) -> PersonalDataCipher:
 
     The same settings give the same cipher, built once (`_cipher`): deriving its keys cost a
     job that reads one message more than the read."""
-    return _cipher(
-        settings.pii_keys.get_secret_value(),
-        settings.pii_active_key_id,
-        settings.pii_index_key.get_secret_value(),
-        settings.secret_key.get_secret_value(),
-    )
+    configured = settings.pii_keys.get_secret_value()
+    index_text = settings.pii_index_key.get_secret_value()
+    derives = not configured or not index_text
+    secret = settings.secret_key.get_secret_value() if derives else ""
+    return _cipher(configured, settings.pii_active_key_id, index_text, secret)
 
 
 @functools.lru_cache(maxsize=8)

@@ -19,7 +19,7 @@ SQLAlchemy error the rest of the app turns into a 503, and the pool learns of it
 
 `DriverWrite` does the same for the few rows one hot write changes (a message's send): on
 PostgreSQL the writes and a read become one statement, the writes as data-modifying CTEs of
-the read; on SQLite they run one after another on the loop's thread, then the read.
+the read; on SQLite the read, then the writes one after another, on the loop's thread.
 """
 
 import sqlite3
@@ -34,6 +34,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import QueryableAttribute
 from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.selectable import SelectBase
 
 logger = structlog.get_logger("selflink.database")
 
@@ -128,13 +129,16 @@ class DriverWrite:
     the session's transaction, as `await WRITE.all(session, **params)` (the read's rows). On
     PostgreSQL this is one round trip: the writes are data-modifying CTEs of the read, which
     sees the statement's snapshot. On SQLite the read runs first, then the writes, one after
-    another on the connection, on the loop's thread as `DriverRead` does. The driver computes
-    no SQLAlchemy default, so every column that has one is given (compiling refuses a write
-    that leaves one out).
+    another on the connection, on the loop's thread as `DriverRead` does. Two writes never
+    change the same row: PostgreSQL applies only one of them. The driver computes no
+    SQLAlchemy default, so every column that has one is given (compiling refuses a write that
+    leaves one out).
 
-    Whatever the driver raises, the whole is run again through the session, which raises it
-    the way the app expects: a write that failed on PostgreSQL aborted the transaction, and on
-    SQLite a write that had succeeded conflicts with itself, so nothing is written twice."""
+    When the driver raises, what it did not finish runs again through the session, which
+    raises the error the way the app expects (a lost connection, a 503): on PostgreSQL the
+    whole statement (its failure aborted the transaction, so the rerun fails too), on SQLite
+    the writes from the one that failed (those before it stand), then nothing is written
+    twice."""
 
     def __init__(
         self,
@@ -163,39 +167,27 @@ class DriverWrite:
         rows = await self.read.all(session, **params)  # flushes what the session holds
         pooled = await connection.get_raw_connection()
         sqlite = _sqlite_connection(pooled.driver_connection)
+        done = 0
         try:
             for write in writes:
                 sqlite.execute(write.sql, write.arguments(params))
+                done += 1
         except Exception as exc:  # rerun through the session, which raises it as the app expects
             logger.warning("driver_write_through_session", error=type(exc).__name__)
-            for statement in self.writes:
+            for statement in self.writes[done:]:
                 await session.execute(statement, params)
         return rows
 
 
 def _compile_write(statement: Insert | Update, dialect: Dialect) -> _Compiled:
-    compiled = statement.compile(dialect=dialect)
-    assert isinstance(compiled, SQLCompiler)  # an INSERT or UPDATE compiles to one
-    defaulted = [
-        *compiled.insert_prefetch,
-        *compiled.update_prefetch,
-        *(compiled.postfetch or ()),
-    ]
+    compiled = _compile(statement, dialect)
+    sql = statement.compile(dialect=dialect)
+    assert isinstance(sql, SQLCompiler)  # an INSERT or UPDATE compiles to one
+    defaulted = [*sql.insert_prefetch, *sql.update_prefetch]  # Python's, not the server's
     if defaulted:
         msg = f"give {', '.join(column.name for column in defaulted)}: the driver runs no defaults"
         raise ValueError(msg)
-    names = list(compiled.positiontup or ())
-    return _Compiled(
-        sql=compiled.string,
-        names=names,
-        fixed={},
-        binds={
-            name: compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)
-            for name in names
-        },
-        results=[],
-        numbered=dialect.driver == "asyncpg",
-    )
+    return compiled
 
 
 def _sqlite_connection(driver: Any) -> sqlite3.Connection:
@@ -227,14 +219,15 @@ def spread(name: str, values: Sequence[Any], slots: int) -> dict[str, Any]:
 
 
 def _compile(
-    statement: Select[*tuple[Any, ...]] | CompoundSelect[*tuple[Any, ...]], dialect: Dialect
+    statement: Select[*tuple[Any, ...]] | CompoundSelect[*tuple[Any, ...]] | Insert | Update,
+    dialect: Dialect,
 ) -> _Compiled:
     if dialect.driver not in {"asyncpg", "aiosqlite"}:
-        msg = f"DriverRead runs on asyncpg or aiosqlite, not {dialect.driver}"
+        msg = f"driver statements run on asyncpg or aiosqlite, not {dialect.driver}"
         raise NotImplementedError(msg)
     compiled = statement.compile(dialect=dialect)
     if any(bind.expanding for bind in compiled.binds.values()):
-        msg = "DriverRead takes scalar parameters only, not expanding IN lists"
+        msg = "driver statements take scalar parameters only, not expanding IN lists"
         raise ValueError(msg)
     names = list(compiled.positiontup or ())
     return _Compiled(
@@ -247,7 +240,7 @@ def _compile(
         },
         results=[
             column.type.dialect_impl(dialect).result_processor(dialect, None)
-            for column in statement.selected_columns
+            for column in (statement.selected_columns if isinstance(statement, SelectBase) else ())
         ],
         numbered=dialect.driver == "asyncpg",
     )
