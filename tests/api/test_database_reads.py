@@ -19,7 +19,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from selflink_api.accounts.models import AccountStatus, AuthSession, User
-from selflink_api.platform.database import build_sqlalchemy_config
+from selflink_api.platform.database import build_sqlalchemy_config, one_of
 from selflink_api.platform.driver_reads import DriverRead, DriverWrite, among, spread
 from selflink_api.platform.jobs import JobContext
 from selflink_api.settings import Settings
@@ -357,6 +357,35 @@ async def test_a_driver_write_refuses_a_column_whose_default_it_would_leave_out(
                 await write.all(session, user_id=UUID(me.id), bio="never")
     finally:
         await config.get_engine().dispose()
+
+
+async def test_one_of_a_list_is_one_statement_text_on_postgresql_whatever_its_length(
+    client: Client, settings: Settings
+) -> None:
+    """`one_of` matches exactly the listed values (none for an empty list); on PostgreSQL its
+    text never changes with the list's length, so the driver prepares it once."""
+    people = [await register(client, f"one_of_{n}") for n in range(3)]
+    await drain_jobs(client)
+    handles = select(User.handle).where(one_of(User.id, "ids")).order_by(User.handle)
+    ids = [UUID(person.id) for person in people]
+    config = build_sqlalchemy_config(settings)
+    try:
+        async with config.create_session_maker()() as session:
+            with counted_statements() as run:
+                found = [
+                    list(await session.scalars(handles, {"ids": some}))
+                    for some in ([], ids[:1], [ids[0], ids[2]], ids)
+                ]
+    finally:
+        await config.get_engine().dispose()
+    assert found == [
+        [],
+        ["one_of_0"],
+        ["one_of_0", "one_of_2"],
+        ["one_of_0", "one_of_1", "one_of_2"],
+    ]
+    texts = {statement for statement in run if not statement.startswith("BEGIN")}
+    assert len(texts) == (4 if settings.is_sqlite else 1), texts
 
 
 async def test_my_account_is_one_statement_after_the_sign_in_check(client: Client) -> None:

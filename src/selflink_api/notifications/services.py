@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 from uuid import UUID
 
 import msgspec
-from sqlalchemy import bindparam, delete, func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -33,7 +33,7 @@ from selflink_api.notifications.models import (
 )
 from selflink_api.notifications.rules import DEFAULTS, UNMUTABLE, Channels, quiet_until
 from selflink_api.platform.crypto import PersonalDataCipher
-from selflink_api.platform.database import dialect_insert
+from selflink_api.platform.database import dialect_insert, one_of
 from selflink_api.platform.pagination import PageRequest, paginate
 from selflink_api.platform.problems import NOT_FOUND, ProblemError
 from selflink_api.social.services import shielded_pairs
@@ -44,18 +44,14 @@ SHOWN_ACTORS = 3
 # Built once at import, as `_RECORDING` below: `notify` runs each of these for every batch, and
 # building a statement (and its cache key) costs more than running it. Their IN lists are
 # expanding bound parameters.
-_ACTIVE = select(User).where(
-    User.id.in_(bindparam("ids", expanding=True)), User.status == AccountStatus.ACTIVE
-)
+_ACTIVE = select(User).where(one_of(User.id, "ids"), User.status == AccountStatus.ACTIVE)
 _PREFERENCES = select(NotificationPreference).where(
-    NotificationPreference.user_id.in_(bindparam("user_ids", expanding=True))
+    one_of(NotificationPreference.user_id, "user_ids")
 )
-_SETTINGS = select(NotificationSettings).where(
-    NotificationSettings.user_id.in_(bindparam("user_ids", expanding=True))
-)
+_SETTINGS = select(NotificationSettings).where(one_of(NotificationSettings.user_id, "user_ids"))
 _RECOUNT = (
     update(Notification)
-    .where(Notification.id.in_(bindparam("ids", expanding=True)))
+    .where(one_of(Notification.id, "ids"))
     .values(
         actor_count=select(func.count())
         .select_from(NotificationActor)
@@ -64,14 +60,12 @@ _RECOUNT = (
     )
     .execution_options(synchronize_session=False)
 )
-_DEVICES = select(PushDevice.id, PushDevice.user_id).where(
-    PushDevice.user_id.in_(bindparam("user_ids", expanding=True))
-)
+_DEVICES = select(PushDevice.id, PushDevice.user_id).where(one_of(PushDevice.user_id, "user_ids"))
 _PENDING = select(PushDelivery.notification_id, PushDelivery.device_id).where(
-    PushDelivery.notification_id.in_(bindparam("ids", expanding=True)),
+    one_of(PushDelivery.notification_id, "ids"),
     PushDelivery.status == PushStatus.PENDING,
 )
-_NOTIFICATIONS = select(Notification).where(Notification.id.in_(bindparam("ids", expanding=True)))
+_NOTIFICATIONS = select(Notification).where(one_of(Notification.id, "ids"))
 _RANKED_ACTORS = (
     select(
         NotificationActor.notification_id,
@@ -81,7 +75,7 @@ _RANKED_ACTORS = (
         .label("rank"),
     )
     .join(User, User.id == NotificationActor.actor_id)
-    .where(NotificationActor.notification_id.in_(bindparam("ids", expanding=True)))
+    .where(one_of(NotificationActor.notification_id, "ids"))
     .subquery()
 )
 _LATEST_ACTORS = (
@@ -92,7 +86,7 @@ _LATEST_ACTORS = (
 _UNREAD_COUNTS = (
     select(Notification.user_id, func.count().label("unread"))
     .where(
-        Notification.user_id.in_(bindparam("user_ids", expanding=True)),
+        one_of(Notification.user_id, "user_ids"),
         Notification.unread.is_(True),
     )
     .group_by(Notification.user_id)

@@ -20,14 +20,16 @@ from advanced_alchemy.extensions.litestar import (
 )
 from advanced_alchemy.types import GUID
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import JSON, Connection, MetaData, bindparam, event
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import JSON, Boolean, ColumnElement, Connection, MetaData, any_, bindparam, event
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.sql.visitors import InternalTraversal
 from sqlalchemy.types import TypeEngine
 from sqlalchemy.util.concurrency import await_only, in_greenlet
 
@@ -268,6 +270,42 @@ def compare_column_types(
 def upgrade_schema(config: SQLAlchemyAsyncConfig, revision: str = "head") -> None:
     """Bring the schema to `revision` with Alembic; blocking, so run it off the event loop."""
     AlembicCommands(sqlalchemy_config=config).upgrade(revision=revision)
+
+
+class _OneOf(ColumnElement[bool]):
+    """`one_of`: compiled per dialect below."""
+
+    inherit_cache = True
+    type = Boolean()
+    _is_implicitly_boolean = True  # a predicate: SQLite gets no `= 1` after it
+    _traverse_internals = [  # noqa: RUF012 (typed as a list by SQLAlchemy)
+        ("column", InternalTraversal.dp_clauseelement),
+        ("name", InternalTraversal.dp_string),
+    ]
+
+    def __init__(self, column: ColumnElement[Any], name: str) -> None:
+        self.column = column
+        self.name = name
+
+
+def one_of(column: Any, name: str) -> ColumnElement[bool]:
+    """`column IN :name`, the parameter a list. On PostgreSQL `column = ANY(:name)`, one array
+    parameter: the statement's text is the same whatever the list's length, so asyncpg
+    prepares it once and PostgreSQL plans it as a prepared statement, where an expanding `IN`
+    made a new statement for every length (a batch of jobs' lists vary). Elsewhere an
+    expanding `IN`."""
+    return _OneOf(column, name)
+
+
+@compiles(_OneOf)
+def _one_of_expanding(element: _OneOf, compiler: Any, **kw: Any) -> str:
+    return str(compiler.process(element.column.in_(bindparam(element.name, expanding=True)), **kw))
+
+
+@compiles(_OneOf, "postgresql")
+def _one_of_array(element: _OneOf, compiler: Any, **kw: Any) -> str:
+    array = bindparam(element.name, type_=ARRAY(element.column.type))
+    return str(compiler.process(element.column == any_(array), **kw))
 
 
 def dialect_insert(session: AsyncSession) -> Any:

@@ -30,7 +30,7 @@ from selflink_api.accounts.models import AccountStatus, ProfileVisibility, User
 from selflink_api.accounts.schemas import Counts, PublicProfile
 from selflink_api.accounts.services import user_by_handle
 from selflink_api.platform.crypto import PersonalDataCipher
-from selflink_api.platform.database import insert_unless_present
+from selflink_api.platform.database import insert_unless_present, one_of
 from selflink_api.platform.domains import AccountPart
 from selflink_api.platform.driver_reads import DriverRead
 from selflink_api.platform.events import PERSON_FOLLOWED, EventBus
@@ -376,18 +376,18 @@ _SHIELDS = union_all(
     select(Block.blocker_id, Block.blocked_id, literal(True)).where(
         or_(
             and_(
-                Block.blocker_id.in_(bindparam("people", expanding=True)),
-                Block.blocked_id.in_(bindparam("actors", expanding=True)),
+                one_of(Block.blocker_id, "people"),
+                one_of(Block.blocked_id, "actors"),
             ),
             and_(
-                Block.blocker_id.in_(bindparam("actors", expanding=True)),
-                Block.blocked_id.in_(bindparam("people", expanding=True)),
+                one_of(Block.blocker_id, "actors"),
+                one_of(Block.blocked_id, "people"),
             ),
         )
     ),
     select(Mute.muter_id, Mute.muted_id, literal(False)).where(
-        Mute.muter_id.in_(bindparam("people", expanding=True)),
-        Mute.muted_id.in_(bindparam("actors", expanding=True)),
+        one_of(Mute.muter_id, "people"),
+        one_of(Mute.muted_id, "actors"),
     ),
 )
 """The blocks between `people` and `actors` (true) and the people's mutes of them (false),
