@@ -108,7 +108,7 @@ _MEMBERSHIP = (
     .where(Thread.id == bindparam("thread_id"), ThreadMember.user_id == bindparam("user_id"))
 )
 _MEMBERSHIP_LOCKED = _MEMBERSHIP.with_for_update(of=Thread)
-# Every send, edit, reaction and receipt runs the next three: on the driver (`DriverRead`).
+# Whom an edit, a reaction, a receipt or a resent message is told: on the driver (`DriverRead`).
 _MEMBER_IDS = DriverRead(
     select(ThreadMember.user_id).where(ThreadMember.thread_id == bindparam("thread_id"))
 )
