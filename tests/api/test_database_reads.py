@@ -152,7 +152,9 @@ async def test_a_driver_read_returns_what_the_session_returns(
     client: Client, settings: Settings
 ) -> None:
     """Ids, times, a value bound in the statement and a missing outer row come back as the
-    session gives them, on either database; a driver failure reruns through the session."""
+    session gives them, on either database. A driver failure reruns through the session: on
+    SQLite that answers; on PostgreSQL the failure aborted the transaction, so the rerun raises
+    SQLAlchemy's error, which the app maps (a lost connection is a 503)."""
     me = await register(client, "driver_reader")
     await drain_jobs(client)
     statement = (
@@ -175,7 +177,11 @@ async def test_a_driver_read_returns_what_the_session_returns(
             dialect = session.bind.dialect
             broken = replace(read._for(dialect), sql="SELECT nonsense")
             read._compiled[dialect.name] = broken
-            assert await read.first(session, user_id=UUID(me.id)) == expected
+            if settings.is_sqlite:
+                assert await read.first(session, user_id=UUID(me.id)) == expected
+            else:
+                with pytest.raises(DBAPIError, match="transaction is aborted"):
+                    await read.first(session, user_id=UUID(me.id))
     finally:
         await config.get_engine().dispose()
 
@@ -236,22 +242,35 @@ async def test_a_driver_read_sees_the_sessions_pending_changes(
         await config.get_engine().dispose()
 
 
-async def test_a_driver_read_first_in_a_transaction_belongs_to_it(
+async def test_a_driver_read_first_in_a_transaction_begins_it(
     client: Client, settings: Settings
 ) -> None:
-    """On PostgreSQL asyncpg begins a transaction with its first statement; a driver read
-    that comes first goes through the session, so it (and a lock it takes) is inside it."""
+    """SQLAlchemy's asyncpg adapter begins a transaction with its first statement; a driver
+    read that comes first begins it itself, on the driver: the lock it takes holds until the
+    session ends, and the session's rollback ends it. (On SQLite the session's `BEGIN` comes
+    before any statement.) This holds us to the adapter's private `_start_transaction`."""
     me = await register(client, "locking_reader")
     await drain_jobs(client)
-    read = DriverRead(select(User.bio).where(User.id == bindparam("user_id")).with_for_update())
+    locked = select(User.bio).where(User.id == bindparam("user_id"))
+    read = DriverRead(locked.with_for_update())
     config = build_sqlalchemy_config(settings)
     try:
         async with config.create_session_maker()() as session:
-            assert await read.first(session, user_id=UUID(me.id)) == ("",)
+            with counted_statements() as through_session:
+                assert await read.first(session, user_id=UUID(me.id)) == ("",)
+            assert [sql for sql in through_session if not sql.startswith("BEGIN")] == []
             if not settings.is_sqlite:
                 pooled = await (await session.connection()).get_raw_connection()
-                assert pooled.driver_connection.is_in_transaction()
+                driver = pooled.driver_connection
+                assert driver.is_in_transaction()
+                async with config.create_session_maker()() as other:
+                    with pytest.raises(DBAPIError, match="could not obtain lock"):
+                        await other.execute(
+                            locked.with_for_update(nowait=True), {"user_id": UUID(me.id)}
+                        )
             await session.rollback()
+            if not settings.is_sqlite:
+                assert not driver.is_in_transaction()
     finally:
         await config.get_engine().dispose()
 

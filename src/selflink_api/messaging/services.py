@@ -205,6 +205,24 @@ class SentMessage:
     """False when the client id was already used: the stored message is returned as is."""
 
 
+@dataclass(frozen=True, slots=True)
+class _Stored:
+    """What `_message_view` reads of a message just sent, which `_SEND` stored (a mapped
+    `Message` built only to be read cost a send more than its view)."""
+
+    id: UUID
+    thread_id: UUID
+    seq: int
+    client_id: str
+    created_at: datetime
+    deleted_at: None = None
+    edited_at: None = None
+
+    @property
+    def change_seq(self) -> int:
+        return self.seq
+
+
 class MessagingService:
     """Everything a person does with threads and messages. Never commits."""
 
@@ -548,34 +566,20 @@ class MessagingService:
             await self._visible_message(thread_id, mine.joined_seq, draft.reply_to, "reply_to")
         message_id = uuid7()
         sealed = self.toolkit.cipher.encrypt(text.encode(), context=message_context(message_id))
-        message = Message(  # for the view only: `_SEND` stores it
-            id=message_id,
-            thread_id=thread_id,
-            sender_id=me,
-            client_id=draft.client_id,
-            seq=mine.last_seq + 1,
-            change_seq=mine.last_seq + 1,
-            reply_to_id=draft.reply_to,
-            key_id=sealed.key_id,
-            ciphertext=sealed.blob,
-            edited_at=None,
-            deleted_at=None,
-            media_count=len(draft.media),
-            created_at=_now(),
-        )
+        seq, now = mine.last_seq + 1, _now()
         rows = await _SEND.all(
             self.session,
             message_id=message_id,
             thread_id=thread_id,
             user_id=me,
             member_id=mine.member_id,
-            client_id=message.client_id,
-            seq=message.seq,
-            reply_to_id=message.reply_to_id,
-            key_id=message.key_id,
-            ciphertext=message.ciphertext,
-            media_count=message.media_count,
-            now=message.created_at,
+            client_id=draft.client_id,
+            seq=seq,
+            reply_to_id=draft.reply_to,
+            key_id=sealed.key_id,
+            ciphertext=sealed.blob,
+            media_count=len(draft.media),
+            now=now,
         )
         if draft.media:
             await hold_media(self.session, me, draft.media, holder="messaging")
@@ -586,7 +590,8 @@ class MessagingService:
             await self.session.flush()
         recipients = [row.user_id for row in rows if row.handle is None]
         name = next((row for row in rows if row.handle is not None), None)
-        view = await self._sent_view(me, message, text, name)
+        sent = _Stored(message_id, thread_id, seq, draft.client_id, now)
+        view = await self._sent_view(me, sent, draft, text, name)
         self.toolkit.realtime.send_after_commit(
             self.jobs, recipients, "message.created", _event_data(view)
         )
@@ -602,13 +607,18 @@ class MessagingService:
         return SentMessage(view, created=True)
 
     async def _sent_view(
-        self, me: UUID, message: Message, text: str, sender: Row | None
+        self,
+        me: UUID,
+        sent: _Stored,
+        draft: schemas.MessageDraft,
+        text: str,
+        sender: Row | None,
     ) -> schemas.MessageView:
         """A message I just stored, rendered from memory as `_message_views` renders it (no
         reactions yet, not edited), `sender` my name's row of `_SEND`; a reply
         still reads the message it answers, and media their rows."""
-        if message.reply_to_id is not None or message.media_count:
-            return (await self._message_views(me, [message.id]))[0]
+        if draft.reply_to is not None or draft.media:
+            return (await self._message_views(me, [sent.id]))[0]
         person = (
             schemas.Person(
                 handle=sender.handle, display_name=sender.display_name, avatar_url=sender.avatar_url
@@ -616,7 +626,7 @@ class MessagingService:
             if sender is not None
             else None
         )
-        return _message_view(message, person, text, None, [], [])
+        return _message_view(sent, person, text, None, [], [])
 
     async def _resent(self, stored: schemas.MessageView) -> SentMessage:
         """A retry: the stored message, announced again, since the first attempt's process
@@ -1093,7 +1103,7 @@ class MessagingService:
 
 
 def _message_view(
-    message: Message,
+    message: Message | _Stored,
     sender: schemas.Person | None,
     text: str,
     reply_to: schemas.ReplyPreview | None,

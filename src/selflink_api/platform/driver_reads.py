@@ -10,12 +10,12 @@ machinery. On SQLite it also skips aiosqlite's thread (`_sqlite_connection`).
 
 A `DriverRead` runs in the session's connection and transaction (on SQLite the reader or
 writer turn the session took), after flushing the session's pending changes as a query through
-the session would. On PostgreSQL, a transaction that has not begun on the server yet (asyncpg
-begins it with the first statement) gets the read through the session, which begins it.
-Statements it runs reach no SQLAlchemy event or `DATABASE_ECHO` log, so only reads of a few
-rows, by key, belong here. If the driver fails (a dropped connection, PostgreSQL
-restarting), the statement runs again through the session, so the failure surfaces as the
-SQLAlchemy error the rest of the app turns into a 503, and the pool learns of it.
+the session would. On PostgreSQL, SQLAlchemy's asyncpg adapter sends `BEGIN` only with the
+transaction's first statement; a read that comes first sends it itself, as that statement
+would (`_begin`). Statements it runs reach no SQLAlchemy event or `DATABASE_ECHO` log, so
+only reads of a few rows, by key, belong here. If the driver fails (a dropped connection,
+PostgreSQL restarting), the statement runs again through the session, so the failure surfaces
+as the SQLAlchemy error the rest of the app turns into a 503, and the pool learns of it.
 
 `DriverWrite` does the same for the few rows one hot write changes (a message's send): on
 PostgreSQL the writes and a read become one statement, the writes as data-modifying CTEs of
@@ -96,13 +96,10 @@ class DriverRead:
         pooled = await connection.get_raw_connection()
         driver: Any = pooled.driver_connection
         adapted: Any = pooled.dbapi_connection
-        if compiled.numbered and not adapted.autocommit and not driver.is_in_transaction():
-            # asyncpg's BEGIN waits for the session's first statement: a read run before it
-            # would fall outside the transaction, so this one goes through the session.
-            return await self._through_session(session, params)
         arguments = compiled.arguments(params)
         try:
             if compiled.numbered:
+                await _begin(adapted)
                 records = await driver.fetch(compiled.sql, *arguments)
             else:
                 records = _sqlite_connection(driver).execute(compiled.sql, arguments).fetchall()
@@ -177,6 +174,17 @@ class DriverWrite:
             for statement in self.writes[done:]:
                 await session.execute(statement, params)
         return rows
+
+
+async def _begin(adapted: Any) -> None:
+    """Begin the session's transaction on PostgreSQL, as SQLAlchemy's asyncpg adapter does
+    before the first statement it runs (its `_start_transaction`: `BEGIN` with the session's
+    isolation level, tracked so the session's commit or rollback ends it). Running that
+    statement through the session instead cost a write request about a tenth of its CPU
+    (benchmarks/README.md). In autocommit (a GET's reads) there is nothing to begin. A test
+    holds SQLAlchemy's private adapter to this (`test_database_reads`)."""
+    if adapted._transaction is None:
+        await adapted._start_transaction()
 
 
 def _compile_write(statement: Insert | Update, dialect: Dialect) -> _Compiled:
