@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from selflink_api.accounts.models import AccountStatus, AuthSession, User
 from selflink_api.platform.database import build_sqlalchemy_config, one_of
-from selflink_api.platform.driver_reads import DriverRead, DriverWrite, among, spread
+from selflink_api.platform.driver_reads import DriverRead, DriverWrite
 from selflink_api.platform.jobs import JobContext
 from selflink_api.settings import Settings
 from tests.api.astro_helpers import Client
@@ -201,25 +201,37 @@ async def test_a_driver_read_on_sqlite_runs_on_the_event_loops_thread(tmp_path: 
         await config.get_engine().dispose()
 
 
-async def test_a_driver_read_among_slots_finds_exactly_the_values_spread_in_them(
-    client: Client, settings: Settings
-) -> None:
-    """`among` stands in for an expanding `IN`: the slots left empty match nobody."""
-    people = [await register(client, f"among_{n}") for n in range(3)]
+async def test_a_driver_read_takes_lists_through_one_of(client: Client, settings: Settings) -> None:
+    """A list given to `one_of` (an array on PostgreSQL, spread into `?`s on SQLite) matches
+    exactly its values, an empty one nobody, beside scalar parameters before and after it;
+    an expanding `IN` of its own is refused (its text would change with each length)."""
+    people = [await register(client, f"listed_{n}") for n in range(3)]
     await drain_jobs(client)
-    read = DriverRead(select(User.handle).where(among(User.id, "user", 5)))
+    read = DriverRead(
+        select(User.handle)
+        .where(
+            User.handle != bindparam("not_before"),
+            one_of(User.id, "ids"),
+            User.handle != bindparam("not_after"),
+        )
+        .order_by(User.handle)
+    )
     config = build_sqlalchemy_config(settings)
+    everyone = [UUID(person.id) for person in people]
     try:
         async with config.create_session_maker()() as session:
-            two = [UUID(people[0].id), UUID(people[2].id)]
-            found = await read.all(session, **spread("user", two, 5))
-            assert sorted(row.handle for row in found) == ["among_0", "among_2"]
-            assert await read.all(session, **spread("user", [], 5)) == []
-            everyone = [UUID(person.id) for person in people]
-            repeated = everyone + everyone[:2]  # five values, three people
-            assert len(await read.all(session, **spread("user", repeated, 5))) == 3
-        with pytest.raises(ValueError, match="6 values for 5 slots"):
-            spread("user", everyone * 2, 5)
+
+            async def handles(ids: list[UUID], skipped: str = "") -> list[str]:
+                found = await read.all(session, not_before=skipped, ids=ids, not_after="")
+                return [row.handle for row in found]
+
+            assert await handles([everyone[0], everyone[2]]) == ["listed_0", "listed_2"]
+            assert await handles([]) == []
+            assert await handles(everyone + everyone[:2]) == ["listed_0", "listed_1", "listed_2"]
+            assert await handles(everyone, skipped="listed_1") == ["listed_0", "listed_2"]
+            expanding = DriverRead(select(User.handle).where(User.id.in_(bindparam("ids"))))
+            with pytest.raises(ValueError, match="only through one_of"):
+                await expanding.all(session, ids=everyone)
     finally:
         await config.get_engine().dispose()
 

@@ -79,7 +79,8 @@ from selflink_api.platform.crypto import (
     PersonalDataCipher,
     UnknownKeyError,
 )
-from selflink_api.platform.driver_reads import DriverRead, among, spread
+from selflink_api.platform.database import one_of
+from selflink_api.platform.driver_reads import DriverRead
 from selflink_api.platform.problems import (
     BAD_REQUEST,
     CONFLICT,
@@ -95,7 +96,6 @@ from selflink_core.matching import (
     RULES_VERSION,
     MatchingError,
     MatchResult,
-    load_rules,
     mutual_dating_mask,
     rank,
     same_age_group,
@@ -131,10 +131,7 @@ _VIEWER = DriverRead(
 )
 """What a page of recommendations needs of its viewer, in one statement: whether they are
 discoverable, the pool's revision, and their plan (pages a day)."""
-PAGE_SLOTS = load_rules().pages.max_size
-_NAMES = DriverRead(
-    select(User.id, User.handle, User.display_name).where(among(User.id, "user", PAGE_SLOTS))
-)
+_NAMES = DriverRead(select(User.id, User.handle, User.display_name).where(one_of(User.id, "ids")))
 
 
 @dataclass(frozen=True)
@@ -760,9 +757,7 @@ class MatchingService:
         ]
         people = {
             row.id: row
-            for row in await _NAMES.all(
-                self.session, **spread("user", [person for person, _ in shown], PAGE_SLOTS)
-            )
+            for row in await _NAMES.all(self.session, ids=[person for person, _ in shown])
         }
         return RecommendationPage(
             mode=mode,

@@ -6,7 +6,7 @@ concurrent jobs meet in one row), records the actor and queues pushes (held thro
 hours). What it returns is sent live and pushed once that transaction committed.
 """
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time
 from typing import Any
@@ -34,6 +34,7 @@ from selflink_api.notifications.models import (
 from selflink_api.notifications.rules import DEFAULTS, UNMUTABLE, Channels, quiet_until
 from selflink_api.platform.crypto import PersonalDataCipher
 from selflink_api.platform.database import dialect_insert, one_of
+from selflink_api.platform.driver_reads import DriverRead
 from selflink_api.platform.pagination import PageRequest, paginate
 from selflink_api.platform.problems import NOT_FOUND, ProblemError
 from selflink_api.social.services import shielded_pairs
@@ -43,12 +44,29 @@ SHOWN_ACTORS = 3
 
 # Built once at import, as `_RECORDING` below: `notify` runs each of these for every batch, and
 # building a statement (and its cache key) costs more than running it. Their lists are `one_of`
-# parameters: one array on PostgreSQL, so each is prepared once whatever the batch's size.
-_ACTIVE = select(User).where(one_of(User.id, "ids"), User.status == AccountStatus.ACTIVE)
-_PREFERENCES = select(NotificationPreference).where(
-    one_of(NotificationPreference.user_id, "user_ids")
+# parameters: one array on PostgreSQL, so each is prepared once whatever the batch's size. The
+# reads run on the driver (`DriverRead`): through the session they were most of a batch's CPU.
+_ACTIVE = DriverRead(
+    select(User.id, User.timezone).where(
+        one_of(User.id, "ids"), User.status == AccountStatus.ACTIVE
+    )
 )
-_SETTINGS = select(NotificationSettings).where(one_of(NotificationSettings.user_id, "user_ids"))
+_PREFERENCES = DriverRead(
+    select(
+        NotificationPreference.user_id,
+        NotificationPreference.kind,
+        NotificationPreference.in_app,
+        NotificationPreference.push,
+        NotificationPreference.email,
+    ).where(one_of(NotificationPreference.user_id, "user_ids"))
+)
+_SETTINGS = DriverRead(
+    select(
+        NotificationSettings.user_id,
+        NotificationSettings.quiet_start,
+        NotificationSettings.quiet_end,
+    ).where(one_of(NotificationSettings.user_id, "user_ids"))
+)
 _RECOUNT = (
     update(Notification)
     .where(one_of(Notification.id, "ids"))
@@ -60,16 +78,35 @@ _RECOUNT = (
     )
     .execution_options(synchronize_session=False)
 )
-_DEVICES = select(PushDevice.id, PushDevice.user_id).where(one_of(PushDevice.user_id, "user_ids"))
-_PENDING = select(PushDelivery.notification_id, PushDelivery.device_id).where(
-    one_of(PushDelivery.notification_id, "ids"),
-    PushDelivery.status == PushStatus.PENDING,
+_DEVICES = DriverRead(
+    select(PushDevice.id, PushDevice.user_id).where(one_of(PushDevice.user_id, "user_ids"))
 )
-_NOTIFICATIONS = select(Notification).where(one_of(Notification.id, "ids"))
+_PENDING = DriverRead(
+    select(PushDelivery.notification_id, PushDelivery.device_id).where(
+        one_of(PushDelivery.notification_id, "ids"),
+        PushDelivery.status == PushStatus.PENDING,
+    )
+)
+_NOTIFICATIONS = DriverRead(
+    select(
+        Notification.id,
+        Notification.kind,
+        Notification.actor_count,
+        Notification.event_count,
+        Notification.subject_id,
+        Notification.post_id,
+        Notification.detail,
+        Notification.unread,
+        Notification.created_at,
+        Notification.last_at,
+    ).where(one_of(Notification.id, "ids"))
+)
 _RANKED_ACTORS = (
     select(
         NotificationActor.notification_id,
-        User,
+        User.id,
+        User.handle,
+        User.display_name,
         func.row_number()
         .over(partition_by=NotificationActor.notification_id, order_by=NotificationActor.id.desc())
         .label("rank"),
@@ -78,12 +115,17 @@ _RANKED_ACTORS = (
     .where(one_of(NotificationActor.notification_id, "ids"))
     .subquery()
 )
-_LATEST_ACTORS = (
-    select(_RANKED_ACTORS)
+_LATEST_ACTORS = DriverRead(
+    select(
+        _RANKED_ACTORS.c.notification_id,
+        _RANKED_ACTORS.c.id,
+        _RANKED_ACTORS.c.handle,
+        _RANKED_ACTORS.c.display_name,
+    )
     .where(_RANKED_ACTORS.c.rank <= SHOWN_ACTORS)
     .order_by(_RANKED_ACTORS.c.rank)
 )
-_UNREAD_COUNTS = (
+_UNREAD_COUNTS = DriverRead(
     select(Notification.user_id, func.count().label("unread"))
     .where(
         one_of(Notification.user_id, "user_ids"),
@@ -134,7 +176,7 @@ async def _channels_of_all(
     session: AsyncSession, user_ids: Collection[UUID]
 ) -> dict[UUID, dict[str, Channels]]:
     chosen: dict[UUID, dict[str, Channels]] = {user_id: dict(DEFAULTS) for user_id in user_ids}
-    for row in await session.scalars(_PREFERENCES, {"user_ids": list(user_ids)}):
+    for row in await _PREFERENCES.all(session, user_ids=list(user_ids)):
         chosen[row.user_id][row.kind] = (row.in_app, row.push, row.email)
     return chosen
 
@@ -151,15 +193,15 @@ def _clock(raw: str) -> time:
 
 async def held_until(session: AsyncSession, user: User, now: datetime) -> datetime | None:
     """When push and email may reach the person again, if `now` is in their quiet hours."""
-    return (await _held_until_all(session, [user], now))[user.id]
+    return (await _held_until_all(session, {user.id: user.timezone}, now))[user.id]
 
 
 async def _held_until_all(
-    session: AsyncSession, users: Sequence[User], now: datetime
+    session: AsyncSession, zones: Mapping[UUID, str], now: datetime
 ) -> dict[UUID, datetime | None]:
-    held: dict[UUID, datetime | None] = dict.fromkeys((user.id for user in users), None)
-    zones = {user.id: user.timezone for user in users}
-    for row in await session.scalars(_SETTINGS, {"user_ids": list(zones)}):
+    """`zones`: each person's time zone."""
+    held: dict[UUID, datetime | None] = dict.fromkeys(zones, None)
+    for row in await _SETTINGS.all(session, user_ids=list(zones)):
         if row.quiet_start is not None and row.quiet_end is not None:
             start, end = _clock(row.quiet_start), _clock(row.quiet_end)
             held[row.user_id] = quiet_until(now, zones[row.user_id], start, end)
@@ -177,7 +219,7 @@ async def notify(session: AsyncSession, events: Sequence[Event], now: datetime) 
     if not wanted:
         return []
     recipients = list({event.recipient for event in wanted})
-    people = {user.id: user for user in await session.scalars(_ACTIVE, {"ids": recipients})}
+    people = {row.id: row.timezone for row in await _ACTIVE.all(session, ids=recipients)}
     actors = {e.actor_id for e in wanted if e.actor_id is not None and e.kind not in UNMUTABLE}
     shielded = await shielded_pairs(session, people, actors) if actors and people else set()
     channels = await _channels_of_all(session, people)
@@ -213,7 +255,8 @@ async def notify(session: AsyncSession, events: Sequence[Event], now: datetime) 
             result.view, result.unread = view, unread.get(result.recipient, 0)
     pushed = [t for t, row in zip(told, rows, strict=True) if channels[t.recipient][row[0].kind][1]]
     if pushed:
-        due = await _queue_pushes(session, [people[t.recipient] for t in pushed], pushed, now)
+        zones = {t.recipient: people[t.recipient] for t in pushed}
+        due = await _queue_pushes(session, zones, pushed, now)
         for result in pushed:
             result.due_pushes = due.get(result.notification_id, [])
     return told
@@ -304,21 +347,21 @@ async def _recount(session: AsyncSession, notification_ids: list[UUID]) -> None:
 
 
 async def _queue_pushes(
-    session: AsyncSession, users: Sequence[User], told: Sequence[Told], now: datetime
+    session: AsyncSession, zones: Mapping[UUID, str], told: Sequence[Told], now: datetime
 ) -> dict[UUID, list[UUID]]:
     """One pending delivery per device of each person told (none added where one is still
     pending: it will carry the collapsed notification as it is when sent); returns, per
     notification, the deliveries due now (not held by quiet hours)."""
-    held = await _held_until_all(session, users, now)
+    held = await _held_until_all(session, zones, now)
     devices: dict[UUID, list[UUID]] = {}
-    for device_id, user_id in await session.execute(_DEVICES, {"user_ids": list(held)}):
+    for device_id, user_id in await _DEVICES.all(session, user_ids=list(held)):
         devices.setdefault(user_id, []).append(device_id)
     if not devices:
         return {}
     notification_ids = [result.notification_id for result in told]
     pending = {
         (notification_id, device_id)
-        for notification_id, device_id in await session.execute(_PENDING, {"ids": notification_ids})
+        for notification_id, device_id in await _PENDING.all(session, ids=notification_ids)
     }
     added: dict[UUID, list[PushDelivery]] = {}
     for result in told:
@@ -372,11 +415,11 @@ async def views(session: AsyncSession, ids: list[UUID]) -> list[schemas.Notifica
     """The views of these notifications, in the order given."""
     if not ids:
         return []
-    rows = {n.id: n for n in await session.scalars(_NOTIFICATIONS, {"ids": ids})}
+    rows = {n.id: n for n in await _NOTIFICATIONS.all(session, ids=ids)}
     actors: dict[UUID, list[schemas.Actor]] = {}
-    for row in (await session.execute(_LATEST_ACTORS, {"ids": ids})).mappings():
-        actors.setdefault(row["notification_id"], []).append(
-            schemas.Actor(id=row["id"], handle=row["handle"], display_name=row["display_name"])
+    for row in await _LATEST_ACTORS.all(session, ids=ids):
+        actors.setdefault(row.notification_id, []).append(
+            schemas.Actor(id=row.id, handle=row.handle, display_name=row.display_name)
         )
     result = []
     for notification_id in ids:
@@ -385,7 +428,7 @@ async def views(session: AsyncSession, ids: list[UUID]) -> list[schemas.Notifica
         result.append(
             schemas.NotificationView(
                 id=n.id,
-                kind=n.kind,  # type: ignore[arg-type]
+                kind=n.kind,
                 text=describe(n.kind, people, n.actor_count, n.event_count, n.detail),
                 actors=people,
                 actor_count=n.actor_count,
@@ -402,7 +445,7 @@ async def views(session: AsyncSession, ids: list[UUID]) -> list[schemas.Notifica
 
 
 async def _unread_counts(session: AsyncSession, user_ids: Collection[UUID]) -> dict[UUID, int]:
-    counted = await session.execute(_UNREAD_COUNTS, {"user_ids": list(user_ids)})
+    counted = await _UNREAD_COUNTS.all(session, user_ids=list(user_ids))
     return {row.user_id: row.unread for row in counted}
 
 

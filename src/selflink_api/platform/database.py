@@ -29,7 +29,8 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.pool import ConnectionPoolEntry
-from sqlalchemy.sql.visitors import InternalTraversal
+from sqlalchemy.sql.elements import ClauseElement
+from sqlalchemy.sql.visitors import InternalTraversal, iterate
 from sqlalchemy.types import TypeEngine
 from sqlalchemy.util.concurrency import await_only, in_greenlet
 
@@ -295,6 +296,11 @@ def one_of(column: Any, name: str) -> ColumnElement[bool]:
     made a new statement for every length (a batch of jobs' lists vary). Elsewhere an
     expanding `IN`."""
     return _OneOf(column, name)
+
+
+def one_of_lists(statement: ClauseElement) -> set[str]:
+    """The names of the `one_of` lists in `statement`, subqueries included."""
+    return {element.name for element in iterate(statement) if isinstance(element, _OneOf)}
 
 
 @compiles(_OneOf)

@@ -29,12 +29,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import structlog
-from sqlalchemy import ColumnElement, CompoundSelect, Insert, Select, Update, bindparam
+from sqlalchemy import CompoundSelect, Insert, Select, Update
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import QueryableAttribute
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.selectable import SelectBase
+
+from selflink_api.platform.database import one_of_lists
 
 logger = structlog.get_logger("selflink.database")
 
@@ -53,6 +54,8 @@ class _Compiled:
     results: Sequence[Processor]
     numbered: bool
     """asyncpg's `$1` arguments, else the DB-API's sequence (aiosqlite)."""
+    lists: frozenset[str] = frozenset()
+    """Parameters that are lists (`one_of` on SQLite): each becomes as many `?` as it holds."""
 
     def arguments(self, params: Mapping[str, Any]) -> list[Any]:
         values = []
@@ -62,6 +65,24 @@ class _Compiled:
             values.append(value if process is None else process(value))
         return values
 
+    def with_lists(self, params: Mapping[str, Any]) -> tuple[str, list[Any]]:
+        """The statement and its arguments, each list spread into its own `?`s (as SQLAlchemy
+        renders an expanding `IN`; an empty list matches nothing, as there)."""
+        if not self.lists:
+            return self.sql, self.arguments(params)
+        sql, values = self.sql, []
+        for name in self.names:  # in the order the parameters appear in the statement
+            value = params[name] if name in params else self.fixed[name]
+            process = self.binds[name]
+            if name not in self.lists:
+                values.append(value if process is None else process(value))
+                continue
+            items = [item if process is None else process(item) for item in value]
+            spread = ", ".join("?" * len(items)) if items else _EMPTY_SET
+            sql = sql.replace(f"(__[POSTCOMPILE_{name}])", f"({spread})", 1)
+            values.extend(items)
+        return sql, values
+
     def values(self, record: Sequence[Any]) -> list[Any]:
         return [
             value if process is None else process(value)
@@ -69,10 +90,15 @@ class _Compiled:
         ]
 
 
+_EMPTY_SET = "SELECT 1 FROM (SELECT 1) WHERE 1!=1"
+"""What SQLAlchemy puts in an `IN` of an empty list on SQLite."""
+
+
 class DriverRead:
-    """A SELECT (or a UNION of them) of columns with scalar parameters (no expanding `IN`
-    lists), run as `await READ.first(session, user_id=...)` or `.all(...)`; rows are named
-    tuples of the selected columns (label a column without a name)."""
+    """A SELECT (or a UNION of them) of columns with scalar parameters or lists given to
+    `one_of` (no other expanding `IN`), run as `await READ.first(session, user_id=...)` or
+    `.all(...)`; rows are named tuples of the selected columns (label a column without a
+    name)."""
 
     def __init__(
         self, statement: Select[*tuple[Any, ...]] | CompoundSelect[*tuple[Any, ...]]
@@ -85,7 +111,7 @@ class DriverRead:
     def _for(self, dialect: Dialect) -> _Compiled:
         compiled = self._compiled.get(dialect.name)
         if compiled is None:
-            compiled = self._compiled[dialect.name] = _compile(self.statement, dialect)
+            compiled = self._compiled[dialect.name] = _compile(self.statement, dialect, lists=True)
         return compiled
 
     async def all(self, session: AsyncSession, **params: Any) -> list[Row]:
@@ -96,13 +122,13 @@ class DriverRead:
         pooled = await connection.get_raw_connection()
         driver: Any = pooled.driver_connection
         adapted: Any = pooled.dbapi_connection
-        arguments = compiled.arguments(params)
         try:
             if compiled.numbered:
                 await _begin(adapted)
-                records = await driver.fetch(compiled.sql, *arguments)
+                records = await driver.fetch(compiled.sql, *compiled.arguments(params))
             else:
-                records = _sqlite_connection(driver).execute(compiled.sql, arguments).fetchall()
+                sql, arguments = compiled.with_lists(params)
+                records = _sqlite_connection(driver).execute(sql, arguments).fetchall()
         except Exception as exc:  # rerun through the session, which raises it as the app expects
             logger.warning("driver_read_through_session", error=type(exc).__name__)
             return await self._through_session(session, params)
@@ -209,33 +235,22 @@ def _sqlite_connection(driver: Any) -> sqlite3.Connection:
     return connection
 
 
-def among(
-    column: ColumnElement[Any] | QueryableAttribute[Any], name: str, slots: int
-) -> ColumnElement[bool]:
-    """`column IN (:name_0, ..., :name_<slots-1>)`: a fixed number of scalar parameters where
-    a statement would take an expanding `IN` list, which a `DriverRead` cannot. Pass the values
-    with `spread`; slots left over are NULL, which matches nothing."""
-    return column.in_([bindparam(f"{name}_{slot}", type_=column.type) for slot in range(slots)])
-
-
-def spread(name: str, values: Sequence[Any], slots: int) -> dict[str, Any]:
-    """The parameters of `among(column, name, slots)` for these values."""
-    if len(values) > slots:
-        msg = f"{len(values)} values for {slots} slots"
-        raise ValueError(msg)
-    return {f"{name}_{slot}": values[slot] if slot < len(values) else None for slot in range(slots)}
-
-
 def _compile(
     statement: Select[*tuple[Any, ...]] | CompoundSelect[*tuple[Any, ...]] | Insert | Update,
     dialect: Dialect,
+    *,
+    lists: bool = False,
 ) -> _Compiled:
+    """`lists`: a read may take the lists of its `one_of`s (an array on PostgreSQL, an
+    expanding `IN` on SQLite); any other expanding `IN` is refused, since on PostgreSQL its
+    text would change with each list's length."""
     if dialect.driver not in {"asyncpg", "aiosqlite"}:
         msg = f"driver statements run on asyncpg or aiosqlite, not {dialect.driver}"
         raise NotImplementedError(msg)
     compiled = statement.compile(dialect=dialect)
-    if any(bind.expanding for bind in compiled.binds.values()):
-        msg = "driver statements take scalar parameters only, not expanding IN lists"
+    expanding = frozenset(name for name, bind in compiled.binds.items() if bind.expanding)
+    if expanding and (not lists or not expanding <= one_of_lists(statement)):
+        msg = "driver statements take lists only through one_of, in reads"
         raise ValueError(msg)
     names = list(compiled.positiontup or ())
     return _Compiled(
@@ -251,4 +266,5 @@ def _compile(
             for column in (statement.selected_columns if isinstance(statement, SelectBase) else ())
         ],
         numbered=dialect.driver == "asyncpg",
+        lists=expanding,
     )

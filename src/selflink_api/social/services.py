@@ -372,23 +372,25 @@ def hidden_from(user_id: UUID) -> CompoundSelect[Any]:
     return union(*SocialService.hidden_by_edges(user_id))
 
 
-_SHIELDS = union_all(
-    select(Block.blocker_id, Block.blocked_id, literal(True)).where(
-        or_(
-            and_(
-                one_of(Block.blocker_id, "people"),
-                one_of(Block.blocked_id, "actors"),
-            ),
-            and_(
-                one_of(Block.blocker_id, "actors"),
-                one_of(Block.blocked_id, "people"),
-            ),
-        )
-    ),
-    select(Mute.muter_id, Mute.muted_id, literal(False)).where(
-        one_of(Mute.muter_id, "people"),
-        one_of(Mute.muted_id, "actors"),
-    ),
+_SHIELDS = DriverRead(
+    union_all(
+        select(Block.blocker_id, Block.blocked_id, literal(True)).where(
+            or_(
+                and_(
+                    one_of(Block.blocker_id, "people"),
+                    one_of(Block.blocked_id, "actors"),
+                ),
+                and_(
+                    one_of(Block.blocker_id, "actors"),
+                    one_of(Block.blocked_id, "people"),
+                ),
+            )
+        ),
+        select(Mute.muter_id, Mute.muted_id, literal(False)).where(
+            one_of(Mute.muter_id, "people"),
+            one_of(Mute.muted_id, "actors"),
+        ),
+    )
 )
 """The blocks between `people` and `actors` (true) and the people's mutes of them (false),
 built once at import: every notification runs it."""
@@ -400,7 +402,7 @@ async def shielded_pairs(
     """The (person, actor) pairs where the person hears nothing of the actor's doings: a block
     stands between them, whoever blocked whom, or the person muted the actor."""
     pairs: set[tuple[UUID, UUID]] = set()
-    shields = await session.execute(_SHIELDS, {"people": list(people), "actors": list(actors)})
+    shields = await _SHIELDS.all(session, people=list(people), actors=list(actors))
     for one, other, is_block in shields:
         pairs.add((one, other))
         if is_block:
