@@ -344,6 +344,46 @@ async def measure(target: Target, args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+def server_environment(folder: Path, postgres: bool) -> tuple[dict[str, str], str | None]:
+    """The environment of a SelfLink server for a benchmark (limits raised, cheap password
+    hashing), on SQLite in `folder` or on a new PostgreSQL database (returned, for the caller
+    to drop) with Redis."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "REDIS_"))}
+    env |= {
+        "SELFLINK_MIGRATE_ON_STARTUP": "true",
+        "RATE_LIMIT_PER_MINUTE": "10000000",
+        "AUTH_ATTEMPTS_PER_IP": "10000000",
+        "MESSAGING_MESSAGES_PER_MINUTE": "10000000",
+        "ARGON2_TIME_COST": "1",
+        "ARGON2_MEMORY_KIB": "1024",
+        "ARGON2_PARALLELISM": "1",
+        "LOG_LEVEL": "WARNING",
+        "MEDIA_STORAGE_URL": (folder / "media").as_uri(),
+        "DATABASE_URL": f"sqlite:///{folder / 'bench.sqlite3'}",
+    }
+    if not postgres:
+        return env, None
+    name = f"selflink_realtime_bench_{uuid.uuid4().hex[:8]}"
+    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+    env |= {
+        "DATABASE_URL": f"postgresql://postgres@127.0.0.1:5432/{name}",
+        "REDIS_URL": "redis://127.0.0.1:6379/0",
+        "SELFLINK_JOB_QUEUE": f"bench-{name}",
+    }
+    return env, name
+
+
+def run_api(folder: Path, env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
+    """`selflink-api run` on `port`, logging to `folder/server.log`."""
+    return subprocess.Popen(
+        [SELFLINK_API, "run", "--host", "127.0.0.1", "--port", str(port)],
+        cwd=folder,
+        env=env,
+        stdout=(folder / "server.log").open("w"),
+        stderr=subprocess.STDOUT,
+    )
+
+
 def start_selflink(
     folder: Path, postgres: bool
 ) -> tuple[str, subprocess.Popen[bytes], subprocess.Popen[bytes] | None, str | None]:
@@ -351,35 +391,8 @@ def start_selflink(
     (notifications, moderation checks) then go to Redis, as in production. Also returns the
     PostgreSQL database it created, which the caller drops."""
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "REDIS_"))}
-    env |= {
-        "SELFLINK_MIGRATE_ON_STARTUP": "true",
-        "RATE_LIMIT_PER_MINUTE": "10000000",
-        "AUTH_ATTEMPTS_PER_IP": "10000000",
-        "MESSAGING_MESSAGES_PER_MINUTE": "100000",
-        "ARGON2_TIME_COST": "1",
-        "ARGON2_MEMORY_KIB": "1024",
-        "ARGON2_PARALLELISM": "1",
-        "LOG_LEVEL": "WARNING",
-        "MEDIA_STORAGE_URL": (folder / "media").as_uri(),
-        "DATABASE_URL": f"sqlite:///{folder / 'realtime.sqlite3'}",
-    }
-    if postgres:
-        name = f"selflink_realtime_bench_{uuid.uuid4().hex[:8]}"
-
-        asyncio.run(admin(f'CREATE DATABASE "{name}"'))
-        env |= {
-            "DATABASE_URL": f"postgresql://postgres@127.0.0.1:5432/{name}",
-            "REDIS_URL": "redis://127.0.0.1:6379/0",
-            "SELFLINK_JOB_QUEUE": f"bench-{name}",
-        }
-    process = subprocess.Popen(
-        [SELFLINK_API, "run", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=folder,
-        env=env,
-        stdout=(folder / "server.log").open("w"),
-        stderr=subprocess.STDOUT,
-    )
+    env, name = server_environment(folder, postgres)
+    process = run_api(folder, env, port)
     workers = (
         subprocess.Popen(
             [SELFLINK_API, "workers", "run"],
@@ -392,13 +405,12 @@ def start_selflink(
         else None
     )
     url = f"http://127.0.0.1:{port}"
-    database = name if postgres else None
     try:
         wait_serving(url, process)
     except BaseException:
-        stop_selflink(process, workers, database)
+        stop_selflink(process, workers, name)
         raise
-    return url, process, workers, database
+    return url, process, workers, name
 
 
 def stop_selflink(

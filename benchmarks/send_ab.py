@@ -28,7 +28,15 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from realtime import PASSWORD, SELFLINK_API, admin, free_port, stop, wait_serving
+from realtime import (
+    PASSWORD,
+    admin,
+    free_port,
+    run_api,
+    server_environment,
+    stop,
+    wait_serving,
+)
 
 SEND = r"""
 local n = 0
@@ -50,37 +58,10 @@ def cpu_seconds(pid: int) -> float:
 
 def start(label: str, source: str, folder: Path, sqlite: bool) -> dict[str, Any]:
     folder.mkdir()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "REDIS_"))}
-    env |= {
-        "PYTHONPATH": str(Path(source).resolve()),
-        "SELFLINK_MIGRATE_ON_STARTUP": "true",
-        "RATE_LIMIT_PER_MINUTE": "10000000",
-        "AUTH_ATTEMPTS_PER_IP": "10000000",
-        "MESSAGING_MESSAGES_PER_MINUTE": "10000000",
-        "ARGON2_TIME_COST": "1",
-        "ARGON2_MEMORY_KIB": "1024",
-        "ARGON2_PARALLELISM": "1",
-        "LOG_LEVEL": "WARNING",
-        "MEDIA_STORAGE_URL": (folder / "media").as_uri(),
-        "DATABASE_URL": f"sqlite:///{folder / 'send.sqlite3'}",
-    }
-    database = None
-    if not sqlite:
-        database = f"selflink_send_ab_{uuid.uuid4().hex[:8]}"
-        asyncio.run(admin(f'CREATE DATABASE "{database}"'))
-        env |= {
-            "DATABASE_URL": f"postgresql://postgres@127.0.0.1:5432/{database}",
-            "REDIS_URL": "redis://127.0.0.1:6379/0",
-            "SELFLINK_JOB_QUEUE": f"bench-{database}",
-        }
+    env, database = server_environment(folder, postgres=not sqlite)
+    env["PYTHONPATH"] = str(Path(source).resolve())
     port = free_port()
-    process = subprocess.Popen(
-        [SELFLINK_API, "run", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=folder,
-        env=env,
-        stdout=(folder / "server.log").open("w"),
-        stderr=subprocess.STDOUT,
-    )
+    process = run_api(folder, env, port)
     server = {"label": label, "process": process, "database": database, "folder": folder}
     server |= {"url": f"http://127.0.0.1:{port}", "requests": 0, "cpu": 0.0}
     return server
