@@ -12,7 +12,7 @@ within minutes (a pure-Python loop of 10 million additions took 0.9 to 1.5 s in 
 its own database and 100 people in 10 groups of 10; `wrk` sends messages (a new client id
 each) to one server for `--burst` seconds, then to the next, the order reversed every cycle,
 and each server's CPU (from `/proc`) is summed over its own bursts only. Listing a code twice
-shows the noise that remains (1-6% on 2026-12-08).
+shows the noise that remains (up to 7% on 2026-12-08).
 """
 
 from __future__ import annotations

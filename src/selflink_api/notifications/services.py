@@ -45,7 +45,7 @@ SHOWN_ACTORS = 3
 # Built once at import, as `_RECORDING` below: `notify` runs each of these for every batch, and
 # building a statement (and its cache key) costs more than running it. Their lists are `one_of`
 # parameters: one array on PostgreSQL, so each is prepared once whatever the batch's size. The
-# reads run on the driver (`DriverRead`): through the session they were most of a batch's CPU.
+# reads run on the driver (`DriverRead`): through the session they cost a batch about 13% more.
 _ACTIVE = DriverRead(
     select(User.id, User.timezone).where(
         one_of(User.id, "ids"), User.status == AccountStatus.ACTIVE

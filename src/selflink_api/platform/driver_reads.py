@@ -22,6 +22,7 @@ PostgreSQL the writes and a read become one statement, the writes as data-modify
 the read; on SQLite the read, then the writes one after another, on the loop's thread.
 """
 
+import contextlib
 import sqlite3
 from collections import namedtuple
 from collections.abc import Callable, Mapping, Sequence
@@ -122,15 +123,18 @@ class DriverRead:
         pooled = await connection.get_raw_connection()
         driver: Any = pooled.driver_connection
         adapted: Any = pooled.dbapi_connection
+        began = False
         try:
             if compiled.numbered:
-                await _begin(adapted)
+                began = await _begin(adapted)
                 records = await driver.fetch(compiled.sql, *compiled.arguments(params))
             else:
                 sql, arguments = compiled.with_lists(params)
                 records = _sqlite_connection(driver).execute(sql, arguments).fetchall()
         except Exception as exc:  # rerun through the session, which raises it as the app expects
             logger.warning("driver_read_through_session", error=type(exc).__name__)
+            if began:  # the session begins afresh, so it raises the real error, not "aborted"
+                await _undo_begin(adapted)
             return await self._through_session(session, params)
         return [self._row._make(compiled.values(record)) for record in records]
 
@@ -202,15 +206,27 @@ class DriverWrite:
         return rows
 
 
-async def _begin(adapted: Any) -> None:
+async def _begin(adapted: Any) -> bool:
     """Begin the session's transaction on PostgreSQL, as SQLAlchemy's asyncpg adapter does
     before the first statement it runs (its `_start_transaction`: `BEGIN` with the session's
-    isolation level, tracked so the session's commit or rollback ends it). Running that
-    statement through the session instead cost a write request about a tenth of its CPU
-    (benchmarks/README.md). In autocommit (a GET's reads) there is nothing to begin. A test
-    holds SQLAlchemy's private adapter to this (`test_database_reads`)."""
-    if adapted._transaction is None:
-        await adapted._start_transaction()
+    isolation level, tracked so the session's commit or rollback ends it); True if it did.
+    Running that statement through the session instead cost a send about a tenth of the API's
+    CPU (benchmarks/README.md). In autocommit (a GET's reads) there is nothing to begin. A
+    test holds SQLAlchemy's private adapter to this (`test_database_reads`)."""
+    if adapted._transaction is not None:
+        return False
+    await adapted._start_transaction()
+    return adapted._transaction is not None
+
+
+async def _undo_begin(adapted: Any) -> None:
+    """Roll back the transaction `_begin` began, after the read in it failed, so the read's
+    rerun through the session begins one of its own, as when it came first there (it answers,
+    or raises the real error rather than "current transaction is aborted"). A connection
+    already lost cannot roll back; the rerun then fails with it."""
+    transaction, adapted._transaction = adapted._transaction, None
+    with contextlib.suppress(Exception):
+        await transaction.rollback()
 
 
 def _compile_write(statement: Insert | Update, dialect: Dialect) -> _Compiled:
