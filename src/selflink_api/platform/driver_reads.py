@@ -69,8 +69,6 @@ class _Compiled:
     def with_lists(self, params: Mapping[str, Any]) -> tuple[str, list[Any]]:
         """The statement and its arguments, each list spread into its own `?`s (as SQLAlchemy
         renders an expanding `IN`; an empty list matches nothing, as there)."""
-        if not self.lists:
-            return self.sql, self.arguments(params)
         sql, values = self.sql, []
         for name in self.names:  # in the order the parameters appear in the statement
             value = params[name] if name in params else self.fixed[name]
